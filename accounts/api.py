@@ -1,0 +1,80 @@
+"""API plumbing shared by every endpoint: policy permission, pagination, one error body."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, pagination, permissions
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import policy
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+
+class PolicyPermission(permissions.BasePermission):
+    """Authenticated, and — for object access — allowed by ``accounts.policy``.
+
+    A view names the action for each HTTP method in ``policy_actions`` (default: GET/HEAD/OPTIONS
+    need VIEW, anything else needs ``policy_write_action`` or CONFIGURE). Querysets are narrowed
+    by the views themselves through ``policy.for_user``.
+    """
+
+    message = "You do not have access to this in its imprint."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_active)
+
+    def _action(self, request: Request, view: APIView) -> str:
+        actions: dict[str, str] = getattr(view, "policy_actions", {})
+        if request.method in actions:
+            return actions[request.method]
+        if request.method in permissions.SAFE_METHODS:
+            return policy.Action.VIEW
+        return getattr(view, "policy_write_action", policy.Action.CONFIGURE)
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        return policy.can(request.user, self._action(request, view), obj)
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every error has the same body: ``{"error": {"code", "message", "details"}}``."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or None)
+    # Imported here: rest_framework.views reads these very settings at import time.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        if isinstance(codes, str):
+            code = codes
+    if isinstance(detail, dict) and set(detail) == {"detail"}:
+        message, details = str(detail["detail"]), None
+    elif isinstance(detail, dict | list):
+        message, details = "The request is not valid; see details.", detail
+    else:
+        message, details = str(detail), None
+    response.data = {"error": {"code": code, "message": message, "details": details}}
+    return response

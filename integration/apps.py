@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class IntegrationConfig(AppConfig):
+    name = "integration"
+    verbose_name = "Consonance and Exstream integration"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from integration import schedules
+
+        post_migrate.connect(schedules.ensure_schedules, sender=self)

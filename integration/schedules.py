@@ -1,0 +1,36 @@
+"""Recurring background work, registered with django-q2's scheduler after every migrate.
+
+Other packages add entries to ``SCHEDULES``; ``ensure_schedules`` creates or updates them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+# name -> (function path, minutes between runs)
+SCHEDULES: dict[str, tuple[str, int]] = {
+    "worker-heartbeat": ("integration.tasks.worker_heartbeat", 1),
+}
+
+
+def register(name: str, func: str, minutes: int) -> None:
+    SCHEDULES[name] = (func, minutes)
+
+
+def ensure_schedules(**kwargs: Any) -> None:
+    if getattr(settings, "TESTING", False):
+        return
+    from django_q.models import Schedule
+
+    for name, (func, minutes) in SCHEDULES.items():
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={
+                "func": func,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": minutes,
+                "repeats": -1,
+            },
+        )

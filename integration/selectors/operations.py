@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from django_q.models import Failure, OrmQ, Success
+
+from integration.models import WorkerHeartbeat
+
+HEARTBEAT_STALE_AFTER = timedelta(minutes=3)
+
+
+def worker_state() -> dict[str, Any]:
+    """Is any worker alive (a heartbeat within the last three minutes)?"""
+    beat = WorkerHeartbeat.objects.order_by("-beat_at").first()
+    if beat is None:
+        return {"status": "unknown", "last_beat": None, "detail": "No worker has reported yet."}
+    age = timezone.now() - beat.beat_at
+    alive = age <= HEARTBEAT_STALE_AFTER
+    return {
+        "status": "ok" if alive else "stale",
+        "last_beat": beat.beat_at,
+        "detail": f"Last heartbeat {int(age.total_seconds())}s ago.",
+    }
+
+
+def queue_summary(*, failed_limit: int = 50) -> dict[str, Any]:
+    return {
+        "queued": OrmQ.objects.count(),
+        "failed_count": Failure.objects.count(),
+        "failed": list(
+            Failure.objects.order_by("-stopped").values(
+                "id", "name", "func", "stopped", "result", "attempt_count"
+            )[:failed_limit]
+        ),
+        "recent": list(
+            Success.objects.order_by("-stopped").values("id", "name", "func", "stopped")[:20]
+        ),
+    }

@@ -1,0 +1,3 @@
+"""The built-in emulations of Consonance and Exstream, served over real HTTP under /sandbox/."""
+
+urlpatterns: list = []

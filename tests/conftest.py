@@ -1,0 +1,123 @@
+"""Personas and shared fixtures.
+
+Imprint A ("Harbour Lights") has a rights manager, a second rights manager (for four eyes),
+a marketing colleague, a royalties colleague, a project manager, an admin and a viewer.
+The outsider belongs only to imprint B. The superuser belongs nowhere and sees everything.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from accounts.models import Imprint, Role, User
+from tests.factories import PASSWORD, ImprintFactory, UserFactory, member
+
+# pytest-playwright runs an event loop in the test thread; Django's ORM is still used
+# synchronously from that thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ONIX_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "onix"
+
+
+@pytest.fixture
+def imprint_a(db) -> Imprint:
+    return ImprintFactory(name="Harbour Lights", code="harbour", consonance_id=101)
+
+
+@pytest.fixture
+def imprint_b(db) -> Imprint:
+    return ImprintFactory(name="Northwind Press", code="northwind", consonance_id=102)
+
+
+@pytest.fixture
+def rights_manager(imprint_a) -> User:
+    return member(Role.RIGHTS_MANAGER, imprint_a, "rights@a.test")
+
+
+@pytest.fixture
+def second_rights_manager(imprint_a) -> User:
+    return member(Role.RIGHTS_MANAGER, imprint_a, "rights2@a.test")
+
+
+@pytest.fixture
+def marketing(imprint_a) -> User:
+    return member(Role.MARKETING, imprint_a, "marketing@a.test")
+
+
+@pytest.fixture
+def royalties(imprint_a) -> User:
+    return member(Role.ROYALTIES, imprint_a, "royalties@a.test")
+
+
+@pytest.fixture
+def project_manager(imprint_a) -> User:
+    return member(Role.PROJECT_MANAGER, imprint_a, "pm@a.test")
+
+
+@pytest.fixture
+def admin_a(imprint_a) -> User:
+    return member(Role.IMPRINT_ADMIN, imprint_a, "admin@a.test")
+
+
+@pytest.fixture
+def viewer(imprint_a) -> User:
+    return member(Role.VIEWER, imprint_a, "viewer@a.test")
+
+
+@pytest.fixture
+def outsider(imprint_b) -> User:
+    return member(Role.IMPRINT_ADMIN, imprint_b, "outsider@b.test")
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return UserFactory(email="super@colophon.test", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def login():
+    """``login(user)`` -> a test client signed in as ``user``."""
+
+    def _login(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def onix_dir() -> Path:
+    if not ONIX_DIR.is_dir():
+        pytest.skip(f"the shared ONIX folder {ONIX_DIR} is absent (it is present in CI)")
+    return ONIX_DIR
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Drive Debian's Chromium (never a downloaded browser build)."""
+    chromium = "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip("Debian's chromium is not installed (scripts/install-chromium.sh installs it)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": chromium,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
