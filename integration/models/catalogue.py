@@ -386,4 +386,5 @@ class RoyaltyLine(models.Model):
         ordering = ["payee_consonance_id", "period_start", "isbn13"]
 
     def __str__(self) -> str:
-        return f"{self.isbn13} {self.period_start}–{self.period_end}: {self.royalty} {self.currency}"
+        period = f"{self.period_start}–{self.period_end}"
+        return f"{self.isbn13} {period}: {self.royalty} {self.currency}"
