@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
+
 import factory
 
 from accounts.models import Imprint, Membership, Role, Territory, User
+from integration.models import (
+    Contact,
+    Contract,
+    Contribution,
+    DeliveryDate,
+    ExstreamCommunication,
+    LicensedRight,
+    Price,
+    Product,
+    Work,
+)
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -58,3 +72,111 @@ def member(role: str, imprint: Imprint, email: str | None = None) -> User:
     user = UserFactory(email=email) if email else UserFactory()
     MembershipFactory(user=user, imprint=imprint, role=role)
     return user
+
+
+# --- Catalogue mirror ------------------------------------------------------------------------
+
+
+class WorkFactory(factory.django.DjangoModelFactory[Work]):
+    class Meta:
+        model = Work
+
+    consonance_id = factory.Sequence(lambda n: 50_000 + n)
+    imprint = factory.SubFactory(ImprintFactory)
+    title = factory.Sequence(lambda n: f"The Lighthouse Keeper, Volume {n}")
+    project_stage = "In production"
+    season = "Autumn 2026"
+
+
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
+    class Meta:
+        model = Product
+
+    consonance_id = factory.Sequence(lambda n: 70_000 + n)
+    work = factory.SubFactory(WorkFactory)
+    isbn13 = factory.Sequence(lambda n: f"978000000{n:04d}")
+    full_title = factory.LazyAttribute(lambda o: o.work.title)
+    product_form = "BB"
+    publication_date = datetime.date(2026, 3, 5)
+    publishing_status = "04"
+    availability = "20"
+
+
+class PriceFactory(factory.django.DjangoModelFactory[Price]):
+    class Meta:
+        model = Price
+
+    product = factory.SubFactory(ProductFactory)
+    amount = Decimal("16.99")
+    currency = "GBP"
+    price_type = "02"
+    territory = "GB"
+
+
+class ContactFactory(factory.django.DjangoModelFactory[Contact]):
+    class Meta:
+        model = Contact
+
+    consonance_id = factory.Sequence(lambda n: 90_000 + n)
+    kind = Contact.Kind.PERSON
+    name = factory.Sequence(lambda n: f"Author {n}")
+    emails = factory.LazyAttribute(lambda o: [f"{o.name.lower().replace(' ', '.')}@authors.test"])
+    country = "GB"
+
+
+class ContributionFactory(factory.django.DjangoModelFactory[Contribution]):
+    class Meta:
+        model = Contribution
+
+    work = factory.SubFactory(WorkFactory)
+    contact = factory.SubFactory(ContactFactory)
+    role = "A01"
+    sequence = 1
+
+
+class ContractFactory(factory.django.DjangoModelFactory[Contract]):
+    class Meta:
+        model = Contract
+
+    consonance_id = factory.Sequence(lambda n: 30_000 + n)
+    work = factory.SubFactory(WorkFactory)
+    imprint = factory.LazyAttribute(lambda o: o.work.imprint)
+    client = factory.SubFactory(ContactFactory)
+    name = factory.LazyAttribute(lambda o: f"Agreement for {o.work.title}")
+    signed_date = datetime.date(2025, 6, 1)
+    term_months = 60
+
+
+class LicensedRightFactory(factory.django.DjangoModelFactory[LicensedRight]):
+    class Meta:
+        model = LicensedRight
+
+    contract = factory.SubFactory(ContractFactory)
+    right_type = "Translation"
+    territory = "FR"
+
+
+class DeliveryDateFactory(factory.django.DjangoModelFactory[DeliveryDate]):
+    class Meta:
+        model = DeliveryDate
+
+    contract = factory.SubFactory(ContractFactory)
+    deliverable_type = "Proofs"
+    due = datetime.date(2026, 12, 15)
+
+
+class ExstreamCommunicationFactory(factory.django.DjangoModelFactory[ExstreamCommunication]):
+    class Meta:
+        model = ExstreamCommunication
+
+    domain = "production"
+    communication_id = factory.Sequence(lambda n: f"00000000-0000-4000-8000-{n:012d}")
+    name = factory.Sequence(lambda n: f"Rights confirmation letter {n}")
+    prod_dsn = "ColophonDriver"
+    queues = [{"name": "PDF", "driver": "PDF", "use": "print"}]
+    channels = ["print", "email"]
+    driver_fields = [
+        {"name": "recipientName", "type": "string", "required": True},
+        {"name": "workTitle", "type": "string", "required": True},
+        {"name": "isbn", "type": "string", "required": False},
+    ]

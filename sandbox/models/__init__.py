@@ -1,0 +1,1 @@
+"""Sandbox state, one module per emulated system; import them here so Django sees them."""
