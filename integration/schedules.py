@@ -12,6 +12,8 @@ from django.conf import settings
 # name -> (function path, minutes between runs)
 SCHEDULES: dict[str, tuple[str, int]] = {
     "worker-heartbeat": ("integration.tasks.worker_heartbeat", 1),
+    # Picks up retries that are due and rows whose worker died mid-call (expired lease).
+    "outbox-dispatch": ("integration.tasks.outbox_dispatch", 1),
 }
 
 

@@ -10,3 +10,9 @@ from integration.models import WorkerHeartbeat
 def worker_heartbeat(name: str = "default") -> str:
     WorkerHeartbeat.objects.update_or_create(name=name, defaults={"beat_at": timezone.now()})
     return "ok"
+
+
+def outbox_dispatch() -> dict[str, int]:
+    from integration.services.outbox import outbox_dispatch as dispatch
+
+    return dispatch()

@@ -18,7 +18,7 @@ from integration.models.catalogue import (
     Work,
 )
 from integration.models.exstream import ExstreamCommunication
-from integration.models.operations import WorkerHeartbeat
+from integration.models.operations import OutboxAttempt, OutboxItem, WorkerHeartbeat
 
 __all__ = [
     "ChangeEvent",
@@ -30,6 +30,8 @@ __all__ = [
     "GratisCopy",
     "LicensedRight",
     "MarketingText",
+    "OutboxAttempt",
+    "OutboxItem",
     "Price",
     "Product",
     "RoyaltyImport",
