@@ -3,10 +3,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django_q.models import Failure, OrmQ, Success
 
-from integration.models import WorkerHeartbeat
+from accounts import policy
+from integration.models import OutboxItem, WorkerHeartbeat
 
 HEARTBEAT_STALE_AFTER = timedelta(minutes=3)
 
@@ -38,3 +40,20 @@ def queue_summary(*, failed_limit: int = 50) -> dict[str, Any]:
             Success.objects.order_by("-stopped").values("id", "name", "func", "stopped")[:20]
         ),
     }
+
+
+def outbox_items_for(*, user: Any, status: str = "", kind: str = "") -> QuerySet[OutboxItem]:
+    """Outbox rows in the imprints where the user may operate (superusers: all, incl. none)."""
+    qs = OutboxItem.objects.select_related("imprint").order_by("-created_at", "-id")
+    if not user.is_superuser:
+        qs = qs.filter(imprint_id__in=policy.imprint_ids_for(user, policy.Action.OPERATE))
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs
+
+
+def outbox_counts_for(*, user: Any) -> dict[str, int]:
+    rows = outbox_items_for(user=user).order_by().values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}

@@ -227,3 +227,35 @@ def test_enqueue_dispatches_after_commit(remote, django_capture_on_commit_callba
         item = make_item("on-commit")
     item.refresh_from_db()
     assert item.status == OutboxItem.Status.DONE
+
+
+def test_outbox_screen_lists_dead_letters_and_replays(remote, login, admin_a, imprint_a, viewer):
+    from django.urls import reverse
+
+    remote.failures = [
+        ExternalServiceError("Rejected (422).", service="x", retryable=False, status=422)
+    ]
+    item = outbox.outbox_enqueue(
+        kind=KIND, external_id="dead-1", payload={}, imprint_id=imprint_a.pk
+    )
+    outbox.outbox_dispatch(worker="w1")
+    assert login(viewer).get(reverse("operations:outbox")).status_code == 403
+    client = login(admin_a)
+    response = client.get(reverse("operations:outbox"), {"status": "dead"})
+    assert b"dead-1" in response.content and b"Rejected (422)." in response.content
+    client.post(reverse("operations:outbox_replay", args=[item.pk]))
+    item.refresh_from_db()
+    assert item.status in (OutboxItem.Status.PENDING, OutboxItem.Status.DONE)
+
+
+def test_outbox_items_of_other_imprints_are_invisible(remote, login, outsider, imprint_a):
+    from django.urls import reverse
+
+    item = outbox.outbox_enqueue(
+        kind=KIND, external_id="a-only", payload={}, imprint_id=imprint_a.pk
+    )
+    client = login(outsider)
+    assert b"a-only" not in client.get(reverse("operations:outbox")).content
+    assert client.post(reverse("operations:outbox_cancel", args=[item.pk])).status_code == 404
+    item.refresh_from_db()
+    assert item.status == OutboxItem.Status.PENDING
