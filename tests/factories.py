@@ -220,7 +220,7 @@ class FieldMappingFactory(factory.django.DjangoModelFactory[FieldMapping]):
     template = factory.SubFactory(CommunicationTemplateFactory)
     driver_field = "workTitle"
     context_field = "work.title"
-    transforms = []
+    transforms: list[dict[str, object]] = []
     required = False
 
 

@@ -351,3 +351,58 @@ def mapping_delete(*, actor: Any, mapping: FieldMapping) -> None:
             data={"template": str(mapping.template), "driver_field": mapping.driver_field},
         )
         mapping.delete()
+
+
+# Driver-field name fragments -> context field, for suggesting (and seeding) mappings.
+_SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
+    (("subtitle",), "work.subtitle"),
+    (("isbn",), "product.isbn"),
+    (("publicationdate", "pubdate", "releasedate"), "product.publication_date"),
+    (("format",), "product.format"),
+    (("price",), "prices.territory"),
+    (("author", "contributor"), "contributors.authors"),
+    (("contract", "agreement"), "contract.name"),
+    (("reviewdate",), "contract.review_date"),
+    (("expiry",), "contract.expiry_date"),
+    (("right",), "licensed_rights.all"),
+    (("periodstart",), "royalty.period_start"),
+    (("periodend",), "royalty.period_end"),
+    (("balance", "payable"), "royalty.balance"),
+    (("royalty", "earn", "total"), "royalty.total"),
+    (("units",), "royalty.units"),
+    (("lines",), "royalty.lines"),
+    (("email",), "recipient.email"),
+    (("address",), "recipient.address"),
+    (("country",), "recipient.country"),
+    (("recipient", "payee", "contactname", "salutation", "name"), "recipient.name"),
+    (("offer", "promo"), "offer.code"),
+    (("campaign",), "campaign.name"),
+    (("title",), "work.title"),
+    (("date", "today"), "today"),
+]
+
+
+def suggest_context_field(driver_field: str) -> str | None:
+    """A likely context field for a driver field, by name; None when nothing fits."""
+    key = "".join(ch for ch in driver_field.lower() if ch.isalnum())
+    for fragments, context_field in _SUGGESTIONS:
+        if any(f in key for f in fragments):
+            return context_field
+    return None
+
+
+def suggested_transforms(context_field: str) -> list[dict[str, Any]]:
+    if context_field in ("prices.territory", "royalty.total", "royalty.balance", "offer.price"):
+        return [{"op": "money"}]
+    if context_field.endswith("_date") or context_field in (
+        "today",
+        "royalty.period_start",
+        "royalty.period_end",
+        "product.publication_date",
+    ):
+        return [{"op": "date", "style": "long"}]
+    if context_field == "contributors.authors":
+        return [{"op": "join", "separator": ", ", "last_separator": " and "}]
+    if context_field == "licensed_rights.all":
+        return [{"op": "join", "key": "right_type"}]
+    return []

@@ -10,11 +10,11 @@ from tests.factories import TerritoryFactory
 def territories(db) -> dict[str, Territory]:
     """GB, US, FR, DE countries; EU (FR, DE) and WORLD groups."""
     out = {
-        code: TerritoryFactory(code=code, name=code)
+        code: TerritoryFactory.create(code=code, name=code)
         for code in ("GB", "US", "FR", "DE", "IE")
     }
-    eu = TerritoryFactory(code="EU", name="European Union", kind=Territory.Kind.GROUP)
+    eu = TerritoryFactory.create(code="EU", name="European Union", kind=Territory.Kind.GROUP)
     eu.members.set([out["FR"], out["DE"], out["IE"]])
     out["EU"] = eu
-    out["WORLD"] = TerritoryFactory(code="WORLD", name="World", kind=Territory.Kind.GROUP)
+    out["WORLD"] = TerritoryFactory.create(code="WORLD", name="World", kind=Territory.Kind.GROUP)
     return out

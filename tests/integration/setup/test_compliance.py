@@ -19,8 +19,16 @@ WEDNESDAY_NOON = datetime.datetime(2026, 6, 3, 12, 0, tzinfo=LONDON)
 SATURDAY_NOON = datetime.datetime(2026, 6, 6, 12, 0, tzinfo=LONDON)
 
 
-def evaluate(imprint, *, code="promotional-letter", territory="FR", channel="email",
-             recipient=None, driver=None, at=WEDNESDAY_NOON):  # fmt: skip
+def evaluate(
+    imprint,
+    *,
+    code="promotional-letter",
+    territory="FR",
+    channel="email",
+    recipient=None,
+    driver=None,
+    at=WEDNESDAY_NOON,
+):
     return compliance_evaluate(
         communication_type=communication_type(code),
         imprint=imprint,
@@ -33,11 +41,15 @@ def evaluate(imprint, *, code="promotional-letter", territory="FR", channel="ema
 
 
 def test_eu_marketing_needs_data_protection_notice(imprint_a, territories):
-    ComplianceRuleFactory(
-        imprint=imprint_a, name="GDPR notice", kind=ComplianceRule.Kind.REQUIRED_FIELD,
-        required_field="dataProtectionNotice", territory_code="EU", categories=["marketing"],
+    ComplianceRuleFactory.create(
+        imprint=imprint_a,
+        name="GDPR notice",
+        kind=ComplianceRule.Kind.REQUIRED_FIELD,
+        required_field="dataProtectionNotice",
+        territory_code="EU",
+        categories=["marketing"],
         message="Add the EU data-protection notice.",
-    )  # fmt: skip
+    )
     [finding] = evaluate(imprint_a, territory="DE")
     assert finding.blocking
     assert finding.message == (
@@ -49,11 +61,14 @@ def test_eu_marketing_needs_data_protection_notice(imprint_a, territories):
 
 
 def test_withholding_tax_note_on_royalty_statements_for_a_territory(imprint_a, territories):
-    ComplianceRuleFactory(
-        imprint=imprint_a, name="US withholding", kind=ComplianceRule.Kind.REQUIRED_FIELD,
-        required_field="withholdingTaxNote", territory_code="US",
+    ComplianceRuleFactory.create(
+        imprint=imprint_a,
+        name="US withholding",
+        kind=ComplianceRule.Kind.REQUIRED_FIELD,
+        required_field="withholdingTaxNote",
+        territory_code="US",
         severity=ComplianceRule.Severity.WARNING,
-    )  # fmt: skip
+    )
     rule = ComplianceRule.objects.get()
     rule.communication_types.set([communication_type("royalty-statement")])
     [finding] = evaluate(imprint_a, code="royalty-statement", territory="US", channel="print")
@@ -62,10 +77,13 @@ def test_withholding_tax_note_on_royalty_statements_for_a_territory(imprint_a, t
 
 
 def test_marketing_email_only_with_consent(imprint_a):
-    ComplianceRuleFactory(
-        imprint=imprint_a, name="Consent", kind=ComplianceRule.Kind.CONSENT_REQUIRED,
-        channels=["email"], categories=["marketing"],
-    )  # fmt: skip
+    ComplianceRuleFactory.create(
+        imprint=imprint_a,
+        name="Consent",
+        kind=ComplianceRule.Kind.CONSENT_REQUIRED,
+        channels=["email"],
+        categories=["marketing"],
+    )
     [no] = evaluate(imprint_a, recipient={"name": "Bob", "consent": False})
     assert no.message == "Bob has not consented to email (Consent)."
     [unknown] = evaluate(imprint_a, recipient={"email": "x@y.test", "consent": None})
@@ -75,11 +93,15 @@ def test_marketing_email_only_with_consent(imprint_a):
 
 
 def test_sending_window_weekdays_and_hours(imprint_a):
-    ComplianceRuleFactory(
-        imprint=imprint_a, name="Office hours", kind=ComplianceRule.Kind.SENDING_WINDOW,
-        weekdays=[0, 1, 2, 3, 4], start_hour=9, end_hour=17,
+    ComplianceRuleFactory.create(
+        imprint=imprint_a,
+        name="Office hours",
+        kind=ComplianceRule.Kind.SENDING_WINDOW,
+        weekdays=[0, 1, 2, 3, 4],
+        start_hour=9,
+        end_hour=17,
         severity=ComplianceRule.Severity.WARNING,
-    )  # fmt: skip
+    )
     assert evaluate(imprint_a) == []
     [weekend] = evaluate(imprint_a, at=SATURDAY_NOON)
     assert weekend.message.startswith("Saturday is outside the sending window")
@@ -89,11 +111,14 @@ def test_sending_window_weekdays_and_hours(imprint_a):
 
 
 def test_forbidden_channel_author_group_and_other_imprints(imprint_a, imprint_b):
-    ComplianceRuleFactory(
-        imprint=imprint_a, name="No SMS", kind=ComplianceRule.Kind.CHANNEL_FORBIDDEN,
-        channels=["sms"], author_group="Estate",
-    )  # fmt: skip
-    ComplianceRuleFactory(imprint=imprint_b, name="B consent", channels=["email"])
+    ComplianceRuleFactory.create(
+        imprint=imprint_a,
+        name="No SMS",
+        kind=ComplianceRule.Kind.CHANNEL_FORBIDDEN,
+        channels=["sms"],
+        author_group="Estate",
+    )
+    ComplianceRuleFactory.create(imprint=imprint_b, name="B consent", channels=["email"])
     recipient = {"name": "Estate of X", "consent": True, "author_group": "Estate"}
     [finding] = evaluate(imprint_a, channel="sms", recipient=recipient)
     assert finding.message == "sms is not allowed here (No SMS)."
@@ -103,17 +128,25 @@ def test_forbidden_channel_author_group_and_other_imprints(imprint_a, imprint_b)
 
 
 def test_blocking_findings_come_first(imprint_a):
-    ComplianceRuleFactory(imprint=imprint_a, name="A warn", kind="sending_window",
-                          weekdays=[0], severity="warning")  # fmt: skip
-    ComplianceRuleFactory(imprint=imprint_a, name="B block", channels=["email"])
+    ComplianceRuleFactory.create(
+        imprint=imprint_a, name="A warn", kind="sending_window", weekdays=[0], severity="warning"
+    )
+    ComplianceRuleFactory.create(imprint=imprint_a, name="B block", channels=["email"])
     findings = evaluate(imprint_a, recipient={"name": "Bob", "consent": False})
     assert [f.severity for f in findings] == ["blocking", "warning"]
 
 
 def test_rule_validation(imprint_a):
     with pytest.raises(ValidationError) as err:
-        ComplianceRule(imprint=imprint_a, name="x", kind="sending_window", weekdays=[7],
-                       start_hour=18, end_hour=9, channels=["fax"]).full_clean()  # fmt: skip
+        ComplianceRule(
+            imprint=imprint_a,
+            name="x",
+            kind="sending_window",
+            weekdays=[7],
+            start_hour=18,
+            end_hour=9,
+            channels=["fax"],
+        ).full_clean()
     assert set(err.value.message_dict) == {"weekdays", "end_hour", "channels"}
     with pytest.raises(ValidationError, match="Name the driver field"):
         ComplianceRule(imprint=imprint_a, name="y", kind="required_field").full_clean()

@@ -98,7 +98,7 @@ def test_case_join_default_lookup():
 
 @pytest.mark.django_db
 def test_validation_names_every_missing_or_unknown_field():
-    comm = ExstreamCommunicationFactory(
+    comm = ExstreamCommunicationFactory.create(
         name="Royalty statement",
         driver_fields=[
             {"name": "payeeName", "type": "string", "required": True},
@@ -106,13 +106,17 @@ def test_validation_names_every_missing_or_unknown_field():
             {"name": "note", "type": "string", "required": False},
         ],
     )
-    template = CommunicationTemplateFactory(exstream_communication=comm)
-    FieldMappingFactory(template=template, driver_field="payeeName", context_field="recipient.nom")
-    FieldMappingFactory(template=template, driver_field="footer", context_field="work.title")
-    FieldMappingFactory(
-        template=template, driver_field="note", context_field="work.title",
+    template = CommunicationTemplateFactory.create(exstream_communication=comm)
+    FieldMappingFactory.create(
+        template=template, driver_field="payeeName", context_field="recipient.nom"
+    )
+    FieldMappingFactory.create(template=template, driver_field="footer", context_field="work.title")
+    FieldMappingFactory.create(
+        template=template,
+        driver_field="note",
+        context_field="work.title",
         transforms=[{"op": "shout"}],
-    )  # fmt: skip
+    )
     problems = mapping_problems(template)
     assert any("'recipient.nom', which is not a Colophon context field" in p for p in problems)
     assert any("'footer' is not a driver field" in p for p in problems)
@@ -122,14 +126,25 @@ def test_validation_names_every_missing_or_unknown_field():
 
 @pytest.mark.django_db
 def test_mapping_save_refuses_bad_input_and_audits_good(admin_a, imprint_a):
-    template = CommunicationTemplateFactory(imprint=imprint_a)
+    template = CommunicationTemplateFactory.create(imprint=imprint_a)
     with pytest.raises(ValidationError) as err:
-        mapping_save(actor=admin_a, template=template, driver_field="nope",
-                     context_field="work.nope", transforms=[{"op": "date", "style": "fancy"}])  # fmt: skip
+        mapping_save(
+            actor=admin_a,
+            template=template,
+            driver_field="nope",
+            context_field="work.nope",
+            transforms=[{"op": "date", "style": "fancy"}],
+        )
     assert set(err.value.message_dict) == {"driver_field", "context_field", "transforms"}
     assert not template.mappings.exists()
-    mapping_save(actor=admin_a, template=template, driver_field="workTitle",
-                 context_field="work.title", transforms=[{"op": "upper"}], required=True)  # fmt: skip
+    mapping_save(
+        actor=admin_a,
+        template=template,
+        driver_field="workTitle",
+        context_field="work.title",
+        transforms=[{"op": "upper"}],
+        required=True,
+    )
     event = AuditEvent.objects.get(verb="setup.mapping_created")
     assert event.actor == admin_a and event.imprint_id == imprint_a.pk
     assert event.data["context_field"] == "work.title"
@@ -137,7 +152,7 @@ def test_mapping_save_refuses_bad_input_and_audits_good(admin_a, imprint_a):
 
 @pytest.mark.django_db
 def test_build_driver_data_with_real_title_in_french(imprint_a):
-    comm = ExstreamCommunicationFactory(
+    comm = ExstreamCommunicationFactory.create(
         driver_fields=[
             {"name": "title", "type": "string", "required": True},
             {"name": "price", "type": "string", "required": True},
@@ -146,25 +161,46 @@ def test_build_driver_data_with_real_title_in_french(imprint_a):
             {"name": "recipientName", "type": "string", "required": True},
         ]
     )
-    template = CommunicationTemplateFactory(imprint=imprint_a, exstream_communication=comm,
-                                            locale="fr-FR")  # fmt: skip
-    FieldMappingFactory(template=template, driver_field="title", context_field="work.title",
-                        transforms=[{"op": "upper"}])  # fmt: skip
-    FieldMappingFactory(template=template, driver_field="price", context_field="prices.territory",
-                        transforms=[{"op": "money"}])  # fmt: skip
-    FieldMappingFactory(template=template, driver_field="pubDate",
-                        context_field="product.publication_date", transforms=[{"op": "date"}])  # fmt: skip
-    FieldMappingFactory(template=template, driver_field="authors",
-                        context_field="contributors.authors",
-                        transforms=[{"op": "join", "last_separator": " et "}])  # fmt: skip
-    FieldMappingFactory(template=template, driver_field="recipientName",
-                        context_field="recipient.name")  # fmt: skip
-    work = WorkFactory(imprint=imprint_a, title="Le Phare")
-    product = ProductFactory(work=work, publication_date=D)
-    PriceFactory(product=product, amount=Decimal("16.99"), currency="GBP", territory="GB")
-    PriceFactory(product=product, amount=Decimal("19.50"), currency="EUR", territory="FR DE")
-    ContributionFactory(work=work, contact=ContactFactory(name="Ann Auteur"), sequence=1)
-    ContributionFactory(work=work, contact=ContactFactory(name="Bea Auteur"), sequence=2)
+    template = CommunicationTemplateFactory.create(
+        imprint=imprint_a, exstream_communication=comm, locale="fr-FR"
+    )
+    FieldMappingFactory.create(
+        template=template,
+        driver_field="title",
+        context_field="work.title",
+        transforms=[{"op": "upper"}],
+    )
+    FieldMappingFactory.create(
+        template=template,
+        driver_field="price",
+        context_field="prices.territory",
+        transforms=[{"op": "money"}],
+    )
+    FieldMappingFactory.create(
+        template=template,
+        driver_field="pubDate",
+        context_field="product.publication_date",
+        transforms=[{"op": "date"}],
+    )
+    FieldMappingFactory.create(
+        template=template,
+        driver_field="authors",
+        context_field="contributors.authors",
+        transforms=[{"op": "join", "last_separator": " et "}],
+    )
+    FieldMappingFactory.create(
+        template=template, driver_field="recipientName", context_field="recipient.name"
+    )
+    work = WorkFactory.create(imprint=imprint_a, title="Le Phare")
+    product = ProductFactory.create(work=work, publication_date=D)
+    PriceFactory.create(product=product, amount=Decimal("16.99"), currency="GBP", territory="GB")
+    PriceFactory.create(product=product, amount=Decimal("19.50"), currency="EUR", territory="FR DE")
+    ContributionFactory.create(
+        work=work, contact=ContactFactory.create(name="Ann Auteur"), sequence=1
+    )
+    ContributionFactory.create(
+        work=work, contact=ContactFactory.create(name="Bea Auteur"), sequence=2
+    )
     title = build_context(work=work, territory="FR")
     context = {**title, **recipient_context({"name": "Claire"})}
     driver, problems = build_driver_data(template=template, context=context)
@@ -183,12 +219,15 @@ def test_build_driver_data_with_real_title_in_french(imprint_a):
 
 @pytest.mark.django_db
 def test_driver_data_runs_no_queries_per_recipient(django_assert_num_queries, imprint_a):
-    template = CommunicationTemplateFactory(imprint=imprint_a)
-    FieldMappingFactory(template=template, driver_field="recipientName",
-                        context_field="recipient.name")  # fmt: skip
-    FieldMappingFactory(template=template, driver_field="workTitle", context_field="work.title")
-    work = WorkFactory(imprint=imprint_a)
-    ProductFactory(work=work)
+    template = CommunicationTemplateFactory.create(imprint=imprint_a)
+    FieldMappingFactory.create(
+        template=template, driver_field="recipientName", context_field="recipient.name"
+    )
+    FieldMappingFactory.create(
+        template=template, driver_field="workTitle", context_field="work.title"
+    )
+    work = WorkFactory.create(imprint=imprint_a)
+    ProductFactory.create(work=work)
     title = build_context(work=work)
     build_driver_data(template=template, context=title)  # loads mappings once
     with django_assert_num_queries(0):
@@ -200,9 +239,11 @@ def test_driver_data_runs_no_queries_per_recipient(django_assert_num_queries, im
 
 @pytest.mark.django_db
 def test_build_context_covers_contract_rights_and_samples(imprint_a):
-    work = WorkFactory(imprint=imprint_a, title="Salt")
-    contract = ContractFactory(work=work, signed_date=datetime.date(2024, 1, 31), term_months=1)
-    LicensedRightFactory(contract=contract, right_type="Audio", territory="US")
+    work = WorkFactory.create(imprint=imprint_a, title="Salt")
+    contract = ContractFactory.create(
+        work=work, signed_date=datetime.date(2024, 1, 31), term_months=1
+    )
+    LicensedRightFactory.create(contract=contract, right_type="Audio", territory="US")
     ctx = build_context(work=work)
     assert ctx["contract.name"] == "Agreement for Salt"
     assert ctx["contract.expiry_date"] == datetime.date(2024, 2, 29)

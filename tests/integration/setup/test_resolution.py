@@ -28,10 +28,12 @@ def resolve(imprint, territory="GB", language="en", on=ON, code="rights-confirma
 @pytest.fixture
 def ladder(imprint_a, territories):
     return {
-        "default": CommunicationTemplateFactory(imprint=None, name="Default"),
-        "territory": CommunicationTemplateFactory(imprint=None, name="GB", territory_code="GB"),
-        "imprint": CommunicationTemplateFactory(imprint=imprint_a, name="Harbour"),
-        "both": CommunicationTemplateFactory(
+        "default": CommunicationTemplateFactory.create(imprint=None, name="Default"),
+        "territory": CommunicationTemplateFactory.create(
+            imprint=None, name="GB", territory_code="GB"
+        ),
+        "imprint": CommunicationTemplateFactory.create(imprint=imprint_a, name="Harbour"),
+        "both": CommunicationTemplateFactory.create(
             imprint=imprint_a, name="Harbour GB", territory_code="GB"
         ),
     }
@@ -62,29 +64,29 @@ def test_territory_template_for_another_country_is_skipped_with_reason(imprint_a
 
 
 def test_other_imprints_templates_are_never_candidates(imprint_a, imprint_b, ladder):
-    CommunicationTemplateFactory(imprint=imprint_b, name="Northwind GB", territory_code="GB")
+    CommunicationTemplateFactory.create(imprint=imprint_b, name="Northwind GB", territory_code="GB")
     result = resolve(imprint_b)
     assert result.template.name == "Northwind GB"
     assert {c.template.name for c in result.candidates} == {"Northwind GB", "Default", "GB"}
 
 
 def test_group_territory_covers_member_but_country_wins(imprint_a, territories):
-    eu = CommunicationTemplateFactory(imprint=imprint_a, name="EU", territory_code="EU")
+    eu = CommunicationTemplateFactory.create(imprint=imprint_a, name="EU", territory_code="EU")
     assert resolve(imprint_a, territory="FR").template == eu
-    fr = CommunicationTemplateFactory(imprint=imprint_a, name="FR", territory_code="FR")
+    fr = CommunicationTemplateFactory.create(imprint=imprint_a, name="FR", territory_code="FR")
     result = resolve(imprint_a, territory="FR")
     assert result.template == fr
     assert any("exact country" in c.reason for c in result.candidates if c.template == eu)
 
 
 def test_draft_retired_and_out_of_date_templates_are_skipped(imprint_a, territories):
-    CommunicationTemplateFactory(
+    CommunicationTemplateFactory.create(
         imprint=imprint_a, name="Draft", status=CommunicationTemplate.Status.DRAFT
     )
-    CommunicationTemplateFactory(
+    CommunicationTemplateFactory.create(
         imprint=imprint_a, name="Old", effective_to=datetime.date(2026, 5, 1)
     )
-    CommunicationTemplateFactory(
+    CommunicationTemplateFactory.create(
         imprint=imprint_a, name="Future", effective_from=datetime.date(2026, 9, 1)
     )
     result = resolve(imprint_a)
@@ -97,13 +99,15 @@ def test_draft_retired_and_out_of_date_templates_are_skipped(imprint_a, territor
 
 
 def test_language_and_newest_version(imprint_a, territories):
-    en = CommunicationTemplateFactory(imprint=imprint_a, name="Letter", language="en")
-    fr = CommunicationTemplateFactory(imprint=imprint_a, name="Lettre", language="fr")
-    anyl = CommunicationTemplateFactory(imprint=imprint_a, name="Any")
+    en = CommunicationTemplateFactory.create(imprint=imprint_a, name="Letter", language="en")
+    fr = CommunicationTemplateFactory.create(imprint=imprint_a, name="Lettre", language="fr")
+    anyl = CommunicationTemplateFactory.create(imprint=imprint_a, name="Any")
     assert resolve(imprint_a, language="fr").template == fr
     assert resolve(imprint_a, language="en-GB").template == en
     assert resolve(imprint_a, language="de").template == anyl
-    v2 = CommunicationTemplateFactory(imprint=imprint_a, name="Letter", language="en", version=2)
+    v2 = CommunicationTemplateFactory.create(
+        imprint=imprint_a, name="Letter", language="en", version=2
+    )
     result = resolve(imprint_a, language="en")
     assert result.template == v2
     assert any("newer version" in c.reason for c in result.candidates if c.template == en)
