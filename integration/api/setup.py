@@ -107,7 +107,7 @@ class CommunicationTypeViewSet(viewsets.ReadOnlyModelViewSet):
 
     @action(detail=True, methods=["post"], url_path="auto-approval")
     def auto_approval(self, request: Request, pk: str | None = None) -> Response:
-        ctype = self.get_object()
+        ctype = get_object_or_404(CommunicationType, pk=pk)  # global; the imprint is checked below
         body = AutoApprovalSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         imprint = body.validated_data["imprint"]
