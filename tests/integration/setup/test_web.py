@@ -285,3 +285,50 @@ def test_delete_refuses_when_in_use(login, admin_a, objects):
     )
     assert "is still used by" in response.content.decode()
     assert Audience.objects.filter(pk=audience.pk).exists()
+
+
+def test_every_screen_renders_for_an_admin(login, admin_a, objects, territories):
+    client = login(admin_a)
+    template = objects["a_tpl"]
+    mapping = FieldMappingFactory.create(template=template)
+    urls = [
+        reverse("setup:index"),
+        reverse("setup:types"),
+        reverse("setup:resolve"),
+        reverse("setup:transfer"),
+        reverse("setup:template_detail", args=[template.pk]),
+        reverse("setup:mapping_create", args=[template.pk]),
+        reverse("setup:mapping_edit", args=[template.pk, mapping.pk]),
+        reverse("setup:audience_detail", args=[objects["a_aud"].pk]),
+    ]
+    for kind in ("templates", "audiences", "rules", "triggers"):
+        obj = objects[
+            {"templates": "a_tpl", "audiences": "a_aud", "rules": "a_rule", "triggers": "a_trig"}[
+                kind
+            ]
+        ]
+        urls += [
+            reverse("setup:list", args=[kind]),
+            reverse("setup:create", args=[kind]),
+            reverse("setup:edit", args=[kind, obj.pk]),
+            reverse("setup:delete", args=[kind, obj.pk]),
+        ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"style=" not in response.content, url
+    assert client.get(reverse("setup:list", args=["nonsense"])).status_code == 404
+
+
+def test_list_pagination_and_name_filter(login, admin_a, imprint_a):
+    for i in range(30):
+        AudienceFactory.create(imprint=imprint_a, name=f"List {i:02d}")
+    client = login(admin_a)
+    first = client.get(reverse("setup:list", args=["audiences"])).content.decode()
+    assert "Page 1 of 2" in first
+    page2 = client.get(reverse("setup:list", args=["audiences"]), {"page": 2}).content.decode()
+    assert "List 29" in page2
+    filtered = client.get(
+        reverse("setup:list", args=["audiences"]), {"q": "List 07"}
+    ).content.decode()
+    assert "List 07" in filtered and "List 08" not in filtered
