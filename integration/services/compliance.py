@@ -57,7 +57,12 @@ def _applies(
         return False
     if rule.author_group and (_get(recipient, "author_group") or "") != rule.author_group:
         return False
-    if rule.territory_code:
+    covers: frozenset[str] | None = getattr(rule, "_covers", None)
+    if rule.territory_code and covers is not None:
+        wanted = (territory_code or "").upper()
+        if "*" not in covers and wanted not in covers:
+            return False
+    elif rule.territory_code:
         code = rule.territory_code
         if code != (territory_code or "").upper():
             if code not in territories:
@@ -113,13 +118,30 @@ def _check(
 def compliance_rules_for(
     *, imprint: Imprint | int, communication_type: CommunicationType
 ) -> list[ComplianceRule]:
-    """Load once per compose, then pass ``rules=`` to ``compliance_evaluate`` per recipient."""
+    """Load once per compose, then pass ``rules=`` to ``compliance_evaluate`` per recipient:
+    territory groups are expanded here, so evaluating a recipient runs no query."""
     imprint_id = imprint if isinstance(imprint, int) else imprint.pk
-    return list(
+    rules = list(
         ComplianceRule.objects.filter(imprint_id=imprint_id, active=True)
         .prefetch_related("communication_types")
         .order_by("name")
     )
+    codes = {r.territory_code for r in rules if r.territory_code}
+    territories = {
+        t.code: t for t in Territory.objects.filter(code__in=codes).prefetch_related("members")
+    }
+    for rule in rules:
+        if not rule.territory_code:
+            continue
+        territory = territories.get(rule.territory_code)
+        if territory is not None and territory.code == "WORLD":
+            covered = frozenset({"*"})
+        elif territory is not None and territory.kind == Territory.Kind.GROUP:
+            covered = frozenset(m.code for m in territory.members.all())
+        else:
+            covered = frozenset({rule.territory_code})
+        rule._covers = covered  # type: ignore[attr-defined]
+    return rules
 
 
 def compliance_evaluate(

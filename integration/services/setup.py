@@ -262,6 +262,21 @@ def _build(
             for field, msgs in exc.message_dict.items():
                 problems.extend(f"{where}, {field}: {m}" for m in msgs)
 
+    for section, keyer in (
+        ("audiences", lambda o: o.get("name")),
+        ("templates", lambda o: (o.get("name"), o.get("version", 1))),
+        ("compliance_rules", lambda o: o.get("name")),
+        ("triggers", lambda o: o.get("name")),
+    ):
+        items = data.get(section, [])
+        if not isinstance(items, list) or not all(isinstance(o, dict) for o in items):
+            problems.append(f"'{section}' must be a list of objects.")
+            continue
+        keys = [keyer(o) for o in items]
+        for dup in sorted({str(k) for k in keys if keys.count(k) > 1}):
+            problems.append(f"'{section}' lists {dup} more than once.")
+    if problems:
+        return problems, []
     for code in data.get("auto_approvable", []):
         if code not in types:
             problems.append(f"auto_approvable: no communication type '{code}'.")

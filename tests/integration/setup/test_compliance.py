@@ -150,3 +150,33 @@ def test_rule_validation(imprint_a):
     assert set(err.value.message_dict) == {"weekdays", "end_hour", "channels"}
     with pytest.raises(ValidationError, match="Name the driver field"):
         ComplianceRule(imprint=imprint_a, name="y", kind="required_field").full_clean()
+
+
+def test_preloaded_rules_evaluate_without_queries(
+    imprint_a, territories, django_assert_num_queries
+):
+    from integration.services.compliance import compliance_rules_for
+
+    ComplianceRuleFactory.create(
+        imprint=imprint_a,
+        name="EU notice",
+        kind="required_field",
+        required_field="notice",
+        territory_code="EU",
+    )
+    ComplianceRuleFactory.create(imprint=imprint_a, name="Consent", channels=["email"])
+    ctype = communication_type("promotional-letter")
+    rules = compliance_rules_for(imprint=imprint_a, communication_type=ctype)
+    with django_assert_num_queries(0):
+        for country, expected in (("FR", 2), ("GB", 1), ("IE", 2)):
+            findings = compliance_evaluate(
+                communication_type=ctype,
+                imprint=imprint_a,
+                territory_code=country,
+                channel="email",
+                recipient={"name": "A", "consent": False},
+                driver_data={},
+                at=WEDNESDAY_NOON,
+                rules=rules,
+            )
+            assert len(findings) == expected, country

@@ -160,3 +160,16 @@ def test_seed_setup_binds_by_name_and_skips_unsynced(imprint_a, territories, cap
     assert TriggerRule.objects.filter(imprint=imprint_a).count() == 6
     call_command("seed_setup")  # idempotent
     assert CommunicationTemplate.objects.filter(imprint=imprint_a).count() == 2
+
+
+def test_import_refuses_duplicates_and_wrong_shapes(imprint_b, outsider):
+    data = {
+        "format": "colophon-setup/1",
+        "audiences": [{"name": "A", "kind": "contributors"}] * 2,
+        "templates": "nope",
+    }
+    with pytest.raises(ImportRefused) as err:
+        setup_import(actor=outsider, imprint=imprint_b, data=data)
+    assert "'audiences' lists A more than once." in err.value.messages
+    assert "'templates' must be a list of objects." in err.value.messages
+    assert not Audience.objects.filter(imprint=imprint_b).exists()
