@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from integration.views import operations
+from integration.views import setup as setup_views
 
 operations_patterns = (
     [
@@ -14,6 +15,43 @@ operations_patterns = (
     "operations",
 )
 
+setup_patterns = (
+    [
+        path("", setup_views.index, name="index"),
+        path("types/", setup_views.types, name="types"),
+        path(
+            "types/<int:pk>/auto-approval/",
+            setup_views.type_auto_approval,
+            name="type_auto_approval",
+        ),
+        path("resolve/", setup_views.resolve, name="resolve"),
+        path("transfer/", setup_views.transfer, name="transfer"),
+        path("export/<int:imprint_pk>/", setup_views.export, name="export"),
+        path("templates/<int:pk>/", setup_views.template_detail, name="template_detail"),
+        path("templates/<int:pk>/try/", setup_views.template_try, name="template_try"),
+        path("templates/<int:pk>/mappings/new/", setup_views.mapping_form, name="mapping_create"),
+        path(
+            "templates/<int:pk>/mappings/<int:mapping_pk>/",
+            setup_views.mapping_form,
+            name="mapping_edit",
+        ),
+        path(
+            "templates/<int:pk>/mappings/<int:mapping_pk>/delete/",
+            setup_views.mapping_remove,
+            name="mapping_delete",
+        ),
+        path("audiences/<int:pk>/", setup_views.audience_detail, name="audience_detail"),
+        path("audiences/<int:pk>/upload/", setup_views.audience_upload, name="audience_upload"),
+        path("audiences/<int:pk>/export/", setup_views.audience_export, name="audience_export"),
+        path("<slug:kind>/", setup_views.object_list, name="list"),
+        path("<slug:kind>/new/", setup_views.object_create, name="create"),
+        path("<slug:kind>/<int:pk>/edit/", setup_views.object_edit, name="edit"),
+        path("<slug:kind>/<int:pk>/delete/", setup_views.object_delete, name="delete"),
+    ],
+    "setup",
+)
+
 urlpatterns = [
     path("operations/", include(operations_patterns)),
+    path("setup/", include(setup_patterns)),
 ]

@@ -180,3 +180,75 @@ class ExstreamCommunicationFactory(factory.django.DjangoModelFactory[ExstreamCom
         {"name": "workTitle", "type": "string", "required": True},
         {"name": "isbn", "type": "string", "required": False},
     ]
+
+
+# --- Communication setup -----------------------------------------------------------------------
+
+from integration.models import (  # noqa: E402
+    Audience,
+    CommunicationTemplate,
+    CommunicationType,
+    ComplianceRule,
+    FieldMapping,
+    TriggerRule,
+)
+
+
+def communication_type(code: str = "rights-confirmation") -> CommunicationType:
+    """A seeded communication type (the data migration created them)."""
+    return CommunicationType.objects.get(code=code)
+
+
+class CommunicationTemplateFactory(factory.django.DjangoModelFactory[CommunicationTemplate]):
+    class Meta:
+        model = CommunicationTemplate
+
+    imprint = factory.SubFactory(ImprintFactory)
+    name = factory.Sequence(lambda n: f"Template {n}")
+    communication_type = factory.LazyFunction(communication_type)
+    exstream_communication = factory.SubFactory(ExstreamCommunicationFactory)
+    channels = ["print"]
+    effective_from = datetime.date(2026, 1, 1)
+    status = CommunicationTemplate.Status.ACTIVE
+    locale = "en-GB"
+
+
+class FieldMappingFactory(factory.django.DjangoModelFactory[FieldMapping]):
+    class Meta:
+        model = FieldMapping
+
+    template = factory.SubFactory(CommunicationTemplateFactory)
+    driver_field = "workTitle"
+    context_field = "work.title"
+    transforms: list[dict[str, object]] = []
+    required = False
+
+
+class AudienceFactory(factory.django.DjangoModelFactory[Audience]):
+    class Meta:
+        model = Audience
+
+    imprint = factory.SubFactory(ImprintFactory)
+    name = factory.Sequence(lambda n: f"Audience {n}")
+    kind = Audience.Kind.CONTRIBUTORS
+
+
+class ComplianceRuleFactory(factory.django.DjangoModelFactory[ComplianceRule]):
+    class Meta:
+        model = ComplianceRule
+
+    imprint = factory.SubFactory(ImprintFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    kind = ComplianceRule.Kind.CONSENT_REQUIRED
+    severity = ComplianceRule.Severity.BLOCKING
+
+
+class TriggerRuleFactory(factory.django.DjangoModelFactory[TriggerRule]):
+    class Meta:
+        model = TriggerRule
+
+    imprint = factory.SubFactory(ImprintFactory)
+    name = factory.Sequence(lambda n: f"Trigger {n}")
+    event = TriggerRule.Event.PROJECT_STAGE
+    communication_type = factory.LazyFunction(lambda: communication_type("approval-notice"))
+    audience = factory.SubFactory(AudienceFactory, imprint=factory.SelfAttribute("..imprint"))

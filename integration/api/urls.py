@@ -3,7 +3,18 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from integration.api import setup as setup_api
+
 router = DefaultRouter()
+router.register(
+    "communication-types", setup_api.CommunicationTypeViewSet, basename="communication-type"
+)
+router.register("templates", setup_api.TemplateViewSet, basename="template")
+router.register("mappings", setup_api.MappingViewSet, basename="mapping")
+router.register("audiences", setup_api.AudienceViewSet, basename="audience")
+router.register("compliance-rules", setup_api.ComplianceRuleViewSet, basename="compliance-rule")
+router.register("triggers", setup_api.TriggerRuleViewSet, basename="trigger")
+router.register("setup-transfer", setup_api.SetupTransferViewSet, basename="setup-transfer")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -19,15 +19,34 @@ from integration.models.catalogue import (
 )
 from integration.models.exstream import ExstreamCommunication
 from integration.models.operations import OutboxAttempt, OutboxItem, WorkerHeartbeat
+from integration.models.setup import (
+    Audience,
+    AudienceMember,
+    Channel,
+    CommunicationTemplate,
+    CommunicationType,
+    ComplianceRule,
+    FieldMapping,
+    ImprintTypeSetting,
+    TriggerRule,
+)
 
 __all__ = [
+    "Audience",
+    "AudienceMember",
     "ChangeEvent",
+    "Channel",
+    "CommunicationTemplate",
+    "CommunicationType",
+    "ComplianceRule",
     "Contact",
     "Contract",
     "Contribution",
     "DeliveryDate",
     "ExstreamCommunication",
+    "FieldMapping",
     "GratisCopy",
+    "ImprintTypeSetting",
     "LicensedRight",
     "MarketingText",
     "OutboxAttempt",
@@ -38,6 +57,7 @@ __all__ = [
     "RoyaltyLine",
     "SupportingResource",
     "SyncRun",
+    "TriggerRule",
     "Work",
     "WorkerHeartbeat",
 ]

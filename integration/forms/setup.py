@@ -1,0 +1,283 @@
+"""Forms of the Setup area. Lists are typed as comma-separated text; JSON as JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from accounts.models import Imprint
+from accounts.policy import Category
+from integration.models import (
+    Audience,
+    Channel,
+    CommunicationTemplate,
+    CommunicationType,
+    ComplianceRule,
+    ExstreamCommunication,
+    FieldMapping,
+    TriggerRule,
+)
+from integration.services.context import FIELDS
+
+
+class CommaListField(forms.CharField):
+    """'A01, B01' <-> ["A01", "B01"]; ``to_int`` for weekdays."""
+
+    def __init__(self, *args: Any, to_int: bool = False, upper: bool = False, **kwargs: Any):
+        self.to_int = to_int
+        self.upper = upper
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value: Any) -> list[Any]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        items = [v.strip() for v in text.split(",") if v.strip()]
+        if self.upper:
+            items = [v.upper() for v in items]
+        if self.to_int:
+            try:
+                return [int(v) for v in items]
+            except ValueError as exc:
+                raise forms.ValidationError("Use whole numbers separated by commas.") from exc
+        return items
+
+
+class ImprintScopedForm(forms.ModelForm):
+    """The imprint choice is limited to imprints the user configures."""
+
+    def __init__(self, *args: Any, imprints: QuerySet[Imprint], allow_global: bool = False,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        field = self.fields["imprint"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = imprints
+        field.required = not allow_global
+        if allow_global:
+            field.empty_label = "Every imprint (default)"
+
+
+class TemplateForm(ImprintScopedForm):
+    channels = forms.MultipleChoiceField(
+        choices=Channel.choices, widget=forms.CheckboxSelectMultiple
+    )
+    exstream_communication = forms.ModelChoiceField(
+        queryset=ExstreamCommunication.objects.filter(active=True).order_by("name"),
+        help_text="From the synced Exstream catalogue.",
+    )
+
+    class Meta:
+        model = CommunicationTemplate
+        fields = [
+            "imprint",
+            "name",
+            "communication_type",
+            "exstream_communication",
+            "channels",
+            "territory_code",
+            "language",
+            "locale",
+            "effective_from",
+            "effective_to",
+            "version",
+            "status",
+            "notes",
+        ]
+        widgets = {
+            "effective_from": forms.DateInput(attrs={"type": "date"}),
+            "effective_to": forms.DateInput(attrs={"type": "date"}),
+            "locale": forms.Select(choices=[(x, x) for x in ("en-GB", "en-US", "fr-FR", "de-DE")]),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class AudienceForm(ImprintScopedForm):
+    contributor_roles = CommaListField(
+        upper=True, help_text="ONIX list 17 codes, comma-separated (A01, B01); empty: all."
+    )
+    organisation_types = CommaListField(
+        help_text="agency, licensee, retailer, wholesaler, library, distributor"
+    )
+
+    class Meta:
+        model = Audience
+        fields = [
+            "imprint",
+            "name",
+            "kind",
+            "territory_code",
+            "description",
+            "contributor_roles",
+            "organisation_types",
+            "segment_id",
+            "segment_name",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class ComplianceRuleForm(ImprintScopedForm):
+    categories = forms.MultipleChoiceField(
+        choices=[(c.value, c.value.replace("_", " ").capitalize()) for c in Category],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="None ticked: every category.",
+    )
+    channels = forms.MultipleChoiceField(
+        choices=Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="None ticked: every channel (for 'channel not allowed': the forbidden ones).",
+    )
+    weekdays = CommaListField(to_int=True, help_text="0 = Monday … 6 = Sunday, e.g. 0,1,2,3,4")
+
+    class Meta:
+        model = ComplianceRule
+        fields = [
+            "imprint",
+            "name",
+            "kind",
+            "severity",
+            "territory_code",
+            "author_group",
+            "categories",
+            "communication_types",
+            "channels",
+            "required_field",
+            "weekdays",
+            "start_hour",
+            "end_hour",
+            "message",
+            "active",
+        ]
+
+
+class TriggerRuleForm(ImprintScopedForm):
+    class Meta:
+        model = TriggerRule
+        fields = [
+            "imprint",
+            "name",
+            "event",
+            "match_value",
+            "deliverable_type",
+            "days_before",
+            "communication_type",
+            "audience",
+            "active",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        imprint_field = self.fields["imprint"]
+        assert isinstance(imprint_field, forms.ModelChoiceField)
+        audience = self.fields["audience"]
+        assert isinstance(audience, forms.ModelChoiceField)
+        audience.queryset = Audience.objects.filter(
+            imprint__in=imprint_field.queryset  # type: ignore[arg-type]
+        ).select_related("imprint")
+        audience.label_from_instance = lambda obj: f"{obj.name} ({obj.imprint})"  # type: ignore[method-assign,assignment]
+
+
+class MappingForm(forms.ModelForm):
+    context_field = forms.ChoiceField(
+        choices=[(f.key, f"{f.key} — {f.label}") for f in FIELDS],
+        help_text="The Colophon value that fills the driver field.",
+    )
+    transforms = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text='JSON list, e.g. [{"op": "date", "style": "long"}] or [{"op": "upper"}]. '
+        "Ops: date, money, upper, lower, title, join, default, lookup.",
+    )
+
+    class Meta:
+        model = FieldMapping
+        fields = ["driver_field", "context_field", "transforms", "required"]
+
+    def __init__(self, *args: Any, template: CommunicationTemplate, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = [f["name"] for f in template.exstream_communication.driver_fields]
+        required = set(template.exstream_communication.required_fields)
+        if names:
+            self.fields["driver_field"] = forms.ChoiceField(
+                choices=[
+                    (
+                        n,
+                        f"{n} (required)" if n in required else n,
+                    )
+                    for n in names
+                ],
+                help_text=f"Driver fields of {template.exstream_communication.name}.",
+            )
+        if self.instance.pk and not self.is_bound:
+            self.initial["transforms"] = json.dumps(self.instance.transforms)
+
+    def clean_transforms(self) -> list[Any]:
+        text = self.cleaned_data.get("transforms") or "[]"
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"Not valid JSON: {exc.msg} (character {exc.pos})."
+            ) from exc
+        if not isinstance(value, list):
+            raise forms.ValidationError("Transforms must be a JSON list.")
+        return value
+
+
+class TryForm(forms.Form):
+    work = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    title = forms.CharField(
+        required=False, label="Try with title", help_text="Type part of a title or an ISBN."
+    )
+
+
+class ResolveForm(forms.Form):
+    communication_type = forms.ModelChoiceField(queryset=CommunicationType.objects.all())
+    imprint = forms.ModelChoiceField(queryset=Imprint.objects.none(), required=False)
+    territory_code = forms.CharField(max_length=10, required=False, initial="GB")
+    language = forms.CharField(max_length=10, required=False, initial="en")
+    on_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, imprints: QuerySet[Imprint], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["imprint"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = imprints
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV with columns email, name, country, consent (yes/no), channel."
+    )
+
+
+class ImportForm(forms.Form):
+    imprint = forms.ModelChoiceField(queryset=Imprint.objects.none())
+    file = forms.FileField(help_text="A JSON file exported from Colophon's Setup.")
+
+    def __init__(self, *args: Any, imprints: QuerySet[Imprint], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["imprint"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = imprints
+
+
+class FilterForm(forms.Form):
+    imprint = forms.ModelChoiceField(
+        queryset=Imprint.objects.none(), required=False, empty_label="All my imprints"
+    )
+    q = forms.CharField(required=False, label="Name contains")
+
+    def __init__(self, *args: Any, imprints: QuerySet[Imprint], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["imprint"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = imprints

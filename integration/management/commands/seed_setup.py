@@ -1,0 +1,260 @@
+"""Seed a demo communication setup for the demo imprints (idempotent).
+
+Templates bind to sandbox Exstream communications BY NAME; a template whose communication has
+not been synced yet is skipped and reported (run the Exstream catalogue sync, then re-run this).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.audit import log_action
+from accounts.models import Imprint
+from integration.models import (
+    Audience,
+    CommunicationTemplate,
+    CommunicationType,
+    ComplianceRule,
+    ExstreamCommunication,
+    FieldMapping,
+    TriggerRule,
+)
+from integration.services.mappings import suggest_context_field, suggested_transforms
+
+DEMO_IMPRINTS = ["harbour", "northwind", "acorn"]
+
+# (communication type code, Exstream communication name, channels, territory, language, locale)
+TEMPLATES = [
+    ("rights-confirmation", "Rights confirmation letter", ["print", "email"], "", "", "en-GB"),
+    ("permission-letter", "Permission letter", ["print", "email"], "", "", "en-GB"),
+    ("licence-renewal", "Licence renewal letter", ["print", "email"], "", "", "en-GB"),
+    ("royalty-statement", "Royalty statement", ["print", "email", "web"], "", "", "en-GB"),
+    ("royalty-statement", "Royalty statement", ["print", "email", "web"], "US", "", "en-US"),
+    ("launch-announcement", "Launch announcement e-mail", ["email"], "", "", "en-GB"),
+    ("launch-email", "Launch announcement e-mail", ["email"], "", "", "en-GB"),
+    ("proof-approval", "Proof approval request", ["email", "print"], "", "", "en-GB"),
+    ("review-request", "Review request", ["email"], "", "", "en-GB"),
+    ("cover-copy-confirmation", "Cover copy confirmation", ["email"], "", "", "en-GB"),
+    ("publication-notification", "Publication notification", ["email", "print"], "", "", "en-GB"),
+    ("publication-delay-letter", "Publication delay letter", ["print", "email"], "", "", "en-GB"),
+    ("retailer-notice", "Retailer notice", ["email"], "", "", "en-GB"),
+    ("catalogue-update", "Catalogue update", ["email"], "", "", "en-GB"),
+    ("member-renewal-notice", "Member renewal notice", ["email", "print"], "", "", "en-GB"),
+]
+
+AUDIENCES: list[tuple[str, str, dict[str, Any]]] = [
+    ("Authors of the title", Audience.Kind.CONTRIBUTORS, {"contributor_roles": ["A01"]}),
+    ("All contributors of the title", Audience.Kind.CONTRIBUTORS, {}),
+    (
+        "Retailers and wholesalers",
+        Audience.Kind.ORGANISATIONS,
+        {"organisation_types": ["retailer", "wholesaler"]},
+    ),
+    ("Libraries", Audience.Kind.ORGANISATIONS, {"organisation_types": ["library"]}),
+    ("Agents", Audience.Kind.ORGANISATIONS, {"organisation_types": ["agency"]}),
+    ("Licensees", Audience.Kind.ORGANISATIONS, {"organisation_types": ["licensee"]}),
+    ("Book club members", Audience.Kind.UPLOADED, {}),
+    (
+        "Newsletter subscribers (Exstream)",
+        Audience.Kind.SEGMENT,
+        {"segment_id": "newsletter-all", "segment_name": "Newsletter subscribers"},
+    ),
+]
+
+RULES: list[dict[str, Any]] = [
+    {
+        "name": "EU marketing carries the data-protection notice",
+        "kind": ComplianceRule.Kind.REQUIRED_FIELD,
+        "territory_code": "EU",
+        "categories": ["marketing"],
+        "required_field": "dataProtectionNotice",
+        "message": "EU marketing must include the data-protection notice.",
+    },
+    {
+        "name": "Marketing e-mail only with consent",
+        "kind": ComplianceRule.Kind.CONSENT_REQUIRED,
+        "categories": ["marketing"],
+        "channels": ["email"],
+    },
+    {
+        "name": "US royalty statements note withholding tax",
+        "kind": ComplianceRule.Kind.REQUIRED_FIELD,
+        "territory_code": "US",
+        "categories": ["royalties"],
+        "required_field": "withholdingTaxNote",
+        "severity": ComplianceRule.Severity.WARNING,
+    },
+    {
+        "name": "Marketing on weekdays, 9 to 6",
+        "kind": ComplianceRule.Kind.SENDING_WINDOW,
+        "categories": ["marketing"],
+        "weekdays": [0, 1, 2, 3, 4],
+        "start_hour": 9,
+        "end_hour": 18,
+        "severity": ComplianceRule.Severity.WARNING,
+    },
+]
+
+# (name, event, extra, type code, audience name)
+TRIGGERS: list[tuple[str, str, dict[str, Any], str, str]] = [
+    (
+        "Delay letter when publication date moves",
+        "publication_date",
+        {},
+        "publication-delay-letter",
+        "All contributors of the title",
+    ),
+    (
+        "Approval notice when the title is approved",
+        "project_stage",
+        {"match_value": "Approved"},
+        "approval-notice",
+        "All contributors of the title",
+    ),
+    (
+        "Proof approval 14 days before proofs are due",
+        "delivery_due",
+        {"days_before": 14, "deliverable_type": "Proofs"},
+        "proof-approval",
+        "Authors of the title",
+    ),
+    (
+        "Licence renewal 60 days before contract review",
+        "contract_review",
+        {"days_before": 60},
+        "licence-renewal",
+        "Licensees",
+    ),
+    (
+        "Royalty statements when royalty lines arrive",
+        "royalties_imported",
+        {},
+        "royalty-statement",
+        "Authors of the title",
+    ),
+    (
+        "Retailer notice when availability changes",
+        "availability",
+        {},
+        "retailer-notice",
+        "Retailers and wholesalers",
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Seed demo templates, mappings, audiences, compliance and trigger rules per imprint."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        imprints = list(Imprint.objects.filter(code__in=DEMO_IMPRINTS))
+        if not imprints:
+            self.stdout.write(self.style.WARNING("No demo imprints; run seed_demo first."))
+            return
+        types = {t.code: t for t in CommunicationType.objects.all()}
+        skipped: set[str] = set()
+        with transaction.atomic():
+            for imprint in imprints:
+                audiences = self._audiences(imprint)
+                made = self._templates(imprint, types, skipped)
+                self._rules(imprint)
+                self._triggers(imprint, types, audiences)
+                log_action(
+                    actor=None,
+                    verb="setup.seeded",
+                    target=imprint,
+                    imprint=imprint,
+                    data={"templates": made},
+                )
+                self.stdout.write(
+                    f"{imprint.name}: {made} templates, {len(audiences)} audiences, "
+                    f"{len(RULES)} compliance rules, {len(TRIGGERS)} triggers."
+                )
+        for name in sorted(skipped):
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Skipped templates for '{name}': that Exstream communication is not synced "
+                    "yet. Sync the Exstream catalogue, then run seed_setup again."
+                )
+            )
+
+    def _audiences(self, imprint: Imprint) -> dict[str, Audience]:
+        out = {}
+        for name, kind, extra in AUDIENCES:
+            out[name], _ = Audience.objects.update_or_create(
+                imprint=imprint, name=name, defaults={"kind": kind, **extra}
+            )
+        return out
+
+    def _templates(
+        self, imprint: Imprint, types: dict[str, CommunicationType], skipped: set[str]
+    ) -> int:
+        made = 0
+        for code, exstream_name, channels, territory, language, locale in TEMPLATES:
+            comm = (
+                ExstreamCommunication.objects.filter(name__iexact=exstream_name, active=True)
+                .order_by("-synced_at")
+                .first()
+            )
+            if comm is None:
+                skipped.add(exstream_name)
+                continue
+            offered = set(comm.channels or [])
+            usable = [c for c in channels if not offered or c in offered] or sorted(offered)[:1]
+            name = f"{types[code].name}{f' ({territory})' if territory else ''}"
+            template, _ = CommunicationTemplate.objects.update_or_create(
+                imprint=imprint,
+                name=name,
+                version=1,
+                defaults={
+                    "communication_type": types[code],
+                    "exstream_communication": comm,
+                    "channels": usable,
+                    "territory_code": territory,
+                    "language": language,
+                    "locale": locale,
+                    "effective_from": datetime.date(2026, 1, 1),
+                    "status": CommunicationTemplate.Status.ACTIVE,
+                },
+            )
+            for field in comm.driver_fields:
+                context_field = suggest_context_field(field["name"])
+                if context_field is None:
+                    continue
+                FieldMapping.objects.update_or_create(
+                    template=template,
+                    driver_field=field["name"],
+                    defaults={
+                        "context_field": context_field,
+                        "transforms": suggested_transforms(context_field),
+                        "required": bool(field.get("required")),
+                    },
+                )
+            made += 1
+        return made
+
+    def _rules(self, imprint: Imprint) -> None:
+        for rule in RULES:
+            ComplianceRule.objects.update_or_create(
+                imprint=imprint,
+                name=rule["name"],
+                defaults={k: v for k, v in rule.items() if k != "name"},
+            )
+
+    def _triggers(
+        self, imprint: Imprint, types: dict[str, CommunicationType], audiences: dict[str, Audience]
+    ) -> None:
+        for name, event, extra, code, audience in TRIGGERS:
+            TriggerRule.objects.update_or_create(
+                imprint=imprint,
+                name=name,
+                defaults={
+                    "event": event,
+                    "communication_type": types[code],
+                    "audience": audiences[audience],
+                    **extra,
+                },
+            )

@@ -1,0 +1,354 @@
+"""The context-field registry: every value a template mapping may read, with a label, a
+description, a sample value (so a mapping can be tried before real data exists) and a resolver
+from real data.
+
+Compose builds the title-level context once (``build_context(work=…, product=…, …)``) and, per
+recipient, only the recipient-level fields (``recipient_context(recipient)``), then merges them:
+``{**title_context, **recipient_context(r)}``. ``build_context(recipient=…)`` does both at once.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from integration.models import Contract, Product, RoyaltyLine, Work
+
+Source = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ContextField:
+    key: str
+    label: str
+    description: str
+    sample: Any
+    resolver: Callable[[Source], Any]
+    level: str = "title"  # "title" (once per compose) or "recipient" (per recipient)
+    group: str = "work"
+
+
+def _money(amount: Decimal | None, currency: str) -> dict[str, Any] | None:
+    if amount is None:
+        return None
+    return {"amount": amount, "currency": currency}
+
+
+def _work(src: Source) -> Work | None:
+    return src.get("work")
+
+
+def _product(src: Source) -> Product | None:
+    return src.get("product")
+
+
+def _contract(src: Source) -> Contract | None:
+    return src.get("contract")
+
+
+def _attr(getter: Callable[[Source], Any], name: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        obj = getter(src)
+        return getattr(obj, name, None) if obj is not None else None
+
+    return resolve
+
+
+def _price_for_territory(src: Source) -> dict[str, Any] | None:
+    prices: list[Any] = src.get("prices") or []
+    territory = (src.get("territory") or "").upper()
+    chosen = None
+    for price in prices:
+        codes = price.territory.upper().replace(",", " ").split()
+        if territory and territory in codes:
+            chosen = price
+            break
+        if chosen is None and (not price.territory or "WORLD" in codes or "ROW" in codes):
+            chosen = price
+    return _money(chosen.amount, chosen.currency) if chosen else None
+
+
+def _all_prices(src: Source) -> list[dict[str, Any]]:
+    return [
+        {"amount": p.amount, "currency": p.currency, "territory": p.territory}
+        for p in src.get("prices") or []
+    ]
+
+
+def _contributors(src: Source) -> list[dict[str, Any]]:
+    return [
+        {"name": c.contact.name, "role": c.role, "email": c.contact.email}
+        for c in src.get("contributions") or []
+    ]
+
+
+def _authors(src: Source) -> list[str]:
+    return [c.contact.name for c in src.get("contributions") or [] if c.role == "A01"]
+
+
+def _rights(src: Source) -> list[dict[str, Any]]:
+    return [
+        {"right_type": r.right_type, "territory": r.territory}
+        for r in src.get("licensed_rights") or []
+    ]
+
+
+def _royalty_lines(src: Source) -> list[RoyaltyLine]:
+    return list(src.get("royalty_lines") or [])
+
+
+def _royalty_total(src: Source) -> dict[str, Any] | None:
+    lines = _royalty_lines(src)
+    if not lines:
+        return None
+    return _money(sum((ln.royalty for ln in lines), Decimal("0")), lines[0].currency)
+
+
+def _royalty_balance(src: Source) -> dict[str, Any] | None:
+    lines = _royalty_lines(src)
+    if not lines:
+        return None
+    return _money(sum((ln.balance for ln in lines), Decimal("0")), lines[0].currency)
+
+
+def _royalty_units(src: Source) -> int | None:
+    lines = _royalty_lines(src)
+    return sum(ln.units - ln.returns for ln in lines) if lines else None
+
+
+def _royalty_period(which: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        lines = _royalty_lines(src)
+        if not lines:
+            return None
+        values = [getattr(ln, which) for ln in lines]
+        return min(values) if which == "period_start" else max(values)
+
+    return resolve
+
+
+def _royalty_rows(src: Source) -> list[dict[str, Any]]:
+    return [
+        {
+            "isbn": ln.isbn13,
+            "channel": ln.channel,
+            "territory": ln.territory,
+            "units": ln.units - ln.returns,
+            "royalty": str(ln.royalty),
+            "currency": ln.currency,
+        }
+        for ln in _royalty_lines(src)
+    ]
+
+
+def _recipient(name: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        recipient = src.get("recipient") or {}
+        if isinstance(recipient, Mapping):
+            return recipient.get(name)
+        return getattr(recipient, name, None)
+
+    return resolve
+
+
+def _mapping_value(group: str, name: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        return (src.get(group) or {}).get(name)
+
+    return resolve
+
+
+def _contract_expiry(src: Source) -> datetime.date | None:
+    contract = _contract(src)
+    if contract is None or contract.signed_date is None or not contract.term_months:
+        return None
+    return add_months(contract.signed_date, contract.term_months)
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+_SAMPLE_DATE = datetime.date(2026, 3, 5)
+
+FIELDS: list[ContextField] = [
+    ContextField("work.title", "Title", "The work's title.", "The Lighthouse Keeper",
+                 _attr(_work, "title")),
+    ContextField("work.subtitle", "Subtitle", "The work's subtitle.", "A Novel",
+                 _attr(_work, "subtitle")),
+    ContextField("work.reference", "In-house reference", "The publisher's reference.", "HL-0042",
+                 _attr(_work, "in_house_reference")),
+    ContextField("work.project_stage", "Project stage", "Where the title is in production.",
+                 "In production", _attr(_work, "project_stage")),
+    ContextField("work.season", "Season", "Publishing season.", "Autumn 2026",
+                 _attr(_work, "season")),
+    ContextField("work.contributor_list", "Contributors (pretty)",
+                 "Contributors as one phrase.", "Jane Doe and John Roe",
+                 _attr(_work, "contributor_list")),
+    ContextField("product.isbn", "ISBN-13", "The product's ISBN.", "9780000000001",
+                 _attr(_product, "isbn13"), group="product"),
+    ContextField("product.title", "Full title", "The product's full title.",
+                 "The Lighthouse Keeper: A Novel", _attr(_product, "full_title"),
+                 group="product"),
+    ContextField("product.format", "Format", "Hardback, paperback, e-book …", "Hardback",
+                 _attr(_product, "product_form_description"), group="product"),
+    ContextField("product.publication_date", "Publication date", "The product's publication date.",
+                 _SAMPLE_DATE, _attr(_product, "publication_date"), group="product"),
+    ContextField("product.availability", "Availability", "ONIX list 65 code.", "20",
+                 _attr(_product, "availability"), group="product"),
+    ContextField("prices.territory", "Price in the territory",
+                 "The product's price for the compose territory (money).",
+                 {"amount": Decimal("16.99"), "currency": "GBP"}, _price_for_territory,
+                 group="prices"),
+    ContextField("prices.all", "All prices", "Every price: amount, currency, territory.",
+                 [{"amount": Decimal("16.99"), "currency": "GBP", "territory": "GB"},
+                  {"amount": Decimal("24.99"), "currency": "USD", "territory": "US"}],
+                 _all_prices, group="prices"),
+    ContextField("contributors.all", "Contributors", "Name, role and e-mail of each.",
+                 [{"name": "Jane Doe", "role": "A01", "email": "jane@authors.test"}],
+                 _contributors, group="contributors"),
+    ContextField("contributors.authors", "Authors", "Names of the authors (A01).",
+                 ["Jane Doe", "John Roe"], _authors, group="contributors"),
+    ContextField("contract.name", "Contract", "The agreement's name.",
+                 "Agreement for The Lighthouse Keeper", _attr(_contract, "name"),
+                 group="contract"),
+    ContextField("contract.signed_date", "Contract signed", "Date the contract was signed.",
+                 datetime.date(2025, 6, 1), _attr(_contract, "signed_date"), group="contract"),
+    ContextField("contract.review_date", "Contract review date", "When it is due for review.",
+                 datetime.date(2027, 6, 1), _attr(_contract, "review_date"), group="contract"),
+    ContextField("contract.expiry_date", "Contract expiry", "Signed date plus term.",
+                 datetime.date(2030, 6, 1), _contract_expiry, group="contract"),
+    ContextField("licensed_rights.all", "Licensed rights", "Right type and territory of each.",
+                 [{"right_type": "Translation", "territory": "FR"}], _rights, group="rights"),
+    ContextField("royalty.total", "Royalty earned", "Sum of royalties in the statement (money).",
+                 {"amount": Decimal("1234.56"), "currency": "GBP"}, _royalty_total,
+                 level="recipient", group="royalty"),
+    ContextField("royalty.balance", "Balance payable", "Sum of balances (money).",
+                 {"amount": Decimal("734.56"), "currency": "GBP"}, _royalty_balance,
+                 level="recipient", group="royalty"),
+    ContextField("royalty.units", "Net units", "Units sold less returns.", 1520,
+                 _royalty_units, level="recipient", group="royalty"),
+    ContextField("royalty.period_start", "Period start", "First day of the statement period.",
+                 datetime.date(2026, 1, 1), _royalty_period("period_start"),
+                 level="recipient", group="royalty"),
+    ContextField("royalty.period_end", "Period end", "Last day of the statement period.",
+                 datetime.date(2026, 6, 30), _royalty_period("period_end"),
+                 level="recipient", group="royalty"),
+    ContextField("royalty.lines", "Statement lines", "ISBN, channel, territory, units, royalty.",
+                 [{"isbn": "9780000000001", "channel": "Home", "territory": "GB", "units": 1520,
+                   "royalty": "1234.56", "currency": "GBP"}], _royalty_rows,
+                 level="recipient", group="royalty"),
+    ContextField("recipient.name", "Recipient name", "Who the communication is addressed to.",
+                 "Jane Doe", _recipient("name"), level="recipient", group="recipient"),
+    ContextField("recipient.email", "Recipient e-mail", "Their e-mail address.",
+                 "jane@authors.test", _recipient("email"), level="recipient", group="recipient"),
+    ContextField("recipient.address", "Recipient address", "Postal address, one line per part.",
+                 "1 Harbour Street\nFalmouth\nTR11 2AA", _recipient("address"),
+                 level="recipient", group="recipient"),
+    ContextField("recipient.country", "Recipient country", "ISO country code.", "GB",
+                 _recipient("country"), level="recipient", group="recipient"),
+    ContextField("offer.code", "Offer code", "Promotion code.", "LIGHT20",
+                 _mapping_value("offer", "code"), group="offer"),
+    ContextField("offer.description", "Offer", "What the offer is.", "20% off until launch day",
+                 _mapping_value("offer", "description"), group="offer"),
+    ContextField("offer.price", "Offer price", "Discounted price (money).",
+                 {"amount": Decimal("12.99"), "currency": "GBP"},
+                 _mapping_value("offer", "price"), group="offer"),
+    ContextField("campaign.name", "Campaign", "Marketing campaign name.", "Autumn launches",
+                 _mapping_value("campaign", "name"), group="campaign"),
+    ContextField("campaign.code", "Campaign code", "Tracking code.", "AUT26",
+                 _mapping_value("campaign", "code"), group="campaign"),
+    ContextField("today", "Today", "The date of composing.", _SAMPLE_DATE,
+                 lambda src: src.get("today")),
+]  # fmt: skip
+
+REGISTRY: dict[str, ContextField] = {f.key: f for f in FIELDS}
+RECIPIENT_FIELDS = [f for f in FIELDS if f.level == "recipient"]
+TITLE_FIELDS = [f for f in FIELDS if f.level == "title"]
+
+
+def sample_context() -> dict[str, Any]:
+    return {f.key: f.sample for f in FIELDS}
+
+
+def _title_source(
+    *,
+    work: Work | None,
+    product: Product | None,
+    contract: Contract | None,
+    offer: Mapping[str, Any] | None,
+    campaign: Mapping[str, Any] | None,
+    territory: str | None,
+) -> Source:
+    """Load everything title-level in a handful of queries."""
+    if product is not None and work is None:
+        work = product.work
+    if work is not None and product is None:
+        product = work.products.order_by("publication_date", "id").first()
+    contributions = (
+        list(work.contributions.select_related("contact").order_by("sequence")) if work else []
+    )
+    prices = list(product.prices.all()) if product else []
+    if contract is None and work is not None:
+        contract = work.contracts.order_by("-signed_date", "id").first()
+    rights = list(contract.licensed_rights.filter(ended_at__isnull=True)) if contract else []
+    return {
+        "work": work,
+        "product": product,
+        "contract": contract,
+        "contributions": contributions,
+        "prices": prices,
+        "licensed_rights": rights,
+        "offer": dict(offer or {}),
+        "campaign": dict(campaign or {}),
+        "territory": territory or "",
+        "today": timezone.localdate(),
+    }
+
+
+def recipient_context(
+    recipient: Any = None, royalty_lines: Iterable[RoyaltyLine] | None = None
+) -> dict[str, Any]:
+    """Only the recipient-level fields: cheap, no queries (pass royalty lines pre-fetched)."""
+    src: Source = {"recipient": recipient, "royalty_lines": list(royalty_lines or [])}
+    return {f.key: f.resolver(src) for f in RECIPIENT_FIELDS}
+
+
+def build_context(
+    *,
+    work: Work | None = None,
+    product: Product | None = None,
+    contract: Contract | None = None,
+    recipient: Any = None,
+    royalty_lines: Iterable[RoyaltyLine] | None = None,
+    offer: Mapping[str, Any] | None = None,
+    campaign: Mapping[str, Any] | None = None,
+    territory: str | None = None,
+    sample: bool = False,
+) -> dict[str, Any]:
+    """The context a mapping reads, keyed by context-field key. ``sample=True`` fills every
+    field that real data leaves empty with its sample value (for trying a mapping)."""
+    src = _title_source(
+        work=work,
+        product=product,
+        contract=contract,
+        offer=offer,
+        campaign=campaign,
+        territory=territory,
+    )
+    context = {f.key: f.resolver(src) for f in TITLE_FIELDS}
+    context.update(recipient_context(recipient, royalty_lines))
+    if sample:
+        for field in FIELDS:
+            if context.get(field.key) in (None, "", [], {}):
+                context[field.key] = field.sample
+    return context
