@@ -17,6 +17,7 @@ from integration.models.catalogue import (
     SyncRun,
     Work,
 )
+from integration.models.correspondence import Approval, Communication, Message
 from integration.models.exstream import ExstreamCommunication
 from integration.models.operations import OutboxAttempt, OutboxItem, WorkerHeartbeat
 from integration.models.setup import (
@@ -32,10 +33,12 @@ from integration.models.setup import (
 )
 
 __all__ = [
+    "Approval",
     "Audience",
     "AudienceMember",
     "ChangeEvent",
     "Channel",
+    "Communication",
     "CommunicationTemplate",
     "CommunicationType",
     "ComplianceRule",
@@ -49,6 +52,7 @@ __all__ = [
     "ImprintTypeSetting",
     "LicensedRight",
     "MarketingText",
+    "Message",
     "OutboxAttempt",
     "OutboxItem",
     "Price",
