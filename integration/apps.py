@@ -9,5 +9,6 @@ class IntegrationConfig(AppConfig):
 
     def ready(self) -> None:
         from integration import schedules
+        from integration.services import writeback  # noqa: F401  (registers its outbox handler)
 
         post_migrate.connect(schedules.ensure_schedules, sender=self)

@@ -252,3 +252,43 @@ class TriggerRuleFactory(factory.django.DjangoModelFactory[TriggerRule]):
     event = TriggerRule.Event.PROJECT_STAGE
     communication_type = factory.LazyFunction(lambda: communication_type("approval-notice"))
     audience = factory.SubFactory(AudienceFactory, imprint=factory.SelfAttribute("..imprint"))
+
+
+# --- Correspondence and status (status branch) -------------------------------------------------
+
+from integration.models import Communication, GratisCopy, Message  # noqa: E402
+
+
+class CommunicationFactory(factory.django.DjangoModelFactory[Communication]):
+    class Meta:
+        model = Communication
+
+    work = factory.SubFactory(WorkFactory)
+    imprint = factory.LazyAttribute(lambda o: o.work.imprint)
+    communication_type = factory.LazyFunction(lambda: communication_type("proof-approval"))
+    name = factory.Sequence(lambda n: f"Proofs for approval {n}")
+    channels = ["email"]
+    status = Communication.Status.SENT
+
+
+class MessageFactory(factory.django.DjangoModelFactory[Message]):
+    class Meta:
+        model = Message
+
+    communication = factory.SubFactory(CommunicationFactory)
+    sequence = factory.Sequence(lambda n: n + 1)
+    recipient_name = factory.Sequence(lambda n: f"Contributor {n}")
+    recipient_email = factory.Sequence(lambda n: f"contributor{n}@authors.test")
+    channel = "email"
+    payload_hash = "0" * 64
+    status = Message.Status.GENERATED
+
+
+class GratisCopyFactory(factory.django.DjangoModelFactory[GratisCopy]):
+    class Meta:
+        model = GratisCopy
+
+    contract = factory.SubFactory(ContractFactory)
+    consonance_id = factory.Sequence(lambda n: 40_000 + n)
+    number_of_copies = 6
+    send_on = datetime.date(2026, 3, 1)

@@ -31,6 +31,13 @@ from integration.models.setup import (
     ImprintTypeSetting,
     TriggerRule,
 )
+from integration.models.status import (
+    ContributorAction,
+    CustomerServiceOutcome,
+    MessageEvent,
+    WritebackRecord,
+    WritebackRule,
+)
 
 __all__ = [
     "Approval",
@@ -45,6 +52,8 @@ __all__ = [
     "Contact",
     "Contract",
     "Contribution",
+    "ContributorAction",
+    "CustomerServiceOutcome",
     "DeliveryDate",
     "ExstreamCommunication",
     "FieldMapping",
@@ -53,6 +62,7 @@ __all__ = [
     "LicensedRight",
     "MarketingText",
     "Message",
+    "MessageEvent",
     "OutboxAttempt",
     "OutboxItem",
     "Price",
@@ -64,4 +74,6 @@ __all__ = [
     "TriggerRule",
     "Work",
     "WorkerHeartbeat",
+    "WritebackRecord",
+    "WritebackRule",
 ]

@@ -1,0 +1,404 @@
+"""The per-title correspondence timeline: one list, newest first, merged from
+
+* communications about the work (created), their approvals and every message event;
+* the work's change events (what triggered them);
+* audit rows tied to the work (people's actions: responses recorded, reminders drafted …);
+* write-back records and every write-back attempt (outbox attempts of kind
+  ``consonance_writeback``).
+
+Paging is a keyset on (at, kind, id), newest first: each source is asked for at most ``limit + 1``
+rows after the cursor, ordered the same way, and the rows are merged in Python. So a page costs
+one query per source however many events the title has.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from accounts import policy
+from accounts.models import AuditEvent
+from integration.models import (
+    Approval,
+    ChangeEvent,
+    Communication,
+    MessageEvent,
+    OutboxAttempt,
+    OutboxItem,
+    Work,
+    WritebackRecord,
+)
+
+# Audit verbs shown elsewhere on the timeline (as write-back records and attempts).
+HIDDEN_AUDIT_PREFIXES = ("writeback.", "outbox.dead_letter")
+
+KINDS = {
+    "approval": "Approval",
+    "audit": "Activity",
+    "change": "Change in Consonance",
+    "communication": "Communication",
+    "message": "Message status",
+    "writeback": "Write-back",
+    "writeback_attempt": "Write-back attempt",
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime.datetime
+    kind: str
+    id: int
+    title: str
+    detail: str = ""
+    status: str = ""
+    channel: str = ""
+    recipient: str = ""
+    link: str = ""
+    type: str = ""
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS.get(self.kind, self.kind)
+
+    def sort_key(self) -> tuple[datetime.datetime, str, int]:
+        return (self.at, self.kind, self.id)
+
+
+@dataclass
+class TimelineFilters:
+    type: str = ""  # communication type code
+    status: str = ""
+    channel: str = ""
+    recipient: str = ""
+    kind: str = ""
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+
+    def active(self) -> bool:
+        return any(
+            [
+                self.type,
+                self.status,
+                self.channel,
+                self.recipient,
+                self.kind,
+                self.date_from,
+                self.date_to,
+            ]
+        )
+
+
+@dataclass
+class TimelinePage:
+    entries: list[TimelineEntry] = field(default_factory=list)
+    next_cursor: str = ""
+
+    @property
+    def has_next(self) -> bool:
+        return bool(self.next_cursor)
+
+
+def encode_cursor(entry: TimelineEntry) -> str:
+    raw = f"{entry.at.isoformat()}|{entry.kind}|{entry.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime.datetime, str, int] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, kind, ident = raw.split("|")
+        parsed = datetime.datetime.fromisoformat(at)
+        if timezone.is_naive(parsed) or kind not in KINDS:
+            return None
+        return parsed, kind, int(ident)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@cache
+def _url(name: str) -> bool:
+    try:
+        reverse(name, args=[1])
+    except NoReverseMatch:
+        return False
+    return True
+
+
+def communication_link(pk: int | None) -> str:
+    if pk and _url("communications:detail"):
+        return reverse("communications:detail", args=[pk])
+    return ""
+
+
+def _after(kind: str, at_field: str, cursor: tuple[datetime.datetime, str, int] | None) -> Q:
+    """Rows strictly after the cursor in (at, kind, id) descending order."""
+    if cursor is None:
+        return Q()
+    c_at, c_kind, c_id = cursor
+    if kind < c_kind:
+        return Q(**{f"{at_field}__lte": c_at})
+    if kind > c_kind:
+        return Q(**{f"{at_field}__lt": c_at})
+    return Q(**{f"{at_field}__lt": c_at}) | Q(**{at_field: c_at, "pk__lt": c_id})
+
+
+def _dates(qs: QuerySet[Any], at_field: str, filters: TimelineFilters) -> QuerySet[Any]:
+    tz = timezone.get_current_timezone()
+    if filters.date_from:
+        start = datetime.datetime.combine(filters.date_from, datetime.time.min, tzinfo=tz)
+        qs = qs.filter(**{f"{at_field}__gte": start})
+    if filters.date_to:
+        end = datetime.datetime.combine(
+            filters.date_to + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+        )
+        qs = qs.filter(**{f"{at_field}__lt": end})
+    return qs
+
+
+Source = Callable[[Work, TimelineFilters], tuple[QuerySet[Any], str] | None]
+
+
+def _communications(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | None:
+    if f.recipient:
+        return None
+    qs = Communication.objects.filter(work=work).select_related("communication_type")
+    if f.type:
+        qs = qs.filter(communication_type__code=f.type)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.channel:
+        qs = qs.filter(channels__icontains=f'"{f.channel}"')
+    return qs, "created_at"
+
+
+def _approvals(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | None:
+    if f.recipient or f.channel:
+        return None
+    qs = Approval.objects.filter(communication__work=work).select_related(
+        "communication__communication_type", "decided_by"
+    )
+    if f.type:
+        qs = qs.filter(communication__communication_type__code=f.type)
+    if f.status:
+        qs = qs.filter(decision=f.status)
+    return qs, "created_at"
+
+
+def _messages(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | None:
+    qs = MessageEvent.objects.filter(message__communication__work=work).select_related(
+        "message__communication__communication_type", "recorded_by"
+    )
+    if f.type:
+        qs = qs.filter(message__communication__communication_type__code=f.type)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.channel:
+        qs = qs.filter(message__channel=f.channel)
+    if f.recipient:
+        qs = qs.filter(
+            Q(message__recipient_name__icontains=f.recipient)
+            | Q(message__recipient_email__icontains=f.recipient)
+        )
+    return qs, "occurred_at"
+
+
+def _changes(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | None:
+    if f.type or f.status or f.channel or f.recipient:
+        return None
+    return ChangeEvent.objects.filter(work=work), "created_at"
+
+
+def _audit(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | None:
+    if f.type or f.status or f.channel or f.recipient:
+        return None
+    qs = AuditEvent.objects.filter(work_id=work.pk)
+    for prefix in HIDDEN_AUDIT_PREFIXES:
+        qs = qs.exclude(verb__startswith=prefix)
+    return qs, "created_at"
+
+
+def _writebacks(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | None:
+    if f.type or f.channel or f.recipient:
+        return None
+    qs = WritebackRecord.objects.filter(work=work)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    return qs, "created_at"
+
+
+def _attempts(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | None:
+    if f.type or f.channel or f.recipient:
+        return None
+    qs = OutboxAttempt.objects.filter(
+        item__work_id=work.pk, item__kind=OutboxItem.Kind.CONSONANCE_WRITEBACK
+    ).select_related("item")
+    if f.status:
+        qs = qs.filter(outcome=f.status)
+    return qs, "started_at"
+
+
+def _entry(kind: str, row: Any) -> TimelineEntry:
+    if kind == "communication":
+        return TimelineEntry(
+            at=row.created_at,
+            kind=kind,
+            id=row.pk,
+            title=f"{row.communication_type.name} drafted: {row.name}",
+            detail=row.void_reason or row.rejection_comment,
+            status=row.status,
+            channel=", ".join(row.channels or []),
+            link=communication_link(row.pk),
+            type=row.communication_type.code,
+        )
+    if kind == "approval":
+        who = str(row.decided_by) if row.decided_by else "system"
+        return TimelineEntry(
+            at=row.created_at,
+            kind=kind,
+            id=row.pk,
+            title=f"{row.get_decision_display()} by {who}: {row.communication.name}",
+            detail=row.comment,
+            status=row.decision,
+            link=communication_link(row.communication_id),
+            type=row.communication.communication_type.code,
+        )
+    if kind == "message":
+        message = row.message
+        recipient = message.recipient_name or message.recipient_email
+        note = str((row.detail or {}).get("note", ""))
+        by = f" by {row.recorded_by}" if row.recorded_by else ""
+        source = (
+            row.get_source_display() if row.source in MessageEvent.Source.values else row.source
+        )
+        return TimelineEntry(
+            at=row.occurred_at,
+            kind=kind,
+            id=row.pk,
+            title=f"{row.get_status_display()}: {message.communication.name}",
+            detail=f"{source}{by}"
+            + (f" — {note}" if note else "")
+            + ("" if row.applied else " (history; status already further on)"),
+            status=row.status,
+            channel=message.channel,
+            recipient=recipient,
+            link=communication_link(message.communication_id),
+            type=message.communication.communication_type.code,
+        )
+    if kind == "change":
+        return TimelineEntry(
+            at=row.created_at,
+            kind=kind,
+            id=row.pk,
+            title=row.get_kind_display(),
+            detail=f"{row.field}: {row.old_value!r} → {row.new_value!r}" if row.field else "",
+        )
+    if kind == "audit":
+        return TimelineEntry(
+            at=row.created_at,
+            kind=kind,
+            id=row.pk,
+            title=f"{row.verb.replace('_', ' ').replace('.', ': ')}",
+            detail=f"{row.actor_label} · {row.target_label}".strip(" ·"),
+        )
+    if kind == "writeback":
+        return TimelineEntry(
+            at=row.created_at,
+            kind=kind,
+            id=row.pk,
+            title=f"{row.get_event_kind_display()}: {row.get_status_display()}",
+            detail=" — ".join(x for x in (row.summary, row.mutation, row.reason) if x),
+            status=row.status,
+        )
+    mutation = str((row.item.payload or {}).get("mutation", ""))
+    return TimelineEntry(
+        at=row.started_at,
+        kind=kind,
+        id=row.pk,
+        title=f"Consonance {mutation} attempt {row.number}: {row.get_outcome_display()}",
+        detail=row.error or row.item.external_id,
+        status=row.outcome,
+    )
+
+
+SOURCES: dict[str, Source] = {
+    "approval": _approvals,
+    "audit": _audit,
+    "change": _changes,
+    "communication": _communications,
+    "message": _messages,
+    "writeback": _writebacks,
+    "writeback_attempt": _attempts,
+}
+
+
+def title_timeline(
+    *,
+    user: Any,
+    work: Work,
+    filters: TimelineFilters | None = None,
+    cursor: str = "",
+    limit: int | None = 50,
+) -> TimelinePage:
+    """One page of the title's timeline, newest first. ``limit=None`` returns everything
+    (for exports). Raises PermissionDenied unless the user may view the work's imprint."""
+    policy.require(user, policy.Action.VIEW, work)
+    filters = filters or TimelineFilters()
+    after = decode_cursor(cursor)
+    entries: list[TimelineEntry] = []
+    for kind, source in SOURCES.items():
+        if filters.kind and filters.kind != kind:
+            continue
+        found = source(work, filters)
+        if found is None:
+            continue
+        qs, at_field = found
+        qs = _dates(qs, at_field, filters).filter(_after(kind, at_field, after))
+        qs = qs.order_by(f"-{at_field}", "-pk")
+        if limit is not None:
+            qs = qs[: limit + 1]
+        entries.extend(_entry(kind, row) for row in qs)
+    entries.sort(key=TimelineEntry.sort_key, reverse=True)
+    if limit is None or len(entries) <= limit:
+        return TimelinePage(entries=entries)
+    page = entries[:limit]
+    return TimelinePage(entries=page, next_cursor=encode_cursor(page[-1]))
+
+
+def timeline_filters_from(params: Any) -> tuple[TimelineFilters, dict[str, str]]:
+    """Parse query parameters; returns the filters and any errors per field."""
+    errors: dict[str, str] = {}
+    dates: dict[str, datetime.date | None] = {}
+    for name in ("date_from", "date_to"):
+        text = (params.get(name) or "").strip()
+        dates[name] = None
+        if text:
+            try:
+                dates[name] = datetime.date.fromisoformat(text)
+            except ValueError:
+                errors[name] = f"'{text}' is not a date (use YYYY-MM-DD)."
+    kind = (params.get("kind") or "").strip()
+    if kind and kind not in KINDS:
+        errors["kind"] = f"Unknown kind; use one of {', '.join(KINDS)}."
+        kind = ""
+    return (
+        TimelineFilters(
+            type=(params.get("type") or "").strip()[:60],
+            status=(params.get("status") or "").strip()[:30],
+            channel=(params.get("channel") or "").strip()[:10],
+            recipient=(params.get("recipient") or "").strip()[:100],
+            kind=kind,
+            date_from=dates["date_from"],
+            date_to=dates["date_to"],
+        ),
+        errors,
+    )

@@ -1,0 +1,65 @@
+"""Shared fixtures for the status-back-from-Exstream tests."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from integration.models import Communication, Message
+from tests.factories import (
+    CommunicationFactory,
+    ContractFactory,
+    DeliveryDateFactory,
+    MessageFactory,
+    WorkFactory,
+    communication_type,
+)
+
+T0 = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)
+
+
+def at(hours: float = 0) -> datetime.datetime:
+    return T0 + datetime.timedelta(hours=hours)
+
+
+@pytest.fixture
+def work(imprint_a):
+    return WorkFactory(imprint=imprint_a, title="The Salt Road")
+
+
+@pytest.fixture
+def contract(work):
+    return ContractFactory(work=work)
+
+
+@pytest.fixture
+def proofs_due(contract):
+    return DeliveryDateFactory(
+        contract=contract,
+        deliverable_type="Proofs",
+        due=datetime.date(2026, 11, 20),
+        consonance_id=555,
+    )
+
+
+@pytest.fixture
+def proof_communication(work, contract, project_manager) -> Communication:
+    return CommunicationFactory(
+        work=work,
+        contract=contract,
+        communication_type=communication_type("proof-approval"),
+        name="First proofs of The Salt Road",
+        created_by=project_manager,
+        submitted_by=project_manager,
+    )
+
+
+@pytest.fixture
+def message(proof_communication) -> Message:
+    return MessageFactory(
+        communication=proof_communication,
+        recipient_name="Ada Quill",
+        recipient_email="ada@authors.test",
+        contact=proof_communication.contract.client,
+    )
