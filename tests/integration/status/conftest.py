@@ -25,17 +25,17 @@ def at(hours: float = 0) -> datetime.datetime:
 
 @pytest.fixture
 def work(imprint_a):
-    return WorkFactory(imprint=imprint_a, title="The Salt Road")
+    return WorkFactory.create(imprint=imprint_a, title="The Salt Road")
 
 
 @pytest.fixture
 def contract(work):
-    return ContractFactory(work=work)
+    return ContractFactory.create(work=work)
 
 
 @pytest.fixture
 def proofs_due(contract):
-    return DeliveryDateFactory(
+    return DeliveryDateFactory.create(
         contract=contract,
         deliverable_type="Proofs",
         due=datetime.date(2026, 11, 20),
@@ -45,7 +45,7 @@ def proofs_due(contract):
 
 @pytest.fixture
 def proof_communication(work, contract, project_manager) -> Communication:
-    return CommunicationFactory(
+    return CommunicationFactory.create(
         work=work,
         contract=contract,
         communication_type=communication_type("proof-approval"),
@@ -57,7 +57,7 @@ def proof_communication(work, contract, project_manager) -> Communication:
 
 @pytest.fixture
 def message(proof_communication) -> Message:
-    return MessageFactory(
+    return MessageFactory.create(
         communication=proof_communication,
         recipient_name="Ada Quill",
         recipient_email="ada@authors.test",

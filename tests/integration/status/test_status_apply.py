@@ -69,7 +69,7 @@ def test_same_event_twice_changes_nothing(message):
 def test_every_arrival_order_gives_the_same_result(proof_communication):
     statuses = [(S.GENERATED, 0), (S.SUBMITTED, 1), (S.DELIVERED, 2), (S.OPENED, 3)]
     for n, perm in enumerate(itertools.permutations(statuses)):
-        message = MessageFactory(communication=proof_communication)
+        message = MessageFactory.create(communication=proof_communication)
         for status, hours in perm:
             message_status_apply(events=[ev(message, status, hours, f"{n}-{status}")])
         message.refresh_from_db()
@@ -80,8 +80,8 @@ def test_every_arrival_order_gives_the_same_result(proof_communication):
 
 @pytest.mark.django_db
 def test_bounce_after_delivered_moves_but_not_after_opened(proof_communication):
-    a = MessageFactory(communication=proof_communication)
-    b = MessageFactory(communication=proof_communication)
+    a = MessageFactory.create(communication=proof_communication)
+    b = MessageFactory.create(communication=proof_communication)
     message_status_apply(
         events=[
             ev(a, S.DELIVERED, 1, "a1", source="exstream-email"),
@@ -133,7 +133,7 @@ def test_malformed_events_are_rejected_not_stored(message):
 
 @pytest.mark.django_db
 def test_delivery_stats_per_communication(proof_communication):
-    messages = [MessageFactory(communication=proof_communication) for _ in range(5)]
+    messages = [MessageFactory.create(communication=proof_communication) for _ in range(5)]
     message_status_apply(
         events=[
             ev(messages[0], S.DELIVERED, 1, "1"),
