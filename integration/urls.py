@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from integration.views import operations
 from integration.views import setup as setup_views
+from integration.views import status as status_views
 
 operations_patterns = (
     [
@@ -51,7 +52,53 @@ setup_patterns = (
     "setup",
 )
 
+timeline_patterns = (
+    [
+        path("titles/<int:work_id>/timeline/", status_views.title_timeline_view, name="title"),
+        path(
+            "titles/<int:work_id>/timeline.csv",
+            status_views.title_timeline_export,
+            name="export",
+        ),
+        path("status/unmatched/", status_views.orphans, name="orphans"),
+    ],
+    "timeline",
+)
+
+actions_patterns = (
+    [
+        path("", status_views.board, name="board"),
+        path("import/", status_views.status_import, name="import"),
+        path("write-back/", status_views.writeback_rules, name="writeback_rules"),
+        path("<int:pk>/", status_views.action_detail, name="detail"),
+        path("<int:pk>/record/", status_views.action_record, name="record"),
+        path("<int:pk>/assign/", status_views.action_assign, name="assign"),
+        path("<int:pk>/remind/", status_views.action_remind, name="remind"),
+    ],
+    "actions",
+)
+
+reports_patterns = (
+    [
+        path("customer-service/", status_views.customer_service, name="customer_service"),
+        path(
+            "customer-service.csv",
+            status_views.customer_service_export,
+            name="customer_service_export",
+        ),
+        path(
+            "customer-service/import/",
+            status_views.customer_service_import,
+            name="customer_service_import",
+        ),
+    ],
+    "reports",
+)
+
 urlpatterns = [
+    path("", include(timeline_patterns)),
+    path("actions/", include(actions_patterns)),
+    path("reports/", include(reports_patterns)),
     path("operations/", include(operations_patterns)),
     path("setup/", include(setup_patterns)),
 ]

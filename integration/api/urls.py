@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from integration.api import setup as setup_api
+from integration.api import status as status_api
 
 router = DefaultRouter()
 router.register(
@@ -15,7 +16,17 @@ router.register("audiences", setup_api.AudienceViewSet, basename="audience")
 router.register("compliance-rules", setup_api.ComplianceRuleViewSet, basename="compliance-rule")
 router.register("triggers", setup_api.TriggerRuleViewSet, basename="trigger")
 router.register("setup-transfer", setup_api.SetupTransferViewSet, basename="setup-transfer")
+router.register(
+    "contributor-actions", status_api.ContributorActionViewSet, basename="contributor-action"
+)
+router.register("writebacks", status_api.WritebackRecordViewSet, basename="writeback")
+router.register(
+    "customer-service-outcomes",
+    status_api.CustomerServiceOutcomeViewSet,
+    basename="customer-service-outcome",
+)
 
 urlpatterns = [
+    path("titles/<int:pk>/timeline/", status_api.title_timeline_api, name="title-timeline"),
     path("", include(router.urls)),
 ]

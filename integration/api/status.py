@@ -1,0 +1,324 @@
+"""REST API for status back from Exstream: the title timeline, contributor actions, write-back
+records and customer-service outcomes. Reading needs VIEW in the object's imprint; recording a
+response needs RECORD_RESPONSE. Other imprints' objects are invisible (404)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import policy
+from accounts.api import Pagination, PolicyPermission
+from accounts.policy import Action
+from integration.models import (
+    ContributorAction,
+    CustomerServiceOutcome,
+    Message,
+    Work,
+    WritebackRecord,
+)
+from integration.selectors.status import (
+    contributor_actions_for,
+    customer_service_outcomes_for,
+    writeback_records_for,
+)
+from integration.selectors.timeline import timeline_filters_from, title_timeline
+from integration.services.contributor_actions import contributor_action_record_response
+
+
+def _date_param(request: Request, name: str) -> datetime.date | None:
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError as exc:
+        raise serializers.ValidationError({name: [f"'{raw}' is not a date (YYYY-MM-DD)."]}) from exc
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise serializers.ValidationError({name: ["Give a number."]})
+    return int(raw)
+
+
+# --- timeline --------------------------------------------------------------------------------
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    status = serializers.CharField()
+    channel = serializers.CharField()
+    recipient = serializers.CharField()
+    link = serializers.CharField()
+    type = serializers.CharField()
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(n, OpenApiTypes.STR)
+        for n in ("type", "status", "channel", "recipient", "kind", "cursor")
+    ]
+    + [OpenApiParameter(n, OpenApiTypes.DATE) for n in ("date_from", "date_to")]
+    + [OpenApiParameter("page_size", OpenApiTypes.INT)],
+    responses=TimelineEntrySerializer(many=True),
+)
+@api_view(["GET"])
+@permission_classes([PolicyPermission])
+def title_timeline_api(request: Request, pk: int) -> Response:
+    """The title's correspondence timeline, newest first; follow ``next`` for older entries."""
+    work = policy.for_user(request.user, Work.objects.all()).filter(pk=pk).first()
+    if work is None:
+        raise Http404("No such title.")
+    filters, errors = timeline_filters_from(request.query_params)
+    if errors:
+        raise serializers.ValidationError({k: [v] for k, v in errors.items()})
+    size = min(max(_int_param(request, "page_size") or 50, 1), 500)
+    page = title_timeline(
+        user=request.user,
+        work=work,
+        filters=filters,
+        cursor=request.query_params.get("cursor", ""),
+        limit=size,
+    )
+    next_url = None
+    if page.has_next:
+        query = request.query_params.copy()
+        query["cursor"] = page.next_cursor
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return Response(
+        {
+            "next": next_url,
+            "results": TimelineEntrySerializer(page.entries, many=True).data,
+        }
+    )
+
+
+# --- contributor actions ----------------------------------------------------------------------
+
+
+class ContributorActionSerializer(serializers.ModelSerializer):
+    state = serializers.SerializerMethodField()
+    owner = serializers.CharField(source="owner.email", read_only=True, default=None)
+    communication_type = serializers.CharField(source="communication.communication_type.code")
+    message_key = serializers.UUIDField(source="message.key")
+    message_status = serializers.CharField(source="message.status")
+
+    class Meta:
+        model = ContributorAction
+        fields = [
+            "id",
+            "imprint",
+            "work",
+            "communication",
+            "communication_type",
+            "message_key",
+            "message_status",
+            "recipient_name",
+            "owner",
+            "state",
+            "due_on",
+            "due_source",
+            "responded_on",
+            "response_note",
+            "reminder",
+            "reminder_count",
+            "created_at",
+        ]
+
+    def get_state(self, obj: ContributorAction) -> str:
+        return obj.display_state(self.context.get("today"))
+
+
+class RecordResponseSerializer(serializers.Serializer):
+    responded_on = serializers.DateField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    status = serializers.ChoiceField(
+        choices=[Message.Status.RESPONDED, Message.Status.RETURNED],
+        default=Message.Status.RESPONDED,
+    )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("imprint", OpenApiTypes.INT),
+        OpenApiParameter("owner", OpenApiTypes.INT),
+        OpenApiParameter("work", OpenApiTypes.INT),
+        OpenApiParameter("state", OpenApiTypes.STR, enum=ContributorAction.State.values),
+        OpenApiParameter("due_before", OpenApiTypes.DATE),
+        OpenApiParameter("due_after", OpenApiTypes.DATE),
+    ]
+)
+class ContributorActionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Outstanding contributor actions, most urgent first. ``POST {id}/response/`` records a
+    response (or returned mail) by hand."""
+
+    serializer_class = ContributorActionSerializer
+    permission_classes = [PolicyPermission]
+    pagination_class = Pagination
+    policy_actions = {"POST": Action.RECORD_RESPONSE}
+    queryset = ContributorAction.objects.none()
+
+    def get_queryset(self) -> QuerySet[ContributorAction]:
+        request = self.request
+        state = request.query_params.get("state", "")
+        if state and state not in ContributorAction.State.values:
+            raise serializers.ValidationError(
+                {"state": [f"Use one of {', '.join(ContributorAction.State.values)}."]}
+            )
+        return contributor_actions_for(
+            user=request.user,
+            imprint_id=_int_param(request, "imprint"),
+            owner_id=_int_param(request, "owner"),
+            work_id=_int_param(request, "work"),
+            state=state,
+            due_before=_date_param(request, "due_before"),
+            due_after=_date_param(request, "due_after"),
+        )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "today": timezone.localdate()}
+
+    @extend_schema(request=RecordResponseSerializer, responses=ContributorActionSerializer)
+    @action(detail=True, methods=["post"], url_path="response")
+    def record_response(self, request: Request, pk: str | None = None) -> Response:
+        contributor_action = self.get_object()
+        body = RecordResponseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            updated = contributor_action_record_response(
+                actor=request.user,
+                action=contributor_action,
+                responded_on=body.validated_data["responded_on"],
+                note=body.validated_data.get("note", ""),
+                status=body.validated_data["status"],
+            )
+        except ValidationError as exc:
+            raise serializers.ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            ) from exc
+        return Response(self.get_serializer(updated).data)
+
+
+# --- write-back records and customer-service outcomes -------------------------------------
+
+
+class WritebackRecordSerializer(serializers.ModelSerializer):
+    client_mutation_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = WritebackRecord
+        fields = [
+            "id",
+            "imprint",
+            "work",
+            "event_kind",
+            "status",
+            "mutation",
+            "mutation_input",
+            "client_mutation_id",
+            "reason",
+            "summary",
+            "result",
+            "occurred_at",
+            "created_at",
+        ]
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("work", OpenApiTypes.INT),
+        OpenApiParameter("status", OpenApiTypes.STR, enum=WritebackRecord.Status.values),
+        OpenApiParameter("event_kind", OpenApiTypes.STR),
+    ]
+)
+class WritebackRecordViewSet(viewsets.ReadOnlyModelViewSet):
+    """Business events for Consonance: written back, queued, failed, or kept in Colophon."""
+
+    serializer_class = WritebackRecordSerializer
+    permission_classes = [PolicyPermission]
+    pagination_class = Pagination
+    queryset = WritebackRecord.objects.none()
+
+    def get_queryset(self) -> QuerySet[WritebackRecord]:
+        qs = writeback_records_for(user=self.request.user)
+        if work := _int_param(self.request, "work"):
+            qs = qs.filter(work_id=work)
+        if status := self.request.query_params.get("status"):
+            qs = qs.filter(status=status)
+        if kind := self.request.query_params.get("event_kind"):
+            qs = qs.filter(event_kind=kind)
+        return qs
+
+
+class CustomerServiceOutcomeSerializer(serializers.ModelSerializer):
+    communication_type = serializers.CharField(
+        source="communication_type.code", read_only=True, default=None
+    )
+
+    class Meta:
+        model = CustomerServiceOutcome
+        fields = [
+            "id",
+            "imprint",
+            "work",
+            "isbn13",
+            "issue_type",
+            "communication_type",
+            "case_reference",
+            "outcome",
+            "occurred_at",
+            "source",
+            "source_event_id",
+            "note",
+        ]
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("imprint", OpenApiTypes.INT),
+        OpenApiParameter("work", OpenApiTypes.INT),
+        OpenApiParameter(
+            "issue_type", OpenApiTypes.STR, enum=CustomerServiceOutcome.IssueType.values
+        ),
+        OpenApiParameter("date_from", OpenApiTypes.DATE),
+        OpenApiParameter("date_to", OpenApiTypes.DATE),
+    ]
+)
+class CustomerServiceOutcomeViewSet(viewsets.ReadOnlyModelViewSet):
+    """Outcomes of delay, out-of-stock, format-substitution and revised-date notices."""
+
+    serializer_class = CustomerServiceOutcomeSerializer
+    permission_classes = [PolicyPermission]
+    pagination_class = Pagination
+    queryset = CustomerServiceOutcome.objects.none()
+
+    def get_queryset(self) -> QuerySet[CustomerServiceOutcome]:
+        issue = self.request.query_params.get("issue_type", "")
+        if issue and issue not in CustomerServiceOutcome.IssueType.values:
+            raise serializers.ValidationError({"issue_type": ["Unknown issue type."]})
+        return customer_service_outcomes_for(
+            user=self.request.user,
+            imprint_id=_int_param(self.request, "imprint"),
+            work_id=_int_param(self.request, "work"),
+            issue_type=issue,
+            date_from=_date_param(self.request, "date_from"),
+            date_to=_date_param(self.request, "date_to"),
+        ).select_related("communication_type")
