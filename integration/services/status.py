@@ -273,6 +273,8 @@ def read_csv(raw: bytes, *, required: list[str]) -> list[dict[str, str]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError("The file is not UTF-8 text; save it as CSV UTF-8.") from exc
+    if not text.strip():
+        raise ValidationError("The file is empty.")
     reader = csv.DictReader(io.StringIO(text))
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [h for h in required if h not in headers]
