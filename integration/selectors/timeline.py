@@ -40,6 +40,8 @@ from integration.models import (
 # Audit verbs shown elsewhere on the timeline (as write-back records and attempts).
 HIDDEN_AUDIT_PREFIXES = ("writeback.", "outbox.dead_letter")
 
+SOURCE_LABELS: dict[str, str] = dict(MessageEvent.Source.choices)
+
 KINDS = {
     "approval": "Approval",
     "audit": "Activity",
@@ -277,9 +279,7 @@ def _entry(kind: str, row: Any) -> TimelineEntry:
         recipient = message.recipient_name or message.recipient_email
         note = str((row.detail or {}).get("note", ""))
         by = f" by {row.recorded_by}" if row.recorded_by else ""
-        source = (
-            row.get_source_display() if row.source in MessageEvent.Source.values else row.source
-        )
+        source = SOURCE_LABELS.get(row.source, row.source)
         return TimelineEntry(
             at=row.occurred_at,
             kind=kind,
