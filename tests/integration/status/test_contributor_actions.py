@@ -127,7 +127,7 @@ def test_overdue_is_derived_from_the_due_date_and_today(message, proofs_due, pro
 def test_board_sorts_by_urgency(proof_communication, project_manager):
     due = [datetime.date(2026, 11, d) for d in (25, 10, 15, 30)]
     actions = []
-    for n, day in enumerate(due):
+    for day in due:
         m = MessageFactory.create(communication=proof_communication)
         submit(m)
         a = ContributorAction.objects.get(message=m)

@@ -26,9 +26,10 @@ def test_runtime_delivery_file_outcomes(proof_communication):
     """The runtime poller reads the delivery file: one event per customer key and outcome,
     with ids '<job>:<key>:<status>' (a re-poll produces the same ids)."""
     ok, bad = (MessageFactory.create(communication=proof_communication) for _ in range(2))
+    runtime = "exstream-runtime"
     events = [
-        StatusInput(str(ok.key), S.DELIVERED, at(1), "exstream-runtime", f"job-7:{ok.key}:delivered"),
-        StatusInput(str(bad.key), S.FAILED, at(1), "exstream-runtime", f"job-7:{bad.key}:failed",
+        StatusInput(str(ok.key), S.DELIVERED, at(1), runtime, f"job-7:{ok.key}:delivered"),
+        StatusInput(str(bad.key), S.FAILED, at(1), runtime, f"job-7:{bad.key}:failed",
                     {"reason": "Missing driver field workTitle"}),
     ]  # fmt: skip
     first = message_status_apply(events=events)

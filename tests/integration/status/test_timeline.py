@@ -102,7 +102,8 @@ def test_keyset_paging_visits_every_entry_once(proof_communication, work, projec
         for status in (S.SUBMITTED, S.DELIVERED, S.OPENED)
     ]  # twelve events at the very same moment: the tie-break matters
     message_status_apply(events=events)
-    seen, cursor, pages = [], "", 0
+    seen: list[tuple[str, int]] = []
+    cursor, pages = "", 0
     while True:
         page = title_timeline(user=project_manager, work=work, cursor=cursor, limit=5)
         seen.extend((e.kind, e.id) for e in page.entries)
