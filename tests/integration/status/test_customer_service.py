@@ -1,0 +1,250 @@
+"""Customer-service outcomes: CSV and webhook ingestion linked by ISBN, the recurring-issues
+report checked against hand-computed figures, its chart and export, and access."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from integration.models import CustomerServiceOutcome
+from integration.selectors.status import customer_service_report
+from integration.services.customer_service import (
+    EVENT_TYPE,
+    OutcomeInput,
+    customer_service_events_ingest,
+    customer_service_import_csv,
+    customer_service_outcomes_ingest,
+    customer_service_webhook_handler,
+)
+from tests.factories import ProductFactory, WorkFactory
+
+pytestmark = pytest.mark.django_db
+IT = CustomerServiceOutcome.IssueType
+
+
+@pytest.fixture
+def salt_road(imprint_a):
+    return ProductFactory.create(
+        work=WorkFactory.create(imprint=imprint_a, title="The Salt Road"), isbn13="9781908435500"
+    )
+
+
+@pytest.fixture
+def harbour(imprint_a):
+    return ProductFactory.create(
+        work=WorkFactory.create(imprint=imprint_a, title="Harbour Nights"), isbn13="9780000000011"
+    )
+
+
+def _at(day: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(f"{day}T12:00:00+00:00")
+
+
+def _outcome(isbn, issue, day, n, outcome="accepted"):
+    return OutcomeInput(isbn, issue, f"CS-{n}", outcome, _at(day), "csv", f"csv:{n}")
+
+
+@pytest.fixture
+def outcomes(salt_road, harbour, imprint_b):
+    theirs = ProductFactory.create(
+        work=WorkFactory.create(imprint=imprint_b), isbn13="9789999999991"
+    )
+    customer_service_outcomes_ingest(
+        outcomes=[
+            _outcome("9781908435500", IT.DELAY, "2026-09-03", 1),
+            _outcome("9781908435500", IT.DELAY, "2026-09-20", 2, "cancelled"),
+            _outcome("9781908435500", IT.DELAY, "2026-11-05", 3),
+            _outcome("9781908435500", IT.OUT_OF_STOCK, "2026-10-10", 4, "refunded"),
+            _outcome("9780000000011", IT.DELAY, "2026-10-01", 5),
+            _outcome("9780000000011", IT.FORMAT_SUBSTITUTION, "2026-11-30", 6, "substituted"),
+            _outcome(theirs.isbn13, IT.DELAY, "2026-10-02", 7),
+        ]
+    )
+
+
+def test_report_figures_match_hand_counts(outcomes, project_manager):
+    report = customer_service_report(user=project_manager)
+    assert [m.isoformat() for m in report.months] == ["2026-09-01", "2026-10-01", "2026-11-01"]
+    assert [(r.title, r.issue_type, r.counts, r.total, r.recurring) for r in report.rows] == [
+        ("The Salt Road", "delay", [2, 0, 1], 3, True),
+        ("Harbour Nights", "delay", [0, 1, 0], 1, False),
+        ("Harbour Nights", "format_substitution", [0, 0, 1], 1, False),
+        ("The Salt Road", "out_of_stock", [0, 1, 0], 1, False),
+    ]
+    assert report.total == 6  # imprint B's outcome is not counted
+    assert report.month_totals == {
+        "delay": [2, 1, 1],
+        "out_of_stock": [0, 1, 0],
+        "format_substitution": [0, 0, 1],
+    }
+    # every month stacks to 2: the tallest bar spans the 200-unit plot, one outcome = 100
+    chart = report.chart
+    assert chart.max_value == 2
+    september = [b for b in chart.bars if b.label.startswith("Sep 2026")]
+    assert [(b.css, b.height, b.y) for b in september] == [("bar-delay", 200.0, 20.0)]
+    october = [(b.css, b.height, b.y) for b in chart.bars if b.label.startswith("Oct 2026")]
+    assert october == [("bar-delay", 100.0, 120.0), ("bar-stock", 100.0, 20.0)]
+
+
+def test_report_filters(outcomes, project_manager):
+    delay = customer_service_report(user=project_manager, issue_type=IT.DELAY)
+    assert delay.total == 4
+    autumn = customer_service_report(
+        user=project_manager,
+        date_from=datetime.date(2026, 10, 1),
+        date_to=datetime.date(2026, 10, 31),
+    )
+    assert autumn.total == 2 and [m.month for m in autumn.months] == [10]
+
+
+def test_report_screen_renders_svg_and_exports_csv(outcomes, viewer, login):
+    client = login(viewer)
+    page = client.get(reverse("reports:customer_service"))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "<svg" in body and 'class="bar bar-delay"' in body and "style=" not in body
+    assert "The Salt Road" in body and "recurring" in body
+    response = client.get(reverse("reports:customer_service_export"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["title", "issue_type", "2026-09", "2026-10", "2026-11", "total"]
+    assert rows[1] == ["The Salt Road", "Delay", "2", "0", "1", "3"]
+    assert len(rows) == 5
+
+
+def test_outsider_sees_only_their_imprint(outcomes, outsider, login):
+    report = customer_service_report(user=outsider)
+    assert report.total == 1
+    body = login(outsider).get(reverse("reports:customer_service")).content.decode()
+    assert "The Salt Road" not in body
+    api = login(outsider).get("/api/v1/customer-service-outcomes/").json()
+    assert [r["case_reference"] for r in api["results"]] == ["CS-7"]
+
+
+def _csv(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+HEADER = "isbn,issue_type,case_reference,outcome,date,note"
+
+
+def test_csv_import_links_by_isbn_with_hyphens(salt_road, imprint_a, marketing):
+    raw = _csv(
+        HEADER,
+        "978-1-908435-50-0,Out of stock,CS-881,Refunded,2026-10-10,=SUM(A1)",
+        "978-1908435500,delay-notice,CS-882,accepted,2026-10-11,",
+    )
+    created, known = customer_service_import_csv(
+        actor=marketing, imprint_id=imprint_a.pk, raw=raw, filename="cases.csv"
+    )
+    assert (created, known) == (2, 0)
+    first = CustomerServiceOutcome.objects.get(case_reference="CS-881")
+    assert first.work == salt_road.work and first.product == salt_road
+    assert (first.issue_type, first.outcome) == (IT.OUT_OF_STOCK, "refunded")
+    assert first.communication_type.code == "out-of-stock-notice"
+    assert customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw) == (0, 2)
+
+
+def test_csv_import_all_or_nothing(salt_road, imprint_a, imprint_b, marketing):
+    theirs = ProductFactory.create(
+        work=WorkFactory.create(imprint=imprint_b), isbn13="9789999999991"
+    )
+    raw = _csv(
+        HEADER,
+        "9781908435500,delay,CS-1,accepted,2026-10-10,",
+        f"{theirs.isbn13},delay,CS-2,accepted,2026-10-10,",
+        "12345,delay,CS-3,accepted,2026-10-10,",
+        "9781908435500,flood,CS-4,accepted,2026-10-10,",
+        "9781908435500,delay,,maybe,tomorrow,",
+    )
+    with pytest.raises(ValidationError) as exc:
+        customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw)
+    text = " ".join(exc.value.messages)
+    assert "Row 2" not in text
+    assert "Row 3: no title in this imprint" in text
+    assert "Row 4: ISBN '12345'" in text
+    assert "Row 5: issue_type 'flood'" in text
+    assert "case_reference is empty" in text and "outcome 'maybe'" in text
+    assert not CustomerServiceOutcome.objects.exists()
+
+
+def test_csv_import_needs_import_permission(salt_road, imprint_a, viewer, outsider):
+    raw = _csv(HEADER, "9781908435500,delay,CS-1,accepted,2026-10-10,")
+    for user in (viewer, outsider):
+        with pytest.raises(PermissionDenied):
+            customer_service_import_csv(actor=user, imprint_id=imprint_a.pk, raw=raw)
+
+
+def test_import_screen(salt_road, imprint_a, marketing, viewer, login):
+    assert login(viewer).get(reverse("reports:customer_service_import")).status_code == 403
+    client = login(marketing)
+    assert client.get(reverse("reports:customer_service_import")).status_code == 200
+    upload = io.BytesIO(_csv(HEADER, "9781908435500,delay,CS-1,accepted,2026-10-10,"))
+    upload.name = "cases.csv"
+    response = client.post(
+        reverse("reports:customer_service_import"), {"imprint": imprint_a.pk, "file": upload}
+    )
+    assert response.status_code == 302
+    bad = io.BytesIO(_csv(HEADER, "9781908435500,delay,CS-1,accepted,someday,"))
+    bad.name = "bad.csv"
+    response = client.post(
+        reverse("reports:customer_service_import"), {"imprint": imprint_a.pk, "file": bad}
+    )
+    assert response.status_code == 400 and "Nothing was imported" in response.content.decode()
+    assert CustomerServiceOutcome.objects.count() == 1
+
+
+WEBHOOK_BODY: dict[str, Any] = {
+    "type": EVENT_TYPE,
+    "id": "evt_77",
+    "occurredAt": "2026-11-02T10:15:00Z",
+    "data": {
+        "caseReference": "CS-10442",
+        "issueType": "format_substitution",
+        "isbn": "978-1-908435-50-0",
+        "outcome": "substituted",
+        "note": "Paperback instead of hardback",
+    },
+}
+
+
+def test_webhook_handler_stores_the_outcome_once(salt_road):
+    inbound = SimpleNamespace(
+        event_id="msg_1", received_at=datetime.datetime(2026, 11, 2, tzinfo=datetime.UTC)
+    )
+    assert customer_service_webhook_handler(WEBHOOK_BODY, inbound) == []
+    assert customer_service_webhook_handler(WEBHOOK_BODY, inbound) == []
+    outcome = CustomerServiceOutcome.objects.get()
+    assert outcome.source_event_id == "exstream-webhook:evt_77"
+    assert outcome.work == salt_road.work and outcome.imprint_id == salt_road.work.imprint_id
+    assert outcome.occurred_at == datetime.datetime(2026, 11, 2, 10, 15, tzinfo=datetime.UTC)
+
+
+def test_webhook_handler_rejects_bad_shapes_readably(salt_road):
+    inbound = SimpleNamespace(event_id="m", received_at=datetime.datetime.now(datetime.UTC))
+    for data, message in [
+        ({**WEBHOOK_BODY["data"], "isbn": "n/a"}, "not an ISBN-13"),
+        ({**WEBHOOK_BODY["data"], "issueType": "weather"}, "issueType must be"),
+        ({**WEBHOOK_BODY["data"], "caseReference": ""}, "caseReference is empty"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            customer_service_webhook_handler({**WEBHOOK_BODY, "data": data}, inbound)
+    assert not CustomerServiceOutcome.objects.exists()
+
+
+def test_unknown_isbn_is_kept_unlinked():
+    created = customer_service_events_ingest(
+        bodies=[
+            json.dumps({**WEBHOOK_BODY, "data": {**WEBHOOK_BODY["data"], "isbn": "9780000009999"}})
+        ],
+        source="exstream-email",
+    )
+    outcome = CustomerServiceOutcome.objects.get()
+    assert created == 1 and outcome.work is None and outcome.imprint is None
