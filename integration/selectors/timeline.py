@@ -173,7 +173,9 @@ Source = Callable[[Work, TimelineFilters], tuple[QuerySet[Any], str] | None]
 def _communications(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | None:
     if f.recipient:
         return None
-    qs = Communication.objects.filter(work=work).select_related("communication_type")
+    qs = Communication.objects.filter(work=work).select_related(
+        "communication_type", "change_event"
+    )
     if f.type:
         qs = qs.filter(communication_type__code=f.type)
     if f.status:
@@ -256,7 +258,14 @@ def _entry(kind: str, row: Any) -> TimelineEntry:
             kind=kind,
             id=row.pk,
             title=f"{row.communication_type.name} drafted: {row.name}",
-            detail=row.void_reason or row.rejection_comment,
+            detail=" — ".join(
+                x
+                for x in (
+                    f"Triggered by: {row.change_event}" if row.change_event else "",
+                    row.void_reason or row.rejection_comment,
+                )
+                if x
+            ),
             status=row.status,
             channel=", ".join(row.channels or []),
             link=communication_link(row.pk),

@@ -100,7 +100,9 @@ def _open(messages: list[Message], owner: Any = None) -> list[ContributorAction]
     eligible = [
         m
         for m in messages
-        if m.status != MS.FAILED and STATUS_RANK.get(m.status, 0) >= STATUS_RANK[MS.SUBMITTED]
+        if m.status != MS.FAILED
+        and STATUS_RANK.get(m.status, 0) >= STATUS_RANK[MS.SUBMITTED]
+        and expects_response(m.communication)
     ]
     if not eligible:
         return []
@@ -109,7 +111,7 @@ def _open(messages: list[Message], owner: Any = None) -> list[ContributorAction]
     )
     by_comm: dict[int, list[Message]] = defaultdict(list)
     for m in eligible:
-        if m.pk not in have and expects_response(m.communication):
+        if m.pk not in have:
             by_comm[m.communication_id].append(m)
     created: list[ContributorAction] = []
     today = timezone.localdate()
@@ -128,7 +130,11 @@ def _open(messages: list[Message], owner: Any = None) -> list[ContributorAction]
                     work_id=communication.work_id,
                     contact_id=m.contact_id,
                     recipient_name=(m.recipient_name or m.recipient_email)[:300],
-                    owner=owner or communication.submitted_by or communication.created_by,
+                    owner_id=(
+                        owner.pk
+                        if owner is not None
+                        else communication.submitted_by_id or communication.created_by_id
+                    ),
                     state=_initial_state(m),
                     due_on=due,
                     due_source=why[:200],

@@ -210,3 +210,16 @@ def test_other_titles_events_stay_off(busy_title, work, project_manager, imprint
     ChangeEvent.objects.create(kind="price", imprint=imprint_a, work=other, created_at=at(0))
     assert len(title_timeline(user=project_manager, work=other).entries) == 1
     assert len(title_timeline(user=project_manager, work=work).entries) == 7
+
+
+def test_triggering_change_is_named_on_the_communication(busy_title, work, proof_communication,
+                                                         project_manager):  # fmt: skip
+    type(proof_communication).objects.filter(pk=proof_communication.pk).update(
+        change_event=busy_title["change"]
+    )
+    entry = next(
+        e
+        for e in title_timeline(user=project_manager, work=work).entries
+        if e.kind == "communication"
+    )
+    assert entry.detail.startswith("Triggered by: Delivery date slipped")
