@@ -3,8 +3,11 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from integration.api import exstream
+
 router = DefaultRouter()
 
 urlpatterns = [
+    path("webhooks/exstream/", exstream.exstream_webhook, name="webhook-exstream"),
     path("", include(router.urls)),
 ]

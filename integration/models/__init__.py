@@ -17,7 +17,14 @@ from integration.models.catalogue import (
     SyncRun,
     Work,
 )
-from integration.models.exstream import ExstreamCommunication
+from integration.models.exstream import (
+    EventCursor,
+    ExstreamCommunication,
+    ExstreamJob,
+    InboundEvent,
+    MessageStatusEvent,
+    PreviewOutput,
+)
 from integration.models.operations import WorkerHeartbeat
 
 __all__ = [
@@ -26,10 +33,15 @@ __all__ = [
     "Contract",
     "Contribution",
     "DeliveryDate",
+    "EventCursor",
     "ExstreamCommunication",
+    "ExstreamJob",
     "GratisCopy",
+    "InboundEvent",
     "LicensedRight",
     "MarketingText",
+    "MessageStatusEvent",
+    "PreviewOutput",
     "Price",
     "Product",
     "RoyaltyImport",
