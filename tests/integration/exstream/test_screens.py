@@ -46,7 +46,7 @@ def test_viewer_may_not_sync_or_preview(viewer, login):
 
 @pytest.mark.django_db
 def test_preview_form_rejects_bad_json_and_foreign_imprints(admin_a, imprint_b, login):
-    comm: ExstreamCommunication = ExstreamCommunicationFactory()
+    comm = ExstreamCommunicationFactory.create()
     client = login(admin_a)
     page = client.post(
         COMMS, {"communication": comm.pk, "imprint": imprint_b.pk, "driver_json": "[1, 2"}
