@@ -12,7 +12,9 @@ from django.shortcuts import redirect, render
 
 from accounts import policy
 from accounts.types import AuthedRequest
+from integration.http import ExternalServiceError
 from sandbox.exstream.catalogue import seed_exstream_sandbox
+from sandbox.exstream.push import push_email_events
 from sandbox.exstream.views import advance_job
 from sandbox.models import ExstreamSandboxJob, ExstreamSandboxSwitches, ExstreamSandboxToken
 
@@ -65,6 +67,14 @@ def control(request: AuthedRequest) -> HttpResponse:
             elif action == "expire_tokens":
                 count = ExstreamSandboxToken.objects.update(expires_at=switches.now())
                 messages.success(request, f"{count} token(s) expired.")
+                return redirect("sandbox_exstream:control")
+            elif action == "push":
+                try:
+                    sent = push_email_events()
+                except (ExternalServiceError, ValueError) as exc:
+                    messages.error(request, f"Pushing events failed: {exc}")
+                else:
+                    messages.success(request, f"Pushed {sent} signed e-mail event(s).")
                 return redirect("sandbox_exstream:control")
             elif action == "seed":
                 count = seed_exstream_sandbox()

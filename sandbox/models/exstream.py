@@ -129,6 +129,7 @@ class ExstreamSandboxEmailEvent(models.Model):
     event_status = models.CharField(max_length=50, blank=True)
     event_date = models.DateTimeField()
     last_update_time = models.DateTimeField()
+    pushed = models.BooleanField(default=False, help_text="Already pushed to Colophon's webhook.")
 
     class Meta:
         ordering = ["last_update_time", "event_id"]

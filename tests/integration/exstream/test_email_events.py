@@ -129,3 +129,21 @@ def test_batch_completion_creates_email_events_that_pull_maps(exstream, imprint_
         ("L2", "submitted"),
         ("L2", "not_delivered"),
     }
+
+
+def test_sandbox_pushes_signed_events_to_our_webhook(exstream, switches):
+    from integration.models import InboundEvent
+    from sandbox.exstream.push import push_email_events
+
+    add_events(timezone.now(), [("p1", "SUBMIT"), ("p1", "POST"), ("p2", "NDLV")])
+    switches.duplicate_events = True
+    switches.out_of_order_events = True
+    switches.save()
+    assert push_email_events() == 6  # each event twice
+    assert InboundEvent.objects.count() == 3
+    assert set(MessageStatusEvent.objects.values_list("message_key", "status", "source")) == {
+        ("p1", "submitted", "exstream-webhook"),
+        ("p1", "delivered", "exstream-webhook"),
+        ("p2", "not_delivered", "exstream-webhook"),
+    }
+    assert push_email_events() == 0  # nothing left to push
