@@ -15,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import policy
 from accounts.audit import log_action
 from accounts.models import Imprint
 from integration.exstream import events as ev
@@ -168,6 +169,8 @@ def preview_generate(
     production row is also valid on the preview domain."""
     if not isinstance(driver_data, dict):
         raise ValueError("The driver data must be a JSON object.")
+    if getattr(actor, "is_authenticated", False):
+        policy.require(actor, policy.Action.PREVIEW, imprint)
     domain = settings.EXSTREAM_PREVIEW_DOMAIN
     preview_row = (
         ExstreamCommunication.objects.filter(

@@ -145,3 +145,18 @@ def test_json_envelope_carries_base64_per_queue(make_client):
         ("EmailHTML", "m1"),
     ]
     assert base64.b64encode(outputs[0].content)
+
+
+def test_preview_for_another_imprint_is_refused(exstream, imprint_b, rights_manager):
+    from django.core.exceptions import PermissionDenied
+
+    exstream_catalogue_sync(actor=None, domains=["production"])
+    comm = ExstreamCommunication.objects.get(domain="production", name=RIGHTS)
+    with pytest.raises(PermissionDenied):
+        preview_generate(
+            actor=rights_manager,
+            exstream_communication=comm,
+            driver_data=rights_driver(),
+            imprint=imprint_b,
+        )
+    assert PreviewOutput.objects.count() == 0

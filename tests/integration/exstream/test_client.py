@@ -166,3 +166,26 @@ def test_unconfigured_credentials_for_a_real_exstream(settings):
     settings.EXSTREAM_CLIENT_ID = ""
     with pytest.raises(ExternalServiceError, match="EXSTREAM_CLIENT_ID"):
         ExstreamClient().access_token()
+
+
+def test_stale_xsrf_token_is_read_again_once(make_client):
+    from integration.models import ExstreamCommunication
+
+    client = make_client()
+    comm = ExstreamCommunication(
+        domain="production",
+        communication_id=communication_id_for(RIGHTS),
+        prod_dsn="RightsConfirmationLetterDriver",
+    )
+    client._xsrf = (client.access_token(), "stale-value")
+    rec = {
+        "customerKey": "m1",
+        "recipientName": "A",
+        "imprintName": "H",
+        "workTitle": "T",
+        "territories": "World",
+        "rightsGranted": "Audio",
+        "confirmByDate": "2026-12-01",
+    }
+    assert client.submit_batch(external_id="x-3", communication=comm, records=[rec]).job_id
+    assert client._xsrf[1] != "stale-value"
