@@ -25,14 +25,14 @@ def render_pdf(title: str, driver: dict[str, Any], *, watermark: bool) -> bytes:
     stream = b"BT /F1 11 Tf 50 790 Td 14 TL\n"
     for line in _lines(title, driver, watermark)[:50]:
         stream += b"(" + _pdf_text(line[:110]) + b") Tj T*\n"
-    stream += b"ET\n"
+    stream += b"ET"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
         b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"endstream",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
     ]
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
