@@ -29,8 +29,8 @@ def test_cloud_json_token_is_cached_across_calls_and_clients(make_client):
     assert ExstreamSandboxToken.objects.count() == 1
 
 
-def test_self_hosted_form_encoded_token(make_client, exstream):
-    url = f"{exstream.url}/sandbox/exstream/otdsws/otdstenant/colophon/oauth2/token"
+def test_self_hosted_form_encoded_token(make_client, settings):
+    url = f"{settings.SANDBOX_BASE_URL}/sandbox/exstream/otdsws/otdstenant/colophon/oauth2/token"
     client = make_client(token_endpoint=url)
     domains = client.list_domains()
     assert {d["id"] for d in domains} == {"preview", "production"}
