@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from integration.api import exstream
 from integration.api import setup as setup_api
 
 router = DefaultRouter()
@@ -17,5 +18,6 @@ router.register("triggers", setup_api.TriggerRuleViewSet, basename="trigger")
 router.register("setup-transfer", setup_api.SetupTransferViewSet, basename="setup-transfer")
 
 urlpatterns = [
+    path("webhooks/exstream/", exstream.exstream_webhook, name="webhook-exstream"),
     path("", include(router.urls)),
 ]
