@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from integration.views import operations
+from integration.views import exstream, operations
 from integration.views import setup as setup_views
 from integration.views import status as status_views
 
@@ -95,10 +95,23 @@ reports_patterns = (
     "reports",
 )
 
+exstream_patterns = (
+    [
+        path("communications/", exstream.communications, name="communications"),
+        path("communications/sync/", exstream.sync, name="sync"),
+        path("previews/<int:pk>/", exstream.preview_output, name="preview_output"),
+        path("previews/<int:pk>/raw/", exstream.preview_output_raw, name="preview_output_raw"),
+        path("jobs/", exstream.jobs, name="jobs"),
+        path("jobs/<int:pk>/<str:action>/", exstream.job_action, name="job_action"),
+    ],
+    "exstream",
+)
+
 urlpatterns = [
     path("", include(timeline_patterns)),
     path("actions/", include(actions_patterns)),
     path("reports/", include(reports_patterns)),
+    path("exstream/", include(exstream_patterns)),
     path("operations/", include(operations_patterns)),
     path("setup/", include(setup_patterns)),
 ]

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from integration.api import exstream
 from integration.api import setup as setup_api
 from integration.api import status as status_api
 
@@ -28,5 +29,6 @@ router.register(
 
 urlpatterns = [
     path("titles/<int:pk>/timeline/", status_api.title_timeline_api, name="title-timeline"),
+    path("webhooks/exstream/", exstream.exstream_webhook, name="webhook-exstream"),
     path("", include(router.urls)),
 ]

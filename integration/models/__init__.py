@@ -18,7 +18,13 @@ from integration.models.catalogue import (
     Work,
 )
 from integration.models.correspondence import Approval, Communication, Message
-from integration.models.exstream import ExstreamCommunication
+from integration.models.exstream import (
+    EventCursor,
+    ExstreamCommunication,
+    ExstreamJob,
+    InboundEvent,
+    PreviewOutput,
+)
 from integration.models.operations import OutboxAttempt, OutboxItem, WorkerHeartbeat
 from integration.models.setup import (
     Audience,
@@ -55,16 +61,20 @@ __all__ = [
     "ContributorAction",
     "CustomerServiceOutcome",
     "DeliveryDate",
+    "EventCursor",
     "ExstreamCommunication",
+    "ExstreamJob",
     "FieldMapping",
     "GratisCopy",
     "ImprintTypeSetting",
+    "InboundEvent",
     "LicensedRight",
     "MarketingText",
     "Message",
     "MessageEvent",
     "OutboxAttempt",
     "OutboxItem",
+    "PreviewOutput",
     "Price",
     "Product",
     "RoyaltyImport",
