@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import time
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -81,7 +82,7 @@ def test_sink_applies_connector_events(message):
 
 def test_customer_service_outcome_webhook(imprint_a, django_capture_on_commit_callbacks):
     product = ProductFactory.create(work__imprint=imprint_a, isbn13="9781908435500")
-    body = {
+    body: dict[str, Any] = {
         "type": "customer_service.outcome",
         "occurredAt": "2026-11-02T10:15:00Z",
         "data": {"caseReference": "CS-9", "issueType": "delay", "isbn": "978-1-908435-50-0",
