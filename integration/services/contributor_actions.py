@@ -182,7 +182,7 @@ def status_side_effects(
         return
     actions = {
         a.message_id: a
-        for a in ContributorAction.objects.select_for_update()
+        for a in ContributorAction.objects.select_for_update(of=("self",))
         .select_related("delivery_date")
         .filter(message_id__in=[m.pk for m in moved_messages])
     }
