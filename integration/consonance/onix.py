@@ -156,9 +156,9 @@ def product_document(el: Any) -> tuple[dict[str, Any], OnixCounts]:
     for ident in _children(el, "ProductIdentifier"):
         value = re.sub(r"[\s-]", "", _text(ident, "IDValue"))
         kind = _text(ident, "ProductIDType")
-        if kind == "15" or (kind == "03" and value[:3] in ("978", "979") and isbn is None):
-            if re.fullmatch(r"\d{13}", value):
-                isbn = value
+        wanted = kind == "15" or (kind == "03" and value[:3] in ("978", "979") and isbn is None)
+        if wanted and re.fullmatch(r"\d{13}", value):
+            isbn = value
     detail = _child(el, "DescriptiveDetail")
     title = subtitle = ""
     form = form_detail = audience = ""
@@ -222,13 +222,14 @@ def product_document(el: Any) -> tuple[dict[str, Any], OnixCounts]:
                 elif role == "15":
                     ends = _onix_date(_text(pd, "Date"))
             territory = " ".join(_territory(_child(price, "Territory")))
+            price_type, qualifier = _text(price, "PriceType"), _text(price, "PriceQualifier")
             prices.append(
                 {
-                    "id": f"{currency}-{_text(price, 'PriceType')}-{_text(price, 'PriceQualifier')}",
+                    "id": f"{currency}-{price_type}-{qualifier}",
                     "amount": money(amount),
                     "currency": currency,
-                    "type": _text(price, "PriceType"),
-                    "qualifier": _text(price, "PriceQualifier"),
+                    "type": price_type,
+                    "qualifier": qualifier,
                     "territory": (territory or CURRENCY_TERRITORY.get(currency, ""))[:200],
                     "from": starts,
                     "to": ends,

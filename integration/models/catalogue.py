@@ -379,6 +379,15 @@ class RoyaltyImport(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     line_count = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
+    imported = models.BooleanField(
+        default=False, help_text="False when the file was refused (see errors); nothing stored."
+    )
+    errors = models.JSONField(
+        default=list, blank=True, help_text="Row-by-row problems: {row, column, value, error}."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return self.filename

@@ -70,7 +70,7 @@ def onix_import(
                         doc["imprint"]["name"] = name
                         batch.append((doc, raw))
                 else:
-                    for doc, raw in without_imprint:
+                    for _doc, raw in without_imprint:
                         total.seen += 1
                         total.fail(
                             "onix product",
