@@ -944,12 +944,13 @@ def withdraw_missing(
     Product.objects.filter(work_id__in=[g[0] for g in gone], withdrawn_at__isnull=True).update(
         withdrawn_at=now
     )
-    contracts = (
+    gone_contracts = list(
         Contract.objects.filter(withdrawn_at__isnull=True)
         .exclude(source="onix")
         .exclude(consonance_id__in=seen_contract_ids)
+        .values_list("pk", flat=True)
     )
-    withdrawn_contracts = contracts.update(withdrawn_at=now)
+    withdrawn_contracts = Contract.objects.filter(pk__in=gone_contracts).update(withdrawn_at=now)
     ChangeEvent.objects.bulk_create(
         [
             ChangeEvent(
