@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +57,23 @@ def run_sync(sandbox) -> Callable[..., object]:
         return consonance_sync(run=run, client=client or sandbox.client())
 
     return _run
+
+
+def _find_onix_dir() -> Path | None:
+    """The shared ONIX folder: COLOPHON_ONIX_DIR, else ``shared/data/onix`` beside any ancestor
+    of this checkout (so git worktrees nested one level deeper find it too)."""
+    if os.environ.get("COLOPHON_ONIX_DIR"):
+        return Path(os.environ["COLOPHON_ONIX_DIR"])
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "onix"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+@pytest.fixture
+def onix_dir() -> Path:
+    found = _find_onix_dir()
+    if found is None or not found.is_dir():
+        pytest.skip("the shared ONIX folder (shared/data/onix) is absent; set COLOPHON_ONIX_DIR")
+    return found
