@@ -25,8 +25,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def titles(imprint_a, imprint_b):
-    mine = WorkFactory(imprint=imprint_a, title="Salt Orchard", season="Spring 2026")
-    product = ProductFactory(work=mine, isbn13="9781909679641", publishing_status="04")
+    mine = WorkFactory.create(imprint=imprint_a, title="Salt Orchard", season="Spring 2026")
+    product = ProductFactory.create(work=mine, isbn13="9781909679641", publishing_status="04")
     PriceFactory(product=product, amount="12.99", currency="GBP", territory="GB")
     ContributionFactory(work=mine, contact=ContactFactory(name="Elif Hughes"))
     contract = ContractFactory(work=mine)
