@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -126,42 +127,71 @@ class ConsonanceClient:
         return data
 
     def pages(
-        self, operation: str, root: str, *, since: str | None = None, after: int | None = None
+        self,
+        operation: str,
+        root: str,
+        *,
+        since: str | None = None,
+        after: int | None = None,
+        prefetch: bool | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
-        """Yield ``(records, last_id)`` per keyset page of ``root`` until a short or empty page."""
-        largest = 0
-        while True:
-            data = self.graphql(operation, {"since": since, "after": after})
-            records = data.get(root)
-            if not isinstance(records, list):
-                raise ExternalServiceError(
-                    f"{operation}: expected a list under '{root}', got {type(records).__name__}.",
-                    service=SERVICE,
-                    retryable=False,
-                )
-            if not records:
-                return
-            ids: list[int] = [
-                r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), int)
-            ]
-            if len(ids) != len(records):
-                raise ExternalServiceError(
-                    f"{operation}: a record in '{root}' has no integer id.",
-                    service=SERVICE,
-                    retryable=False,
-                )
-            last = max(ids)
-            if after is not None and last <= after:
-                raise ExternalServiceError(
-                    f"{operation}: paging did not advance past id {after}.",
-                    service=SERVICE,
-                    retryable=False,
-                )
-            after = last
-            yield records, after
-            largest = max(largest, len(records))
-            if len(records) < largest:
-                return
+        """Yield ``(records, last_id)`` per keyset page of ``root`` until a short or empty page.
+
+        With ``prefetch`` the next page is requested (one request in flight, on a helper
+        thread) while the caller stores the current one, so a sync costs little more than the
+        fetch itself. Errors surface in the caller's thread when that page is reached."""
+        if prefetch is None:
+            prefetch = bool(getattr(settings, "CONSONANCE_PREFETCH", True))
+        executor = ThreadPoolExecutor(max_workers=1) if prefetch else None
+
+        def fetch(after_id: int | None) -> dict[str, Any]:
+            return self.graphql(operation, {"since": since, "after": after_id})
+
+        try:
+            pending: Future[dict[str, Any]] | None = (
+                executor.submit(fetch, after) if executor else None
+            )
+            largest = 0
+            while True:
+                data = pending.result() if pending is not None else fetch(after)
+                pending = None
+                records = data.get(root)
+                if not isinstance(records, list):
+                    raise ExternalServiceError(
+                        f"{operation}: expected a list under '{root}', "
+                        f"got {type(records).__name__}.",
+                        service=SERVICE,
+                        retryable=False,
+                    )
+                if not records:
+                    return
+                ids: list[int] = [
+                    r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), int)
+                ]
+                if len(ids) != len(records):
+                    raise ExternalServiceError(
+                        f"{operation}: a record in '{root}' has no integer id.",
+                        service=SERVICE,
+                        retryable=False,
+                    )
+                last = max(ids)
+                if after is not None and last <= after:
+                    raise ExternalServiceError(
+                        f"{operation}: paging did not advance past id {after}.",
+                        service=SERVICE,
+                        retryable=False,
+                    )
+                after = last
+                largest = max(largest, len(records))
+                short = len(records) < largest
+                if executor is not None and not short:
+                    pending = executor.submit(fetch, after)
+                yield records, after
+                if short:
+                    return
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
 
     def works_pages(
         self, *, since: str | None = None, after: int | None = None

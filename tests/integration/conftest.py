@@ -42,6 +42,8 @@ def sandbox(live_server, settings) -> Sandbox:
     settings.CONSONANCE_URL = ""
     settings.CONSONANCE_API_KEY = ""
     settings.HTTP_MAX_RETRIES = 3
+    # The live server shares the test's in-memory SQLite connection: one request at a time.
+    settings.CONSONANCE_PREFETCH = False
     box = Sandbox(url=f"{live_server.url}/sandbox/consonance")
     box.seed(12)
     box.page_size(5)
