@@ -194,14 +194,14 @@ class ConsonanceClient:
                 executor.shutdown(wait=True, cancel_futures=True)
 
     def works_pages(
-        self, *, since: str | None = None, after: int | None = None
+        self, *, since: str | None = None, after: int | None = None, prefetch: bool | None = None
     ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
-        return self.pages("WorksPage", "works", since=since, after=after)
+        return self.pages("WorksPage", "works", since=since, after=after, prefetch=prefetch)
 
     def contracts_pages(
-        self, *, since: str | None = None, after: int | None = None
+        self, *, since: str | None = None, after: int | None = None, prefetch: bool | None = None
     ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
-        return self.pages("ContractsPage", "contracts", since=since, after=after)
+        return self.pages("ContractsPage", "contracts", since=since, after=after, prefetch=prefetch)
 
     def mutate(self, operation: str, input_: dict[str, Any]) -> dict[str, Any]:
         """Run a write-back mutation; payload ``errors`` become an ``ExternalServiceError``."""

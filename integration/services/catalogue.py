@@ -38,6 +38,7 @@ from integration.models import (
     SyncRun,
     Work,
 )
+from integration.services.bulk import insert_rows
 
 logger = logging.getLogger(__name__)
 Kind = ChangeEvent.Kind
@@ -302,7 +303,7 @@ def upsert_contacts(docs: Iterable[dict[str, Any]], *, source: str) -> dict[int,
                 )
             )
     if to_create:
-        Contact.objects.bulk_create(to_create)
+        insert_rows(Contact, to_create)
     if to_update:
         Contact.objects.bulk_update(
             to_update,
@@ -417,9 +418,9 @@ def _replace_work_children(
                     is_cover=r["is_cover"],
                 )
             )
-    Contribution.objects.bulk_create(contributions)
-    MarketingText.objects.bulk_create(texts)
-    SupportingResource.objects.bulk_create(resources)
+    insert_rows(Contribution, contributions)
+    insert_rows(MarketingText, texts)
+    insert_rows(SupportingResource, resources)
 
 
 def _upsert_products(
@@ -477,7 +478,7 @@ def _upsert_products(
             )
             repriced.append((pk, doc))
     if to_create:
-        Product.objects.bulk_create(to_create)
+        insert_rows(Product, to_create)
     if to_update:
         Product.objects.bulk_update(
             to_update,
@@ -503,7 +504,7 @@ def _upsert_products(
         Price.objects.filter(product_id__in=[pk for pk, _ in repriced]).delete()
     prices = [pr for pk, doc in repriced for pr in _prices(pk, doc)]
     prices += [pr for p in to_create for pr in _prices(mapping[p.consonance_id], p.snapshot)]
-    Price.objects.bulk_create(prices)
+    insert_rows(Price, prices)
     gone = [
         pk
         for cid, (pk, _h, work_pk, withdrawn) in existing.items()
@@ -605,7 +606,7 @@ def _apply_works(
         )
         for cid in new_ids
     ]
-    Work.objects.bulk_create(new_works)
+    insert_rows(Work, new_works)
     work_pks = {cid: existing[cid]["pk"] for cid in changed_ids}
     if new_ids:
         work_pks.update(
@@ -672,7 +673,7 @@ def _apply_works(
             run=run,
             now=now,
         )
-    ChangeEvent.objects.bulk_create(events)
+    insert_rows(ChangeEvent, events)
     outcome.created += len(new_ids)
     outcome.updated += len(changed_ids)
     outcome.work_ids |= set(work_pks.values())
@@ -793,7 +794,8 @@ def _apply_contract(
         pk__in=[r.pk for r in rights.values() if r.ended_at is None]
     ).update(ended_at=now)
     DeliveryDate.objects.filter(contract=contract).delete()
-    DeliveryDate.objects.bulk_create(
+    insert_rows(
+        DeliveryDate,
         [
             DeliveryDate(
                 contract=contract,
@@ -805,7 +807,7 @@ def _apply_contract(
                 percentage_of_total=Decimal(d["percentage"]) if d["percentage"] else None,
             )
             for d in doc["deliveries"]
-        ]
+        ],
     )
     GratisCopy.objects.filter(contract=contract).delete()
     product_pks = dict(
@@ -813,7 +815,8 @@ def _apply_contract(
             consonance_id__in=[g["product_id"] for g in doc["gratis"] if g["product_id"]]
         ).values_list("consonance_id", "pk")
     )
-    GratisCopy.objects.bulk_create(
+    insert_rows(
+        GratisCopy,
         [
             GratisCopy(
                 contract=contract,
@@ -825,9 +828,10 @@ def _apply_contract(
                 note=g["note"][:500],
             )
             for g in doc["gratis"]
-        ]
+        ],
     )
-    ChangeEvent.objects.bulk_create(
+    insert_rows(
+        ChangeEvent,
         _events(
             specs,
             imprint_id=imprint_id,
@@ -837,9 +841,106 @@ def _apply_contract(
             run=run,
             contract_pk=contract.pk,
             now=now,
-        )
+        ),
     )
     outcome.work_ids.add(work_pk)
+
+
+def _create_contracts(
+    items: list[tuple[dict[str, Any], dict[str, Any]]],
+    *,
+    source: str,
+    run: SyncRun | None,
+    works: dict[int, tuple[int, int]],
+    clients: dict[int, int],
+    now: Any,
+) -> None:
+    """Bulk path for contracts new to the mirror (the bulk of an initial sync)."""
+    insert_rows(
+        Contract,
+        [
+            Contract(
+                consonance_id=doc["id"],
+                work_id=works[doc["work_id"]][0],
+                imprint_id=works[doc["work_id"]][1],
+                client_id=clients.get(doc["client"]["id"]) if doc["client"] else None,
+                raw=raw,
+                snapshot=doc,
+                content_hash=content_hash(doc),
+                source=source,
+                synced_at=now,
+                **_contract_values(doc),
+            )
+            for doc, raw in items
+        ],
+    )
+    pks = dict(
+        Contract.objects.filter(consonance_id__in=[d["id"] for d, _ in items]).values_list(
+            "consonance_id", "pk"
+        )
+    )
+    product_pks = dict(
+        Product.objects.filter(
+            consonance_id__in=[
+                g["product_id"] for d, _ in items for g in d["gratis"] if g["product_id"]
+            ]
+        ).values_list("consonance_id", "pk")
+    )
+    rights, deliveries, gratis, events = [], [], [], []
+    for doc, _raw in items:
+        pk = pks[doc["id"]]
+        for r in doc["rights"]:
+            rights.append(
+                LicensedRight(
+                    contract_id=pk,
+                    consonance_id=r["id"],
+                    right_type=r["right_type"][:100],
+                    territory=r["territory"][:200],
+                    author_cut=Decimal(r["author_cut"]) if r["author_cut"] is not None else None,
+                )
+            )
+        for d in doc["deliveries"]:
+            deliveries.append(
+                DeliveryDate(
+                    contract_id=pk,
+                    consonance_id=d["id"],
+                    deliverable_type=d["type"][:100],
+                    requirement=d["requirement"][:300],
+                    due=_d(d["due"]),
+                    slipped=_d(d["slipped"]),
+                    percentage_of_total=Decimal(d["percentage"]) if d["percentage"] else None,
+                )
+            )
+        for g in doc["gratis"]:
+            gratis.append(
+                GratisCopy(
+                    contract_id=pk,
+                    consonance_id=g["id"],
+                    product_id=product_pks.get(g["product_id"]),
+                    number_of_copies=g["copies"],
+                    send_on=_d(g["send_on"]),
+                    sent_on=_d(g["sent_on"]),
+                    note=g["note"][:500],
+                )
+            )
+        work_pk, imprint_id = works[doc["work_id"]]
+        events.append(
+            ChangeEvent(
+                created_at=now,
+                kind=Kind.CREATED,
+                imprint_id=imprint_id,
+                work_id=work_pk,
+                contract_id=pk,
+                field="contract",
+                new_value=doc["name"],
+                source=source,
+                sync_run=run,
+            )
+        )
+    insert_rows(LicensedRight, rights)
+    insert_rows(DeliveryDate, deliveries)
+    insert_rows(GratisCopy, gratis)
+    insert_rows(ChangeEvent, events)
 
 
 def mirror_contracts(
@@ -905,6 +1006,21 @@ def mirror_contracts(
                 source=source,
             )
         )
+    fresh = [
+        (doc, raw) for doc, raw in pending if doc["id"] not in existing and doc["work_id"] in works
+    ]
+    if fresh:
+        try:
+            with transaction.atomic():
+                _create_contracts(
+                    fresh, source=source, run=run, works=works, clients=clients, now=now
+                )
+            outcome.created += len(fresh)
+            outcome.work_ids |= {works[d["work_id"]][0] for d, _ in fresh}
+            done = {d["id"] for d, _ in fresh}
+            pending = [(d, r) for d, r in pending if d["id"] not in done]
+        except (DatabaseError, ValueError, KeyError):
+            logger.warning("Bulk contract create failed; storing one by one")
     for doc, raw in pending:
         try:
             with transaction.atomic():
@@ -951,7 +1067,8 @@ def withdraw_missing(
         .values_list("pk", flat=True)
     )
     withdrawn_contracts = Contract.objects.filter(pk__in=gone_contracts).update(withdrawn_at=now)
-    ChangeEvent.objects.bulk_create(
+    insert_rows(
+        ChangeEvent,
         [
             ChangeEvent(
                 created_at=now,
@@ -964,6 +1081,6 @@ def withdraw_missing(
                 sync_run=run,
             )
             for pk, imp, title in gone
-        ]
+        ],
     )
     return len(gone) + withdrawn_contracts
