@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.types import AuthedRequest
+from integration.consonance.client import base_url
 from integration.selectors.catalogue import can_start_sync, can_view_sync, sync_run_list
 from integration.services.consonance import SyncAlreadyRunning, sync_run_start
 
@@ -21,7 +23,13 @@ def sync_index(request: AuthedRequest) -> HttpResponse:
         raise PermissionDenied("The sync screen is for staff of an imprint.")
     page = Paginator(sync_run_list(), 20).get_page(request.GET.get("page"))
     active = any(run.is_active for run in page)
-    context = {"page": page, "active": active, "can_start": can_start_sync(request.user)}
+    context = {
+        "page": page,
+        "active": active,
+        "can_start": can_start_sync(request.user),
+        "using_sandbox": not settings.CONSONANCE_URL,
+        "consonance_url": base_url(),
+    }
     template = "sync/_runs.html" if request.htmx else "sync/index.html"
     return render(request, template, context)
 

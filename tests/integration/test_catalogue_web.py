@@ -206,3 +206,15 @@ def test_sandbox_control_page(login, viewer, admin_a):
         reverse("sandbox:control"), {"form": "simulate", "change": "price", "work_id": 4}
     )
     assert b"has no products" in missing.content
+
+
+def test_sync_is_scheduled_every_configured_minutes(settings):
+    from integration import schedules
+    from integration.consonance import register_schedule
+
+    settings.CONSONANCE_SYNC_MINUTES = 7
+    register_schedule()
+    assert schedules.SCHEDULES["consonance-sync"] == (
+        "integration.tasks.consonance_scheduled_sync",
+        7,
+    )
