@@ -292,3 +292,38 @@ def normalise_contract(record: dict[str, Any]) -> dict[str, Any]:
             key=lambda g: g["id"] or 0,
         ),
     }
+
+
+def normalise_rest_product(record: dict[str, Any]) -> dict[str, Any]:
+    """A REST v4 product (snake_case, hyphenated ISBN or ``"No ISBN"``) as a product document,
+    for the fallback path when GraphQL is unavailable."""
+    prices = sorted(
+        (
+            normalise_price(
+                {
+                    "id": f"{p.get('currency_code')}-{p.get('price_type') or ''}-"
+                    f"{p.get('price_qualifier') or ''}",
+                    "amount": p.get("price_amount"),
+                    "currencyCode": p.get("currency_code"),
+                    "onixPriceTypeCode": p.get("price_type"),
+                    "onixPriceTypeQualifierCode": p.get("price_qualifier"),
+                }
+            )
+            for p in record.get("prices") or []
+        ),
+        key=lambda p: (p["currency"], p["type"], p["qualifier"], p["territory"]),
+    )
+    return {
+        "id": _id(record, "Product"),
+        "isbn13": clean_isbn(record.get("isbn")),
+        "full_title": _s(record.get("full_title")),
+        "product_form": _s(record.get("product_form")),
+        "product_form_description": "",
+        "publication_date": _date(record.get("pub_date")),
+        "planned_publication_date": None,
+        "publishing_status": _s(record.get("publishing_status")),
+        "availability": "",
+        "for_sale": [],
+        "not_for_sale": sorted(record.get("rights_not_available_countries") or []),
+        "prices": prices,
+    }
