@@ -65,6 +65,8 @@ def _resumable(kind: str) -> SyncRun | None:
         return None
     if run.status == SyncRun.Status.RUNNING and (run.heartbeat_at or run.created_at) > stale:
         raise SyncAlreadyRunning(f"Sync {run.pk} is already running.")
+    if run.status == SyncRun.Status.QUEUED and run.created_at > stale:
+        raise SyncAlreadyRunning(f"Sync {run.pk} is queued and will start shortly.")
     if run.status in (SyncRun.Status.FAILED, SyncRun.Status.RUNNING, SyncRun.Status.QUEUED):
         return run
     return None
@@ -186,6 +188,9 @@ def consonance_sync(
 ) -> SyncRun:
     """Run (or resume) ``run`` to the end. External failures mark it failed with a readable
     message and keep the cursor, so starting again resumes; bad records never abort it."""
+    run.refresh_from_db()
+    if run.status == SyncRun.Status.SUCCEEDED:
+        return run  # already finished (e.g. resumed and completed by another job)
     client = client or ConsonanceClient()
     now = timezone.now()
     SyncRun.objects.filter(pk=run.pk).update(

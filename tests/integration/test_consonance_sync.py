@@ -311,3 +311,16 @@ def test_sandbox_rejects_a_wrong_key_and_unknown_fields(sandbox):
     )
     assert "bogus" in response.json()["errors"][0]["message"]
     assert SandboxState.objects.get(pk=1).requests_served >= 1
+
+
+def test_a_queued_run_is_not_started_twice_and_a_finished_one_is_not_rerun(sandbox):
+    from integration.services.consonance import SyncAlreadyRunning
+
+    queued = sync_run_start(enqueue_task=False)
+    with pytest.raises(SyncAlreadyRunning, match="queued"):
+        sync_run_start(enqueue_task=False)
+    done = consonance_sync(run=queued, client=sandbox.client())
+    assert done.status == SyncRun.Status.SUCCEEDED
+    pages = done.pages
+    again = consonance_sync(run=done, client=sandbox.client())
+    assert again.pages == pages and Work.objects.count() == 12
