@@ -218,3 +218,12 @@ def test_sync_is_scheduled_every_configured_minutes(settings):
         "integration.tasks.consonance_scheduled_sync",
         7,
     )
+
+
+def test_title_list_follows_the_imprint_switcher(login, superuser, imprint_b, titles):
+    client = login(superuser)
+    both = client.get(reverse("titles:list")).content
+    assert b"Salt Orchard" in both and b"Northern Secret" in both
+    client.post(reverse("switch_imprint"), {"imprint": imprint_b.pk})
+    narrowed = client.get(reverse("titles:list")).content
+    assert b"Northern Secret" in narrowed and b"Salt Orchard" not in narrowed
