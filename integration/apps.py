@@ -9,5 +9,8 @@ class IntegrationConfig(AppConfig):
 
     def ready(self) -> None:
         from integration import schedules
+        from integration.consonance import register_schedule
+
+        register_schedule()
 
         post_migrate.connect(schedules.ensure_schedules, sender=self)

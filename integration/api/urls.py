@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from integration.api import exstream
 from integration.api import setup as setup_api
+from integration.api.catalogue import SyncRunViewSet, TitleViewSet
 
 router = DefaultRouter()
 router.register(
@@ -16,6 +17,8 @@ router.register("audiences", setup_api.AudienceViewSet, basename="audience")
 router.register("compliance-rules", setup_api.ComplianceRuleViewSet, basename="compliance-rule")
 router.register("triggers", setup_api.TriggerRuleViewSet, basename="trigger")
 router.register("setup-transfer", setup_api.SetupTransferViewSet, basename="setup-transfer")
+router.register("titles", TitleViewSet, basename="title")
+router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 
 urlpatterns = [
     path("webhooks/exstream/", exstream.exstream_webhook, name="webhook-exstream"),
