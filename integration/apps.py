@@ -9,6 +9,9 @@ class IntegrationConfig(AppConfig):
 
     def ready(self) -> None:
         from integration import schedules
+        from integration.consonance import register_schedule
         from integration.services import writeback  # noqa: F401  (registers its outbox handler)
+
+        register_schedule()
 
         post_migrate.connect(schedules.ensure_schedules, sender=self)

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from integration.api import exstream
 from integration.api import setup as setup_api
 from integration.api import status as status_api
+from integration.api.catalogue import SyncRunViewSet, TitleViewSet
 
 router = DefaultRouter()
 router.register(
@@ -26,6 +27,8 @@ router.register(
     status_api.CustomerServiceOutcomeViewSet,
     basename="customer-service-outcome",
 )
+router.register("titles", TitleViewSet, basename="title")
+router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 
 urlpatterns = [
     path("titles/<int:pk>/timeline/", status_api.title_timeline_api, name="title-timeline"),

@@ -97,7 +97,7 @@ def _work_for(request: AuthedRequest, work_id: int) -> Work:
     return work
 
 
-def _timeline_context(request: AuthedRequest, work: Work) -> dict[str, Any]:
+def timeline_context(request: AuthedRequest, work: Work) -> dict[str, Any]:
     filters, errors = timeline_filters_from(request.GET)
     page = title_timeline(
         user=request.user,
@@ -123,7 +123,7 @@ def _timeline_context(request: AuthedRequest, work: Work) -> dict[str, Any]:
 @login_required
 def title_timeline_view(request: AuthedRequest, work_id: int) -> HttpResponse:
     work = _work_for(request, work_id)
-    context = _timeline_context(request, work)
+    context = timeline_context(request, work)
     template = "timeline/_timeline.html" if request.htmx else "timeline/title.html"
     return render(request, template, context)
 
