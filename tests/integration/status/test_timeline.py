@@ -223,3 +223,11 @@ def test_triggering_change_is_named_on_the_communication(busy_title, work, proof
         if e.kind == "communication"
     )
     assert entry.detail.startswith("Triggered by: Delivery date slipped")
+
+
+def test_timeline_is_on_the_title_page(busy_title, work, viewer, outsider, login):
+    page = login(viewer).get(reverse("titles:detail", args=[work.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="timeline"' in body and "Ada Quill" in body and "Proof approval drafted" in body
+    assert login(outsider).get(reverse("titles:detail", args=[work.pk])).status_code == 404
