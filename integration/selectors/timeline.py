@@ -37,8 +37,15 @@ from integration.models import (
     WritebackRecord,
 )
 
-# Audit verbs shown elsewhere on the timeline (as write-back records and attempts).
+# Audit verbs shown elsewhere on the timeline: write-backs (records and attempts), and the
+# creation and decisions of communications (their own rows, with the same facts).
 HIDDEN_AUDIT_PREFIXES = ("writeback.", "outbox.dead_letter")
+HIDDEN_AUDIT_VERBS = (
+    "communication.created",
+    "communication.approved",
+    "communication.auto_approved",
+    "communication.rejected",
+)
 
 SOURCE_LABELS: dict[str, str] = dict(MessageEvent.Source.choices)
 
@@ -174,7 +181,7 @@ def _communications(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str]
     if f.recipient:
         return None
     qs = Communication.objects.filter(work=work).select_related(
-        "communication_type", "change_event"
+        "communication_type", "change_event", "created_by"
     )
     if f.type:
         qs = qs.filter(communication_type__code=f.type)
@@ -228,6 +235,7 @@ def _audit(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | None:
     qs = AuditEvent.objects.filter(work_id=work.pk)
     for prefix in HIDDEN_AUDIT_PREFIXES:
         qs = qs.exclude(verb__startswith=prefix)
+    qs = qs.exclude(verb__in=HIDDEN_AUDIT_VERBS)
     return qs, "created_at"
 
 
@@ -262,6 +270,7 @@ def _entry(kind: str, row: Any) -> TimelineEntry:
                 x
                 for x in (
                     f"Triggered by: {row.change_event}" if row.change_event else "",
+                    f"by {row.created_by}" if row.created_by else "",
                     row.void_reason or row.rejection_comment,
                 )
                 if x

@@ -231,3 +231,18 @@ def test_timeline_is_on_the_title_page(busy_title, work, viewer, outsider, login
     assert page.status_code == 200
     assert 'id="timeline"' in body and "Ada Quill" in body and "Proof approval drafted" in body
     assert login(outsider).get(reverse("titles:detail", args=[work.pk])).status_code == 404
+
+
+def test_audit_rows_already_shown_elsewhere_are_not_repeated(
+    busy_title, work, proof_communication, project_manager
+):
+    for verb in ("communication.created", "communication.approved", "writeback.kept"):
+        log_action(actor=project_manager, verb=verb, target=proof_communication, work_id=work.pk)
+    log_action(actor=project_manager, verb="communication.submitted",
+               target=proof_communication, work_id=work.pk)  # fmt: skip
+    audit = [
+        e.title
+        for e in title_timeline(user=project_manager, work=work).entries
+        if e.kind == "audit"
+    ]
+    assert audit == ["communication: submitted", "contributor action: reminder drafted"]
