@@ -150,6 +150,7 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Any = None) -> 
             for message in (
                 Message.objects.select_for_update(of=("self",))
                 .select_related("communication__communication_type")
+                .defer("driver_data", "findings", "recipient_address")
                 .filter(key__in=key_list[start : start + 500])
             ):
                 messages[str(message.key)] = message
@@ -189,9 +190,8 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Any = None) -> 
                 moved.append(message)
             result.message_ids.add(message_id)
 
-        MessageEvent.objects.bulk_create(rows, ignore_conflicts=True)
-        if moved:
-            Message.objects.bulk_update(moved, ["status", "status_at", "status_detail"])
+        MessageEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        _save_statuses(moved)
         result.recorded = len(rows)
         result.moved = len(moved)
         status_side_effects(
@@ -201,6 +201,19 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Any = None) -> 
             actor=actor,
         )
     return result
+
+
+def _save_statuses(moved: list[Message]) -> None:
+    """One UPDATE per distinct (status, time, detail): a delivery file moves thousands of
+    messages to the same status at the same moment in a handful of statements."""
+    groups: dict[tuple[str, datetime.datetime, str], list[int]] = defaultdict(list)
+    for m in moved:
+        groups[(m.status, m.status_at, m.status_detail)].append(m.pk)
+    for (status, status_at, detail), ids in groups.items():
+        for start in range(0, len(ids), 500):
+            Message.objects.filter(pk__in=ids[start : start + 500]).update(
+                status=status, status_at=status_at, status_detail=detail
+            )
 
 
 # --- hand entry and CSV import ---------------------------------------------------------------
