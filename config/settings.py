@@ -254,6 +254,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        # Hand-entered message statuses (contributor responses, returned mail).
+        "HandEnteredStatusEnum": "integration.api.status.HAND_STATUSES",
+    },
 }
 
 # --- Background work (django-q2, ORM broker on the default database) ---------------------------

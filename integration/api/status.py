@@ -36,6 +36,8 @@ from integration.selectors.status import (
 from integration.selectors.timeline import timeline_filters_from, title_timeline
 from integration.services.contributor_actions import contributor_action_record_response
 
+HAND_STATUSES = [Message.Status.RESPONDED, Message.Status.RETURNED]
+
 
 def _date_param(request: Request, name: str) -> datetime.date | None:
     raw = request.query_params.get(name, "").strip()
@@ -150,10 +152,7 @@ class ContributorActionSerializer(serializers.ModelSerializer):
 class RecordResponseSerializer(serializers.Serializer):
     responded_on = serializers.DateField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-    status = serializers.ChoiceField(
-        choices=[Message.Status.RESPONDED, Message.Status.RETURNED],
-        default=Message.Status.RESPONDED,
-    )
+    status = serializers.ChoiceField(choices=HAND_STATUSES, default=Message.Status.RESPONDED)
 
 
 @extend_schema(
@@ -215,6 +214,66 @@ class ContributorActionViewSet(viewsets.ReadOnlyModelViewSet):
                 exc.message_dict if hasattr(exc, "error_dict") else exc.messages
             ) from exc
         return Response(self.get_serializer(updated).data)
+
+
+# --- hand entry of message status -------------------------------------------------------------
+
+
+class MessageStatusEntrySerializer(serializers.Serializer):
+    message_key = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=HAND_STATUSES)
+    date = serializers.DateField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+
+class MessageStatusResultSerializer(serializers.Serializer):
+    message_key = serializers.UUIDField()
+    status = serializers.CharField()
+    recorded = serializers.BooleanField()
+
+
+@extend_schema(request=MessageStatusEntrySerializer, responses=MessageStatusResultSerializer)
+@api_view(["POST"])
+@permission_classes([PolicyPermission])
+def message_status_entry(request: Request) -> Response:
+    """Record returned mail or a response for one message by hand (RECORD_RESPONSE in the
+    message's imprint). Recording the same status and date again changes nothing."""
+    from integration.services.status import message_status_record
+
+    body = MessageStatusEntrySerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    message = (
+        policy.for_user(
+            request.user,
+            Message.objects.select_related("communication"),
+            imprint_field="communication__imprint",
+        )
+        .filter(key=body.validated_data["message_key"])
+        .first()
+    )
+    if message is None:
+        raise Http404("No such message in your imprints.")
+    try:
+        result = message_status_record(
+            actor=request.user,
+            message=message,
+            status=body.validated_data["status"],
+            occurred_on=body.validated_data["date"],
+            note=body.validated_data.get("note", ""),
+        )
+    except ValidationError as exc:
+        raise serializers.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        ) from exc
+    message.refresh_from_db(fields=["status"])
+    return Response(
+        {
+            "message_key": str(message.key),
+            "status": message.status,
+            "recorded": bool(result.recorded),
+        },
+        status=201 if result.recorded else 200,
+    )
 
 
 # --- write-back records and customer-service outcomes -------------------------------------

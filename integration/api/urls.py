@@ -32,6 +32,7 @@ router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 
 urlpatterns = [
     path("titles/<int:pk>/timeline/", status_api.title_timeline_api, name="title-timeline"),
+    path("message-status/", status_api.message_status_entry, name="message-status"),
     path("webhooks/exstream/", exstream.exstream_webhook, name="webhook-exstream"),
     path("", include(router.urls)),
 ]

@@ -213,6 +213,10 @@ def board(request: AuthedRequest) -> HttpResponse:
             },
             "can_record": request.user.is_superuser
             or bool(policy.imprint_ids_for(request.user, Action.RECORD_RESPONSE)),
+            "can_configure": request.user.is_superuser
+            or bool(policy.imprint_ids_for(request.user, Action.CONFIGURE)),
+            "can_operate": request.user.is_superuser
+            or bool(policy.imprint_ids_for(request.user, Action.OPERATE)),
         },
     )
 

@@ -179,3 +179,30 @@ def test_anonymous_is_sent_to_login(action, client):
     ):
         assert client.get(url).status_code == 302
     assert client.get("/api/v1/contributor-actions/").status_code in (401, 403)
+
+
+def test_message_status_entry_api(message, project_manager, viewer, outsider, login):
+    url = "/api/v1/message-status/"
+    body = {"message_key": str(message.key), "status": "returned", "date": "2026-11-05",
+            "note": "Gone away"}  # fmt: skip
+    assert login(outsider).post(url, body, content_type="application/json").status_code == 404
+    assert login(viewer).post(url, body, content_type="application/json").status_code == 403
+    client = login(project_manager)
+    first = client.post(url, body, content_type="application/json")
+    assert first.status_code == 201 and first.json()["status"] == "returned"
+    again = client.post(url, body, content_type="application/json")
+    assert again.status_code == 200 and again.json()["recorded"] is False
+    bad = client.post(url, {**body, "status": "opened"}, content_type="application/json")
+    assert bad.status_code == 400 and "status" in bad.json()["error"]["details"]
+    message.refresh_from_db()
+    assert message.status == S.RETURNED
+
+
+def test_board_links_by_role(action, admin_a, viewer, login):
+    admin_page = login(admin_a).get(reverse("actions:board")).content.decode()
+    assert reverse("actions:writeback_rules") in admin_page
+    assert reverse("timeline:orphans") in admin_page
+    viewer_page = login(viewer).get(reverse("actions:board")).content.decode()
+    assert reverse("reports:customer_service") in viewer_page
+    assert reverse("actions:writeback_rules") not in viewer_page
+    assert reverse("actions:import") not in viewer_page
