@@ -42,3 +42,5 @@ def ensure_schedules(**kwargs: Any) -> None:
 register("exstream-email-events", "integration.tasks.exstream_pull_email_events", 5)
 register("exstream-poll-jobs", "integration.tasks.exstream_poll_jobs", 1)
 register("exstream-catalogue", "integration.tasks.exstream_sync_catalogue", 24 * 60)
+# Contributor actions for submitted messages that no sender opened (safety net).
+register("contributor-actions-open", "integration.tasks.contributor_actions_open_missing", 5)

@@ -54,3 +54,9 @@ def consonance_scheduled_sync() -> str:
     from integration.services.consonance import scheduled_sync
 
     return scheduled_sync()
+
+
+def contributor_actions_open_missing() -> str:
+    from integration.services.contributor_actions import contributor_actions_open_missing as run
+
+    return f"{run()} contributor action(s) opened"

@@ -166,6 +166,27 @@ def contributor_actions_open_for_communication(
     return created
 
 
+def contributor_actions_open_missing(*, limit: int = 5000) -> int:
+    """Safety net (scheduled): open actions for submitted messages of contributor
+    communications that expect a response but have none yet — e.g. when a sender marked
+    messages submitted in bulk without calling ``contributor_actions_open_for_communication``.
+    Returns how many were opened."""
+    started = [s for s, r in STATUS_RANK.items() if r >= STATUS_RANK[MS.SUBMITTED]]
+    with transaction.atomic():
+        messages = list(
+            Message.objects.select_related("communication__communication_type")
+            .defer("driver_data", "findings")
+            .filter(
+                status__in=[s for s in started if s != MS.FAILED],
+                communication__communication_type__response_expected=True,
+                communication__communication_type__category=Category.CONTRIBUTOR,
+                contributor_action__isnull=True,
+            )
+            .order_by("id")[:limit]
+        )
+        return len(_open(messages))
+
+
 def status_side_effects(
     *,
     messages: list[Message],

@@ -248,3 +248,19 @@ def test_assign_to_another_project_manager_only(message, project_manager, admin_
         contributor_action_assign(actor=project_manager, action=action, owner=viewer)
     with pytest.raises(PermissionDenied):
         contributor_action_assign(actor=viewer, action=action, owner=project_manager)
+
+
+def test_scheduled_safety_net_opens_missing_actions(proof_communication, work):
+    """A sender that marks messages submitted in bulk (no events, no call) is caught up."""
+    from integration import tasks
+
+    submitted = MessageFactory.create(communication=proof_communication, status=S.SUBMITTED)
+    MessageFactory.create(communication=proof_communication, status=S.GENERATED)
+    MessageFactory.create(communication=proof_communication, status=S.FAILED)
+    other = CommunicationFactory.create(
+        work=work, communication_type=communication_type("launch-email")
+    )
+    MessageFactory.create(communication=other, status=S.DELIVERED)
+    assert tasks.contributor_actions_open_missing() == "1 contributor action(s) opened"
+    assert list(ContributorAction.objects.values_list("message", flat=True)) == [submitted.pk]
+    assert tasks.contributor_actions_open_missing() == "0 contributor action(s) opened"
