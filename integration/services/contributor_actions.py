@@ -21,6 +21,8 @@ from accounts import policy
 from accounts.audit import log_action
 from accounts.policy import Category
 from integration.models import (
+    Audience,
+    AudienceMember,
     Communication,
     CommunicationType,
     ContributorAction,
@@ -29,6 +31,7 @@ from integration.models import (
     Message,
     MessageEvent,
 )
+from integration.models.setup import CHANNEL_VALUES
 from integration.models.status import STATUS_RANK, UNDELIVERABLE, WritebackRule
 from integration.services.writeback import RuleCache, writeback_event_record
 
@@ -342,14 +345,36 @@ def contributor_action_assign(
 
 def contributor_action_remind(*, actor: Any, action: ContributorAction) -> Communication:
     """Draft a reminder (a contributor request to the same contributor, about the same title and
-    contract) referencing the action. The draft goes through Compose and approval as usual."""
+    contract) referencing the action, addressed to a one-row list holding just that contributor.
+    The draft goes through Compose and approval as usual."""
     if not policy.can_draft(actor, Category.CONTRIBUTOR, action.imprint_id):
         raise ValidationError("You may not draft contributor communications in this imprint.")
     if action.state == A.RESPONDED:
         raise ValidationError("The contributor has already responded; no reminder is needed.")
     original = action.communication
+    message = action.message
     with transaction.atomic():
+        # Exactly this contributor: a one-row list, so composing the reminder cannot reach
+        # co-contributors who already answered.
+        audience = Audience.objects.create(
+            imprint_id=action.imprint_id,
+            name=f"Reminder recipient: {action.recipient_name} (action {action.pk})"[:200],
+            kind=Audience.Kind.UPLOADED,
+            territory_code=original.audience.territory_code if original.audience else "",
+            description=f"Created for a reminder about “{original.name}”.",
+        )
+        AudienceMember.objects.create(
+            audience=audience,
+            row_number=1,
+            email=message.recipient_email,
+            name=message.recipient_name or message.recipient_email,
+            country=message.recipient_country,
+            address=message.recipient_address,
+            channel_preference=message.channel if message.channel in CHANNEL_VALUES else "",
+        )
         reminder = Communication.objects.create(
+            audience=audience,
+            template=original.template,
             imprint_id=action.imprint_id,
             communication_type=CommunicationType.objects.get(code=REMINDER_TYPE),
             name=f"Reminder: {original.name} — {action.recipient_name}"[:300],
@@ -364,7 +389,7 @@ def contributor_action_remind(*, actor: Any, action: ContributorAction) -> Commu
                 "reminder_for_action": action.pk,
                 "original_communication": original.pk,
                 "contact": action.contact_id,
-                "recipient_email": action.message.recipient_email,
+                "recipient_email": message.recipient_email,
                 "due_on": action.due_on.isoformat(),
             },
         )

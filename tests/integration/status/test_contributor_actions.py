@@ -225,6 +225,9 @@ def test_reminder_drafts_a_contributor_request_referencing_the_action(
     assert reminder.contract == message.communication.contract
     assert reminder.campaign["reminder_for_action"] == action.pk
     assert reminder.campaign["recipient_email"] == "ada@authors.test"
+    members = list(reminder.audience.members.values_list("email", "name"))
+    assert members == [("ada@authors.test", "Ada Quill")]
+    assert reminder.audience.kind == "uploaded" and reminder.audience.imprint == action.imprint
     action.refresh_from_db()
     assert (action.reminder, action.reminder_count) == (reminder, 1)
     assert AuditEvent.objects.filter(
