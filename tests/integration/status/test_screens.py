@@ -206,3 +206,20 @@ def test_board_links_by_role(action, admin_a, viewer, login):
     assert reverse("reports:customer_service") in viewer_page
     assert reverse("actions:writeback_rules") not in viewer_page
     assert reverse("actions:import") not in viewer_page
+
+
+def test_outsider_cannot_touch_another_imprints_rules_or_imports(imprint_a, outsider, login):
+    client = login(outsider)
+    response = client.post(
+        reverse("actions:writeback_rules"),
+        {"imprint": imprint_a.pk, "event_kind": "gratis_copy_sent",
+         "mutation": "updateGratisCopy", "enabled": "on"},
+    )  # fmt: skip
+    assert response.status_code == 400 and not WritebackRule.objects.exists()
+    assert "Harbour Lights" not in client.get(reverse("actions:writeback_rules")).content.decode()
+    upload = io.BytesIO(b"isbn,issue_type,case_reference,outcome,date\n")
+    upload.name = "x.csv"
+    response = client.post(
+        reverse("reports:customer_service_import"), {"imprint": imprint_a.pk, "file": upload}
+    )
+    assert response.status_code == 400
