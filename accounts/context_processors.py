@@ -15,7 +15,8 @@ NAVIGATION: list[tuple[str, str, Action]] = [
     ("Communications", "communications:list", Action.VIEW),
     ("Approvals", "communications:approvals", Action.APPROVE),
     ("Actions", "actions:board", Action.VIEW),
-    ("Setup", "setup:index", Action.CONFIGURE),
+    ("Reports", "reports:customer_service", Action.VIEW),
+    ("Setup", "setup:index", Action.VIEW),
     ("Operations", "operations:index", Action.OPERATE),
 ]
 
