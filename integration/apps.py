@@ -9,5 +9,8 @@ class IntegrationConfig(AppConfig):
 
     def ready(self) -> None:
         from integration import schedules
+        from integration.services import dispatch
+
+        dispatch.register()
 
         post_migrate.connect(schedules.ensure_schedules, sender=self)

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from integration.views import communications as communication_views
 from integration.views import operations
 from integration.views import setup as setup_views
 
@@ -51,7 +52,24 @@ setup_patterns = (
     "setup",
 )
 
+communications_patterns = (
+    [
+        path("", communication_views.communication_list, name="list"),
+        path("new/", communication_views.communication_new, name="new"),
+        path("approvals/", communication_views.approvals, name="approvals"),
+        path("<int:pk>/", communication_views.communication_detail, name="detail"),
+        path("<int:pk>/progress/", communication_views.communication_progress, name="progress"),
+        path(
+            "<int:pk>/<slug:action>/",
+            communication_views.communication_action,
+            name="action",
+        ),
+    ],
+    "communications",
+)
+
 urlpatterns = [
+    path("communications/", include(communications_patterns)),
     path("operations/", include(operations_patterns)),
     path("setup/", include(setup_patterns)),
 ]

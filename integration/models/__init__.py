@@ -17,7 +17,7 @@ from integration.models.catalogue import (
     SyncRun,
     Work,
 )
-from integration.models.correspondence import Approval, Communication, Message
+from integration.models.correspondence import Approval, Communication, Message, MessagePreview
 from integration.models.exstream import ExstreamCommunication
 from integration.models.operations import OutboxAttempt, OutboxItem, WorkerHeartbeat
 from integration.models.setup import (
@@ -53,6 +53,7 @@ __all__ = [
     "LicensedRight",
     "MarketingText",
     "Message",
+    "MessagePreview",
     "OutboxAttempt",
     "OutboxItem",
     "Price",

@@ -256,6 +256,9 @@ def audience_list_upload(*, actor: Any, audience: Audience, filename: str, data:
             target=audience,
             data={"filename": filename, "rows": len(parsed.rows)},
         )
+        from integration.services.communications import setup_changed
+
+        setup_changed(kind="audience", object_id=audience.pk)
     return len(parsed.rows)
 
 

@@ -338,6 +338,9 @@ def mapping_save(
                 "required": required,
             },
         )
+        from integration.services.communications import setup_changed
+
+        setup_changed(kind="template", object_id=template.pk)
     return mapping
 
 
@@ -350,6 +353,9 @@ def mapping_delete(*, actor: Any, mapping: FieldMapping) -> None:
             imprint=mapping.template.imprint_id,
             data={"template": str(mapping.template), "driver_field": mapping.driver_field},
         )
+        from integration.services.communications import setup_changed
+
+        setup_changed(kind="template", object_id=mapping.template_id)
         mapping.delete()
 
 
