@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from integration.api import communications as communications_api
 from integration.api import setup as setup_api
 
 router = DefaultRouter()
@@ -15,6 +16,7 @@ router.register("audiences", setup_api.AudienceViewSet, basename="audience")
 router.register("compliance-rules", setup_api.ComplianceRuleViewSet, basename="compliance-rule")
 router.register("triggers", setup_api.TriggerRuleViewSet, basename="trigger")
 router.register("setup-transfer", setup_api.SetupTransferViewSet, basename="setup-transfer")
+router.register("communications", communications_api.CommunicationViewSet, basename="communication")
 
 urlpatterns = [
     path("", include(router.urls)),
