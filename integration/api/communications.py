@@ -38,6 +38,7 @@ class CommunicationSerializer(serializers.ModelSerializer):
     communication_type: serializers.SlugRelatedField[CommunicationType] = (
         serializers.SlugRelatedField(slug_field="code", read_only=True)
     )
+    status = serializers.CharField(read_only=True, help_text="Communication.Status value.")
     status_label = serializers.CharField(source="get_status_display", read_only=True)
 
     class Meta:
@@ -77,6 +78,8 @@ class CommunicationSerializer(serializers.ModelSerializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="Message.Status value.")
+
     class Meta:
         model = Message
         fields = [
@@ -111,6 +114,7 @@ class AttemptSerializer(serializers.Serializer):
 
 
 class ChunkSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="OutboxItem.Status value.")
     attempts_made = AttemptSerializer(source="attempt_rows", many=True, read_only=True)
 
     class Meta:

@@ -44,7 +44,7 @@ def editorial(imprint_a, rights_setup):
     FieldMappingFactory(template=template, driver_field="workTitle", context_field="work.title")
     audience = AudienceFactory(imprint=imprint_a, kind=Audience.Kind.UPLOADED, name="Team")
     add_members(audience, 2)
-    rule = TriggerRuleFactory(
+    rule = TriggerRuleFactory.create(
         imprint=imprint_a, audience=audience, match_value="Approved", name="Stage approved"
     )
     return rule
@@ -118,7 +118,7 @@ def test_due_dates_create_one_draft_per_rule_subject_and_date(
 ):
     contract = ContractFactory(work=rights_setup.work, imprint=imprint_a)
     DeliveryDateFactory(contract=contract, due=datetime.date(2026, 12, 15))
-    rule = TriggerRuleFactory(
+    rule = TriggerRuleFactory.create(
         imprint=imprint_a,
         audience=editorial.audience,
         event=TriggerRule.Event.DELIVERY_DUE,
@@ -138,7 +138,7 @@ def test_due_dates_create_one_draft_per_rule_subject_and_date(
 
 def test_trigger_without_template_is_audited_not_crashing(imprint_a, rights_setup):
     audience = AudienceFactory(imprint=imprint_a, kind=Audience.Kind.UPLOADED, name="Nobody")
-    rule = TriggerRuleFactory(
+    rule = TriggerRuleFactory.create(
         imprint=imprint_a,
         audience=audience,
         communication_type=communication_type("publication-delay-letter"),
