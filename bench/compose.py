@@ -253,11 +253,14 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--compose":
         print(json.dumps(child_compose(Path(sys.argv[2]), int(sys.argv[3]))))
         return
+    if len(sys.argv) == 3 and sys.argv[1] == "--seed":
+        print(seed(Path(sys.argv[2])))
+        return
     workdir = Path(tempfile.mkdtemp(prefix="colophon-bench-"))
     try:
         db = workdir / "colophon.sqlite3"
         proc = subprocess.run(
-            [sys.executable, "-c", f"import bench.compose as b; print(b.seed(__import__('pathlib').Path({str(db)!r})))"],
+            [sys.executable, str(Path(__file__)), "--seed", str(db)],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             capture_output=True,

@@ -68,17 +68,18 @@ def test_compose_in_chunks_reports_progress(
     monkeypatch.setattr(svc, "COMPOSE_CHUNK", 2)
     add_members(rights_setup.audience, 4, start=10)
     seen = []
-    original = Message.objects.bulk_create
+    original = svc._insert_messages
 
-    def spy(objs, **kwargs):
-        seen.append(len(objs))
-        return original(objs, **kwargs)
+    def spy(rows):
+        # progress as a poller sees it when each chunk is written
+        seen.append((len(rows), Communication.objects.get().compose_done))
+        return original(rows)
 
-    monkeypatch.setattr(Message.objects, "bulk_create", spy)
+    monkeypatch.setattr(svc, "_insert_messages", spy)
     with django_capture_on_commit_callbacks(execute=True):
         comm = _create(rights_setup, rights_manager)
     comm = Communication.objects.get(pk=comm.pk)
-    assert seen == [2, 2, 2, 1]
+    assert seen == [(2, 0), (2, 2), (2, 4), (1, 6)]
     assert comm.compose_done == comm.compose_total == 7
     assert list(comm.messages.values_list("sequence", flat=True)) == list(range(1, 8))
 
@@ -401,3 +402,24 @@ def test_preview_samples_first_random_and_findings(composed, rights_manager, vie
     assert exstream.previews[0]["recipientName"] == "Reader 1"
     with pytest.raises(PermissionDenied):
         svc.communication_preview(actor=viewer, communication=composed)
+
+
+def test_composed_driver_data_equals_mapping_over_the_full_context(
+    rights_setup, rights_manager, django_capture_on_commit_callbacks
+):
+    """Compose maps title-level fields once; the result is what the mapping gives per recipient."""
+    from integration.services.context import build_context
+    from integration.services.mappings import build_driver_data
+
+    rights_setup.audience.members.filter(row_number=3).update(name="")
+    with django_capture_on_commit_callbacks(execute=True):
+        comm = _create(rights_setup, rights_manager)
+    for message in comm.messages.order_by("sequence"):
+        member = rights_setup.audience.members.get(pk=int(message.recipient_key.split(":")[1]))
+        context = build_context(
+            work=rights_setup.work, recipient={"name": member.name, "email": member.email}
+        )
+        expected, problems = build_driver_data(template=rights_setup.template, context=context)
+        assert message.driver_data == expected
+        assert [f["message"] for f in message.findings if f["rule"] == "Mapping"] == problems
+    assert Communication.objects.get(pk=comm.pk).blocking_count == 1  # the nameless member
