@@ -38,3 +38,9 @@ def ensure_schedules(**kwargs: Any) -> None:
                 "repeats": -1,
             },
         )
+
+
+# Exstream: pull e-mail events (overlapping window), poll open batch jobs, refresh the catalogue.
+register("exstream-email-events", "integration.tasks.exstream_pull_email_events", 5)
+register("exstream-poll-jobs", "integration.tasks.exstream_poll_jobs", 1)
+register("exstream-catalogue", "integration.tasks.exstream_sync_catalogue", 24 * 60)

@@ -59,3 +59,28 @@ def triggers_run_due() -> list[int]:
     from integration.services.trigger_drafts import triggers_run_due as run
 
     return run()
+
+
+def exstream_process_inbound_event(inbound_event_pk: int) -> str:
+    from integration.exstream.webhooks import process_inbound_event
+
+    return process_inbound_event(inbound_event_pk)
+
+
+def exstream_pull_email_events() -> str:
+    from integration.services.exstream import exstream_email_events_pull
+
+    result = exstream_email_events_pull()
+    return f"{result.seen} seen, {result.new} new, {result.ignored} ignored"
+
+
+def exstream_poll_jobs() -> str:
+    from integration.services.exstream import exstream_poll_open_jobs
+
+    return f"{exstream_poll_open_jobs()} job(s) polled"
+
+
+def exstream_sync_catalogue() -> str:
+    from integration.services.exstream import exstream_catalogue_sync
+
+    return str(exstream_catalogue_sync(actor="schedule:exstream-catalogue"))

@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from integration.views import communications as communication_views
-from integration.views import operations
+from integration.views import exstream, operations
 from integration.views import setup as setup_views
 
 operations_patterns = (
@@ -68,8 +68,21 @@ communications_patterns = (
     "communications",
 )
 
+exstream_patterns = (
+    [
+        path("communications/", exstream.communications, name="communications"),
+        path("communications/sync/", exstream.sync, name="sync"),
+        path("previews/<int:pk>/", exstream.preview_output, name="preview_output"),
+        path("previews/<int:pk>/raw/", exstream.preview_output_raw, name="preview_output_raw"),
+        path("jobs/", exstream.jobs, name="jobs"),
+        path("jobs/<int:pk>/<str:action>/", exstream.job_action, name="job_action"),
+    ],
+    "exstream",
+)
+
 urlpatterns = [
     path("communications/", include(communications_patterns)),
+    path("exstream/", include(exstream_patterns)),
     path("operations/", include(operations_patterns)),
     path("setup/", include(setup_patterns)),
 ]

@@ -1,3 +1,7 @@
 """The built-in emulations of Consonance and Exstream, served over real HTTP under /sandbox/."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns: list = [
+    path("exstream/", include("sandbox.exstream.urls")),
+]

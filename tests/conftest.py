@@ -121,3 +121,14 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture
+def sandbox(live_server, settings):
+    """A live server; connectors with their URL unset talk to its /sandbox/ over REAL HTTP.
+    Use with ``@pytest.mark.django_db(transaction=True)``."""
+    settings.SANDBOX_BASE_URL = live_server.url
+    settings.EXSTREAM_URL = ""
+    settings.EXSTREAM_TOKEN_URL = ""
+    settings.CONSONANCE_URL = ""
+    return live_server

@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from integration.api import communications as communications_api
+from integration.api import exstream
 from integration.api import setup as setup_api
 
 router = DefaultRouter()
@@ -19,5 +20,6 @@ router.register("setup-transfer", setup_api.SetupTransferViewSet, basename="setu
 router.register("communications", communications_api.CommunicationViewSet, basename="communication")
 
 urlpatterns = [
+    path("webhooks/exstream/", exstream.exstream_webhook, name="webhook-exstream"),
     path("", include(router.urls)),
 ]

@@ -18,7 +18,14 @@ from integration.models.catalogue import (
     Work,
 )
 from integration.models.correspondence import Approval, Communication, Message, MessagePreview
-from integration.models.exstream import ExstreamCommunication
+from integration.models.exstream import (
+    EventCursor,
+    ExstreamCommunication,
+    ExstreamJob,
+    InboundEvent,
+    MessageStatusEvent,
+    PreviewOutput,
+)
 from integration.models.operations import OutboxAttempt, OutboxItem, WorkerHeartbeat
 from integration.models.setup import (
     Audience,
@@ -46,16 +53,21 @@ __all__ = [
     "Contract",
     "Contribution",
     "DeliveryDate",
+    "EventCursor",
     "ExstreamCommunication",
+    "ExstreamJob",
     "FieldMapping",
     "GratisCopy",
     "ImprintTypeSetting",
+    "InboundEvent",
     "LicensedRight",
     "MarketingText",
     "Message",
     "MessagePreview",
+    "MessageStatusEvent",
     "OutboxAttempt",
     "OutboxItem",
+    "PreviewOutput",
     "Price",
     "Product",
     "RoyaltyImport",

@@ -48,3 +48,139 @@ class ExstreamCommunication(models.Model):
     @property
     def required_fields(self) -> list[str]:
         return [f["name"] for f in self.driver_fields if f.get("required")]
+
+
+class PreviewOutput(models.Model):
+    """One output of an on-demand preview on the non-production domain, kept for audit."""
+
+    policy_imprint_field = "imprint"
+
+    exstream_communication = models.ForeignKey(
+        ExstreamCommunication, on_delete=models.PROTECT, related_name="preview_outputs"
+    )
+    communication_id = models.CharField(max_length=64)
+    domain = models.CharField(max_length=100)
+    imprint = models.ForeignKey(
+        "accounts.Imprint", on_delete=models.PROTECT, related_name="exstream_previews"
+    )
+    customer_key = models.CharField(max_length=200, blank=True)
+    driver_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical driver JSON.")
+    queue_name = models.CharField(max_length=200, blank=True)
+    file_name = models.CharField(max_length=300, blank=True)
+    mime_type = models.CharField(max_length=100)
+    content = models.FileField(upload_to="exstream/previews/%Y/%m/")
+    size = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.mime_type} preview of {self.exstream_communication.name}"
+
+    @property
+    def kind(self) -> str:
+        return {"application/pdf": "pdf", "text/html": "html"}.get(self.mime_type, "text")
+
+
+class ExstreamJob(models.Model):
+    """A batch submitted through the HTTP batch channel, polled until terminal."""
+
+    policy_imprint_field = "imprint"
+    TERMINAL_JOB_STATUSES = frozenset({"complete", "error", "canceled", "deleted"})
+
+    job_id = models.CharField(max_length=64, unique=True)
+    external_id = models.CharField(max_length=200, db_index=True)
+    domain = models.CharField(max_length=100)
+    channel = models.CharField(max_length=100, blank=True)
+    exstream_communication = models.ForeignKey(
+        ExstreamCommunication, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imprint = models.ForeignKey(
+        "accounts.Imprint", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=30, default="started")
+    flow_instance_ids = models.JSONField(default=list, blank=True)
+    flow_instances = models.JSONField(default=list, blank=True)
+    flow_steps = models.JSONField(default=list, blank=True)
+    customer_keys = models.JSONField(
+        default=list, blank=True, help_text="Customer keys (Colophon message ids) submitted."
+    )
+    delivery_summary = models.JSONField(
+        default=dict, blank=True, help_text="{delivered: n, failed: n, outcomes: {key: status}}"
+    )
+    terminal = models.BooleanField(default=False)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Exstream job {self.job_id} ({self.status})"
+
+    @property
+    def held_steps(self) -> list[dict]:
+        return [s for s in self.flow_steps if s.get("status") == "holding"]
+
+
+class InboundEvent(models.Model):
+    """A raw event received from another system, stored before processing (unique per source
+    and event id, so a redelivery is answered 200 and never processed twice)."""
+
+    source = models.CharField(max_length=50)
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=200, blank=True)
+    raw_body = models.TextField()
+    headers = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    processing_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_id"], name="uniq_inbound_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.event_type} {self.event_id}"
+
+
+class MessageStatusEvent(models.Model):
+    """A normalized status event for one message (Colophon message id = Exstream customer
+    key). Unique on source + external event id, so storing the same event twice is a no-op."""
+
+    message_key = models.CharField(max_length=200, db_index=True)
+    status = models.CharField(max_length=30)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=50)
+    external_event_id = models.CharField(max_length=300)
+    detail = models.JSONField(default=dict, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_event_id"], name="uniq_message_status_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_key}: {self.status}"
+
+
+class EventCursor(models.Model):
+    """Where an incremental pull (e.g. CXI e-mail events) got to."""
+
+    name = models.CharField(max_length=100, unique=True)
+    position = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.position}"

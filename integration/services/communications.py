@@ -65,6 +65,7 @@ COMPOSE_CHUNK = 2000
 PREVIEW_RANDOM = 3
 PREVIEW_MAX_WITH_FINDINGS = 20
 SUBJECT_TYPE = "integration.communication"
+CUSTOMER_KEY = "customerKey"
 
 
 def dispatch_chunk_size() -> int:
@@ -290,6 +291,7 @@ class Composer:
             territory=communication.territory_code,
         )
         context["today"] = on_date
+        context["imprint.name"] = communication.imprint.name
         used = {m.context_field for m in template.mappings.all()}
         composer = cls(
             communication=communication,
@@ -351,7 +353,8 @@ class Composer:
         levels = {f.key: f.level for f in RECIPIENT_FIELDS}
         per_recipient = [m for m in mappings if levels.get(m.context_field) == "recipient"]
         per_title = [m for m in mappings if m not in per_recipient]
-        required = set(template.exstream_communication.required_fields)
+        # The customer key is Colophon's own (the message key), added to every record at send.
+        required = set(template.exstream_communication.required_fields) - {CUSTOMER_KEY}
         recipient_names = {m.driver_field for m in per_recipient}
         title_part = SimpleNamespace(
             _compiled_mappings=per_title,

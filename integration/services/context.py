@@ -178,6 +178,13 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def _imprint_name(src: Source) -> str | None:
+    imprint = src.get("imprint")
+    if imprint is None and src.get("work") is not None:
+        imprint = src["work"].imprint
+    return getattr(imprint, "name", None)
+
+
 _SAMPLE_DATE = datetime.date(2026, 3, 5)
 
 FIELDS: list[ContextField] = [
@@ -269,6 +276,8 @@ FIELDS: list[ContextField] = [
                  _mapping_value("campaign", "code"), group="campaign"),
     ContextField("today", "Today", "The date of composing.", _SAMPLE_DATE,
                  lambda src: src.get("today")),
+    ContextField("imprint.name", "Imprint", "The sending imprint's name.", "Harbour Lights",
+                 _imprint_name),
 ]  # fmt: skip
 
 REGISTRY: dict[str, ContextField] = {f.key: f for f in FIELDS}

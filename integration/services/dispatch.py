@@ -40,7 +40,7 @@ def chunk_records(communication_id: int, chunk: int) -> list[dict[str, Any]]:
         .order_by("sequence")
         .values_list("key", "channel", "driver_data")
     )
-    return [{**data, "customerKey": str(key), "channel": channel} for key, channel, data in rows]
+    return [{"channel": channel, **data, "customerKey": str(key)} for key, channel, data in rows]
 
 
 def _ready(item: OutboxItem) -> Communication:

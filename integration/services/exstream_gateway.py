@@ -12,7 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from integration.http import ExternalServiceError
+from django.conf import settings
+from django.urls import reverse
+
+from accounts.audit import log_action
 from integration.models import ExstreamCommunication
 
 
@@ -65,28 +68,120 @@ class Gateway(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
-class ConnectorMissing:
-    """Used until the Exstream connector is installed in this build: every call fails
-    retryably with a readable reason, so nothing is lost (the outbox keeps the chunks)."""
+class ExstreamGateway:
+    """The real thing: ``integration.exstream`` (OTDS token, XSRF, readable errors). One client
+    per process and endpoint, so the token and XSRF are reused across chunks."""
 
-    def _fail(self) -> ExternalServiceError:
-        return ExternalServiceError(
-            "The Exstream connector is not installed in this build.",
-            service="exstream",
-            retryable=True,
+    _clients: dict[tuple[str, str], Any] = {}
+
+    def client(self) -> Any:
+        from integration.exstream.client import ExstreamClient, base_url, token_url
+
+        key = (base_url(), token_url())
+        if key not in self._clients:
+            self._clients.clear()
+            self._clients[key] = ExstreamClient()
+        return self._clients[key]
+
+    def submit_batch(
+        self,
+        *,
+        external_id: str,
+        communication: ExstreamCommunication,
+        records: list[dict[str, Any]],
+    ) -> Submitted:
+        result = self.client().submit_batch(
+            external_id=external_id, communication=communication, records=records
+        )
+        return Submitted(
+            job_id=result.job_id,
+            flow_instance_ids=list(result.flow_instance_ids),
+            domain=result.domain,
+            channel=result.channel,
+            flow_instances=list(result.flow_instances),
         )
 
-    def submit_batch(self, **kwargs: Any) -> Submitted:
-        raise self._fail()
-
     def find_batch(self, external_id: str) -> Submitted | None:
-        raise self._fail()
+        jobs = self.client().find_jobs_by_external_id(external_id)
+        if not jobs:
+            return None
+        job = jobs[0]
+        job_id = str(job.get("id", ""))
+        instances = self.client().list_flow_instances(job_id)
+        return Submitted(
+            job_id=job_id,
+            flow_instance_ids=[str(i.get("id")) for i in instances],
+            domain=str(job.get("domainId") or settings.EXSTREAM_DOMAIN),
+            channel=str(job.get("channel") or ""),
+            flow_instances=instances,
+        )
 
-    def record_job(self, **kwargs: Any) -> None:
-        return None
+    def record_job(
+        self,
+        *,
+        submitted: Submitted,
+        external_id: str,
+        communication: ExstreamCommunication,
+        imprint_id: int | None,
+        customer_keys: list[str],
+    ) -> None:
+        """Track the batch for runtime polling (idempotent on the job id)."""
+        from integration.models import ExstreamJob
 
-    def preview(self, **kwargs: Any) -> list[dict[str, Any]]:
-        raise self._fail()
+        status = "started"
+        if submitted.flow_instances:
+            status = str(submitted.flow_instances[0].get("status") or "started")
+        job, created = ExstreamJob.objects.get_or_create(
+            job_id=submitted.job_id,
+            defaults={
+                "external_id": external_id,
+                "domain": submitted.domain or settings.EXSTREAM_DOMAIN,
+                "channel": submitted.channel or settings.EXSTREAM_BATCH_CHANNEL,
+                "exstream_communication": communication,
+                "imprint_id": imprint_id,
+                "status": status,
+                "flow_instance_ids": submitted.flow_instance_ids,
+                "flow_instances": submitted.flow_instances,
+                "customer_keys": customer_keys,
+            },
+        )
+        if created:
+            log_action(
+                actor=None,
+                verb="exstream.batch_submitted",
+                target=job,
+                imprint=imprint_id,
+                data={"external_id": external_id, "records": len(customer_keys)},
+            )
+
+    def preview(
+        self,
+        *,
+        actor: Any,
+        exstream_communication: ExstreamCommunication,
+        driver_data: dict[str, Any],
+        imprint: Any,
+        customer_key: str,
+    ) -> list[dict[str, Any]]:
+        from integration.services.exstream import preview_generate
+
+        outputs = preview_generate(
+            actor=actor,
+            exstream_communication=exstream_communication,
+            driver_data=driver_data,
+            imprint=imprint,
+            customer_key=customer_key,
+        )
+        return [
+            {
+                "id": o.pk,
+                "mime_type": o.mime_type,
+                "queue_name": o.queue_name,
+                "size": o.size,
+                "url": reverse("exstream:preview_output", args=[o.pk]),
+            }
+            for o in outputs
+        ]
 
 
 _override: list[Gateway] = []
@@ -95,7 +190,7 @@ _override: list[Gateway] = []
 def gateway() -> Gateway:
     if _override:
         return _override[-1]
-    return ConnectorMissing()
+    return ExstreamGateway()
 
 
 @contextmanager

@@ -380,6 +380,7 @@ _SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
     (("email",), "recipient.email"),
     (("address",), "recipient.address"),
     (("country",), "recipient.country"),
+    (("imprint",), "imprint.name"),
     (("recipient", "payee", "contactname", "salutation", "name"), "recipient.name"),
     (("offer", "promo"), "offer.code"),
     (("campaign",), "campaign.name"),

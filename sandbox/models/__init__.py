@@ -1,1 +1,17 @@
 """Sandbox state, one module per emulated system; import them here so Django sees them."""
+
+from sandbox.models.exstream import (
+    ExstreamSandboxCommunication,
+    ExstreamSandboxEmailEvent,
+    ExstreamSandboxJob,
+    ExstreamSandboxSwitches,
+    ExstreamSandboxToken,
+)
+
+__all__ = [
+    "ExstreamSandboxCommunication",
+    "ExstreamSandboxEmailEvent",
+    "ExstreamSandboxJob",
+    "ExstreamSandboxSwitches",
+    "ExstreamSandboxToken",
+]

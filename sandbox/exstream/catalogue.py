@@ -1,0 +1,172 @@
+"""The sandbox Exstream catalogue: approved communications for the publishing flows.
+
+Real Exstream derives a communication's driver fields from its driver sample file (uploaded to
+DAS as ``type=samplefile&subtype=driver``); the sandbox keeps the fields beside each
+communication and serves them in the communication-set manifest as ``driverFields``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+
+from sandbox.models import ExstreamSandboxCommunication
+
+_NS = uuid.UUID("6f1c1f2e-7d0b-4a57-9b8e-0c0ff0e5e001")
+
+# Every communication reads these; the customer key is Colophon's message id.
+COMMON_FIELDS = [
+    {
+        "name": "customerKey",
+        "type": "string",
+        "required": True,
+        "description": "Colophon message id; comes back as the delivery-file customer key.",
+    },
+    {"name": "recipientName", "type": "string", "required": True, "description": "Addressee."},
+    {
+        "name": "recipientEmail",
+        "type": "string",
+        "required": False,
+        "description": "E-mail address for the e-mail channel.",
+    },
+    {"name": "imprintName", "type": "string", "required": True, "description": "Sending imprint."},
+]
+_TITLE = [
+    {"name": "workTitle", "type": "string", "required": True, "description": "Title of the work."},
+    {"name": "isbn", "type": "string", "required": False, "description": "ISBN-13."},
+]
+
+
+def _f(name: str, type_: str = "string", required: bool = True, description: str = "") -> dict:
+    return {"name": name, "type": type_, "required": required, "description": description}
+
+
+PRINT = {"name": "PrintPDF", "driver": "PDF", "prodFile": "letters.pdf", "use": "print"}
+EMAIL = {"name": "EmailHTML", "driver": "HTML", "prodFile": "email.html", "use": "email"}
+TEXT = {"name": "PlainText", "driver": "TEXT", "prodFile": "message.txt", "use": "sms"}
+
+# (name, extra driver fields, queues, hold for release)
+CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
+    (
+        "Rights confirmation letter",
+        [*_TITLE, _f("territories"), _f("rightsGranted"), _f("confirmByDate", "date")],
+        [PRINT, EMAIL],
+        False,
+    ),
+    (
+        "Permission letter",
+        [*_TITLE, _f("materialDescription"), _f("permissionFee", "decimal", False)],
+        [PRINT, EMAIL],
+        False,
+    ),
+    (
+        "Licence renewal",
+        [*_TITLE, _f("licenceReference"), _f("renewalDate", "date")],
+        [PRINT, EMAIL],
+        False,
+    ),
+    (
+        "Royalty statement",
+        [_f("statementPeriod"), _f("amountDue", "decimal"), _f("currency")],
+        [PRINT, EMAIL],
+        True,
+    ),
+    ("Approval notice", [*_TITLE, _f("approvedItem")], [EMAIL, TEXT], False),
+    (
+        "Publication delay letter",
+        [*_TITLE, _f("originalDate", "date"), _f("newDate", "date")],
+        [PRINT, EMAIL],
+        False,
+    ),
+    ("Contributor request", [*_TITLE, _f("requestDetails"), _f("dueDate", "date")], [EMAIL], False),
+    ("Review request", [*_TITLE, _f("reviewDeadline", "date")], [EMAIL], False),
+    ("Proof approval", [*_TITLE, _f("proofLink"), _f("respondByDate", "date")], [EMAIL], False),
+    ("Cover copy confirmation", [*_TITLE, _f("coverCopy")], [EMAIL], False),
+    ("Publication notification", [*_TITLE, _f("publicationDate", "date")], [EMAIL, TEXT], False),
+    (
+        "Launch announcement e-mail",
+        [*_TITLE, _f("publicationDate", "date"), _f("blurb", required=False)],
+        [EMAIL],
+        False,
+    ),
+    ("Retailer notice", [*_TITLE, _f("retailerAccount"), _f("noticeText")], [PRINT, EMAIL], False),
+    ("Advance reader communication", [*_TITLE, _f("accessLink")], [EMAIL], False),
+    (
+        "Member renewal notice",
+        [_f("membershipNumber"), _f("renewalDate", "date")],
+        [PRINT, EMAIL],
+        False,
+    ),
+    ("Catalogue update", [_f("catalogueSeason"), _f("highlights", required=False)], [EMAIL], False),
+    ("Metadata change notice", [*_TITLE, _f("changedFields")], [EMAIL], False),
+    ("Release alert", [*_TITLE, _f("releaseDate", "date")], [EMAIL, TEXT], False),
+    (
+        "Customer-service delay notice",
+        [*_TITLE, _f("orderReference"), _f("newDate", "date")],
+        [EMAIL, TEXT],
+        False,
+    ),
+    (
+        "Customer-service out-of-stock notice",
+        [*_TITLE, _f("orderReference"), _f("expectedDate", "date", False)],
+        [EMAIL, TEXT],
+        False,
+    ),
+    (
+        "Customer-service format-substitution notice",
+        [*_TITLE, _f("orderReference"), _f("substituteFormat")],
+        [EMAIL],
+        False,
+    ),
+    (
+        "Customer-service revised-date notice",
+        [*_TITLE, _f("orderReference"), _f("revisedDate", "date")],
+        [EMAIL, TEXT],
+        False,
+    ),
+]
+
+
+def communication_id_for(name: str) -> str:
+    """The same DAS id in every domain (designs are promoted between domains with their ids)."""
+    return str(uuid.uuid5(_NS, f"communication:{name}"))
+
+
+def _dsn(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("-", " ").split()) + "Driver"
+
+
+@transaction.atomic
+def seed_exstream_sandbox(
+    domains: list[str] | None = None, *, only: list[str] | None = None
+) -> int:
+    """Create or refresh the catalogue on the production and preview domains (``only`` limits
+    it to some names, for fast tests). Idempotent; returns the number of communications
+    seeded. The lead's ``seed_sandbox`` may call this."""
+    domains = domains or [settings.EXSTREAM_DOMAIN, settings.EXSTREAM_PREVIEW_DOMAIN]
+    count = 0
+    for domain in domains:
+        for name, extra, queues, hold in CATALOGUE:
+            if only is not None and name not in only:
+                continue
+            comm_id = communication_id_for(name)
+            ExstreamSandboxCommunication.objects.update_or_create(
+                domain=domain,
+                communication_id=comm_id,
+                version=1,
+                defaults={
+                    "communication_set_id": str(uuid.uuid5(_NS, f"set:{domain}:{name}")),
+                    "name": name,
+                    "state": "APPROVED",
+                    "latest": True,
+                    "dsn": _dsn(name),
+                    "queues": queues,
+                    "channels": sorted({q["use"] for q in queues}),
+                    "driver_fields": [*COMMON_FIELDS, *extra],
+                    "hold_for_release": hold,
+                },
+            )
+            count += 1
+    return count
