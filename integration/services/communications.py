@@ -990,8 +990,9 @@ def communication_revalidate(*, communication_id: int, reason: str = "") -> bool
         why = reason or "The template, mapping, audience or catalogue data changed"
         locked.void_approval()
         locked.void_reason = (
-            f"{why.rstrip('.')} after it was {was}: what was approved is no longer what would "
-            "be sent. It has been recomposed from current data; check and submit it again."
+            f"{why.rstrip('.')} while it was {was}, so what was approved is no longer what "
+            "would be sent and the approval is void. It has been recomposed from current data; "
+            "check it and submit it again."
         )
         _cancel_items(items, "Approval voided: " + locked.void_reason, claimed=True)
         Approval.objects.create(

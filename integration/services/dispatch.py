@@ -55,7 +55,7 @@ def _ready(item: OutboxItem) -> Communication:
         raise _not_sendable("The communication no longer exists.")
     # What was approved is what is sent: recompute from current data before the first chunk.
     if communication.status == S.QUEUED and communication_revalidate(
-        communication_id=comm_id, reason="The data changed before sending"
+        communication_id=comm_id, reason="The data changed between approval and sending"
     ):
         raise _not_sendable("The approval was voided: the data changed after approval.")
     with transaction.atomic():

@@ -327,7 +327,7 @@ def test_approval_voided_by_mapping_change(
         )
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.DRAFT
-    assert "changed after it was queued" in comm.void_reason
+    assert "changed while it was queued" in comm.void_reason
     assert comm.approved_hash == ""
     assert comm.payload_hash != approved_hash  # recomposed from current data
     assert comm.messages.first().driver_data["workTitle"] == "THE LIGHTHOUSE KEEPER"
@@ -358,7 +358,7 @@ def test_catalogue_change_voids_and_dispatcher_rechecks(
     comm = Communication.objects.get(pk=comm.pk)
     assert exstream.submissions == []
     assert comm.status == S.DRAFT
-    assert "data changed before sending" in comm.void_reason
+    assert "data changed between approval and sending" in comm.void_reason
 
 
 def test_revalidate_for_work_leaves_unchanged_alone(
