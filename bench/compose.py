@@ -76,19 +76,24 @@ def seed(db: Path) -> int:
         imprint=imprint, consonance_id=1, title="The Lighthouse Keeper", season="Autumn 2026"
     )
     product = Product.objects.create(
-        work=work, consonance_id=2, isbn13="9780000000001", full_title="The Lighthouse Keeper"
+        work=work,
+        consonance_id=2,
+        isbn13="9780000000001",
+        full_title="The Lighthouse Keeper",
+        publication_date="2026-03-05",
     )
     Price.objects.create(product=product, amount="16.99", currency="GBP", territory="GB")
+    from sandbox.exstream.catalogue import CATALOGUE, COMMON_FIELDS, _dsn, communication_id_for
+
+    name = "Launch announcement e-mail"
+    extra = next(fields for n, fields, _, _ in CATALOGUE if n == name)
     exstream = ExstreamCommunication.objects.create(
         domain="production",
-        communication_id="00000000-0000-4000-8000-000000000001",
-        name="Launch announcement",
-        prod_dsn="ColophonDriver",
-        channels=["print", "email"],
-        driver_fields=[
-            {"name": n, "type": "string", "required": n in ("recipientName", "workTitle")}
-            for n in ("recipientName", "recipientEmail", "workTitle", "isbn", "price", "offer")
-        ],
+        communication_id=communication_id_for(name),
+        name=name,
+        prod_dsn=_dsn(name),
+        channels=["email"],
+        driver_fields=[*COMMON_FIELDS, *extra],
     )
     ctype = CommunicationType.objects.get(code="launch-announcement")
     template = CommunicationTemplate.objects.create(
@@ -96,16 +101,17 @@ def seed(db: Path) -> int:
         name="Launch",
         communication_type=ctype,
         exstream_communication=exstream,
-        channels=["print", "email"],
+        channels=["email"],
         status="active",
     )
     for driver, context, transforms in (
         ("recipientName", "recipient.name", []),
         ("recipientEmail", "recipient.email", []),
+        ("imprintName", "imprint.name", []),
         ("workTitle", "work.title", [{"op": "upper"}]),
         ("isbn", "product.isbn", []),
-        ("price", "prices.territory", [{"op": "money"}]),
-        ("offer", "offer.code", []),
+        ("publicationDate", "product.publication_date", [{"op": "date", "style": "iso"}]),
+        ("blurb", "offer.description", [{"op": "default", "value": "Out now"}]),
     ):
         FieldMapping.objects.create(
             template=template, driver_field=driver, context_field=context, transforms=transforms
@@ -134,7 +140,7 @@ def seed(db: Path) -> int:
         communication_type=ctype,
         audience=audience,
         work=work,
-        offer={"code": "LIGHT20"},
+        offer={"code": "LIGHT20", "description": "20% off until launch day"},
         compose=False,
     )
     return communication.pk
@@ -181,9 +187,14 @@ def dispatch(db: Path, server_db: Path, communication_id: int) -> dict[str, Any]
         "COLOPHON_TESTING": "true",
         "PYTHONPATH": str(ROOT),
     }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
+    for command in (["migrate", "-v", "0"], ["seed_sandbox_exstream"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=ROOT,
@@ -239,7 +250,7 @@ def dispatch(db: Path, server_db: Path, communication_id: int) -> dict[str, Any]
             "http_seconds": http["seconds"],
             "http_calls": http["calls"],
             "status": c.status,
-            "outcomes": counts,
+            "outcomes": {str(k): v for k, v in counts.items()},
             "chunks": OutboxItem.objects.count(),
         }
     finally:
@@ -288,7 +299,7 @@ def main() -> None:
              "target": "—", "met": None},
         ]  # fmt: skip
         notes = [
-            f"{RECIPIENTS:,} recipients from an uploaded list; 6 mapped driver fields with "
+            f"{RECIPIENTS:,} recipients from an uploaded list; 7 mapped driver fields with "
             "transforms; SQLite file database; messages bulk-created in chunks of 2,000 and "
             "the payload hashed incrementally.",
         ]
