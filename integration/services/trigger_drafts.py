@@ -79,7 +79,7 @@ def triggers_process_change_events(*, change_event_ids: list[int]) -> list[int]:
     for event_id in change_event_ids:
         with transaction.atomic():
             event = (
-                ChangeEvent.objects.select_for_update()
+                ChangeEvent.objects.select_for_update(of=("self",))
                 .select_related("work", "product", "contract")
                 .filter(pk=event_id, triggers_evaluated=False)
                 .first()
