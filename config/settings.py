@@ -278,6 +278,8 @@ SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000").
 CONSONANCE_URL = env.str("CONSONANCE_URL", default="").rstrip("/")
 CONSONANCE_API_KEY = secret("CONSONANCE_API_KEY")
 CONSONANCE_SYNC_MINUTES = env.int("CONSONANCE_SYNC_MINUTES", default=15)
+# Fetch the next page while storing the current one (one request in flight).
+CONSONANCE_PREFETCH = env.bool("CONSONANCE_PREFETCH", default=True)
 EXSTREAM_URL = env.str("EXSTREAM_URL", default="").rstrip("/")
 EXSTREAM_TOKEN_URL = env.str("EXSTREAM_TOKEN_URL", default="")
 EXSTREAM_TENANT = env.str("EXSTREAM_TENANT", default="")

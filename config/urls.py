@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("integration.api.urls")),
+    path("sandbox/exstream/", include("sandbox.exstream.urls")),
     path("sandbox/", include("sandbox.urls")),
     path("", include("accounts.urls")),
     path("", include("integration.urls")),

@@ -9,8 +9,10 @@ class IntegrationConfig(AppConfig):
 
     def ready(self) -> None:
         from integration import schedules
+        from integration.consonance import register_schedule
         from integration.services import dispatch
 
+        register_schedule()
         dispatch.register()
 
         post_migrate.connect(schedules.ensure_schedules, sender=self)

@@ -84,3 +84,23 @@ def exstream_sync_catalogue() -> str:
     from integration.services.exstream import exstream_catalogue_sync
 
     return str(exstream_catalogue_sync(actor="schedule:exstream-catalogue"))
+
+
+def consonance_sync(run_id: int) -> str:
+    from integration.models import SyncRun
+    from integration.services.consonance import consonance_sync as run_sync
+
+    return run_sync(run=SyncRun.objects.get(pk=run_id)).message
+
+
+def consonance_scheduled_sync() -> str:
+    from integration.services.consonance import scheduled_sync
+
+    return scheduled_sync()
+
+
+def catalogue_changes_recorded(*work_ids: int) -> str:
+    from integration.services.trigger_drafts import catalogue_changes_recorded as run
+
+    result = run(work_ids=list(work_ids))
+    return f"{result['drafts']} draft(s), {result['revalidations']} re-check(s)"

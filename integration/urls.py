@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from integration.views import communications as communication_views
-from integration.views import exstream, operations
+from integration.views import exstream, imports, operations, sync, titles
 from integration.views import setup as setup_views
 
 operations_patterns = (
@@ -80,8 +80,31 @@ exstream_patterns = (
     "exstream",
 )
 
+titles_patterns = (
+    [
+        path("", titles.title_list_view, name="list"),
+        path("<int:pk>/", titles.title_detail_view, name="detail"),
+    ],
+    "titles",
+)
+sync_patterns = (
+    [path("", sync.sync_index, name="index"), path("start/", sync.sync_start, name="start")],
+    "sync",
+)
+imports_patterns = (
+    [
+        path("onix/", imports.onix_upload, name="onix"),
+        path("royalties/", imports.royalty_upload, name="royalties"),
+        path("royalties/<int:pk>/errors.csv", imports.royalty_errors, name="royalty_errors"),
+    ],
+    "imports",
+)
+
 urlpatterns = [
     path("communications/", include(communications_patterns)),
+    path("titles/", include(titles_patterns)),
+    path("sync/", include(sync_patterns)),
+    path("imports/", include(imports_patterns)),
     path("exstream/", include(exstream_patterns)),
     path("operations/", include(operations_patterns)),
     path("setup/", include(setup_patterns)),

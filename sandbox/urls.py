@@ -1,7 +1,18 @@
 """The built-in emulations of Consonance and Exstream, served over real HTTP under /sandbox/."""
 
-from django.urls import include, path
+from django.urls import path
+
+from sandbox import views
+from sandbox.consonance import api as consonance_api
+
+app_name = "sandbox"
 
 urlpatterns: list = [
-    path("exstream/", include("sandbox.exstream.urls")),
+    path("", views.control, name="control"),
+    path("consonance/graphql", consonance_api.graphql_view, name="consonance-graphql"),
+    path(
+        "consonance/api/v4/products.json",
+        consonance_api.rest_products_view,
+        name="consonance-rest-products",
+    ),
 ]

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from integration.api import communications as communications_api
 from integration.api import exstream
 from integration.api import setup as setup_api
+from integration.api.catalogue import SyncRunViewSet, TitleViewSet
 
 router = DefaultRouter()
 router.register(
@@ -18,6 +19,8 @@ router.register("compliance-rules", setup_api.ComplianceRuleViewSet, basename="c
 router.register("triggers", setup_api.TriggerRuleViewSet, basename="trigger")
 router.register("setup-transfer", setup_api.SetupTransferViewSet, basename="setup-transfer")
 router.register("communications", communications_api.CommunicationViewSet, basename="communication")
+router.register("titles", TitleViewSet, basename="title")
+router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 
 urlpatterns = [
     path("webhooks/exstream/", exstream.exstream_webhook, name="webhook-exstream"),

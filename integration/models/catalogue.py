@@ -22,6 +22,11 @@ class MirroredRecord(models.Model):
         null=True, blank=True, help_text="Set when a full resync no longer finds the record."
     )
     synced_at = models.DateTimeField(default=timezone.now)
+    snapshot = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The normalised record the content hash is taken of; change events diff it.",
+    )
 
     class Meta:
         abstract = True
@@ -314,6 +319,13 @@ class SyncRun(models.Model):
         INCREMENTAL = "incremental", "Incremental"
         FULL = "full", "Full resync"
         ONIX = "onix", "ONIX import"
+        ROYALTIES = "royalties", "Royalty import"
+
+    class Phase(models.TextChoices):
+        WORKS = "works", "Works and products"
+        CONTRACTS = "contracts", "Contracts and rights"
+        WITHDRAWALS = "withdrawals", "Withdrawals"
+        DONE = "done", "Done"
 
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INCREMENTAL)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
@@ -322,6 +334,12 @@ class SyncRun(models.Model):
     )
     since = models.DateField(null=True, blank=True, help_text="changedSince sent to Consonance.")
     cursor = models.BigIntegerField(null=True, blank=True, help_text="Last id seen (after).")
+    phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.WORKS)
+    pages = models.PositiveIntegerField(default=0)
+    seen_ids = models.JSONField(
+        default=dict, blank=True, help_text="Full resync: Consonance ids seen, per record type."
+    )
+    filename = models.CharField(max_length=300, blank=True)
     seen = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
@@ -341,6 +359,14 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         return f"Sync {self.pk} ({self.kind}, {self.status})"
 
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def written(self) -> int:
+        return self.created + self.updated + self.withdrawn
+
 
 class RoyaltyImport(models.Model):
     """One royalty / sales file, imported whole or not at all."""
@@ -353,6 +379,15 @@ class RoyaltyImport(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     line_count = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
+    imported = models.BooleanField(
+        default=False, help_text="False when the file was refused (see errors); nothing stored."
+    )
+    errors = models.JSONField(
+        default=list, blank=True, help_text="Row-by-row problems: {row, column, value, error}."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return self.filename

@@ -127,3 +127,36 @@ def triggers_run_due(*, today: datetime.date | None = None) -> list[int]:
         if communication is not None:
             created.append(communication.pk)
     return created
+
+
+def triggers_process_pending(*, batch: int = 500) -> list[int]:
+    """Evaluate every change event not yet evaluated (oldest first); returns draft ids."""
+    created: list[int] = []
+    while True:
+        ids = list(
+            ChangeEvent.objects.filter(triggers_evaluated=False)
+            .order_by("id")
+            .values_list("id", flat=True)[:batch]
+        )
+        if not ids:
+            return created
+        created += triggers_process_change_events(change_event_ids=ids)
+
+
+def catalogue_changes_recorded(*, work_ids: list[int]) -> dict[str, int]:
+    """What the Consonance sync, the ONIX import and the royalty import call (through
+    ``notify_catalogue_changed``) after they record change events: trigger rules draft
+    communications, and communications about the changed titles that await sending are
+    re-checked (their approval is voided when the payload changed)."""
+    from integration.services.communications import communications_revalidate_for_work
+
+    drafts = triggers_process_pending()
+    revalidations = sum(communications_revalidate_for_work(pk) for pk in sorted(set(work_ids)))
+    return {"drafts": len(drafts), "revalidations": revalidations}
+
+
+def notify_catalogue_changed(work_ids: Any) -> None:
+    """Call inside the transaction that recorded the change events; runs after it commits."""
+    from integration.queue import enqueue
+
+    enqueue("integration.tasks.catalogue_changes_recorded", *sorted(set(work_ids)))

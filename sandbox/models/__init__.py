@@ -1,5 +1,12 @@
 """Sandbox state, one module per emulated system; import them here so Django sees them."""
 
+from sandbox.models.consonance import (
+    SandboxContact,
+    SandboxContract,
+    SandboxProduct,
+    SandboxState,
+    SandboxWork,
+)
 from sandbox.models.exstream import (
     ExstreamSandboxCommunication,
     ExstreamSandboxEmailEvent,
@@ -14,4 +21,9 @@ __all__ = [
     "ExstreamSandboxJob",
     "ExstreamSandboxSwitches",
     "ExstreamSandboxToken",
+    "SandboxContact",
+    "SandboxContract",
+    "SandboxProduct",
+    "SandboxState",
+    "SandboxWork",
 ]
