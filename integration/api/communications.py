@@ -23,9 +23,11 @@ from integration.models import (
     Channel,
     Communication,
     CommunicationType,
+    Contract,
     Message,
     MessagePreview,
     OutboxItem,
+    RoyaltyImport,
     Work,
 )
 from integration.selectors.communications import communications_for
@@ -184,6 +186,12 @@ class CreateSerializer(serializers.Serializer):
     work = serializers.PrimaryKeyRelatedField(
         queryset=Work.objects.none(), required=False, allow_null=True
     )
+    contract = serializers.PrimaryKeyRelatedField(
+        queryset=Contract.objects.none(), required=False, allow_null=True
+    )
+    royalty_import = serializers.PrimaryKeyRelatedField(
+        queryset=RoyaltyImport.objects.none(), required=False, allow_null=True
+    )
     name = serializers.CharField(required=False, allow_blank=True, max_length=300)
     territory_code = serializers.CharField(required=False, allow_blank=True, max_length=10)
     language = serializers.CharField(required=False, allow_blank=True, max_length=10)
@@ -207,6 +215,16 @@ class CreateSerializer(serializers.Serializer):
         )
         self.fields["work"].queryset = (  # type: ignore[attr-defined]
             Work.objects.all() if user.is_superuser else Work.objects.filter(imprint_id__in=ids)
+        )
+        self.fields["contract"].queryset = (  # type: ignore[attr-defined]
+            Contract.objects.all()
+            if user.is_superuser
+            else Contract.objects.filter(imprint_id__in=ids)
+        )
+        self.fields["royalty_import"].queryset = (  # type: ignore[attr-defined]
+            RoyaltyImport.objects.all()
+            if user.is_superuser
+            else RoyaltyImport.objects.filter(imprint_id__in=ids)
         )
 
 

@@ -9,7 +9,15 @@ from django import forms
 from django.db.models import QuerySet
 
 from accounts.models import Imprint
-from integration.models import Audience, Channel, Communication, CommunicationType, Work
+from integration.models import (
+    Audience,
+    Channel,
+    Communication,
+    CommunicationType,
+    Contract,
+    RoyaltyImport,
+    Work,
+)
 
 
 class JSONObjectField(forms.CharField):
@@ -39,6 +47,17 @@ class CommunicationForm(forms.Form):
     audience = forms.ModelChoiceField(queryset=Audience.objects.none())
     work = forms.ModelChoiceField(
         queryset=Work.objects.none(), required=False, label="Title", help_text="What it is about."
+    )
+    contract = forms.ModelChoiceField(
+        queryset=Contract.objects.none(),
+        required=False,
+        help_text="For rights and contract letters (its title is used when none is chosen).",
+    )
+    royalty_import = forms.ModelChoiceField(
+        queryset=RoyaltyImport.objects.none(),
+        required=False,
+        label="Royalty period",
+        help_text="For royalty statements: the imported royalty lines, per payee.",
     )
     name = forms.CharField(
         max_length=300, required=False, help_text="Leave empty for '<type>: <title>'."
@@ -71,6 +90,12 @@ class CommunicationForm(forms.Form):
         self.fields["work"].queryset = Work.objects.filter(  # type: ignore[attr-defined]
             imprint_id__in=ids, withdrawn_at__isnull=True
         ).order_by("title")
+        self.fields["contract"].queryset = Contract.objects.filter(  # type: ignore[attr-defined]
+            imprint_id__in=ids, withdrawn_at__isnull=True
+        ).order_by("name")
+        self.fields["royalty_import"].queryset = RoyaltyImport.objects.filter(  # type: ignore[attr-defined]
+            imprint_id__in=ids
+        ).order_by("-created_at")
 
 
 class FilterForm(forms.Form):

@@ -192,6 +192,8 @@ def communication_new(request: AuthedRequest) -> HttpResponse:
                     communication_type=data["communication_type"],
                     audience=data["audience"],
                     work=data["work"],
+                    contract=data["contract"],
+                    royalty_import=data["royalty_import"],
                     name=data["name"],
                     territory_code=data["territory_code"],
                     language=data["language"],
