@@ -255,6 +255,7 @@ class CommunicationPermission(PolicyPermission):
         OpenApiParameter("type", str, description="Communication type code."),
         OpenApiParameter("imprint", int),
         OpenApiParameter("work", int, description="The title (work id)."),
+        OpenApiParameter("title", int, description="Same as work."),
     ]
 )
 class CommunicationViewSet(
@@ -270,7 +271,7 @@ class CommunicationViewSet(
     def get_queryset(self) -> QuerySet[Communication]:
         params = self.request.query_params
         imprint = params.get("imprint", "")
-        work = params.get("work", "")
+        work = params.get("work", "") or params.get("title", "")
         qs = communications_for(
             user=self.request.user,
             status=params.get("status", ""),

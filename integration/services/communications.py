@@ -69,7 +69,7 @@ CUSTOMER_KEY = "customerKey"
 
 
 def dispatch_chunk_size() -> int:
-    return int(getattr(settings, "COMMUNICATION_DISPATCH_CHUNK", 500))
+    return max(1, int(settings.COMMUNICATION_DISPATCH_CHUNK))
 
 
 def _dumps(value: Any) -> str:
@@ -1161,7 +1161,7 @@ def communication_notify_approvers(*, communication_id: int) -> int:
     recipients = [u.email for u in approvers_for(communication) if u.email]
     if not recipients:
         return 0
-    base = getattr(settings, "SITE_URL", "").rstrip("/")
+    base = settings.SITE_URL
     link = base + reverse("communications:detail", args=[communication.pk])
     who = communication.submitted_by or "A trigger rule"
     send_mail(

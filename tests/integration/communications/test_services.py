@@ -423,3 +423,36 @@ def test_composed_driver_data_equals_mapping_over_the_full_context(
         assert message.driver_data == expected
         assert [f["message"] for f in message.findings if f["rule"] == "Mapping"] == problems
     assert Communication.objects.get(pk=comm.pk).blocking_count == 1  # the nameless member
+
+
+def test_audience_list_upload_voids_a_submission(
+    composed, rights_manager, admin_a, rights_setup, django_capture_on_commit_callbacks
+):
+    from integration.services.audiences import audience_list_upload
+
+    comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
+    csv = b"email,name,country,consent,channel\nnew@members.test,New Reader,GB,yes,print\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        audience_list_upload(
+            actor=admin_a, audience=rights_setup.audience, filename="new.csv", data=csv
+        )
+    comm = Communication.objects.get(pk=comm.pk)
+    assert comm.status == S.DRAFT
+    assert "The audience Readers changed" in comm.void_reason
+    assert comm.recipient_count == 1
+
+
+def test_template_change_voids_the_submission(
+    composed, rights_manager, admin_a, rights_setup, django_capture_on_commit_callbacks
+):
+    from integration.services.setup import setup_object_save
+
+    comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
+    template = rights_setup.template
+    template.notes = "Reviewed by legal"
+    with django_capture_on_commit_callbacks(execute=True):
+        setup_object_save(actor=admin_a, instance=template, before={})
+    comm = Communication.objects.get(pk=comm.pk)
+    # any change to the template after submission voids: it is part of what was approved
+    assert comm.status == S.DRAFT and "template" in comm.void_reason
+    assert AuditEvent.objects.filter(verb="communication.approval_voided").exists()
