@@ -147,3 +147,32 @@ def test_type_code_unknown_is_400(rights_setup, rights_manager):
     response = _create(_api(rights_manager), rights_setup, communication_type="nope")
     assert response.status_code == 400
     assert communication_type("rights-confirmation")  # the seeded one exists
+
+
+def test_approver_in_another_imprint_is_refused_with_a_reason(
+    created, rights_manager, imprint_b, login, django_capture_on_commit_callbacks
+):
+    """Holds the approving role, but in imprint B; may only view imprint A."""
+    from accounts.models import Role
+    from tests.factories import MembershipFactory, member
+
+    elsewhere = member(Role.RIGHTS_MANAGER, imprint_b, "rights@b.test")
+    MembershipFactory(user=elsewhere, imprint=created.imprint, role=Role.VIEWER)
+    with django_capture_on_commit_callbacks(execute=True):
+        _api(rights_manager).post(f"/api/v1/communications/{created.pk}/submit/")
+    response = _api(elsewhere).post(f"/api/v1/communications/{created.pk}/approve/")
+    assert response.status_code == 403
+    assert (
+        "Approving rights communications in this imprint needs"
+        in response.json()["error"]["message"]
+    )
+    response = login(elsewhere).post(f"/communications/{created.pk}/approve/")
+    assert response.status_code == 403
+    assert "Approving rights communications in this imprint needs" in response.content.decode()
+    assert Communication.objects.get(pk=created.pk).status == S.SUBMITTED
+    page = login(elsewhere).get(f"/communications/{created.pk}/").content.decode()
+    assert "Approving rights communications in this imprint needs" in page
+
+
+def test_outsider_cannot_read_messages(created, outsider):
+    assert _api(outsider).get(f"/api/v1/communications/{created.pk}/messages/").status_code == 404
