@@ -127,6 +127,11 @@ class Communication(models.Model):
     compose_total = models.PositiveIntegerField(default=0)
     compose_done = models.PositiveIntegerField(default=0)
     compose_error = models.TextField(blank=True)
+    checked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the payload was last found current (composed, or recomputed unchanged).",
+    )
     recipient_count = models.PositiveIntegerField(default=0)
     blocking_count = models.PositiveIntegerField(default=0)
     warning_count = models.PositiveIntegerField(default=0)

@@ -596,6 +596,7 @@ def _compose(communication: Communication) -> Communication:
             Message.objects.filter(communication=locked).delete()
             return locked
         locked.finish_composing()
+        locked.checked_at = locked.composed_at
         locked.payload_hash = hasher.hexdigest()
         locked.recipient_count = done
         locked.compose_done = done
@@ -714,6 +715,40 @@ def _require_drafter(actor: Any, communication: Communication) -> None:
         )
 
 
+def stale_reason(communication: Communication) -> str | None:
+    """Cheap: has anything the payload reads changed since it was last found current?"""
+    since = communication.checked_at or communication.composed_at
+    if since is None:
+        return None
+    c = communication
+    if (
+        c.template_id
+        and CommunicationTemplate.objects.filter(pk=c.template_id, updated_at__gt=since).exists()
+    ):
+        return f"The template {communication.template} or its mapping changed"
+    if c.audience_id and Audience.objects.filter(pk=c.audience_id, updated_at__gt=since).exists():
+        return f"The audience {communication.audience} changed"
+    if (
+        communication.work_id
+        and ChangeEvent.objects.filter(work_id=communication.work_id, created_at__gt=since).exists()
+    ):
+        return f"The catalogue data of “{communication.work}” changed"
+    return None
+
+
+def _changed_since_composed(communication: Communication) -> str | None:
+    """None when the composed payload is still what current data gives; otherwise why not.
+    Recomputes the hash only when something it reads has changed."""
+    why = stale_reason(communication)
+    if why is None:
+        return None
+    current = payload_hash_compute(communication=communication, on_date=_composed_on(communication))
+    if current == communication.payload_hash:
+        Communication.objects.filter(pk=communication.pk).update(checked_at=timezone.now())
+        return None
+    return why
+
+
 def submit_refusal(communication: Communication) -> str | None:
     """Why it cannot be submitted now (None when it can), for everyone."""
     if communication.status == S.COMPOSING:
@@ -735,6 +770,13 @@ def submit_refusal(communication: Communication) -> str | None:
 
 
 def communication_submit(*, actor: Any, communication: Communication) -> Communication:
+    _require_drafter(actor, communication)
+    if communication.status in Communication.EDITABLE and communication.payload_hash:
+        changed = _changed_since_composed(communication)
+        if changed:
+            raise ValidationError(
+                f"{changed} since it was composed: recompose it, check it and submit again."
+            )
     with transaction.atomic():
         locked = Communication.objects.select_for_update().get(pk=communication.pk)
         _require_drafter(actor, locked)
@@ -778,6 +820,15 @@ def communication_approve(
 ) -> Communication:
     """Four eyes: an approving role for the category in the imprint, not the submitter. Binds
     the payload hash and creates the dispatch outbox rows in the same transaction."""
+    refusal = approve_refusal(actor, communication)
+    if refusal:
+        raise PermissionDenied(refusal)
+    changed = _changed_since_composed(communication)
+    if changed and communication_revalidate(communication_id=communication.pk, reason=changed):
+        raise ValidationError(
+            f"{changed} after it was submitted, so it is no longer what was submitted: it is back "
+            "in draft and has been recomposed from current data."
+        )
     with transaction.atomic():
         locked = Communication.objects.select_for_update().get(pk=communication.pk)
         refusal = approve_refusal(actor, locked)
@@ -974,6 +1025,7 @@ def communication_revalidate(*, communication_id: int, reason: str = "") -> bool
     except ValidationError as exc:
         current, reason = "", reason or exc.messages[0]
     if current == bound:
+        Communication.objects.filter(pk=communication_id).update(checked_at=timezone.now())
         return False
     with transaction.atomic():
         locked = Communication.objects.select_for_update().get(pk=communication_id)
@@ -1059,6 +1111,8 @@ def setup_changed(*, kind: str, object_id: int | None) -> None:
     """Hook for the setup services: after commit, re-check communications using the object."""
     if object_id is None:
         return
+    if kind == "template":  # a mapping change is a change of its template
+        CommunicationTemplate.objects.filter(pk=object_id).update(updated_at=timezone.now())
     enqueue("integration.tasks.communications_revalidate_for_setup", kind, object_id)
 
 

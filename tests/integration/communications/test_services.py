@@ -456,3 +456,51 @@ def test_template_change_voids_the_submission(
     # any change to the template after submission voids: it is part of what was approved
     assert comm.status == S.DRAFT and "template" in comm.void_reason
     assert AuditEvent.objects.filter(verb="communication.approval_voided").exists()
+
+
+def _change(work, **fields):
+    from integration.models import ChangeEvent
+
+    for name, value in fields.items():
+        setattr(work, name, value)
+    work.save()
+    ChangeEvent.objects.create(
+        imprint_id=work.imprint_id, work=work, kind=ChangeEvent.Kind.METADATA, field="title"
+    )
+
+
+def test_submit_refuses_a_stale_draft_but_not_an_irrelevant_change(
+    composed, rights_manager, rights_setup, django_capture_on_commit_callbacks
+):
+    _change(rights_setup.work, season="Spring 2027")  # not in the letter
+    comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
+    assert comm.status == S.SUBMITTED
+    assert Communication.objects.get(pk=comm.pk).checked_at > comm.composed_at
+
+
+def test_submit_refuses_when_the_payload_changed(composed, rights_manager, rights_setup):
+    _change(rights_setup.work, title="The Lamplighter")
+    with pytest.raises(ValidationError, match="recompose it"):
+        svc.communication_submit(actor=rights_manager, communication=composed)
+    assert Communication.objects.get(pk=composed.pk).status == S.DRAFT
+
+
+def test_approve_rechecks_and_returns_a_changed_submission_to_draft(
+    composed,
+    rights_manager,
+    second_rights_manager,
+    rights_setup,
+    django_capture_on_commit_callbacks,
+    exstream,
+):
+    comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
+    _change(rights_setup.work, title="The Lamplighter")  # no sync hook ran
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(ValidationError, match="back in draft"),
+    ):
+        svc.communication_approve(actor=second_rights_manager, communication=comm)
+    comm = Communication.objects.get(pk=comm.pk)
+    assert comm.status == S.DRAFT and comm.approved_hash == ""
+    assert comm.messages.first().driver_data["workTitle"] == "The Lamplighter"
+    assert exstream.submissions == []
