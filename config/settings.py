@@ -230,6 +230,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # runserver's access log; set ACCESS_LOG_LEVEL=INFO to see every request.
+        "django.server": {"level": env.str("ACCESS_LOG_LEVEL", default="WARNING")},
     },
 }
 

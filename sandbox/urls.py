@@ -9,6 +9,7 @@ app_name = "sandbox"
 
 urlpatterns: list = [
     path("", views.control, name="control"),
+    path("consonance/covers/<int:work_id>.svg", consonance_api.cover_view, name="consonance-cover"),
     path("consonance/graphql", consonance_api.graphql_view, name="consonance-graphql"),
     path(
         "consonance/api/v4/products.json",

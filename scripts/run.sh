@@ -1,27 +1,48 @@
 #!/usr/bin/env bash
-# make run: migrate, seed demo data, then run the web app and one worker together.
+# make run: migrate, seed demo data, run the web app and one worker together, then pull the
+# sandbox Exstream catalogue and Consonance titles over real HTTP and seed a demo setup.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT=${PORT:-8000}
 export DEBUG=${DEBUG:-true}
 export SANDBOX_BASE_URL=${SANDBOX_BASE_URL:-http://127.0.0.1:$PORT}
+URL="http://127.0.0.1:$PORT"
+
+if (echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  echo "Port $PORT is already in use. Stop what is running there, or: make run PORT=8001" >&2
+  exit 1
+fi
 
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo
-if $PY manage.py help seed_sandbox >/dev/null 2>&1; then $PY manage.py seed_sandbox; fi
+$PY manage.py seed_sandbox
+$PY manage.py seed_sandbox_exstream
 
 pids=()
 stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT
 
-$PY manage.py qcluster &
-pids+=($!)
 $PY manage.py runserver "127.0.0.1:$PORT" --noreload &
 pids+=($!)
+$PY manage.py qcluster &
+pids+=($!)
 
-sleep 2
+for _ in $(seq 1 60); do
+  curl -fsS "$URL/healthz" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+
+# The connectors talk to the sandbox over real HTTP, so these run once the web app is up.
+if [ ! -f .venv/.demo-synced ] || [ "${RESYNC:-}" = 1 ]; then
+  $PY manage.py sync_exstream || echo "(Exstream catalogue sync failed; see above)"
+  $PY manage.py sync_consonance || echo "(Consonance sync failed; see above)"
+  $PY manage.py seed_setup || echo "(demo setup failed; see above)"
+  touch .venv/.demo-synced
+fi
+
 echo
-echo "Colophon is running at http://127.0.0.1:$PORT/  (Ctrl-C stops the web app and the worker)"
-echo "Sandbox Consonance and Exstream are served under http://127.0.0.1:$PORT/sandbox/"
+echo "Colophon is running at $URL/  (Ctrl-C stops the web app and the worker)"
+echo "Sign in as one of the demo users above (password: ${DEMO_PASSWORD:-colophon-demo})."
+echo "Sandbox Consonance and Exstream are served under $URL/sandbox/"
 wait -n "${pids[@]}"

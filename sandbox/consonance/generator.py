@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 IMPRINTS = [(101, "Harbour Lights"), (102, "Northwind Press"), (103, "Little Acorn Books")]
 
 FIRST = [
@@ -312,10 +314,10 @@ def generate(works: int = 60, seed: int = 1842) -> Dataset:
                 "supportingResources": [
                     {
                         "id": wid,
-                        "url": f"https://covers.sandbox.example/{wid}.jpg",
+                        "url": f"{settings.SANDBOX_BASE_URL}/sandbox/consonance/covers/{wid}.svg",
                         "caption": "Front cover",
-                        "filename": f"{wid}.jpg",
-                        "imageContentType": "image/jpeg",
+                        "filename": f"{wid}.svg",
+                        "imageContentType": "image/svg+xml",
                         "productIds": pids,
                     }
                 ],

@@ -31,12 +31,12 @@ DEMO_IMPRINTS = ["harbour", "northwind", "acorn"]
 TEMPLATES = [
     ("rights-confirmation", "Rights confirmation letter", ["print", "email"], "", "", "en-GB"),
     ("permission-letter", "Permission letter", ["print", "email"], "", "", "en-GB"),
-    ("licence-renewal", "Licence renewal letter", ["print", "email"], "", "", "en-GB"),
+    ("licence-renewal", "Licence renewal", ["print", "email"], "", "", "en-GB"),
     ("royalty-statement", "Royalty statement", ["print", "email", "web"], "", "", "en-GB"),
     ("royalty-statement", "Royalty statement", ["print", "email", "web"], "US", "", "en-US"),
     ("launch-announcement", "Launch announcement e-mail", ["email"], "", "", "en-GB"),
     ("launch-email", "Launch announcement e-mail", ["email"], "", "", "en-GB"),
-    ("proof-approval", "Proof approval request", ["email", "print"], "", "", "en-GB"),
+    ("proof-approval", "Proof approval", ["email", "print"], "", "", "en-GB"),
     ("review-request", "Review request", ["email"], "", "", "en-GB"),
     ("cover-copy-confirmation", "Cover copy confirmation", ["email"], "", "", "en-GB"),
     ("publication-notification", "Publication notification", ["email", "print"], "", "", "en-GB"),
@@ -44,6 +44,22 @@ TEMPLATES = [
     ("retailer-notice", "Retailer notice", ["email"], "", "", "en-GB"),
     ("catalogue-update", "Catalogue update", ["email"], "", "", "en-GB"),
     ("member-renewal-notice", "Member renewal notice", ["email", "print"], "", "", "en-GB"),
+    ("approval-notice", "Approval notice", ["email"], "", "", "en-GB"),
+    ("contributor-request", "Contributor request", ["email"], "", "", "en-GB"),
+    ("advance-reader-communication", "Advance reader communication", ["email"], "", "", "en-GB"),
+    ("metadata-change-notice", "Metadata change notice", ["email"], "", "", "en-GB"),
+    ("release-alert", "Release alert", ["email"], "", "", "en-GB"),
+    ("delay-notice", "Customer-service delay notice", ["email", "print"], "", "", "en-GB"),
+    ("out-of-stock-notice", "Customer-service out-of-stock notice", ["email"], "", "", "en-GB"),
+    (
+        "format-substitution-notice",
+        "Customer-service format-substitution notice",
+        ["email"],
+        "",
+        "",
+        "en-GB",
+    ),
+    ("revised-date-notice", "Customer-service revised-date notice", ["email"], "", "", "en-GB"),
 ]
 
 AUDIENCES: list[tuple[str, str, dict[str, Any]]] = [
