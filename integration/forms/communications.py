@@ -84,9 +84,14 @@ class CommunicationForm(forms.Form):
         ids = list(imprints.values_list("pk", flat=True))
         self.fields["imprint"].queryset = imprints  # type: ignore[attr-defined]
         self.fields["communication_type"].queryset = types  # type: ignore[attr-defined]
-        self.fields["audience"].queryset = Audience.objects.filter(  # type: ignore[attr-defined]
-            imprint_id__in=ids
-        ).order_by("name")
+        audience = self.fields["audience"]
+        audience.queryset = (  # type: ignore[attr-defined]
+            Audience.objects.filter(imprint_id__in=ids).select_related("imprint").order_by("name")
+        )
+        if len(ids) > 1:  # name the imprint when the list mixes several
+            audience.label_from_instance = (  # type: ignore[attr-defined]
+                lambda a: f"{a.name} ({a.imprint})"
+            )
         self.fields["work"].queryset = Work.objects.filter(  # type: ignore[attr-defined]
             imprint_id__in=ids, withdrawn_at__isnull=True
         ).order_by("title")
