@@ -55,7 +55,7 @@ from integration.services.audiences import Recipient, audience_count, audience_r
 from integration.services.compliance import compliance_evaluate, compliance_rules_for
 from integration.services.context import RECIPIENT_FIELDS, build_context
 from integration.services.mappings import build_driver_data
-from integration.services.outbox import outbox_enqueue, outbox_replay
+from integration.services.outbox import outbox_replay
 from integration.services.templates import template_resolve
 
 logger = logging.getLogger(__name__)
@@ -881,28 +881,44 @@ def _queue_dispatch(communication: Communication) -> int:
     )
     count = communication.recipient_count
     chunks = (count + size - 1) // size
-    for n in range(1, chunks + 1):
-        external_id = chunk_external_id(communication, n)
-        item = outbox_enqueue(
-            kind=OutboxItem.Kind.EXSTREAM_BATCH,
-            external_id=external_id,
-            payload={
-                "communication_id": communication.pk,
-                "chunk": n,
-                "approved_hash": communication.approved_hash,
-                "messages": min(size, count - (n - 1) * size),
-            },
-            imprint_id=communication.imprint_id,
-            work_id=communication.work_id,
-            subject=communication,
-        )
+    rows = {
+        chunk_external_id(communication, n): {
+            "communication_id": communication.pk,
+            "chunk": n,
+            "approved_hash": communication.approved_hash,
+            "messages": min(size, count - (n - 1) * size),
+        }
+        for n in range(1, chunks + 1)
+    }
+    existing = {
+        item.external_id: item
+        for item in OutboxItem.objects.select_for_update().filter(external_id__in=list(rows))
+    }
+    # One row per chunk, like ``outbox_enqueue`` but in one INSERT and with one wake-up call.
+    OutboxItem.objects.bulk_create(
+        [
+            OutboxItem(
+                kind=OutboxItem.Kind.EXSTREAM_BATCH,
+                external_id=external_id,
+                payload=payload,
+                imprint_id=communication.imprint_id,
+                work_id=communication.work_id,
+                subject_type=SUBJECT_TYPE,
+                subject_id=communication.pk,
+            )
+            for external_id, payload in rows.items()
+            if external_id not in existing
+        ],
+        batch_size=500,
+    )
+    for item in existing.values():
         if item.status == OutboxItem.Status.CANCELLED:
             # The same payload was approved, voided and approved again: send it this time.
             item.status = OutboxItem.Status.PENDING
             item.next_attempt_at = timezone.now()
             item.last_error = ""
             item.save()
-            enqueue("integration.tasks.outbox_dispatch", group="outbox")
+    enqueue("integration.tasks.outbox_dispatch", group="outbox")
     return chunks
 
 

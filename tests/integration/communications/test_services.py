@@ -504,3 +504,38 @@ def test_approve_rechecks_and_returns_a_changed_submission_to_draft(
     assert comm.status == S.DRAFT and comm.approved_hash == ""
     assert comm.messages.first().driver_data["workTitle"] == "The Lamplighter"
     assert exstream.submissions == []
+
+
+def test_same_payload_approved_again_after_a_void_is_sent_once(
+    composed,
+    rights_manager,
+    second_rights_manager,
+    rights_setup,
+    django_capture_on_commit_callbacks,
+    exstream,
+):
+    comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
+    comm = _approve_without_dispatch(
+        comm, second_rights_manager, django_capture_on_commit_callbacks
+    )
+    first_ids = set(OutboxItem.objects.values_list("external_id", flat=True))
+    work = rights_setup.work
+    work.title = "Changed"
+    work.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.communications_revalidate_for_work(work.pk)
+    assert set(OutboxItem.objects.values_list("status", flat=True)) == {"cancelled"}
+    work.title = "The Lighthouse Keeper"  # changed back: the very same payload again
+    work.save()
+    comm = Communication.objects.get(pk=comm.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.communication_recompose(actor=rights_manager, communication=comm)
+    comm = _submit(
+        Communication.objects.get(pk=comm.pk), rights_manager, django_capture_on_commit_callbacks
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.communication_approve(actor=second_rights_manager, communication=comm)
+    comm = Communication.objects.get(pk=comm.pk)
+    assert comm.status == S.SENT
+    assert set(OutboxItem.objects.values_list("external_id", flat=True)) == first_ids
+    assert sorted(exstream.submissions) == sorted(first_ids)
