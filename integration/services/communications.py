@@ -54,7 +54,7 @@ from integration.queue import enqueue
 from integration.services.audiences import Recipient, audience_count, audience_recipients
 from integration.services.compliance import compliance_evaluate, compliance_rules_for
 from integration.services.context import RECIPIENT_FIELDS, build_context
-from integration.services.mappings import build_driver_data
+from integration.services.mappings import COLOPHON_SUPPLIED, build_driver_data
 from integration.services.outbox import outbox_replay
 from integration.services.templates import template_resolve
 
@@ -65,7 +65,6 @@ COMPOSE_CHUNK = 2000
 PREVIEW_RANDOM = 3
 PREVIEW_MAX_WITH_FINDINGS = 20
 SUBJECT_TYPE = "integration.communication"
-CUSTOMER_KEY = "customerKey"
 
 
 def dispatch_chunk_size() -> int:
@@ -354,7 +353,7 @@ class Composer:
         per_recipient = [m for m in mappings if levels.get(m.context_field) == "recipient"]
         per_title = [m for m in mappings if m not in per_recipient]
         # The customer key is Colophon's own (the message key), added to every record at send.
-        required = set(template.exstream_communication.required_fields) - {CUSTOMER_KEY}
+        required = set(template.exstream_communication.required_fields) - COLOPHON_SUPPLIED
         recipient_names = {m.driver_field for m in per_recipient}
         title_part = SimpleNamespace(
             _compiled_mappings=per_title,

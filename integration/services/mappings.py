@@ -55,6 +55,9 @@ _LOCAL_SYMBOLS = {
     ("fr-FR", "GBP"): "£GB",
 }
 
+# Driver fields Colophon fills itself at send time (never mapped): the message key.
+COLOPHON_SUPPLIED = frozenset({"customerKey"})
+
 TRANSFORMS = ("date", "money", "upper", "lower", "title", "join", "default", "lookup")
 
 
@@ -223,6 +226,8 @@ def mapping_problems(template: CommunicationTemplate) -> list[str]:
             )
         problems.extend(f"'{m.driver_field}': {p}" for p in transform_problems(m.transforms))
     for name in communication.required_fields:
+        if name in COLOPHON_SUPPLIED:
+            continue
         if name not in mapped:
             problems.append(f"Required Exstream driver field '{name}' is not mapped.")
     return problems
@@ -233,8 +238,8 @@ def _compiled(template: CommunicationTemplate) -> list[FieldMapping]:
     if cached is None:
         cached = list(template.mappings.all())
         template._compiled_mappings = cached  # type: ignore[attr-defined]
-        template._required_driver = set(  # type: ignore[attr-defined]
-            template.exstream_communication.required_fields
+        template._required_driver = (  # type: ignore[attr-defined]
+            set(template.exstream_communication.required_fields) - COLOPHON_SUPPLIED
         )
     return cached
 

@@ -539,3 +539,21 @@ def test_same_payload_approved_again_after_a_void_is_sent_once(
     assert comm.status == S.SENT
     assert set(OutboxItem.objects.values_list("external_id", flat=True)) == first_ids
     assert sorted(exstream.submissions) == sorted(first_ids)
+
+
+def test_customer_key_is_supplied_by_colophon_not_mapped(rights_setup):
+    from integration.services.context import build_context
+    from integration.services.mappings import build_driver_data, mapping_problems
+
+    exstream = rights_setup.template.exstream_communication
+    exstream.driver_fields = [
+        *exstream.driver_fields,
+        {"name": "customerKey", "type": "string", "required": True},
+    ]
+    exstream.save()
+    assert mapping_problems(rights_setup.template) == []
+    _, problems = build_driver_data(
+        template=rights_setup.template,
+        context=build_context(work=rights_setup.work, recipient={"name": "Reader"}),
+    )
+    assert problems == []
