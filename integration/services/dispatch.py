@@ -151,7 +151,8 @@ class ExstreamBatchHandler:
         job_id = str(result.get("job_id", ""))
         messages = Message.objects.filter(communication_id=comm_id, chunk=chunk)
         keys = [str(k) for k in messages.values_list("key", flat=True)]
-        messages.filter(status=Message.Status.GENERATED).update(
+        # FAILED too: a dead chunk replayed from Operations succeeded this time.
+        messages.filter(status__in=[Message.Status.GENERATED, Message.Status.FAILED]).update(
             status=Message.Status.SUBMITTED,
             exstream_job_id=job_id[:100],
             status_at=timezone.now(),

@@ -557,3 +557,25 @@ def test_customer_key_is_supplied_by_colophon_not_mapped(rights_setup):
         context=build_context(work=rights_setup.work, recipient={"name": "Reader"}),
     )
     assert problems == []
+
+
+def test_replay_from_operations_also_settles_the_communication(
+    composed,
+    rights_manager,
+    second_rights_manager,
+    admin_a,
+    django_capture_on_commit_callbacks,
+    exstream,
+):
+    from integration.services.outbox import outbox_replay
+
+    comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
+    exstream.fail = [ExternalServiceError("bad", service="exstream", retryable=False, status=422)]
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.communication_approve(actor=second_rights_manager, communication=comm)
+    assert Communication.objects.get(pk=comm.pk).status == S.FAILED
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_replay(actor=admin_a, item=OutboxItem.objects.get())
+    comm = Communication.objects.get(pk=comm.pk)
+    assert comm.status == S.SENT
+    assert set(comm.messages.values_list("status", flat=True)) == {"submitted"}
