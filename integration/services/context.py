@@ -117,6 +117,11 @@ def _royalty_balance(src: Source) -> dict[str, Any] | None:
     return _money(sum((ln.balance for ln in lines), Decimal("0")), lines[0].currency)
 
 
+def _royalty_currency(src: Source) -> str | None:
+    lines = _royalty_lines(src)
+    return lines[0].currency if lines else None
+
+
 def _royalty_units(src: Source) -> int | None:
     lines = _royalty_lines(src)
     return sum(ln.units - ln.returns for ln in lines) if lines else None
@@ -250,6 +255,8 @@ FIELDS: list[ContextField] = [
     ContextField("royalty.period_end", "Period end", "Last day of the statement period.",
                  datetime.date(2026, 6, 30), _royalty_period("period_end"),
                  level="recipient", group="royalty"),
+    ContextField("royalty.currency", "Statement currency", "Currency of the royalty lines.",
+                 "GBP", _royalty_currency, level="recipient", group="royalty"),
     ContextField("royalty.lines", "Statement lines", "ISBN, channel, territory, units, royalty.",
                  [{"isbn": "9780000000001", "channel": "Home", "territory": "GB", "units": 1520,
                    "royalty": "1234.56", "currency": "GBP"}], _royalty_rows,

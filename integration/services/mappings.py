@@ -375,10 +375,13 @@ _SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
     (("contract", "agreement"), "contract.name"),
     (("reviewdate",), "contract.review_date"),
     (("expiry",), "contract.expiry_date"),
+    (("territor",), "licensed_rights.all"),
     (("right",), "licensed_rights.all"),
+    (("statementperiod",), "royalty.period_end"),
     (("periodstart",), "royalty.period_start"),
     (("periodend",), "royalty.period_end"),
-    (("balance", "payable"), "royalty.balance"),
+    (("balance", "payable", "amountdue"), "royalty.balance"),
+    (("currency",), "royalty.currency"),
     (("royalty", "earn", "total"), "royalty.total"),
     (("units",), "royalty.units"),
     (("lines",), "royalty.lines"),
@@ -403,7 +406,7 @@ def suggest_context_field(driver_field: str) -> str | None:
     return None
 
 
-def suggested_transforms(context_field: str) -> list[dict[str, Any]]:
+def suggested_transforms(context_field: str, driver_field: str = "") -> list[dict[str, Any]]:
     if context_field in ("prices.territory", "royalty.total", "royalty.balance", "offer.price"):
         return [{"op": "money"}]
     if context_field.endswith("_date") or context_field in (
@@ -416,5 +419,6 @@ def suggested_transforms(context_field: str) -> list[dict[str, Any]]:
     if context_field == "contributors.authors":
         return [{"op": "join", "separator": ", ", "last_separator": " and "}]
     if context_field == "licensed_rights.all":
-        return [{"op": "join", "key": "right_type"}]
+        key = "territory" if "territor" in driver_field.lower() else "right_type"
+        return [{"op": "join", "key": key}]
     return []

@@ -579,3 +579,19 @@ def test_replay_from_operations_also_settles_the_communication(
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.SENT
     assert set(comm.messages.values_list("status", flat=True)) == {"submitted"}
+
+
+def test_suggestions_map_territories_and_royalty_statement_fields():
+    from integration.services.mappings import suggest_context_field, suggested_transforms
+
+    assert suggest_context_field("territories") == "licensed_rights.all"
+    assert suggested_transforms("licensed_rights.all", "territories") == [
+        {"op": "join", "key": "territory"}
+    ]
+    assert suggested_transforms("licensed_rights.all", "rightsGranted") == [
+        {"op": "join", "key": "right_type"}
+    ]
+    assert suggest_context_field("amountDue") == "royalty.balance"
+    assert suggest_context_field("statementPeriod") == "royalty.period_end"
+    assert suggest_context_field("currency") == "royalty.currency"
+    assert suggest_context_field("imprintName") == "imprint.name"
