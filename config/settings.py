@@ -296,6 +296,11 @@ EXSTREAM_PREVIEW_DOMAIN = env.str("EXSTREAM_PREVIEW_DOMAIN", default="preview")
 EXSTREAM_BATCH_CHANNEL = env.str("EXSTREAM_BATCH_CHANNEL", default="colophon-batch")
 # Standard Webhooks secrets (whsec_...); a comma-separated second value is accepted in rotation.
 EXSTREAM_EVENTS_SECRET = secret("EXSTREAM_EVENTS_SECRET")
+# --- Communications -----------------------------------------------------------------------------
+# Messages per Exstream batch submission (one outbox row each).
+COMMUNICATION_DISPATCH_CHUNK = env.int("COMMUNICATION_DISPATCH_CHUNK", default=500)
+# The address staff use, for absolute links in e-mails (e.g. "awaiting your approval").
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=15.0)
 HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=3)
 HTTP_RETRY_BASE_SECONDS = env.float("HTTP_RETRY_BASE_SECONDS", default=0.5)

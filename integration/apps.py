@@ -10,8 +10,12 @@ class IntegrationConfig(AppConfig):
     def ready(self) -> None:
         from integration import schedules
         from integration.consonance import register_schedule
-        from integration.services import writeback  # noqa: F401  (registers its outbox handler)
+        from integration.services import (
+            dispatch,
+            writeback,  # noqa: F401  (registers its outbox handler)
+        )
 
         register_schedule()
+        dispatch.register()
 
         post_migrate.connect(schedules.ensure_schedules, sender=self)

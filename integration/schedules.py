@@ -14,6 +14,8 @@ SCHEDULES: dict[str, tuple[str, int]] = {
     "worker-heartbeat": ("integration.tasks.worker_heartbeat", 1),
     # Picks up retries that are due and rows whose worker died mid-call (expired lease).
     "outbox-dispatch": ("integration.tasks.outbox_dispatch", 1),
+    # Date-based trigger rules (delivery due, contract review / expiry in N days); idempotent.
+    "triggers-due": ("integration.tasks.triggers_run_due", 24 * 60),
 }
 
 

@@ -18,6 +18,49 @@ def outbox_dispatch() -> dict[str, int]:
     return dispatch()
 
 
+def communication_compose(communication_id: int) -> str:
+    from integration.services.communications import communication_compose as compose
+
+    communication = compose(communication_id=communication_id)
+    return f"{communication.status}: {communication.compose_done}/{communication.compose_total}"
+
+
+def communication_revalidate(communication_id: int, reason: str = "") -> bool:
+    from integration.services.communications import communication_revalidate as revalidate
+
+    return revalidate(communication_id=communication_id, reason=reason)
+
+
+def communications_revalidate_for_setup(kind: str, object_id: int) -> int:
+    from integration.services.communications import communications_revalidate_for_setup as run
+
+    return run(kind=kind, object_id=object_id)
+
+
+def communications_revalidate_for_work(work_id: int) -> int:
+    from integration.services.communications import communications_revalidate_for_work as run
+
+    return run(work_id)
+
+
+def communication_notify_approvers(communication_id: int) -> int:
+    from integration.services.communications import communication_notify_approvers as notify
+
+    return notify(communication_id=communication_id)
+
+
+def triggers_process_change_events(*change_event_ids: int) -> list[int]:
+    from integration.services.trigger_drafts import triggers_process_change_events as process
+
+    return process(change_event_ids=list(change_event_ids))
+
+
+def triggers_run_due() -> list[int]:
+    from integration.services.trigger_drafts import triggers_run_due as run
+
+    return run()
+
+
 def exstream_process_inbound_event(inbound_event_pk: int) -> str:
     from integration.exstream.webhooks import process_inbound_event
 
@@ -60,3 +103,10 @@ def contributor_actions_open_missing() -> str:
     from integration.services.contributor_actions import contributor_actions_open_missing as run
 
     return f"{run()} contributor action(s) opened"
+
+
+def catalogue_changes_recorded(*work_ids: int) -> str:
+    from integration.services.trigger_drafts import catalogue_changes_recorded as run
+
+    result = run(work_ids=list(work_ids))
+    return f"{result['drafts']} draft(s), {result['revalidations']} re-check(s)"

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from integration.views import communications as communication_views
 from integration.views import exstream, imports, operations, sync, titles
 from integration.views import setup as setup_views
 from integration.views import status as status_views
@@ -95,6 +96,22 @@ reports_patterns = (
     "reports",
 )
 
+communications_patterns = (
+    [
+        path("", communication_views.communication_list, name="list"),
+        path("new/", communication_views.communication_new, name="new"),
+        path("approvals/", communication_views.approvals, name="approvals"),
+        path("<int:pk>/", communication_views.communication_detail, name="detail"),
+        path("<int:pk>/progress/", communication_views.communication_progress, name="progress"),
+        path(
+            "<int:pk>/<slug:action>/",
+            communication_views.communication_action,
+            name="action",
+        ),
+    ],
+    "communications",
+)
+
 exstream_patterns = (
     [
         path("communications/", exstream.communications, name="communications"),
@@ -131,6 +148,7 @@ urlpatterns = [
     path("", include(timeline_patterns)),
     path("actions/", include(actions_patterns)),
     path("reports/", include(reports_patterns)),
+    path("communications/", include(communications_patterns)),
     path("titles/", include(titles_patterns)),
     path("sync/", include(sync_patterns)),
     path("imports/", include(imports_patterns)),

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from integration.api import communications as communications_api
 from integration.api import exstream
 from integration.api import setup as setup_api
 from integration.api import status as status_api
@@ -27,6 +28,7 @@ router.register(
     status_api.CustomerServiceOutcomeViewSet,
     basename="customer-service-outcome",
 )
+router.register("communications", communications_api.CommunicationViewSet, basename="communication")
 router.register("titles", TitleViewSet, basename="title")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 

@@ -17,7 +17,7 @@ from integration.models.catalogue import (
     SyncRun,
     Work,
 )
-from integration.models.correspondence import Approval, Communication, Message
+from integration.models.correspondence import Approval, Communication, Message, MessagePreview
 from integration.models.exstream import (
     EventCursor,
     ExstreamCommunication,
@@ -72,6 +72,7 @@ __all__ = [
     "MarketingText",
     "Message",
     "MessageEvent",
+    "MessagePreview",
     "OutboxAttempt",
     "OutboxItem",
     "PreviewOutput",

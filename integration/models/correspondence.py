@@ -111,6 +111,13 @@ class Communication(models.Model):
         on_delete=models.SET_NULL,
         related_name="communications",
     )
+    trigger_key = models.CharField(
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Set for trigger-created drafts: one draft per rule, subject and event/date.",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -120,6 +127,11 @@ class Communication(models.Model):
     compose_total = models.PositiveIntegerField(default=0)
     compose_done = models.PositiveIntegerField(default=0)
     compose_error = models.TextField(blank=True)
+    checked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the payload was last found current (composed, or recomputed unchanged).",
+    )
     recipient_count = models.PositiveIntegerField(default=0)
     blocking_count = models.PositiveIntegerField(default=0)
     warning_count = models.PositiveIntegerField(default=0)
@@ -195,6 +207,11 @@ class Communication(models.Model):
     def mark_failed(self) -> None:
         pass
 
+    @transition(field=status, source=[S.PARTIALLY_FAILED, S.FAILED], target=S.SENDING)
+    def resume_sending(self) -> None:
+        """A dead-letter chunk was replayed: the communication is sending again."""
+        self.sent_at = None
+
     @transition(
         field=status,
         source=[S.DRAFT, S.REJECTED, S.SUBMITTED, S.APPROVED, S.QUEUED],
@@ -267,6 +284,33 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient_name or self.recipient_email} ({self.status})"
+
+
+class MessagePreview(models.Model):
+    """One recipient's copy rendered through Exstream on-demand on the preview domain."""
+
+    communication = models.ForeignKey(
+        Communication, on_delete=models.CASCADE, related_name="previews"
+    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="previews")
+    reason = models.CharField(
+        max_length=100, help_text="Why it was sampled: first, random, findings."
+    )
+    payload_hash = models.CharField(max_length=64)
+    outputs = models.JSONField(
+        default=list, blank=True, help_text="[{id, mime_type, queue_name, size, url}] per output."
+    )
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "message__sequence"]
+
+    def __str__(self) -> str:
+        return f"Preview of {self.message} ({len(self.outputs)} outputs)"
 
 
 class Approval(models.Model):

@@ -111,15 +111,18 @@ def audience_recipients(*, audience: Audience, work: Work | None = None) -> Iter
     if audience.kind == Audience.Kind.SEGMENT:
         return
     if audience.kind == Audience.Kind.UPLOADED:
-        for m in _members(audience).iterator(chunk_size=CHUNK):
+        rows = _members(audience).values_list(
+            "pk", "name", "email", "address", "country", "channel_preference", "consent"
+        )
+        for pk, name, email, address, country, channel, consent in rows.iterator(chunk_size=CHUNK):
             yield Recipient(
-                key=f"member:{m.pk}",
-                name=m.name,
-                email=m.email,
-                address=m.address,
-                country=m.country,
-                channel_preference=m.channel_preference,
-                consent=m.consent,
+                key=f"member:{pk}",
+                name=name,
+                email=email,
+                address=address,
+                country=country,
+                channel_preference=channel,
+                consent=consent,
                 contact_id=None,
             )
         return
@@ -256,6 +259,9 @@ def audience_list_upload(*, actor: Any, audience: Audience, filename: str, data:
             target=audience,
             data={"filename": filename, "rows": len(parsed.rows)},
         )
+        from integration.services.communications import setup_changed
+
+        setup_changed(kind="audience", object_id=audience.pk)
     return len(parsed.rows)
 
 

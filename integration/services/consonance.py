@@ -20,7 +20,7 @@ from accounts.audit import log_action
 from integration.consonance.client import ConsonanceClient
 from integration.consonance.mapping import RecordError, normalise_contract, normalise_work
 from integration.http import ExternalServiceError
-from integration.models import SyncRun
+from integration.models import ChangeEvent, SyncRun
 from integration.queue import enqueue
 from integration.services.catalogue import (
     Outcome,
@@ -28,6 +28,7 @@ from integration.services.catalogue import (
     mirror_works,
     withdraw_missing,
 )
+from integration.services.trigger_drafts import notify_catalogue_changed
 
 logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=10)
@@ -179,6 +180,8 @@ def _phase(
                 seen = run.seen_ids.setdefault(record_type, [])
                 seen.extend(r.get("id") for r in records)
             _record_page(run, result, cursor)
+            # Change events of this page: trigger rules draft, approvals are re-checked.
+            notify_catalogue_changed(result.work_ids)
         if progress is not None:
             progress(run)
 
@@ -215,6 +218,11 @@ def consonance_sync(
                     seen_work_ids=set(run.seen_ids.get("work", [])),
                     seen_contract_ids=set(run.seen_ids.get("contract", [])),
                     run=run,
+                )
+                notify_catalogue_changed(
+                    ChangeEvent.objects.filter(
+                        sync_run=run, kind=ChangeEvent.Kind.WITHDRAWN, work__isnull=False
+                    ).values_list("work_id", flat=True)
                 )
                 run.seen_ids = {}
             run.phase = SyncRun.Phase.DONE

@@ -117,6 +117,11 @@ def _royalty_balance(src: Source) -> dict[str, Any] | None:
     return _money(sum((ln.balance for ln in lines), Decimal("0")), lines[0].currency)
 
 
+def _royalty_currency(src: Source) -> str | None:
+    lines = _royalty_lines(src)
+    return lines[0].currency if lines else None
+
+
 def _royalty_units(src: Source) -> int | None:
     lines = _royalty_lines(src)
     return sum(ln.units - ln.returns for ln in lines) if lines else None
@@ -176,6 +181,13 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     year = day.year + month // 12
     month = month % 12 + 1
     return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _imprint_name(src: Source) -> str | None:
+    imprint = src.get("imprint")
+    if imprint is None and src.get("work") is not None:
+        imprint = src["work"].imprint
+    return getattr(imprint, "name", None)
 
 
 _SAMPLE_DATE = datetime.date(2026, 3, 5)
@@ -243,6 +255,8 @@ FIELDS: list[ContextField] = [
     ContextField("royalty.period_end", "Period end", "Last day of the statement period.",
                  datetime.date(2026, 6, 30), _royalty_period("period_end"),
                  level="recipient", group="royalty"),
+    ContextField("royalty.currency", "Statement currency", "Currency of the royalty lines.",
+                 "GBP", _royalty_currency, level="recipient", group="royalty"),
     ContextField("royalty.lines", "Statement lines", "ISBN, channel, territory, units, royalty.",
                  [{"isbn": "9780000000001", "channel": "Home", "territory": "GB", "units": 1520,
                    "royalty": "1234.56", "currency": "GBP"}], _royalty_rows,
@@ -269,6 +283,8 @@ FIELDS: list[ContextField] = [
                  _mapping_value("campaign", "code"), group="campaign"),
     ContextField("today", "Today", "The date of composing.", _SAMPLE_DATE,
                  lambda src: src.get("today")),
+    ContextField("imprint.name", "Imprint", "The sending imprint's name.", "Harbour Lights",
+                 _imprint_name),
 ]  # fmt: skip
 
 REGISTRY: dict[str, ContextField] = {f.key: f for f in FIELDS}

@@ -55,6 +55,9 @@ _LOCAL_SYMBOLS = {
     ("fr-FR", "GBP"): "£GB",
 }
 
+# Driver fields Colophon fills itself at send time (never mapped): the message key.
+COLOPHON_SUPPLIED = frozenset({"customerKey"})
+
 TRANSFORMS = ("date", "money", "upper", "lower", "title", "join", "default", "lookup")
 
 
@@ -223,6 +226,8 @@ def mapping_problems(template: CommunicationTemplate) -> list[str]:
             )
         problems.extend(f"'{m.driver_field}': {p}" for p in transform_problems(m.transforms))
     for name in communication.required_fields:
+        if name in COLOPHON_SUPPLIED:
+            continue
         if name not in mapped:
             problems.append(f"Required Exstream driver field '{name}' is not mapped.")
     return problems
@@ -233,8 +238,8 @@ def _compiled(template: CommunicationTemplate) -> list[FieldMapping]:
     if cached is None:
         cached = list(template.mappings.all())
         template._compiled_mappings = cached  # type: ignore[attr-defined]
-        template._required_driver = set(  # type: ignore[attr-defined]
-            template.exstream_communication.required_fields
+        template._required_driver = (  # type: ignore[attr-defined]
+            set(template.exstream_communication.required_fields) - COLOPHON_SUPPLIED
         )
     return cached
 
@@ -338,6 +343,9 @@ def mapping_save(
                 "required": required,
             },
         )
+        from integration.services.communications import setup_changed
+
+        setup_changed(kind="template", object_id=template.pk)
     return mapping
 
 
@@ -350,6 +358,9 @@ def mapping_delete(*, actor: Any, mapping: FieldMapping) -> None:
             imprint=mapping.template.imprint_id,
             data={"template": str(mapping.template), "driver_field": mapping.driver_field},
         )
+        from integration.services.communications import setup_changed
+
+        setup_changed(kind="template", object_id=mapping.template_id)
         mapping.delete()
 
 
@@ -364,16 +375,20 @@ _SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
     (("contract", "agreement"), "contract.name"),
     (("reviewdate",), "contract.review_date"),
     (("expiry",), "contract.expiry_date"),
+    (("territor",), "licensed_rights.all"),
     (("right",), "licensed_rights.all"),
+    (("statementperiod",), "royalty.period_end"),
     (("periodstart",), "royalty.period_start"),
     (("periodend",), "royalty.period_end"),
-    (("balance", "payable"), "royalty.balance"),
+    (("balance", "payable", "amountdue"), "royalty.balance"),
+    (("currency",), "royalty.currency"),
     (("royalty", "earn", "total"), "royalty.total"),
     (("units",), "royalty.units"),
     (("lines",), "royalty.lines"),
     (("email",), "recipient.email"),
     (("address",), "recipient.address"),
     (("country",), "recipient.country"),
+    (("imprint",), "imprint.name"),
     (("recipient", "payee", "contactname", "salutation", "name"), "recipient.name"),
     (("offer", "promo"), "offer.code"),
     (("campaign",), "campaign.name"),
@@ -391,7 +406,7 @@ def suggest_context_field(driver_field: str) -> str | None:
     return None
 
 
-def suggested_transforms(context_field: str) -> list[dict[str, Any]]:
+def suggested_transforms(context_field: str, driver_field: str = "") -> list[dict[str, Any]]:
     if context_field in ("prices.territory", "royalty.total", "royalty.balance", "offer.price"):
         return [{"op": "money"}]
     if context_field.endswith("_date") or context_field in (
@@ -404,5 +419,6 @@ def suggested_transforms(context_field: str) -> list[dict[str, Any]]:
     if context_field == "contributors.authors":
         return [{"op": "join", "separator": ", ", "last_separator": " and "}]
     if context_field == "licensed_rights.all":
-        return [{"op": "join", "key": "right_type"}]
+        key = "territory" if "territor" in driver_field.lower() else "right_type"
+        return [{"op": "join", "key": key}]
     return []

@@ -16,6 +16,7 @@ from accounts.models import Imprint
 from integration.consonance.onix import OnixError, iter_products
 from integration.models import SyncRun
 from integration.services.catalogue import Outcome, mirror_works
+from integration.services.trigger_drafts import notify_catalogue_changed
 
 BATCH = 100
 
@@ -94,6 +95,7 @@ def onix_import(
                 f"{run.unchanged} unchanged, {run.failed} failed."
             )
             run.save()
+            notify_catalogue_changed(total.work_ids)
             log_action(
                 actor=actor,
                 verb="onix.imported",

@@ -21,6 +21,7 @@ from integration.consonance.royalties import (
     validate_row,
 )
 from integration.models import ChangeEvent, Contact, Contract, RoyaltyImport, RoyaltyLine
+from integration.services.trigger_drafts import notify_catalogue_changed
 
 
 def royalty_import(
@@ -172,6 +173,7 @@ def royalty_import(
                 for work_id, s in per_work.items()
             ]
         )
+        notify_catalogue_changed(per_work.keys())
         log_action(
             actor=actor,
             verb="royalties.imported",

@@ -77,7 +77,20 @@ def setup_object_save(
             target=instance,
             data=data,
         )
+        if not created:
+            _revalidate_users_of(instance)
     return instance
+
+
+def _revalidate_users_of(instance: models.Model) -> None:
+    """After commit, re-check submitted / approved / queued communications that use a changed
+    template or audience (their approval is voided when the payload differs)."""
+    from integration.services.communications import setup_changed
+
+    if isinstance(instance, CommunicationTemplate):
+        setup_changed(kind="template", object_id=instance.pk)
+    elif isinstance(instance, Audience):
+        setup_changed(kind="audience", object_id=instance.pk)
 
 
 def setup_object_delete(*, actor: Any, instance: models.Model) -> None:

@@ -245,7 +245,7 @@ class Command(BaseCommand):
                     driver_field=field["name"],
                     defaults={
                         "context_field": context_field,
-                        "transforms": suggested_transforms(context_field),
+                        "transforms": suggested_transforms(context_field, field["name"]),
                         "required": bool(field.get("required")),
                     },
                 )

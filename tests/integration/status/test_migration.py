@@ -11,8 +11,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
-BEFORE = [("integration", "0007_consonance")]
-AFTER = [("integration", "0008_status")]
+BEFORE = [("integration", "0008_compose")]
+AFTER = [("integration", "0009_status")]
 
 
 def test_status_events_are_copied_into_message_events():

@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('integration', '0007_consonance'),
+        ('integration', '0008_compose'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,361 @@
+"""REST API of Communications: list / create / detail, and the workflow actions (preview,
+submit, approve, reject, cancel, replay). Thin: services decide, audit and refuse with
+readable reasons (403 for policy, 400 for state). Another imprint's communication is a 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import policy
+from accounts.api import Pagination, PolicyPermission
+from accounts.models import Imprint
+from accounts.policy import Action
+from integration.models import (
+    Audience,
+    Channel,
+    Communication,
+    CommunicationType,
+    Contract,
+    Message,
+    MessagePreview,
+    OutboxItem,
+    RoyaltyImport,
+    Work,
+)
+from integration.selectors.communications import communications_for
+from integration.services import communications as svc
+
+MESSAGES_PAGE = 50
+
+
+class CommunicationSerializer(serializers.ModelSerializer):
+    communication_type: serializers.SlugRelatedField[CommunicationType] = (
+        serializers.SlugRelatedField(slug_field="code", read_only=True)
+    )
+    status = serializers.CharField(read_only=True, help_text="Communication.Status value.")
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Communication
+        fields = [
+            "id",
+            "name",
+            "imprint",
+            "communication_type",
+            "status",
+            "status_label",
+            "work",
+            "contract",
+            "audience",
+            "template",
+            "channels",
+            "territory_code",
+            "language",
+            "recipient_count",
+            "blocking_count",
+            "warning_count",
+            "compose_done",
+            "compose_total",
+            "compose_error",
+            "payload_hash",
+            "approved_hash",
+            "auto_approved",
+            "submitted_by",
+            "approved_by",
+            "rejection_comment",
+            "void_reason",
+            "trigger_rule",
+            "created_at",
+            "sent_at",
+        ]
+        read_only_fields = fields
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="Message.Status value.")
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "key",
+            "sequence",
+            "recipient_key",
+            "recipient_name",
+            "recipient_email",
+            "recipient_country",
+            "channel",
+            "driver_data",
+            "payload_hash",
+            "findings",
+            "blocking",
+            "status",
+            "status_at",
+            "status_detail",
+            "exstream_job_id",
+            "chunk",
+        ]
+        read_only_fields = fields
+
+
+class AttemptSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    outcome = serializers.CharField()
+    status_code = serializers.IntegerField(allow_null=True)
+    started_at = serializers.DateTimeField()
+    duration_ms = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class ChunkSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="OutboxItem.Status value.")
+    attempts_made = AttemptSerializer(source="attempt_rows", many=True, read_only=True)
+
+    class Meta:
+        model = OutboxItem
+        fields = [
+            "id",
+            "external_id",
+            "status",
+            "attempts",
+            "payload",
+            "result",
+            "last_error",
+            "dead_reason",
+            "attempts_made",
+        ]
+        read_only_fields = fields
+
+
+class ApprovalSerializer(serializers.Serializer):
+    decision = serializers.CharField()
+    decided_by = serializers.CharField(allow_null=True)
+    payload_hash = serializers.CharField()
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class CommunicationDetailSerializer(CommunicationSerializer):
+    template_explanation = serializers.CharField(read_only=True)
+    approvals = ApprovalSerializer(many=True, read_only=True)
+    chunks = serializers.SerializerMethodField()
+    messages = serializers.SerializerMethodField()
+
+    class Meta(CommunicationSerializer.Meta):
+        fields = [
+            *CommunicationSerializer.Meta.fields,
+            "template_explanation",
+            "approvals",
+            "chunks",
+            "messages",
+        ]
+        read_only_fields = fields
+
+    def get_chunks(self, obj: Communication) -> list[dict[str, Any]]:
+        items = svc._outbox_items(obj).prefetch_related("attempt_rows")
+        return list(ChunkSerializer(items, many=True).data)
+
+    def get_messages(self, obj: Communication) -> dict[str, Any]:
+        request = self.context.get("request")
+        number = request.query_params.get("page", 1) if request is not None else 1
+        page = Paginator(
+            Message.objects.filter(communication=obj).order_by("sequence"), MESSAGES_PAGE
+        ).get_page(number)
+        return {
+            "count": page.paginator.count,
+            "page": page.number,
+            "pages": page.paginator.num_pages,
+            "results": MessageSerializer(page.object_list, many=True).data,
+        }
+
+
+class CreateSerializer(serializers.Serializer):
+    imprint = serializers.PrimaryKeyRelatedField(queryset=Imprint.objects.none())
+    communication_type = serializers.SlugRelatedField(
+        slug_field="code", queryset=CommunicationType.objects.all()
+    )
+    audience = serializers.PrimaryKeyRelatedField(queryset=Audience.objects.none())
+    work = serializers.PrimaryKeyRelatedField(
+        queryset=Work.objects.none(), required=False, allow_null=True
+    )
+    contract = serializers.PrimaryKeyRelatedField(
+        queryset=Contract.objects.none(), required=False, allow_null=True
+    )
+    royalty_import = serializers.PrimaryKeyRelatedField(
+        queryset=RoyaltyImport.objects.none(), required=False, allow_null=True
+    )
+    name = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    territory_code = serializers.CharField(required=False, allow_blank=True, max_length=10)
+    language = serializers.CharField(required=False, allow_blank=True, max_length=10)
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=Channel.choices), required=False
+    )
+    offer = serializers.DictField(required=False)
+    campaign = serializers.DictField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        user = self.context["request"].user
+        ids = policy.imprint_ids_for(user, Action.VIEW)
+        self.fields["imprint"].queryset = (  # type: ignore[attr-defined]
+            Imprint.objects.all() if user.is_superuser else Imprint.objects.filter(pk__in=ids)
+        )
+        self.fields["audience"].queryset = (  # type: ignore[attr-defined]
+            Audience.objects.all()
+            if user.is_superuser
+            else Audience.objects.filter(imprint_id__in=ids)
+        )
+        self.fields["work"].queryset = (  # type: ignore[attr-defined]
+            Work.objects.all() if user.is_superuser else Work.objects.filter(imprint_id__in=ids)
+        )
+        self.fields["contract"].queryset = (  # type: ignore[attr-defined]
+            Contract.objects.all()
+            if user.is_superuser
+            else Contract.objects.filter(imprint_id__in=ids)
+        )
+        self.fields["royalty_import"].queryset = (  # type: ignore[attr-defined]
+            RoyaltyImport.objects.all()
+            if user.is_superuser
+            else RoyaltyImport.objects.filter(imprint_id__in=ids)
+        )
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PreviewSerializer(serializers.ModelSerializer):
+    message = MessageSerializer(read_only=True)
+
+    class Meta:
+        model = MessagePreview
+        fields = ["id", "reason", "payload_hash", "outputs", "error", "created_at", "message"]
+        read_only_fields = fields
+
+
+class CommunicationPermission(PolicyPermission):
+    """Reading and acting need VIEW in the imprint (others get 404 from the queryset); the
+    services then apply the category rules and four eyes and answer 403 with the reason."""
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        return policy.can(request.user, Action.VIEW, obj)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("status", str),
+        OpenApiParameter("type", str, description="Communication type code."),
+        OpenApiParameter("imprint", int),
+        OpenApiParameter("work", int, description="The title (work id)."),
+        OpenApiParameter("title", int, description="Same as work."),
+    ]
+)
+class CommunicationViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [CommunicationPermission]
+    pagination_class = Pagination
+    queryset = Communication.objects.none()
+
+    def get_queryset(self) -> QuerySet[Communication]:
+        params = self.request.query_params
+        imprint = params.get("imprint", "")
+        work = params.get("work", "") or params.get("title", "")
+        qs = communications_for(
+            user=self.request.user,
+            status=params.get("status", ""),
+            type_code=params.get("type", ""),
+            work_id=int(work) if work.isdigit() else None,
+        )
+        if imprint.isdigit():
+            qs = qs.filter(imprint_id=int(imprint))
+        return qs
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        if self.action == "create":
+            return CreateSerializer
+        if self.action == "retrieve":
+            return CommunicationDetailSerializer
+        return CommunicationSerializer
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = CreateSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        communication = svc.communication_create(actor=request.user, **data)
+        out = CommunicationDetailSerializer(
+            Communication.objects.get(pk=communication.pk), context={"request": request}
+        )
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+    def _reply(self, communication: Communication) -> Response:
+        fresh = Communication.objects.get(pk=communication.pk)
+        return Response(
+            CommunicationDetailSerializer(fresh, context={"request": self.request}).data
+        )
+
+    @action(detail=True, methods=["post"])
+    def preview(self, request: Request, pk: str | None = None) -> Response:
+        previews = svc.communication_preview(actor=request.user, communication=self.get_object())
+        return Response({"previews": PreviewSerializer(previews, many=True).data})
+
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        return self._reply(
+            svc.communication_submit(actor=request.user, communication=self.get_object())
+        )
+
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        body = CommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._reply(
+            svc.communication_approve(
+                actor=request.user,
+                communication=self.get_object(),
+                comment=body.validated_data["comment"],
+            )
+        )
+
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        body = CommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._reply(
+            svc.communication_reject(
+                actor=request.user,
+                communication=self.get_object(),
+                comment=body.validated_data["comment"],
+            )
+        )
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        return self._reply(
+            svc.communication_cancel(actor=request.user, communication=self.get_object())
+        )
+
+    @action(detail=True, methods=["post"])
+    def replay(self, request: Request, pk: str | None = None) -> Response:
+        communication = self.get_object()
+        svc.communication_replay(actor=request.user, communication=communication)
+        return self._reply(communication)
+
+    @action(detail=True, methods=["get"])
+    def messages(self, request: Request, pk: str | None = None) -> Response:
+        communication = self.get_object()
+        qs = Message.objects.filter(communication=communication).order_by("sequence")
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(MessageSerializer(page, many=True).data)

@@ -1,0 +1,74 @@
+"""Reads of the Communications area, always narrowed by the policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from accounts import policy
+from accounts.policy import CATEGORY_ROLES, Action, Category
+from integration.models import Communication, CommunicationType
+
+
+def communications_for(
+    *,
+    user: Any,
+    imprint: Any = None,
+    status: str = "",
+    type_id: int | None = None,
+    type_code: str = "",
+    work_id: int | None = None,
+    q: str = "",
+) -> QuerySet[Communication]:
+    qs = policy.for_user(user, Communication.objects.all(), Action.VIEW)
+    if imprint is not None:
+        qs = qs.filter(imprint=imprint)
+    if status:
+        qs = qs.filter(status=status)
+    if type_id:
+        qs = qs.filter(communication_type_id=type_id)
+    if type_code:
+        qs = qs.filter(communication_type__code=type_code)
+    if work_id:
+        qs = qs.filter(work_id=work_id)
+    if q:
+        qs = qs.filter(name__icontains=q)
+    return qs.select_related("imprint", "communication_type", "work", "audience")
+
+
+def draftable_types(user: Any, imprint_ids: set[int]) -> QuerySet[CommunicationType]:
+    """Types the user may draft in at least one of the imprints."""
+    if getattr(user, "is_superuser", False):
+        return CommunicationType.objects.all()
+    roles: set[str] = set()
+    for imprint_id in imprint_ids:
+        roles |= policy.roles_in(user, imprint_id)
+    categories = [c.value for c, (drafters, _) in CATEGORY_ROLES.items() if drafters & roles]
+    return CommunicationType.objects.filter(category__in=categories)
+
+
+def approvals_for(*, user: Any, imprint: Any = None) -> QuerySet[Communication]:
+    """Submitted communications this user may approve: an approving role for the category in
+    the imprint, and not their own submission."""
+    qs = Communication.objects.filter(status=Communication.Status.SUBMITTED)
+    if imprint is not None:
+        qs = qs.filter(imprint=imprint)
+    if not getattr(user, "is_superuser", False):
+        cond = Q(pk__in=[])
+        for imprint_id in policy.imprint_ids_for(user, Action.VIEW):
+            roles = policy.roles_in(user, imprint_id)
+            categories = [
+                c.value for c, (_, approvers) in CATEGORY_ROLES.items() if approvers & roles
+            ]
+            if categories:
+                cond |= Q(imprint_id=imprint_id, communication_type__category__in=categories)
+        qs = qs.filter(cond)
+    qs = qs.exclude(submitted_by=user)
+    return qs.select_related("imprint", "communication_type", "work", "submitted_by").order_by(
+        "submitted_at", "id"
+    )
+
+
+def category_label(category: str) -> str:
+    return Category(category).value.replace("_", " ")

@@ -1,0 +1,183 @@
+"""Screens: list, new (prefill, type filter, template explanation), detail actions explained,
+progress fragment, approvals queue; outsiders get 404."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from integration.models import Communication
+from integration.services import communications as svc
+from tests.factories import communication_type
+
+S = Communication.Status
+
+
+@pytest.fixture
+def comm(rights_setup, rights_manager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        created = svc.communication_create(
+            actor=rights_manager,
+            imprint=rights_setup.audience.imprint,
+            communication_type=communication_type("rights-confirmation"),
+            audience=rights_setup.audience,
+            work=rights_setup.work,
+        )
+    return Communication.objects.get(pk=created.pk)
+
+
+def test_list_and_filters(comm, login, rights_manager, viewer):
+    page = login(viewer).get(reverse("communications:list"))
+    assert page.status_code == 200
+    assert comm.name in page.content.decode()
+    assert "New communication" not in page.content.decode()
+    page = login(rights_manager).get(reverse("communications:list") + "?status=sent")
+    assert comm.name not in page.content.decode()
+    page = login(rights_manager).get(reverse("communications:list") + f"?work={comm.work_id}")
+    assert comm.name in page.content.decode()
+
+
+def test_list_respects_the_imprint_switcher(comm, login, rights_manager, imprint_b):
+    from accounts.models import Membership, Role
+
+    Membership.objects.create(user=rights_manager, imprint=imprint_b, role=Role.VIEWER)
+    client = login(rights_manager)
+    session = client.session
+    session["imprint_id"] = imprint_b.pk
+    session.save()
+    client.post(reverse("switch_imprint"), {"imprint": imprint_b.pk, "next": "/"})
+    page = client.get(reverse("communications:list"))
+    assert comm.name not in page.content.decode()
+
+
+def test_outsider_gets_404_and_403(comm, login, outsider):
+    client = login(outsider)
+    assert client.get(reverse("communications:detail", args=[comm.pk])).status_code == 404
+    assert client.get(reverse("communications:progress", args=[comm.pk])).status_code == 404
+    response = client.post(reverse("communications:action", args=[comm.pk, "submit"]))
+    assert response.status_code == 404
+    assert comm.name not in client.get(reverse("communications:list")).content.decode()
+    assert client.get(reverse("communications:approvals")).status_code == 200
+
+
+def test_new_form_prefills_title_and_filters_types(rights_setup, login, rights_manager, marketing):
+    url = reverse("communications:new") + f"?work={rights_setup.work.pk}"
+    page = login(rights_manager).get(url)
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "The Lighthouse Keeper" in text
+    assert "Rights confirmation" in text and "Launch announcement" not in text
+    text = login(marketing).get(reverse("communications:new")).content.decode()
+    assert "Launch announcement" in text and "Rights confirmation" not in text
+
+
+def test_new_form_explains_template_then_creates(
+    rights_setup, login, rights_manager, django_capture_on_commit_callbacks
+):
+    client = login(rights_manager)
+    ctype = communication_type("rights-confirmation")
+    data = {
+        "imprint": rights_setup.audience.imprint_id,
+        "communication_type": ctype.pk,
+        "audience": rights_setup.audience.pk,
+        "work": rights_setup.work.pk,
+        "offer": "",
+        "campaign": "",
+    }
+    page = client.post(reverse("communications:new"), {**data, "check": "1"})
+    assert "most specific match" in page.content.decode()
+    assert not Communication.objects.exists()
+    page = client.post(reverse("communications:new"), {**data, "offer": "[1]"})
+    assert "Use an object" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("communications:new"), data)
+    comm = Communication.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("communications:detail", args=[comm.pk])
+
+
+def test_new_form_refused_without_drafting_role(login, viewer, outsider, rights_setup):
+    assert login(viewer).get(reverse("communications:new")).status_code == 403
+    url = reverse("communications:new") + f"?work={rights_setup.work.pk}"
+    assert login(outsider).get(url).status_code == 404
+
+
+def test_detail_explains_actions(
+    comm, login, rights_manager, second_rights_manager, django_capture_on_commit_callbacks
+):
+    client = login(rights_manager)
+    page = client.get(reverse("communications:detail", args=[comm.pk])).content.decode()
+    assert "Submit for approval" in page and "Reader 1" in page and "Why this template" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("communications:action", args=[comm.pk, "submit"]))
+    page = client.get(reverse("communications:detail", args=[comm.pk])).content.decode()
+    assert "You submitted this communication; another person must approve it." in page
+    response = client.post(reverse("communications:action", args=[comm.pk, "approve"]))
+    assert response.status_code == 403
+    assert "another person must approve" in response.content.decode()
+    page = login(second_rights_manager).get(reverse("communications:detail", args=[comm.pk]))
+    assert "Approve and send" in page.content.decode()
+
+
+def test_reject_from_the_screen(
+    comm, login, rights_manager, second_rights_manager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.communication_submit(actor=rights_manager, communication=comm)
+    client = login(second_rights_manager)
+    url = reverse("communications:action", args=[comm.pk, "reject"])
+    client.post(url, {"comment": ""}, follow=True)
+    assert Communication.objects.get(pk=comm.pk).status == S.SUBMITTED
+    client.post(url, {"comment": "Clause 4 is missing"})
+    comm = Communication.objects.get(pk=comm.pk)
+    assert comm.status == S.REJECTED
+    page = login(rights_manager).get(reverse("communications:detail", args=[comm.pk]))
+    assert "Clause 4 is missing" in page.content.decode()
+
+
+def test_progress_fragment_polls_while_composing(rights_setup, rights_manager, login):
+    comm = svc.communication_create(
+        actor=rights_manager,
+        imprint=rights_setup.audience.imprint,
+        communication_type=communication_type("rights-confirmation"),
+        audience=rights_setup.audience,
+        work=rights_setup.work,
+    )  # the compose task runs on commit, which never comes in this test
+    comm = Communication.objects.get(pk=comm.pk)
+    assert comm.status == S.COMPOSING and comm.compose_total == 3
+    page = login(rights_manager).get(reverse("communications:progress", args=[comm.pk]))
+    text = page.content.decode()
+    assert "hx-trigger" in text and "<progress" in text and "0</span> of <span" in text
+    svc.communication_compose(communication_id=comm.pk)
+    page = login(rights_manager).get(
+        reverse("communications:progress", args=[comm.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert page["HX-Refresh"] == "true"
+    assert "Composed 3 recipient(s)" in page.content.decode()
+
+
+def test_approvals_queue_per_role(
+    comm,
+    login,
+    rights_manager,
+    second_rights_manager,
+    marketing,
+    admin_a,
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.communication_submit(actor=rights_manager, communication=comm)
+    url = reverse("communications:approvals")
+    assert comm.name in login(second_rights_manager).get(url).content.decode()
+    assert comm.name in login(admin_a).get(url).content.decode()
+    assert comm.name not in login(rights_manager).get(url).content.decode()  # own submission
+    assert comm.name not in login(marketing).get(url).content.decode()  # not their category
+
+
+def test_preview_and_cancel_from_the_screen(comm, login, rights_manager, exstream):
+    client = login(rights_manager)
+    client.post(reverse("communications:action", args=[comm.pk, "preview"]))
+    page = client.get(reverse("communications:detail", args=[comm.pk])).content.decode()
+    assert "first recipient" in page and "application/pdf" in page
+    client.post(reverse("communications:action", args=[comm.pk, "cancel"]))
+    assert Communication.objects.get(pk=comm.pk).status == S.CANCELLED
