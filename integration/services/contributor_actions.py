@@ -33,6 +33,7 @@ from integration.models import (
 )
 from integration.models.setup import CHANNEL_VALUES
 from integration.models.status import STATUS_RANK, UNDELIVERABLE, WritebackRule
+from integration.services.communications import communication_create
 from integration.services.writeback import RuleCache, writeback_event_record
 
 DEFAULT_RESPONSE_DAYS = 14
@@ -372,19 +373,17 @@ def contributor_action_remind(*, actor: Any, action: ContributorAction) -> Commu
             address=message.recipient_address,
             channel_preference=message.channel if message.channel in CHANNEL_VALUES else "",
         )
-        reminder = Communication.objects.create(
-            audience=audience,
-            template=original.template,
-            imprint_id=action.imprint_id,
+        reminder = communication_create(
+            actor=actor,
+            imprint=action.imprint,
             communication_type=CommunicationType.objects.get(code=REMINDER_TYPE),
+            audience=audience,
             name=f"Reminder: {original.name} — {action.recipient_name}"[:300],
-            work_id=original.work_id,
-            product_id=original.product_id,
-            contract_id=original.contract_id,
+            work=original.work,
+            product=original.product,
+            contract=original.contract,
             language=original.language,
             territory_code=original.territory_code,
-            channels=list(original.channels or []),
-            created_by=actor,
             campaign={
                 "reminder_for_action": action.pk,
                 "original_communication": original.pk,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.audit import log_action
 from integration.http import ExternalServiceError
 from integration.models import Communication, Message, OutboxItem
+from integration.services.contributor_actions import contributor_actions_open_for_communication
 from integration.services.exstream_gateway import Submitted, gateway
 from integration.services.outbox import SendResult, register_handler
 
@@ -174,6 +175,8 @@ class ExstreamBatchHandler:
                 customer_keys=keys,
             )
         settle(comm_id)
+        # Contributor communications that expect a reply become outstanding actions now.
+        contributor_actions_open_for_communication(communication=comm)
 
     def on_dead(self, item: OutboxItem, reason: str) -> None:
         comm_id = int(item.payload["communication_id"])

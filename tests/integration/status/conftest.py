@@ -63,3 +63,16 @@ def message(proof_communication) -> Message:
         recipient_email="ada@authors.test",
         contact=proof_communication.contract.client,
     )
+
+
+@pytest.fixture
+def reminder_template(imprint_a):
+    """An active contributor-request template, so reminders resolve one and compose."""
+    from tests.factories import CommunicationTemplateFactory
+
+    return CommunicationTemplateFactory.create(
+        imprint=imprint_a,
+        name="Contributor request",
+        communication_type=communication_type("contributor-request"),
+        channels=["email", "print"],
+    )

@@ -212,19 +212,20 @@ def test_future_response_dates_are_refused(message, project_manager):
 
 
 def test_reminder_drafts_a_contributor_request_referencing_the_action(
-    message, project_manager, viewer
+    message, project_manager, viewer, reminder_template
 ):
     submit(message)
     action = ContributorAction.objects.get()
     with pytest.raises(ValidationError):
         contributor_action_remind(actor=viewer, action=action)
     reminder = contributor_action_remind(actor=project_manager, action=action)
-    assert reminder.status == Communication.Status.DRAFT
+    assert reminder.status in (Communication.Status.DRAFT, Communication.Status.COMPOSING)
     assert reminder.communication_type.code == "contributor-request"
     assert reminder.work == message.communication.work
     assert reminder.contract == message.communication.contract
     assert reminder.campaign["reminder_for_action"] == action.pk
     assert reminder.campaign["recipient_email"] == "ada@authors.test"
+    assert reminder.template == reminder_template  # resolved for the reminder's own type
     members = list(reminder.audience.members.values_list("email", "name"))
     assert members == [("ada@authors.test", "Ada Quill")]
     assert reminder.audience.kind == "uploaded" and reminder.audience.imprint == action.imprint
@@ -267,3 +268,10 @@ def test_scheduled_safety_net_opens_missing_actions(proof_communication, work):
     assert tasks.contributor_actions_open_missing() == "1 contributor action(s) opened"
     assert list(ContributorAction.objects.values_list("message", flat=True)) == [submitted.pk]
     assert tasks.contributor_actions_open_missing() == "0 contributor action(s) opened"
+
+
+def test_reminder_without_a_template_says_what_to_configure(message, project_manager):
+    submit(message)
+    with pytest.raises(ValidationError, match=r"(?i)template"):
+        contributor_action_remind(actor=project_manager, action=ContributorAction.objects.get())
+    assert not Communication.objects.filter(communication_type__code="contributor-request").exists()

@@ -92,7 +92,9 @@ def test_project_manager_records_by_form_and_api(action, project_manager, login)
     assert api.status_code == 200 and api.json()["state"] == "responded"  # responded outranks
 
 
-def test_reminder_and_assign_from_the_screen(action, project_manager, admin_a, login):
+def test_reminder_and_assign_from_the_screen(
+    action, project_manager, admin_a, login, reminder_template
+):
     client = login(project_manager)
     response = client.post(reverse("actions:remind", args=[action.pk]))
     assert response.status_code == 302
