@@ -298,56 +298,46 @@ def _next_child_id(contract: SandboxContract, key: str) -> int:
     return max([*ids, contract.pk * 10]) + 1
 
 
-def resolve_create_gratis_copy(_root: Any, _info: Any, input: dict[str, Any]):
+def _create_child(input: dict[str, Any], key: str, payload_key: str, defaults: dict[str, Any]):
+    """Append a child record (gratis copy, delivery date …) to a contract, as Create* does."""
     contract = SandboxContract.objects.filter(pk=input["contractId"]).first()
     if contract is None:
         return _not_found(input, "Contract", "contractId")
-    copy = {
-        "id": _next_child_id(contract, "gratisCopies"),
-        "sendOn": None,
-        "sentOn": None,
-        "note": None,
-    }
-    copy.update({k: v for k, v in input.items() if k not in ("clientMutationId", "contractId")})
-    contract.data.setdefault("gratisCopies", []).append(copy)
+    child = {"id": _next_child_id(contract, key), **defaults}
+    child.update({k: v for k, v in input.items() if k not in ("clientMutationId", "contractId")})
+    contract.data.setdefault(key, []).append(child)
     store.save_contract(contract)
-    return _payload(input, gratisCopy=copy)
+    return _payload(input, **{payload_key: child})
+
+
+def _update_child(input: dict[str, Any], key: str, payload_key: str, label: str):
+    """Change the given fields of a contract's child record, as Update* does."""
+    found = _find_child(key, input["id"])
+    if found is None:
+        return _not_found(input, label)
+    contract, child = found
+    child.update({k: v for k, v in input.items() if k not in ("clientMutationId", "id")})
+    store.save_contract(contract)
+    return _payload(input, **{payload_key: child})
+
+
+def resolve_create_gratis_copy(_root: Any, _info: Any, input: dict[str, Any]):
+    return _create_child(
+        input, "gratisCopies", "gratisCopy", {"sendOn": None, "sentOn": None, "note": None}
+    )
 
 
 def resolve_update_gratis_copy(_root: Any, _info: Any, input: dict[str, Any]):
-    found = _find_child("gratisCopies", input["id"])
-    if found is None:
-        return _not_found(input, "Gratis copy")
-    contract, copy = found
-    copy.update({k: v for k, v in input.items() if k not in ("clientMutationId", "id")})
-    store.save_contract(contract)
-    return _payload(input, gratisCopy=copy)
+    return _update_child(input, "gratisCopies", "gratisCopy", "Gratis copy")
 
 
 def resolve_create_delivery_date(_root: Any, _info: Any, input: dict[str, Any]):
-    contract = SandboxContract.objects.filter(pk=input["contractId"]).first()
-    if contract is None:
-        return _not_found(input, "Contract", "contractId")
-    delivery = {
-        "id": _next_child_id(contract, "deliveryDates"),
-        "percentageOfTotal": None,
-        "slippedDate": None,
-        "deliveryRequirement": None,
-    }
-    delivery.update({k: v for k, v in input.items() if k not in ("clientMutationId", "contractId")})
-    contract.data.setdefault("deliveryDates", []).append(delivery)
-    store.save_contract(contract)
-    return _payload(input, deliveryDate=delivery)
+    defaults = {"percentageOfTotal": None, "slippedDate": None, "deliveryRequirement": None}
+    return _create_child(input, "deliveryDates", "deliveryDate", defaults)
 
 
 def resolve_update_delivery_date(_root: Any, _info: Any, input: dict[str, Any]):
-    found = _find_child("deliveryDates", input["id"])
-    if found is None:
-        return _not_found(input, "Delivery date")
-    contract, delivery = found
-    delivery.update({k: v for k, v in input.items() if k not in ("clientMutationId", "id")})
-    store.save_contract(contract)
-    return _payload(input, deliveryDate=delivery)
+    return _update_child(input, "deliveryDates", "deliveryDate", "Delivery date")
 
 
 @cache
