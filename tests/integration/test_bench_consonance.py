@@ -20,7 +20,11 @@ def test_benchmark_script_runs_and_a_no_change_resync_writes_nothing():
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout)
+    report, _ = json.JSONDecoder().raw_decode(result.stdout)
+    summary = json.loads(result.stdout.strip().splitlines()[-1])  # what bench/run.py collects
+    assert summary["name"] == "consonance_sync"
+    rows = {row["metric"]: row for row in summary["results"]}
+    assert rows["rows written by a no-change resync"]["met"] is True
     assert report["products"] == 50
     assert report["noop_resync_rows_written"] == 0
     assert report["noop_resync_unchanged"] == report["works"] + report["contracts"]
