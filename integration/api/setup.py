@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import policy
-from accounts.api import Pagination, PolicyPermission
+from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission, PolicyRelatedField
 from accounts.models import Imprint
 from accounts.policy import Action
 from integration.models import (
@@ -67,7 +67,7 @@ def _visible_imprint_ids(user: Any) -> set[int]:
     return policy.imprint_ids_for(user, Action.VIEW)
 
 
-class CommunicationTypeSerializer(serializers.ModelSerializer):
+class CommunicationTypeSerializer(PolicyModelSerializer):
     auto_approvable = serializers.SerializerMethodField()
 
     class Meta:
@@ -82,7 +82,7 @@ class CommunicationTypeSerializer(serializers.ModelSerializer):
 
 
 class AutoApprovalSerializer(serializers.Serializer):
-    imprint = serializers.PrimaryKeyRelatedField(queryset=Imprint.objects.all())
+    imprint = PolicyRelatedField(queryset=Imprint.objects.all())
     auto_approvable = serializers.BooleanField()
 
 
@@ -183,7 +183,7 @@ class SetupViewSet(viewsets.ModelViewSet):
         setup_object_delete(actor=self.request.user, instance=instance)
 
 
-class TemplateSerializer(serializers.ModelSerializer):
+class TemplateSerializer(PolicyModelSerializer):
     problems = serializers.SerializerMethodField()
 
     class Meta:
@@ -288,7 +288,7 @@ class TemplateViewSet(SetupViewSet):
         return Response({"driver_data": driver, "problems": problems})
 
 
-class MappingSerializer(serializers.ModelSerializer):
+class MappingSerializer(PolicyModelSerializer):
     class Meta:
         model = FieldMapping
         fields = ["id", "template", "driver_field", "context_field", "transforms", "required"]
@@ -348,7 +348,7 @@ class MappingViewSet(viewsets.ModelViewSet):
         mapping_delete(actor=self.request.user, mapping=instance)
 
 
-class AudienceSerializer(serializers.ModelSerializer):
+class AudienceSerializer(PolicyModelSerializer):
     class Meta:
         model = Audience
         fields = [
@@ -408,7 +408,7 @@ class AudienceViewSet(SetupViewSet):
         return Response({"rows": rows}, status=status.HTTP_201_CREATED)
 
 
-class ComplianceRuleSerializer(serializers.ModelSerializer):
+class ComplianceRuleSerializer(PolicyModelSerializer):
     communication_types = serializers.SlugRelatedField(
         slug_field="code", many=True, queryset=CommunicationType.objects.all(), required=False
     )
@@ -440,7 +440,7 @@ class ComplianceRuleViewSet(SetupViewSet):
     serializer_class = ComplianceRuleSerializer
 
 
-class TriggerRuleSerializer(serializers.ModelSerializer):
+class TriggerRuleSerializer(PolicyModelSerializer):
     communication_type = serializers.SlugRelatedField(
         slug_field="code", queryset=CommunicationType.objects.all()
     )

@@ -13,6 +13,7 @@ from accounts import policy
 from accounts.models import Imprint
 from accounts.types import AuthedRequest
 from integration.models import RoyaltyImport, SyncRun
+from integration.selectors.catalogue import sync_run_list
 from integration.services.onix import onix_import
 from integration.services.royalties import error_report_csv, royalty_import
 
@@ -84,7 +85,7 @@ def onix_upload(request: AuthedRequest) -> HttpResponse:
             messages.success(request, run.message)
             return redirect("imports:onix")
         form.add_error("file", run.message)
-    runs = SyncRun.objects.filter(kind=SyncRun.Kind.ONIX)[:10]
+    runs = sync_run_list(request.user).filter(kind=SyncRun.Kind.ONIX)[:10]
     return render(request, "imports/onix.html", {"form": form, "runs": runs})
 
 
