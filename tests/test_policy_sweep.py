@@ -288,52 +288,58 @@ def _methods(route: Route) -> list[str]:
 @pytest.fixture
 def world(imprint_a, imprint_b, outsider, admin_a) -> World:
     """One of each object in imprint A (and a few in B, so B's screens are not empty)."""
-    work = WorkFactory(imprint=imprint_a, title=f"{SECRET} Memoir")
-    product = ProductFactory(work=work, full_title=f"{SECRET} Memoir (hardback)")
-    contact = ContactFactory(name=f"Ada {SECRET}")
-    contract = ContractFactory(work=work, client=contact, name=f"{SECRET} agreement")
-    communication = CommunicationFactory(
+    work = WorkFactory.create(imprint=imprint_a, title=f"{SECRET} Memoir")
+    product = ProductFactory.create(work=work, full_title=f"{SECRET} Memoir (hardback)")
+    contact = ContactFactory.create(name=f"Ada {SECRET}")
+    contract = ContractFactory.create(work=work, client=contact, name=f"{SECRET} agreement")
+    communication = CommunicationFactory.create(
         work=work,
         name=f"{SECRET} proofs",
         status=Communication.Status.SUBMITTED,
         submitted_by=admin_a,
     )
-    message = MessageFactory(
+    message = MessageFactory.create(
         communication=communication,
         recipient_name=f"Ada {SECRET}",
         recipient_email="ada.zephyrquill@authors.test",
     )
-    template = CommunicationTemplateFactory(imprint=imprint_a, name=f"{SECRET} letter")
-    mapping = FieldMappingFactory(template=template, context_field="work.title")
-    audience = AudienceFactory(imprint=imprint_a, name=f"{SECRET} readers")
-    rule = ComplianceRuleFactory(imprint=imprint_a, name=f"{SECRET} consent")
-    trigger = TriggerRuleFactory(imprint=imprint_a, name=f"{SECRET} trigger", audience=audience)
-    action = ContributorActionFactory(
+    template = CommunicationTemplateFactory.create(imprint=imprint_a, name=f"{SECRET} letter")
+    mapping = FieldMappingFactory.create(template=template, context_field="work.title")
+    audience = AudienceFactory.create(imprint=imprint_a, name=f"{SECRET} readers")
+    rule = ComplianceRuleFactory.create(imprint=imprint_a, name=f"{SECRET} consent")
+    trigger = TriggerRuleFactory.create(
+        imprint=imprint_a, name=f"{SECRET} trigger", audience=audience
+    )
+    action = ContributorActionFactory.create(
         message=message, recipient_name=f"Ada {SECRET}", response_note=f"{SECRET} note"
     )
-    outbox = OutboxItemFactory(
+    outbox = OutboxItemFactory.create(
         imprint=imprint_a,
         work_id=work.pk,
         dead_reason=f"{SECRET} write-back refused",
         payload={"title": f"{SECRET} Memoir"},
     )
-    royalty_import = RoyaltyImportFactory(
+    royalty_import = RoyaltyImportFactory.create(
         imprint=imprint_a,
         filename=f"{SECRET}-royalties.csv",
         errors=[{"row": 2, "column": "title", "value": SECRET, "error": "Unknown title."}],
     )
-    onix_run = SyncRunFactory(kind="onix", filename=f"{SECRET}.xml", message=f"{SECRET}: 1 title")
-    preview = PreviewOutputFactory(imprint=imprint_a, customer_key=f"{SECRET}-1")
+    onix_run = SyncRunFactory.create(
+        kind="onix", filename=f"{SECRET}.xml", message=f"{SECRET}: 1 title"
+    )
+    preview = PreviewOutputFactory.create(imprint=imprint_a, customer_key=f"{SECRET}-1")
     preview.content.save("p.html", _content(f"<p>Dear Ada {SECRET}</p>"))
-    job = ExstreamJobFactory(
+    job = ExstreamJobFactory.create(
         imprint=imprint_a, external_id=f"{SECRET}-batch", last_error=f"{SECRET} held"
     )
-    writeback = WritebackRecordFactory(imprint=imprint_a, work=work, summary=f"{SECRET} wrote")
-    outcome = CustomerServiceOutcomeFactory(
+    writeback = WritebackRecordFactory.create(
+        imprint=imprint_a, work=work, summary=f"{SECRET} wrote"
+    )
+    outcome = CustomerServiceOutcomeFactory.create(
         imprint=imprint_a, work=work, product=product, case_reference=f"CS-{SECRET}"
     )
     # Imprint B has its own title, so the outsider's screens have something to show.
-    WorkFactory(imprint=imprint_b, title="Northern Lights Almanac")
+    WorkFactory.create(imprint=imprint_b, title="Northern Lights Almanac")
     return World(
         imprint_a=imprint_a,
         imprint_b=imprint_b,

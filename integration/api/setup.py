@@ -52,6 +52,7 @@ from integration.services.setup import (
     type_auto_approval_set,
 )
 from integration.services.templates import template_resolve
+from integration.uploads import CSV_MAX_BYTES, validate_upload
 
 
 class SetupPermission(PolicyPermission):
@@ -108,7 +109,7 @@ class CommunicationTypeViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="auto-approval")
     def auto_approval(self, request: Request, pk: str | None = None) -> Response:
         ctype = get_object_or_404(CommunicationType, pk=pk)  # global; the imprint is checked below
-        body = AutoApprovalSerializer(data=request.data)
+        body = AutoApprovalSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         imprint = body.validated_data["imprint"]
         if not policy.can(request.user, Action.VIEW, imprint):
@@ -396,6 +397,10 @@ class AudienceViewSet(SetupViewSet):
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError({"file": ["Attach the CSV file as 'file'."]})
+        try:
+            validate_upload(upload, max_bytes=CSV_MAX_BYTES, extensions=(".csv",))
+        except ValidationError as exc:
+            raise serializers.ValidationError({"file": exc.messages}) from exc
         try:
             rows = audience_list_upload(
                 actor=request.user,
