@@ -17,8 +17,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.audit import log_action
 from accounts.models import Imprint, User
 from integration.models import (
+    ChangeEvent,
     Communication,
     CommunicationTemplate,
     ContributorAction,
@@ -337,6 +339,23 @@ def world(imprint_a, imprint_b, outsider, admin_a) -> World:
     )
     outcome = CustomerServiceOutcomeFactory.create(
         imprint=imprint_a, work=work, product=product, case_reference=f"CS-{SECRET}"
+    )
+    # What the audit log and the timeline show: an audit row and a change event of A's title.
+    log_action(
+        actor=admin_a,
+        verb="sweep.checked",
+        target=work,
+        imprint=imprint_a,
+        work_id=work.pk,
+        data={"title": f"{SECRET} Memoir"},
+    )
+    ChangeEvent.objects.create(
+        kind=ChangeEvent.Kind.METADATA,
+        imprint=imprint_a,
+        work=work,
+        field="title",
+        old_value="Untitled",
+        new_value=f"{SECRET} Memoir",
     )
     # Imprint B has its own title, so the outsider's screens have something to show.
     WorkFactory.create(imprint=imprint_b, title="Northern Lights Almanac")
