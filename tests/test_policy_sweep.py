@@ -20,12 +20,22 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.audit import log_action
 from accounts.models import Imprint, User
 from integration.models import (
+    Audience,
+    AudienceMember,
     ChangeEvent,
     Communication,
     CommunicationTemplate,
+    ComplianceRule,
     ContributorAction,
+    CustomerServiceOutcome,
     ExstreamJob,
+    FieldMapping,
+    ImprintTypeSetting,
+    Message,
+    MessageEvent,
     OutboxItem,
+    TriggerRule,
+    WritebackRule,
 )
 from tests.factories import (
     AudienceFactory,
@@ -81,6 +91,7 @@ class World:
     imprint_a: Imprint
     imprint_b: Imprint
     ids: dict[str, int]
+    message_key: str
 
 
 Kwargs = Callable[[World], dict[str, Any]]
@@ -362,6 +373,7 @@ def world(imprint_a, imprint_b, outsider, admin_a) -> World:
     return World(
         imprint_a=imprint_a,
         imprint_b=imprint_b,
+        message_key=str(message.key),
         ids={
             "work": work.pk,
             "product": product.pk,
@@ -398,11 +410,40 @@ def _body(response: Any) -> str:
     return response.content.decode(errors="replace")
 
 
-def _send(client: Client, method: str, url: str, *, accept: str) -> Any:
+def hostile_body(world: World) -> dict[str, Any]:
+    """What the outsider POSTs everywhere: imprint A and A's objects in every usual field, so
+    endpoints that take ids in the body (not the path) are tried too."""
+    ids = world.ids
+    return {
+        "imprint": world.imprint_a.pk,
+        "work": ids["work"],
+        "contract": ids["contract"],
+        "communication": ids["communication"],
+        "template": ids["template"],
+        "audience": ids["audience"],
+        "message_key": world.message_key,
+        "status": "responded",
+        "date": "2026-11-01",
+        "responded_on": "2026-11-01",
+        "name": "Outsider's copy",
+        "kind": "contributors",
+        "communication_type": "proof-approval",
+        "driver_field": "workTitle",
+        "context_field": "work.title",
+        "auto_approvable": "true",
+        "event_kind": "response_recorded",
+        "mutation": "none",
+        "enabled": "on",
+    }
+
+
+def _send(client: Client, method: str, url: str, *, accept: str, body: dict[str, Any]) -> Any:
     send = getattr(client, method.lower())
     if method in ("GET", "DELETE"):
         return send(url, HTTP_ACCEPT=accept)
-    return send(url, data={}, HTTP_ACCEPT=accept)
+    if method == "POST":
+        return send(url, data=body, HTTP_ACCEPT=accept)
+    return send(url, data=body, content_type="application/json", HTTP_ACCEPT=accept)
 
 
 def test_every_url_is_covered() -> None:
@@ -422,6 +463,7 @@ def test_every_url_is_covered() -> None:
 def test_outsider_never_reaches_imprint_a(world: World, outsider: User, login) -> None:
     """The imprint admin of B asks for every URL with A's ids: 403/404, never A's data."""
     before = _snapshot(world)
+    hostile = hostile_body(world)
     client = login(outsider)
     # The outsider also tries to pick imprint A in the switcher (a forged session value) and
     # names A's objects in the filters of every list: neither may widen what they see.
@@ -445,7 +487,7 @@ def test_outsider_never_reaches_imprint_a(world: World, outsider: User, login) -
             statuses: dict[str, int] = {}
             for method in _methods(route):
                 for accept in ("application/json", "text/html") if is_api else ("text/html",):
-                    response = _send(client, method, url, accept=accept)
+                    response = _send(client, method, url, accept=accept, body=hostile)
                     statuses[method] = response.status_code
                     body = _body(response)
                     where = f"{method} {url} ({name}, {accept}) -> {response.status_code}"
@@ -463,17 +505,36 @@ def test_outsider_never_reaches_imprint_a(world: World, outsider: User, login) -
 
 
 def _snapshot(world: World) -> dict[str, Any]:
-    """What the outsider's POSTs must not change."""
+    """What the outsider's requests must not change: imprint A's objects and their counts."""
+    a = world.imprint_a
     comm = Communication.objects.get(pk=world.ids["communication"])
     return {
         "communication": (comm.status, comm.approved_by_id),
-        "template": CommunicationTemplate.objects.filter(pk=world.ids["template"]).exists(),
+        "message": Message.objects.values_list("status", flat=True).get(pk=world.ids["message"]),
         "action": ContributorAction.objects.values_list("state", "owner_id", "reminder_count").get(
             pk=world.ids["action"]
         ),
         "outbox": OutboxItem.objects.values_list("status", "attempts").get(pk=world.ids["outbox"]),
         "job": ExstreamJob.objects.values_list("status", "last_polled_at").get(pk=world.ids["job"]),
-        "communications": Communication.objects.count(),
+        "audience": Audience.objects.values_list("name", "list_filename").get(
+            pk=world.ids["audience"]
+        ),
+        "counts": [
+            model.objects.filter(**{field: a}).count()
+            for model, field in (
+                (Communication, "imprint"),
+                (CommunicationTemplate, "imprint"),
+                (FieldMapping, "template__imprint"),
+                (Audience, "imprint"),
+                (AudienceMember, "audience__imprint"),
+                (ComplianceRule, "imprint"),
+                (TriggerRule, "imprint"),
+                (ImprintTypeSetting, "imprint"),
+                (WritebackRule, "imprint"),
+                (CustomerServiceOutcome, "imprint"),
+                (MessageEvent, "message__communication__imprint"),
+            )
+        ],
     }
 
 
@@ -488,7 +549,9 @@ def test_anonymous_is_sent_to_login_or_refused(world: World) -> None:
         for build in KWARGS[name][:1]:
             url = reverse(name, kwargs=build(world) or None)
             for method in _methods(route):
-                response = _send(client, method, url, accept="application/json")
+                response = _send(
+                    client, method, url, accept="application/json", body=hostile_body(world)
+                )
                 where = f"{method} {url} ({name}) -> {response.status_code}"
                 if SECRET.lower() in _body(response).lower():
                     failures.append(f"{where}: shows imprint A's data")
