@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model, QuerySet
 from django.http import Http404
-from rest_framework import exceptions, pagination, permissions
+from rest_framework import exceptions, pagination, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -40,6 +41,28 @@ class PolicyPermission(permissions.BasePermission):
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
         return policy.can(request.user, self._action(request, view), obj)
+
+
+class PolicyRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+    """A relation whose choices (the browsable API's drop-downs) and lookups (posted ids) are
+    narrowed by ``policy.visible`` to what the caller may view: another imprint's objects are
+    neither listed nor accepted ("Invalid pk … object does not exist")."""
+
+    def get_queryset(self) -> QuerySet[Any] | None:
+        queryset = super().get_queryset()
+        if queryset is None:  # read-only relation: nothing to look up
+            return None
+        request = self.context.get("request")
+        return policy.visible(getattr(request, "user", None), queryset)
+
+
+_MT = TypeVar("_MT", bound=Model)
+
+
+class PolicyModelSerializer(serializers.ModelSerializer[_MT]):
+    """The base of every model serializer of the API: relation fields go through the policy."""
+
+    serializer_related_field = PolicyRelatedField
 
 
 class Pagination(pagination.PageNumberPagination):

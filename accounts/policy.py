@@ -6,6 +6,8 @@ Every view, API endpoint, export and queryset asks here:
 * ``require(user, action, obj)`` — the same, raising ``PermissionDenied`` with a readable reason.
 * ``imprints_for(user, action)`` — the imprints where the user may do the action.
 * ``for_user(user, queryset, action)`` — the queryset narrowed to those imprints.
+* ``visible(user, queryset, action)`` — the same for any model: imprints themselves are narrowed
+  to the user's imprints, imprint-less reference data (communication types …) is left whole.
 * ``can_draft`` / ``can_approve`` — per communication category (rights, royalties …).
 
 Objects expose their imprint as ``obj.imprint_id`` (or are an ``Imprint``); querysets filter by
@@ -185,6 +187,33 @@ def for_user(
         return queryset
     field = imprint_field or getattr(queryset.model, "policy_imprint_field", "imprint")
     return queryset.filter(**{f"{field}__in": imprint_ids_for(user, action)})
+
+
+def imprint_field_of(model: type[Model]) -> str | None:
+    """The lookup from ``model`` to its imprint, or ``None`` for imprint-less reference data."""
+    declared: str | None = getattr(model, "policy_imprint_field", None)
+    if declared:
+        return declared
+    names = {f.name for f in model._meta.get_fields()}
+    return "imprint" if "imprint" in names else None
+
+
+def visible(user: Any, queryset: QuerySet[M], action: Action | str = Action.VIEW) -> QuerySet[M]:
+    """``queryset`` narrowed to what ``user`` may ``action``, whatever the model: an imprint
+    queryset to the user's imprints, an imprint-scoped model through ``for_user``; reference
+    data without an imprint (communication types, Exstream communications) is returned whole.
+    Used for the choices and lookups of API relation fields, so a form never lists another
+    imprint's objects and a posted id of one is "not found"."""
+    if not _is_active(user):
+        return queryset.none()
+    if queryset.model is Imprint:
+        if user.is_superuser:
+            return queryset
+        return queryset.filter(pk__in=imprint_ids_for(user, action))
+    field = imprint_field_of(queryset.model)
+    if field is None:
+        return queryset
+    return for_user(user, queryset, action, imprint_field=field)
 
 
 def can_draft(user: Any, category: Category | str, obj: Any) -> bool:

@@ -292,3 +292,117 @@ class GratisCopyFactory(factory.django.DjangoModelFactory[GratisCopy]):
     consonance_id = factory.Sequence(lambda n: 40_000 + n)
     number_of_copies = 6
     send_on = datetime.date(2026, 3, 1)
+
+
+# --- Operations, imports, Exstream jobs and status (policy sweep) -------------------------------
+
+from django.core.files.base import ContentFile  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from integration.models import (  # noqa: E402
+    ContributorAction,
+    CustomerServiceOutcome,
+    ExstreamJob,
+    OutboxItem,
+    PreviewOutput,
+    RoyaltyImport,
+    SyncRun,
+    WritebackRecord,
+    WritebackRule,
+)
+
+
+class ContributorActionFactory(factory.django.DjangoModelFactory[ContributorAction]):
+    class Meta:
+        model = ContributorAction
+
+    message = factory.SubFactory(MessageFactory)
+    communication = factory.LazyAttribute(lambda o: o.message.communication)
+    imprint = factory.LazyAttribute(lambda o: o.message.communication.imprint)
+    work = factory.LazyAttribute(lambda o: o.message.communication.work)
+    recipient_name = factory.LazyAttribute(lambda o: o.message.recipient_name)
+    due_on = datetime.date(2026, 12, 1)
+
+
+class OutboxItemFactory(factory.django.DjangoModelFactory[OutboxItem]):
+    class Meta:
+        model = OutboxItem
+
+    kind = OutboxItem.Kind.CONSONANCE_WRITEBACK
+    status = OutboxItem.Status.DEAD
+    external_id = factory.Sequence(lambda n: f"colophon-outbox-{n}")
+    imprint = factory.SubFactory(ImprintFactory)
+    payload = factory.LazyFunction(dict)
+    dead_reason = "Consonance refused the write-back."
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory[SyncRun]):
+    class Meta:
+        model = SyncRun
+
+    kind = SyncRun.Kind.INCREMENTAL
+    status = SyncRun.Status.SUCCEEDED
+
+
+class RoyaltyImportFactory(factory.django.DjangoModelFactory[RoyaltyImport]):
+    class Meta:
+        model = RoyaltyImport
+
+    imprint = factory.SubFactory(ImprintFactory)
+    filename = factory.Sequence(lambda n: f"royalties-{n}.csv")
+    imported = False
+    errors = factory.LazyFunction(
+        lambda: [{"row": 2, "column": "isbn13", "value": "x", "error": "Not an ISBN-13."}]
+    )
+
+
+class PreviewOutputFactory(factory.django.DjangoModelFactory[PreviewOutput]):
+    class Meta:
+        model = PreviewOutput
+
+    exstream_communication = factory.SubFactory(ExstreamCommunicationFactory)
+    communication_id = factory.LazyAttribute(lambda o: o.exstream_communication.communication_id)
+    domain = "preview"
+    imprint = factory.SubFactory(ImprintFactory)
+    driver_hash = "0" * 64
+    mime_type = "text/html"
+    content = factory.LazyFunction(
+        lambda: ContentFile(b"<p>Dear Contributor</p>", name="preview.html")
+    )
+    size = 23
+
+
+class ExstreamJobFactory(factory.django.DjangoModelFactory[ExstreamJob]):
+    class Meta:
+        model = ExstreamJob
+
+    job_id = factory.Sequence(lambda n: f"job-{n:06d}")
+    external_id = factory.Sequence(lambda n: f"colophon-batch-{n}")
+    domain = "production"
+    channel = "email"
+    imprint = factory.SubFactory(ImprintFactory)
+    status = "running"
+
+
+class WritebackRecordFactory(factory.django.DjangoModelFactory[WritebackRecord]):
+    class Meta:
+        model = WritebackRecord
+
+    imprint = factory.SubFactory(ImprintFactory)
+    event_kind = WritebackRule.EventKind.RESPONSE_RECORDED
+    business_key = factory.Sequence(lambda n: f"sweep:{n}")
+    status = WritebackRecord.Status.KEPT
+
+
+class CustomerServiceOutcomeFactory(factory.django.DjangoModelFactory[CustomerServiceOutcome]):
+    class Meta:
+        model = CustomerServiceOutcome
+
+    imprint = factory.SubFactory(ImprintFactory)
+    issue_type = CustomerServiceOutcome.IssueType.DELAY
+    isbn13 = "9780000000001"
+    case_reference = factory.Sequence(lambda n: f"CS-{n:05d}")
+    outcome = CustomerServiceOutcome.Outcome.ACCEPTED
+    occurred_at = factory.LazyFunction(timezone.now)
+    source = "csv"
+    source_event_id = factory.Sequence(lambda n: f"sweep-cs-{n}")

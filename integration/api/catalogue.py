@@ -9,7 +9,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import Pagination, PolicyPermission
+from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission
 from integration.models import (
     ChangeEvent,
     Contract,
@@ -30,7 +30,7 @@ from integration.selectors.catalogue import (
 from integration.services.consonance import SyncAlreadyRunning, sync_run_start
 
 
-class PriceSerializer(serializers.ModelSerializer[Price]):
+class PriceSerializer(PolicyModelSerializer[Price]):
     class Meta:
         model = Price
         fields = [
@@ -44,7 +44,7 @@ class PriceSerializer(serializers.ModelSerializer[Price]):
         ]
 
 
-class ProductSerializer(serializers.ModelSerializer[Product]):
+class ProductSerializer(PolicyModelSerializer[Product]):
     prices = PriceSerializer(many=True, read_only=True)
 
     class Meta:
@@ -66,7 +66,7 @@ class ProductSerializer(serializers.ModelSerializer[Product]):
         ]
 
 
-class ContributionSerializer(serializers.ModelSerializer[Contribution]):
+class ContributionSerializer(PolicyModelSerializer[Contribution]):
     name = serializers.CharField(source="contact.name")
     contact_consonance_id = serializers.IntegerField(source="contact.consonance_id")
 
@@ -75,7 +75,7 @@ class ContributionSerializer(serializers.ModelSerializer[Contribution]):
         fields = ["name", "contact_consonance_id", "role", "role_description", "sequence"]
 
 
-class ContractSerializer(serializers.ModelSerializer[Contract]):
+class ContractSerializer(PolicyModelSerializer[Contract]):
     client = serializers.CharField(source="client.name", default="")
     licensed_rights = serializers.SerializerMethodField()
     delivery_dates = serializers.SerializerMethodField()
@@ -112,7 +112,7 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
         ]
 
 
-class ChangeEventSerializer(serializers.ModelSerializer[ChangeEvent]):
+class ChangeEventSerializer(PolicyModelSerializer[ChangeEvent]):
     product_isbn13 = serializers.CharField(source="product.isbn13", default=None)
 
     class Meta:
@@ -131,7 +131,7 @@ class ChangeEventSerializer(serializers.ModelSerializer[ChangeEvent]):
         ]
 
 
-class TitleSerializer(serializers.ModelSerializer[Work]):
+class TitleSerializer(PolicyModelSerializer[Work]):
     imprint = serializers.SerializerMethodField()
     products = ProductSerializer(many=True, read_only=True)
 
@@ -204,7 +204,7 @@ class TitleViewSet(viewsets.ReadOnlyModelViewSet[Work]):
         return Response(TitleDetailSerializer(work).data)
 
 
-class SyncRunSerializer(serializers.ModelSerializer[SyncRun]):
+class SyncRunSerializer(PolicyModelSerializer[SyncRun]):
     class Meta:
         model = SyncRun
         fields = [
@@ -252,7 +252,7 @@ class SyncRunViewSet(
             return SyncRun.objects.none()
         if not can_view_sync(self.request.user):
             raise PermissionDenied("Sync runs are visible to staff of an imprint.")
-        return sync_run_list()
+        return sync_run_list(self.request.user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not can_start_sync(request.user):

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import policy
-from accounts.api import Pagination, PolicyPermission
+from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission, PolicyRelatedField
 from accounts.models import Imprint
 from accounts.policy import Action
 from integration.models import (
@@ -36,7 +36,7 @@ from integration.services import communications as svc
 MESSAGES_PAGE = 50
 
 
-class CommunicationSerializer(serializers.ModelSerializer):
+class CommunicationSerializer(PolicyModelSerializer):
     communication_type: serializers.SlugRelatedField[CommunicationType] = (
         serializers.SlugRelatedField(slug_field="code", read_only=True)
     )
@@ -79,7 +79,7 @@ class CommunicationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(PolicyModelSerializer):
     status = serializers.CharField(read_only=True, help_text="Message.Status value.")
 
     class Meta:
@@ -115,7 +115,7 @@ class AttemptSerializer(serializers.Serializer):
     error = serializers.CharField()
 
 
-class ChunkSerializer(serializers.ModelSerializer):
+class ChunkSerializer(PolicyModelSerializer):
     status = serializers.CharField(read_only=True, help_text="OutboxItem.Status value.")
     attempts_made = AttemptSerializer(source="attempt_rows", many=True, read_only=True)
 
@@ -178,19 +178,18 @@ class CommunicationDetailSerializer(CommunicationSerializer):
 
 
 class CreateSerializer(serializers.Serializer):
-    imprint = serializers.PrimaryKeyRelatedField(queryset=Imprint.objects.none())
+    """Relations are narrowed by the policy (``PolicyRelatedField``): another imprint's
+    imprint, audience, title, contract or royalty import is "not found"."""
+
+    imprint = PolicyRelatedField(queryset=Imprint.objects.all())
     communication_type = serializers.SlugRelatedField(
         slug_field="code", queryset=CommunicationType.objects.all()
     )
-    audience = serializers.PrimaryKeyRelatedField(queryset=Audience.objects.none())
-    work = serializers.PrimaryKeyRelatedField(
-        queryset=Work.objects.none(), required=False, allow_null=True
-    )
-    contract = serializers.PrimaryKeyRelatedField(
-        queryset=Contract.objects.none(), required=False, allow_null=True
-    )
-    royalty_import = serializers.PrimaryKeyRelatedField(
-        queryset=RoyaltyImport.objects.none(), required=False, allow_null=True
+    audience = PolicyRelatedField(queryset=Audience.objects.all())
+    work = PolicyRelatedField(queryset=Work.objects.all(), required=False, allow_null=True)
+    contract = PolicyRelatedField(queryset=Contract.objects.all(), required=False, allow_null=True)
+    royalty_import = PolicyRelatedField(
+        queryset=RoyaltyImport.objects.all(), required=False, allow_null=True
     )
     name = serializers.CharField(required=False, allow_blank=True, max_length=300)
     territory_code = serializers.CharField(required=False, allow_blank=True, max_length=10)
@@ -201,38 +200,12 @@ class CreateSerializer(serializers.Serializer):
     offer = serializers.DictField(required=False)
     campaign = serializers.DictField(required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        user = self.context["request"].user
-        ids = policy.imprint_ids_for(user, Action.VIEW)
-        self.fields["imprint"].queryset = (  # type: ignore[attr-defined]
-            Imprint.objects.all() if user.is_superuser else Imprint.objects.filter(pk__in=ids)
-        )
-        self.fields["audience"].queryset = (  # type: ignore[attr-defined]
-            Audience.objects.all()
-            if user.is_superuser
-            else Audience.objects.filter(imprint_id__in=ids)
-        )
-        self.fields["work"].queryset = (  # type: ignore[attr-defined]
-            Work.objects.all() if user.is_superuser else Work.objects.filter(imprint_id__in=ids)
-        )
-        self.fields["contract"].queryset = (  # type: ignore[attr-defined]
-            Contract.objects.all()
-            if user.is_superuser
-            else Contract.objects.filter(imprint_id__in=ids)
-        )
-        self.fields["royalty_import"].queryset = (  # type: ignore[attr-defined]
-            RoyaltyImport.objects.all()
-            if user.is_superuser
-            else RoyaltyImport.objects.filter(imprint_id__in=ids)
-        )
-
 
 class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class PreviewSerializer(serializers.ModelSerializer):
+class PreviewSerializer(PolicyModelSerializer):
     message = MessageSerializer(read_only=True)
 
     class Meta:

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import policy
-from accounts.api import Pagination, PolicyPermission
+from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission, PolicyRelatedField
 from accounts.models import Imprint
 from accounts.policy import Action
 from integration.models import (
@@ -52,6 +52,7 @@ from integration.services.setup import (
     type_auto_approval_set,
 )
 from integration.services.templates import template_resolve
+from integration.uploads import CSV_MAX_BYTES, validate_upload
 
 
 class SetupPermission(PolicyPermission):
@@ -67,7 +68,7 @@ def _visible_imprint_ids(user: Any) -> set[int]:
     return policy.imprint_ids_for(user, Action.VIEW)
 
 
-class CommunicationTypeSerializer(serializers.ModelSerializer):
+class CommunicationTypeSerializer(PolicyModelSerializer):
     auto_approvable = serializers.SerializerMethodField()
 
     class Meta:
@@ -82,7 +83,7 @@ class CommunicationTypeSerializer(serializers.ModelSerializer):
 
 
 class AutoApprovalSerializer(serializers.Serializer):
-    imprint = serializers.PrimaryKeyRelatedField(queryset=Imprint.objects.all())
+    imprint = PolicyRelatedField(queryset=Imprint.objects.all())
     auto_approvable = serializers.BooleanField()
 
 
@@ -108,7 +109,7 @@ class CommunicationTypeViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="auto-approval")
     def auto_approval(self, request: Request, pk: str | None = None) -> Response:
         ctype = get_object_or_404(CommunicationType, pk=pk)  # global; the imprint is checked below
-        body = AutoApprovalSerializer(data=request.data)
+        body = AutoApprovalSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         imprint = body.validated_data["imprint"]
         if not policy.can(request.user, Action.VIEW, imprint):
@@ -183,7 +184,7 @@ class SetupViewSet(viewsets.ModelViewSet):
         setup_object_delete(actor=self.request.user, instance=instance)
 
 
-class TemplateSerializer(serializers.ModelSerializer):
+class TemplateSerializer(PolicyModelSerializer):
     problems = serializers.SerializerMethodField()
 
     class Meta:
@@ -288,7 +289,7 @@ class TemplateViewSet(SetupViewSet):
         return Response({"driver_data": driver, "problems": problems})
 
 
-class MappingSerializer(serializers.ModelSerializer):
+class MappingSerializer(PolicyModelSerializer):
     class Meta:
         model = FieldMapping
         fields = ["id", "template", "driver_field", "context_field", "transforms", "required"]
@@ -348,7 +349,7 @@ class MappingViewSet(viewsets.ModelViewSet):
         mapping_delete(actor=self.request.user, mapping=instance)
 
 
-class AudienceSerializer(serializers.ModelSerializer):
+class AudienceSerializer(PolicyModelSerializer):
     class Meta:
         model = Audience
         fields = [
@@ -397,6 +398,10 @@ class AudienceViewSet(SetupViewSet):
         if upload is None:
             raise serializers.ValidationError({"file": ["Attach the CSV file as 'file'."]})
         try:
+            validate_upload(upload, max_bytes=CSV_MAX_BYTES, extensions=(".csv",))
+        except ValidationError as exc:
+            raise serializers.ValidationError({"file": exc.messages}) from exc
+        try:
             rows = audience_list_upload(
                 actor=request.user,
                 audience=audience,
@@ -408,7 +413,7 @@ class AudienceViewSet(SetupViewSet):
         return Response({"rows": rows}, status=status.HTTP_201_CREATED)
 
 
-class ComplianceRuleSerializer(serializers.ModelSerializer):
+class ComplianceRuleSerializer(PolicyModelSerializer):
     communication_types = serializers.SlugRelatedField(
         slug_field="code", many=True, queryset=CommunicationType.objects.all(), required=False
     )
@@ -440,7 +445,7 @@ class ComplianceRuleViewSet(SetupViewSet):
     serializer_class = ComplianceRuleSerializer
 
 
-class TriggerRuleSerializer(serializers.ModelSerializer):
+class TriggerRuleSerializer(PolicyModelSerializer):
     communication_type = serializers.SlugRelatedField(
         slug_field="code", queryset=CommunicationType.objects.all()
     )

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import policy
-from accounts.api import Pagination, PolicyPermission
+from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission
 from accounts.policy import Action
 from integration.models import (
     ContributorAction,
@@ -116,7 +116,7 @@ def title_timeline_api(request: Request, pk: int) -> Response:
 # --- contributor actions ----------------------------------------------------------------------
 
 
-class ContributorActionSerializer(serializers.ModelSerializer):
+class ContributorActionSerializer(PolicyModelSerializer):
     state = serializers.SerializerMethodField()
     owner = serializers.CharField(source="owner.email", read_only=True, default=None)
     communication_type = serializers.CharField(source="communication.communication_type.code")
@@ -279,7 +279,7 @@ def message_status_entry(request: Request) -> Response:
 # --- write-back records and customer-service outcomes -------------------------------------
 
 
-class WritebackRecordSerializer(serializers.ModelSerializer):
+class WritebackRecordSerializer(PolicyModelSerializer):
     client_mutation_id = serializers.CharField(read_only=True)
 
     class Meta:
@@ -327,7 +327,7 @@ class WritebackRecordViewSet(viewsets.ReadOnlyModelViewSet):
         return qs
 
 
-class CustomerServiceOutcomeSerializer(serializers.ModelSerializer):
+class CustomerServiceOutcomeSerializer(PolicyModelSerializer):
     communication_type = serializers.CharField(
         source="communication_type.code", read_only=True, default=None
     )

@@ -21,6 +21,7 @@ from integration.models import (
     TriggerRule,
 )
 from integration.services.context import FIELDS
+from integration.uploads import CSV_MAX_BYTES, SETUP_JSON_MAX_BYTES, validate_upload
 
 
 class CommaListField(forms.CharField):
@@ -255,8 +256,13 @@ class ResolveForm(forms.Form):
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        help_text="CSV with columns email, name, country, consent (yes/no), channel."
+        help_text="CSV with columns email, name, country, consent (yes/no), channel (at most 5 MB)."
     )
+
+    def clean_file(self) -> Any:
+        return validate_upload(
+            self.cleaned_data["file"], max_bytes=CSV_MAX_BYTES, extensions=(".csv",)
+        )
 
 
 class ImportForm(forms.Form):
@@ -268,6 +274,11 @@ class ImportForm(forms.Form):
         field = self.fields["imprint"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = imprints
+
+    def clean_file(self) -> Any:
+        return validate_upload(
+            self.cleaned_data["file"], max_bytes=SETUP_JSON_MAX_BYTES, extensions=(".json",)
+        )
 
 
 class FilterForm(forms.Form):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Imprint, User
 from integration.models import Message, WritebackRule
+from integration.uploads import CSV_MAX_BYTES, validate_upload
 
 
 class RecordResponseForm(forms.Form):
@@ -45,7 +46,12 @@ class AssignForm(forms.Form):
 
 
 class CsvUploadForm(forms.Form):
-    file = forms.FileField(help_text="CSV, UTF-8, with a header row.")
+    file = forms.FileField(help_text="CSV, UTF-8, with a header row (at most 5 MB).")
+
+    def clean_file(self) -> Any:
+        return validate_upload(
+            self.cleaned_data["file"], max_bytes=CSV_MAX_BYTES, extensions=(".csv",)
+        )
 
 
 class ImprintCsvUploadForm(CsvUploadForm):

@@ -329,6 +329,15 @@ class SyncRun(models.Model):
 
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INCREMENTAL)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    imprint = models.ForeignKey(
+        "accounts.Imprint",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The imprint of an ONIX import; empty for Consonance syncs (every imprint) "
+        "and for files that spanned several imprints.",
+    )
     started_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

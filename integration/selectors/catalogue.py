@@ -116,8 +116,17 @@ def change_events_for_user(user: Any, work_id: int) -> QuerySet[ChangeEvent]:
     return policy.for_user(user, work_change_events(work_id), policy.Action.VIEW)
 
 
-def sync_run_list() -> QuerySet[SyncRun]:
-    return SyncRun.objects.select_related("started_by").defer("seen_ids")
+def sync_run_list(user: Any) -> QuerySet[SyncRun]:
+    """Consonance syncs (every imprint, counts and record references) for any staff member;
+    an ONIX or royalty import only for the staff of its imprint, and one that spanned several
+    imprints only for the person who uploaded it (file names and messages name titles)."""
+    qs = SyncRun.objects.select_related("started_by").defer("seen_ids")
+    if user.is_superuser:
+        return qs
+    imports = Q(kind__in=[SyncRun.Kind.ONIX, SyncRun.Kind.ROYALTIES])
+    own_imprint = Q(imprint_id__in=policy.imprint_ids_for(user, policy.Action.VIEW))
+    own_upload = Q(imprint__isnull=True, started_by_id=user.pk)
+    return qs.filter(~imports | own_imprint | own_upload)
 
 
 def can_view_sync(user: Any) -> bool:

@@ -14,11 +14,20 @@ from django.utils import timezone
 from accounts.audit import log_action
 from accounts.models import Imprint
 from integration.consonance.onix import OnixError, iter_products
-from integration.models import SyncRun
+from integration.models import SyncRun, Work
 from integration.services.catalogue import Outcome, mirror_works
 from integration.services.trigger_drafts import notify_catalogue_changed
 
 BATCH = 100
+
+
+def _only_imprint(work_ids: Any) -> Imprint | None:
+    """The imprint of every work the file touched, when there is exactly one (the run is then
+    shown to that imprint's staff only)."""
+    imprint_ids = set(Work.objects.filter(pk__in=work_ids).values_list("imprint_id", flat=True))
+    if len(imprint_ids) != 1:
+        return None
+    return Imprint.objects.get(pk=imprint_ids.pop())
 
 
 def onix_import(
@@ -29,6 +38,7 @@ def onix_import(
     run = SyncRun.objects.create(
         kind=SyncRun.Kind.ONIX,
         status=SyncRun.Status.RUNNING,
+        imprint=imprint,
         started_by=actor if getattr(actor, "is_authenticated", False) else None,
         started_at=timezone.now(),
         filename=filename[:300],
@@ -82,6 +92,7 @@ def onix_import(
             flush()
             run.status = SyncRun.Status.SUCCEEDED
             run.phase = SyncRun.Phase.DONE
+            run.imprint = imprint or _only_imprint(total.work_ids)
             run.seen, run.created, run.updated = total.seen, total.created, total.updated
             run.unchanged, run.failed, run.errors = (
                 total.unchanged,

@@ -21,6 +21,7 @@ from integration.consonance.royalties import (
     validate_row,
 )
 from integration.models import ChangeEvent, Contact, Contract, RoyaltyImport, RoyaltyLine
+from integration.services.audiences import spreadsheet_safe
 from integration.services.trigger_drafts import notify_catalogue_changed
 
 
@@ -189,5 +190,11 @@ def error_report_csv(record: RoyaltyImport) -> str:
     writer = csv.writer(out)
     writer.writerow(["row", "column", "value", "error"])
     for e in record.errors:
-        writer.writerow([e.get("row", ""), e.get("column", ""), e.get("value", ""), e["error"]])
+        # ``value`` comes from the uploaded file: a spreadsheet must not run it as a formula.
+        writer.writerow(
+            [
+                spreadsheet_safe(v)
+                for v in (e.get("row", ""), e.get("column", ""), e.get("value", ""), e["error"])
+            ]
+        )
     return out.getvalue()

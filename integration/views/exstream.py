@@ -156,7 +156,9 @@ def preview_output_raw(request: AuthedRequest, pk: int) -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"
-    if output.mime_type == "text/html":
+    # Whatever Exstream produced (HTML, SVG, text …) runs sandboxed with no scripts; only PDF is
+    # left to the browser's viewer, which a CSP sandbox would stop from rendering.
+    if output.mime_type != "application/pdf":
         response["Content-Security-Policy"] = PREVIEW_HTML_CSP
     return response
 

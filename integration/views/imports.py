@@ -13,10 +13,10 @@ from accounts import policy
 from accounts.models import Imprint
 from accounts.types import AuthedRequest
 from integration.models import RoyaltyImport, SyncRun
+from integration.selectors.catalogue import sync_run_list
 from integration.services.onix import onix_import
 from integration.services.royalties import error_report_csv, royalty_import
-
-MAX_UPLOAD = 50 * 1024 * 1024
+from integration.uploads import IMPORT_MAX_BYTES, validate_upload
 
 
 def _importer_imprints(request: AuthedRequest):  # type: ignore[no-untyped-def]
@@ -43,10 +43,11 @@ class OnixUploadForm(forms.Form):
             self.fields["imprint"].required = True
 
     def clean_file(self):  # type: ignore[no-untyped-def]
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD:
-            raise forms.ValidationError("The file is larger than 50 MB.")
-        return upload
+        return validate_upload(
+            self.cleaned_data["file"],
+            max_bytes=IMPORT_MAX_BYTES,
+            extensions=(),
+        )
 
 
 class RoyaltyUploadForm(forms.Form):
@@ -58,12 +59,9 @@ class RoyaltyUploadForm(forms.Form):
         self.fields["imprint"].queryset = imprints  # type: ignore[attr-defined]
 
     def clean_file(self):  # type: ignore[no-untyped-def]
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD:
-            raise forms.ValidationError("The file is larger than 50 MB.")
-        if not upload.name.lower().endswith((".csv", ".xlsx")):
-            raise forms.ValidationError("Upload a .csv or .xlsx file.")
-        return upload
+        return validate_upload(
+            self.cleaned_data["file"], max_bytes=IMPORT_MAX_BYTES, extensions=(".csv", ".xlsx")
+        )
 
 
 @login_required
@@ -84,7 +82,7 @@ def onix_upload(request: AuthedRequest) -> HttpResponse:
             messages.success(request, run.message)
             return redirect("imports:onix")
         form.add_error("file", run.message)
-    runs = SyncRun.objects.filter(kind=SyncRun.Kind.ONIX)[:10]
+    runs = sync_run_list(request.user).filter(kind=SyncRun.Kind.ONIX)[:10]
     return render(request, "imports/onix.html", {"form": form, "runs": runs})
 
 

@@ -21,7 +21,7 @@ from integration.services.consonance import SyncAlreadyRunning, sync_run_start
 def sync_index(request: AuthedRequest) -> HttpResponse:
     if not can_view_sync(request.user):
         raise PermissionDenied("The sync screen is for staff of an imprint.")
-    page = Paginator(sync_run_list(), 20).get_page(request.GET.get("page"))
+    page = Paginator(sync_run_list(request.user), 20).get_page(request.GET.get("page"))
     active = any(run.is_active for run in page)
     context = {
         "page": page,

@@ -4,7 +4,6 @@ because the import skips rows it has already seen (same event id)."""
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 import random
@@ -48,25 +47,24 @@ class Command(BaseCommand):
                 self.stdout.write(f"{imprint}: skipped (no imprint admin or no titles yet).")
                 continue
             rng = random.Random(imprint.pk)
+            # Generated values only (no commas, quotes or formulas), so plain joins suffice.
             out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(["isbn", "issue_type", "case_reference", "outcome", "date", "event_id"])
+            out.write("isbn,issue_type,case_reference,outcome,date,event_id\n")
             # A few titles get most of the trouble, so "recurring issues" stand out.
             weights = [8, 5, 3, 1, 1, 1, 1, 1][: len(isbns)]
             for n in range(options["per_imprint"]):
                 isbn = rng.choices(isbns, weights=weights)[0]
                 issue, outcomes = ISSUES[rng.randrange(len(ISSUES))]
                 day = today - datetime.timedelta(days=rng.randrange(180))
-                writer.writerow(
-                    [
-                        isbn,
-                        issue,
-                        f"CS-{imprint.code.upper()}-{1000 + n}",
-                        rng.choice(outcomes),
-                        day.isoformat(),
-                        f"demo-{imprint.code}-{n}",
-                    ]
-                )
+                row = [
+                    isbn,
+                    issue,
+                    f"CS-{imprint.code.upper()}-{1000 + n}",
+                    rng.choice(outcomes),
+                    day.isoformat(),
+                    f"demo-{imprint.code}-{n}",
+                ]
+                out.write(",".join(row) + "\n")
             created, skipped = customer_service_import_csv(
                 actor=admin.user,
                 imprint_id=imprint.pk,
