@@ -307,7 +307,12 @@ def object_create(request: AuthedRequest, kind: str) -> HttpResponse:
     k = _kind(kind)
     if not (request.user.is_superuser or _configurable_imprints(request).exists()):
         raise PermissionDenied("Only imprint admins configure setup.")
-    initial = {"imprint": request.imprint.pk} if request.imprint else {}
+    configurable = list(_configurable_imprints(request).values_list("pk", flat=True)[:2])
+    initial: dict[str, Any] = {}
+    if request.imprint:
+        initial = {"imprint": request.imprint.pk}
+    elif len(configurable) == 1:  # the only imprint this admin configures: no need to ask
+        initial = {"imprint": configurable[0]}
     form = k.form(request.POST or None, initial=initial, **_form_kwargs(request, k))
     if request.method == "POST" and form.is_valid():
         try:
@@ -459,6 +464,7 @@ def template_try(request: AuthedRequest, pk: int) -> HttpResponse:
             "matches": matches,
             "driver_json": json.dumps(driver, indent=2, ensure_ascii=False),
             "problems": problems,
+            "searched": form.cleaned_data.get("title", "") if form.is_valid() else "",
         },
     )
 

@@ -62,14 +62,20 @@ def communication_types(db) -> None:
 
 @pytest.fixture
 def console_errors(page) -> list[str]:
-    """Browser console errors (a CSP violation shows up here) and every response that was a
-    server error."""
+    """Browser console errors (a CSP violation shows up here), every server error and every
+    missing resource. A 400 is how a form with bad input answers, so it is not listed."""
     errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on(
-        "response",
-        lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
-    )
+
+    def on_console(msg: Any) -> None:
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.append(msg.text)
+
+    def on_response(response: Any) -> None:
+        if response.status == 404 or response.status >= 500:
+            errors.append(f"HTTP {response.status} {response.url}")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
     return errors
 
 
