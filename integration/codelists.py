@@ -1,5 +1,5 @@
-"""Readable names for the ONIX code lists staff see on title pages (EDItEUR lists 64, 65 and
-58). Unknown codes are shown as they are; the code itself always stays visible."""
+"""Readable names for the ONIX code lists staff see on title pages (EDItEUR lists 64, 65, 58
+and 150). Unknown codes are shown as they are; the code itself always stays visible."""
 
 from __future__ import annotations
 
@@ -63,11 +63,38 @@ PRICE_TYPE = {  # ONIX list 58 (the common ones)
     "22": "Pre-publication RRP including tax",
 }
 
-LISTS: dict[str, dict[str, str]] = {"64": PUBLISHING_STATUS, "65": AVAILABILITY, "58": PRICE_TYPE}
+PRODUCT_FORM = {  # ONIX list 150 (the common ones)
+    "AA": "Audio",
+    "AC": "Audio CD",
+    "AJ": "Downloadable audio file",
+    "BA": "Book",
+    "BB": "Hardback",
+    "BC": "Paperback",
+    "BD": "Loose-leaf",
+    "BE": "Spiral bound",
+    "BH": "Board book",
+    "DG": "E-book",
+    "EA": "Digital",
+    "EB": "Digital download and online",
+    "ED": "Digital download",
+}
+
+LISTS: dict[str, dict[str, str]] = {
+    "64": PUBLISHING_STATUS,
+    "65": AVAILABILITY,
+    "58": PRICE_TYPE,
+    "150": PRODUCT_FORM,
+}
+
+
+def name(code: str | None, codelist: str) -> str:
+    """Just the name ('BB' in list 150 -> 'Hardback'); the code itself when unknown."""
+    code = (code or "").strip()
+    return LISTS.get(codelist, {}).get(code, code)
 
 
 def label(code: str | None, codelist: str) -> str:
     """'02' in list 64 -> 'Forthcoming (02)'; an unknown or empty code comes back unchanged."""
     code = (code or "").strip()
-    name = LISTS.get(codelist, {}).get(code)
-    return f"{name} ({code})" if name else code
+    named = LISTS.get(codelist, {}).get(code)
+    return f"{named} ({code})" if named else code

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from integration.codelists import label
+from integration.codelists import label, name
 from integration.views.titles import STATUS_CHOICES
 from tests.factories import PriceFactory, ProductFactory, WorkFactory
 
@@ -29,6 +29,11 @@ def test_label(code, codelist, shown):
     assert label(code, codelist) == shown
 
 
+def test_name():
+    assert name("BB", "150") == "Hardback"
+    assert name("XX", "150") == "XX"
+
+
 def test_title_filter_names_statuses_as_list_64():
     named = dict(STATUS_CHOICES)
     assert named["06"] == "Out of stock indefinitely"
@@ -44,3 +49,6 @@ def test_title_page_names_the_codes(login, viewer, imprint_a):
     assert "status Forthcoming (02)" in text
     assert "availability Not yet available (10)" in text
     assert "<td>RRP including tax (02)</td>" in text
+    assert "<h3>Hardback — " in text
+    listing = login(viewer).get(reverse("titles:list")).content.decode()
+    assert 'title="Hardback"' in listing
