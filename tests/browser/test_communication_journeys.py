@@ -83,7 +83,6 @@ def test_rejected_with_a_comment_then_resubmitted(
     sign_in(second_rights_manager)
     page.goto(detail_url)
     page.get_by_label("Why reject?").fill("Clause 4 is missing from the letter")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Reject").click()
     expect(page.locator(".badge").first).to_have_text("Rejected")
 
