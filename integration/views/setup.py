@@ -457,7 +457,8 @@ def template_try(request: AuthedRequest, pk: int) -> HttpResponse:
     driver, problems = build_driver_data(template=template, context=context)
     return render(
         request,
-        "setup/_try.html",
+        # htmx swaps the fragment in place; without JavaScript it is a page of its own
+        "setup/_try.html" if request.htmx else "setup/try.html",
         {
             "template": template,
             "work": work,
