@@ -36,7 +36,7 @@ LETTER = "Rights confirmation letter"
 
 
 @pytest.fixture(autouse=True)
-def one_browser_request_at_a_time(monkeypatch) -> None:
+def one_browser_request_at_a_time(monkeypatch) -> threading.Lock:
     """The live server shares the test's in-memory SQLite database across its threads, where
     two concurrent writers fail with "database table is locked" (a page with four preview frames
     saves the session four times at once). Serve the browser's requests one at a time; the
@@ -51,6 +51,7 @@ def one_browser_request_at_a_time(monkeypatch) -> None:
             return serve(self, environ, start_response)
 
     monkeypatch.setattr(WSGIHandler, "__call__", serialised)
+    return lock  # hold it to write from the test while the browser polls
 
 
 @pytest.fixture

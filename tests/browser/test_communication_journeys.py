@@ -7,11 +7,14 @@ fixes it and resubmits."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from integration import queue, tasks
 from integration.models import Communication
+from integration.services import communications as svc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 S = Communication.Status
@@ -24,7 +27,22 @@ def _draft_from_title(page: Page, live_server, letter) -> None:
     page.get_by_label("Type").select_option(label="Rights confirmation")
     page.get_by_label("Audience").select_option(label="Agents")
     page.get_by_role("button", name="Create and compose").click()
-    expect(page.locator("#compose-progress")).to_contain_text("Composed 3 recipient(s)")
+
+
+@pytest.fixture
+def compose_later(monkeypatch) -> list[int]:
+    """Hold the compose task back (as a busy worker would) so the page shows it composing;
+    the test then runs it. Other tasks still run inline."""
+    held: list[int] = []
+
+    def enqueue(func: str, *args: Any, **kwargs: Any) -> None:
+        if func == "integration.tasks.communication_compose":
+            held.append(args[0])
+        else:
+            queue.enqueue(func, *args, **kwargs)
+
+    monkeypatch.setattr(svc, "enqueue", enqueue)
+    return held
 
 
 def _submit(page: Page) -> None:
@@ -33,10 +51,26 @@ def _submit(page: Page) -> None:
 
 
 def test_draft_preview_submit_approve_send(
-    live_server, page, letter, rights_manager, second_rights_manager, sign_in, console_errors
+    live_server,
+    page,
+    letter,
+    rights_manager,
+    second_rights_manager,
+    sign_in,
+    console_errors,
+    compose_later,
+    one_browser_request_at_a_time,
 ):
     sign_in(rights_manager)
     _draft_from_title(page, live_server, letter)
+    progress = page.locator("#compose-progress")
+    expect(progress).to_contain_text("Composing: 0 of 3 recipients.")
+    expect(progress.locator("progress")).to_have_attribute("max", "3")
+    expect(page.get_by_role("button", name="Submit for approval")).to_be_disabled()
+    with one_browser_request_at_a_time:  # the worker gets to it while the page polls
+        tasks.communication_compose(*compose_later)
+    expect(progress).to_contain_text("Composed 3 recipient(s)")  # htmx polled, then reloaded
+    expect(page.get_by_role("button", name="Submit for approval")).to_be_enabled()
 
     page.get_by_role("button", name="Preview a sample").click()
     frame = page.locator("iframe.preview-frame").first
@@ -77,6 +111,7 @@ def test_rejected_with_a_comment_then_resubmitted(
 ):
     sign_in(rights_manager)
     _draft_from_title(page, live_server, letter)
+    expect(page.locator("#compose-progress")).to_contain_text("Composed 3 recipient(s)")
     _submit(page)
     detail_url = page.url
 
