@@ -53,9 +53,11 @@ def test_admin_tries_a_template_then_adds_a_compliance_rule(
     expect(result.locator("pre")).to_contain_text('"isbn": "9781908435517"')
     assert page.url.endswith(f"/setup/templates/{template.pk}/")  # swapped in place
 
-    page.get_by_role("navigation", name="Setup").get_by_role(
+    rules_link = page.get_by_role("navigation", name="Setup").get_by_role(
         "link", name="Compliance rules"
-    ).click()
+    )
+    rules_link.click()
+    expect(rules_link).to_have_attribute("aria-current", "page")
     expect(page.locator("#setup-rows")).to_contain_text("No compliance rules yet")
     page.get_by_role("link", name="New compliance rule").click()
     page.get_by_label("Name").fill("Office hours only")
