@@ -42,9 +42,9 @@ def test_title_filter_names_statuses_as_list_64():
 
 
 def test_title_page_names_the_codes(login, viewer, imprint_a):
-    work = WorkFactory(imprint=imprint_a)
-    product = ProductFactory(work=work, publishing_status="02", availability="10")
-    PriceFactory(product=product, price_type="02")
+    work = WorkFactory.create(imprint=imprint_a)
+    product = ProductFactory.create(work=work, publishing_status="02", availability="10")
+    PriceFactory.create(product=product, price_type="02")
     text = login(viewer).get(reverse("titles:detail", args=[work.pk])).content.decode()
     assert "status Forthcoming (02)" in text
     assert "availability Not yet available (10)" in text

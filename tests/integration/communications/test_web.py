@@ -189,7 +189,9 @@ def test_an_empty_audience_is_explained(
     from integration.models import Audience
     from tests.factories import AudienceFactory
 
-    empty = AudienceFactory(imprint=rights_setup.audience.imprint, kind=Audience.Kind.UPLOADED)
+    empty = AudienceFactory.create(
+        imprint=rights_setup.audience.imprint, kind=Audience.Kind.UPLOADED
+    )
     with django_capture_on_commit_callbacks(execute=True):
         created = svc.communication_create(
             actor=rights_manager,
