@@ -62,8 +62,17 @@ class CommunicationForm(forms.Form):
     name = forms.CharField(
         max_length=300, required=False, help_text="Leave empty for '<type>: <title>'."
     )
-    territory_code = forms.CharField(max_length=10, required=False, label="Territory")
-    language = forms.CharField(max_length=10, required=False)
+    territory_code = forms.CharField(
+        max_length=10,
+        required=False,
+        label="Territory",
+        help_text="A country code such as GB; empty: the audience's territory.",
+    )
+    language = forms.CharField(
+        max_length=10,
+        required=False,
+        help_text="e.g. en or fr, to pick a template in that language; empty: any.",
+    )
     channels = forms.MultipleChoiceField(
         choices=Channel.choices,
         required=False,

@@ -157,6 +157,13 @@ class ComplianceRuleForm(ImprintScopedForm):
             "message",
             "active",
         ]
+        help_texts = {
+            "communication_types": "Hold Ctrl (⌘ on a Mac) to pick several; none: every type.",
+            "required_field": "For 'a driver field (clause) must be filled': its name, "
+            "e.g. clause4.",
+            "start_hour": "For a sending window: the first hour sending is allowed (0–23).",
+            "end_hour": "The hour sending stops (1–24), after the start hour.",
+        }
 
 
 class TriggerRuleForm(ImprintScopedForm):

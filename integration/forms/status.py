@@ -20,6 +20,7 @@ class RecordResponseForm(forms.Form):
             (Message.Status.RETURNED, "The mail came back (returned)"),
         ],
         initial=Message.Status.RESPONDED,
+        label="What happened",
     )
     responded_on = forms.DateField(
         label="Date", widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate

@@ -86,7 +86,11 @@ def available_actions(user: Any, c: Communication) -> list[ActionState]:
                 "preview",
                 "Preview a sample",
                 can_preview and c.recipient_count > 0,
-                "" if can_preview else "Previewing needs a drafting or approving role here.",
+                "Previewing needs a drafting or approving role here."
+                if not can_preview
+                else ""
+                if c.recipient_count > 0
+                else "There are no recipients to preview.",
             )
         )
     if c.status == S.SUBMITTED:

@@ -307,7 +307,12 @@ def object_create(request: AuthedRequest, kind: str) -> HttpResponse:
     k = _kind(kind)
     if not (request.user.is_superuser or _configurable_imprints(request).exists()):
         raise PermissionDenied("Only imprint admins configure setup.")
-    initial = {"imprint": request.imprint.pk} if request.imprint else {}
+    configurable = list(_configurable_imprints(request).values_list("pk", flat=True)[:2])
+    initial: dict[str, Any] = {}
+    if request.imprint:
+        initial = {"imprint": request.imprint.pk}
+    elif len(configurable) == 1:  # the only imprint this admin configures: no need to ask
+        initial = {"imprint": configurable[0]}
     form = k.form(request.POST or None, initial=initial, **_form_kwargs(request, k))
     if request.method == "POST" and form.is_valid():
         try:
@@ -452,13 +457,15 @@ def template_try(request: AuthedRequest, pk: int) -> HttpResponse:
     driver, problems = build_driver_data(template=template, context=context)
     return render(
         request,
-        "setup/_try.html",
+        # htmx swaps the fragment in place; without JavaScript it is a page of its own
+        "setup/_try.html" if request.htmx else "setup/try.html",
         {
             "template": template,
             "work": work,
             "matches": matches,
             "driver_json": json.dumps(driver, indent=2, ensure_ascii=False),
             "problems": problems,
+            "searched": form.cleaned_data.get("title", "") if form.is_valid() else "",
         },
     )
 

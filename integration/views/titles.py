@@ -26,9 +26,10 @@ STATUS_CHOICES = [
     ("", "Any status"),
     ("02", "Forthcoming"),
     ("04", "Active"),
-    ("05", "Withdrawn"),
-    ("06", "Out of print"),
-    ("07", "Out of stock indefinitely"),
+    ("05", "No longer our product"),
+    ("06", "Out of stock indefinitely"),
+    ("07", "Out of print"),
+    ("11", "Withdrawn from sale"),
 ]
 
 

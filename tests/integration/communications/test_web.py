@@ -181,3 +181,27 @@ def test_preview_and_cancel_from_the_screen(comm, login, rights_manager, exstrea
     assert "first recipient" in page and "application/pdf" in page
     client.post(reverse("communications:action", args=[comm.pk, "cancel"]))
     assert Communication.objects.get(pk=comm.pk).status == S.CANCELLED
+
+
+def test_an_empty_audience_is_explained(
+    rights_setup, login, rights_manager, django_capture_on_commit_callbacks
+):
+    from integration.models import Audience
+    from tests.factories import AudienceFactory
+
+    empty = AudienceFactory.create(
+        imprint=rights_setup.audience.imprint, kind=Audience.Kind.UPLOADED
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        created = svc.communication_create(
+            actor=rights_manager,
+            imprint=empty.imprint,
+            communication_type=communication_type("rights-confirmation"),
+            audience=empty,
+            work=rights_setup.work,
+        )
+    page = login(rights_manager).get(reverse("communications:detail", args=[created.pk]))
+    text = page.content.decode()
+    assert f"the audience “{empty.name}” has no recipients" in text
+    assert "There are no recipients to preview." in text
+    assert "Not submitted yet." in text

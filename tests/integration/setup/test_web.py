@@ -332,3 +332,19 @@ def test_list_pagination_and_name_filter(login, admin_a, imprint_a):
         reverse("setup:list", args=["audiences"]), {"q": "List 07"}
     ).content.decode()
     assert "List 07" in filtered and "List 08" not in filtered
+
+
+def test_try_without_javascript_is_a_whole_page(login, admin_a, imprint_a):
+    template = CommunicationTemplateFactory.create(imprint=imprint_a)
+    FieldMappingFactory.create(
+        template=template, driver_field="workTitle", context_field="work.title"
+    )
+    WorkFactory.create(imprint=imprint_a, title="Salt Roads")
+    client = login(admin_a)
+    url = reverse("setup:template_try", args=[template.pk])
+    page = client.get(url, {"title": "salt"}).content.decode()
+    assert "<html" in page and "Driver data for <strong>Salt Roads</strong>" in page
+    fragment = client.get(url, {"title": "salt"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and "Salt Roads" in fragment
+    nothing = client.get(url, {"title": "no such book"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "No title matches “no such book”" in nothing
