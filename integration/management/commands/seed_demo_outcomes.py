@@ -64,7 +64,7 @@ class Command(BaseCommand):
                     day.isoformat(),
                     f"demo-{imprint.code}-{n}",
                 ]
-                out.write(",".join(row) + "\n")
+                out.write(",".join(str(cell) for cell in row) + "\n")
             created, skipped = customer_service_import_csv(
                 actor=admin.user,
                 imprint_id=imprint.pk,
