@@ -286,6 +286,15 @@ CONSONANCE_API_KEY = secret("CONSONANCE_API_KEY")
 CONSONANCE_SYNC_MINUTES = env.int("CONSONANCE_SYNC_MINUTES", default=15)
 # Fetch the next page while storing the current one (one request in flight).
 CONSONANCE_PREFETCH = env.bool("CONSONANCE_PREFETCH", default=True)
+# Where a sync reads products: "graphql" (works with their products, the default; falls back to
+# REST v4 by itself when Consonance's GraphQL endpoint is gone) or "rest" (always the legacy
+# REST v4 products endpoint; work and contract data then stay as last synced).
+CONSONANCE_PRODUCTS_SOURCE = env.str("CONSONANCE_PRODUCTS_SOURCE", default="graphql").lower()
+if CONSONANCE_PRODUCTS_SOURCE not in ("graphql", "rest"):
+    raise ImproperlyConfigured(
+        "CONSONANCE_PRODUCTS_SOURCE must be 'graphql' or 'rest', "
+        f"not {CONSONANCE_PRODUCTS_SOURCE!r}."
+    )
 EXSTREAM_URL = env.str("EXSTREAM_URL", default="").rstrip("/")
 EXSTREAM_TOKEN_URL = env.str("EXSTREAM_TOKEN_URL", default="")
 EXSTREAM_TENANT = env.str("EXSTREAM_TENANT", default="")
