@@ -347,8 +347,8 @@ def merge_rest_product(old: dict[str, Any] | None, rest: dict[str, Any]) -> dict
     if old is None:
         return rest
     merged = dict(old)
-    for key in REST_PRODUCT_FIELDS:
-        merged[key] = rest[key]
+    for name in REST_PRODUCT_FIELDS:
+        merged[name] = rest[name]
     previous: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for price in old.get("prices") or []:
         key = (price["currency"], price["type"], price["qualifier"])
