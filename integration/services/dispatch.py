@@ -24,6 +24,7 @@ from integration.models import Communication, Message, OutboxItem
 from integration.services.contributor_actions import contributor_actions_open_for_communication
 from integration.services.exstream_gateway import Submitted, gateway
 from integration.services.outbox import SendResult, register_handler
+from integration.services.status import message_status_chunk_apply
 
 S = Communication.Status
 SENDABLE = (S.QUEUED, S.SENDING, S.PARTIALLY_FAILED, S.FAILED)
@@ -152,12 +153,17 @@ class ExstreamBatchHandler:
         job_id = str(result.get("job_id", ""))
         messages = Message.objects.filter(communication_id=comm_id, chunk=chunk)
         keys = [str(k) for k in messages.values_list("key", flat=True)]
-        # FAILED too: a dead chunk replayed from Operations succeeded this time.
-        messages.filter(status__in=[Message.Status.GENERATED, Message.Status.FAILED]).update(
+        # One "submitted" event per message through the status service. FAILED too: a dead
+        # chunk replayed from Operations succeeded this time (an internal correction).
+        message_status_chunk_apply(
+            communication_id=comm_id,
+            chunk=chunk,
             status=Message.Status.SUBMITTED,
-            exstream_job_id=job_id[:100],
-            status_at=timezone.now(),
-            status_detail="",
+            from_statuses=[Message.Status.GENERATED, Message.Status.FAILED],
+            event_id=f"submitted:{item.external_id}:{job_id}",
+            occurred_at=timezone.now(),
+            detail={"job_id": job_id, "chunk": chunk, "external_id": item.external_id},
+            extra={"exstream_job_id": job_id[:100]},
         )
         communication = Communication.objects.select_related("template__exstream_communication")
         comm = communication.get(pk=comm_id)
@@ -180,11 +186,17 @@ class ExstreamBatchHandler:
 
     def on_dead(self, item: OutboxItem, reason: str) -> None:
         comm_id = int(item.payload["communication_id"])
-        Message.objects.filter(
+        chunk = int(item.payload["chunk"])
+        message_status_chunk_apply(
             communication_id=comm_id,
-            chunk=int(item.payload["chunk"]),
-            status=Message.Status.GENERATED,
-        ).update(status=Message.Status.FAILED, status_detail=reason[:500], status_at=timezone.now())
+            chunk=chunk,
+            status=Message.Status.FAILED,
+            from_statuses=[Message.Status.GENERATED],
+            event_id=f"failed:{item.external_id}:{item.attempts}",
+            occurred_at=timezone.now(),
+            detail={"reason": reason[:500], "chunk": chunk, "external_id": item.external_id},
+            status_detail=reason[:500],
+        )
         settle(comm_id)
 
     def on_cancel(self, item: OutboxItem) -> None:
