@@ -308,6 +308,13 @@ EXSTREAM_EVENTS_SECRET = secret("EXSTREAM_EVENTS_SECRET")
 # --- Communications -----------------------------------------------------------------------------
 # Messages per Exstream batch submission (one outbox row each).
 COMMUNICATION_DISPATCH_CHUNK = env.int("COMMUNICATION_DISPATCH_CHUNK", default=500)
+# Composing with no progress for this long is shown as stalled; the drafter or an imprint admin
+# may restart it.
+COMMUNICATION_COMPOSE_STALLED_MINUTES = env.int("COMMUNICATION_COMPOSE_STALLED_MINUTES", default=5)
+# The scheduled sweep restarts compositions stalled this long, at most MAX_RESTARTS times each,
+# then puts them back to draft with the reason.
+COMMUNICATION_COMPOSE_SWEEP_MINUTES = env.int("COMMUNICATION_COMPOSE_SWEEP_MINUTES", default=15)
+COMMUNICATION_COMPOSE_MAX_RESTARTS = env.int("COMMUNICATION_COMPOSE_MAX_RESTARTS", default=3)
 # The address staff use, for absolute links in e-mails (e.g. "awaiting your approval").
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=15.0)
