@@ -151,20 +151,18 @@ class ExstreamBatchHandler:
         comm_id = int(item.payload["communication_id"])
         chunk = int(item.payload["chunk"])
         job_id = str(result.get("job_id", ""))
-        messages = Message.objects.filter(communication_id=comm_id, chunk=chunk)
-        keys = [str(k) for k in messages.values_list("key", flat=True)]
         # One "submitted" event per message through the status service. FAILED too: a dead
         # chunk replayed from Operations succeeded this time (an internal correction).
-        message_status_chunk_apply(
+        keys = message_status_chunk_apply(
             communication_id=comm_id,
             chunk=chunk,
             status=Message.Status.SUBMITTED,
             from_statuses=[Message.Status.GENERATED, Message.Status.FAILED],
             event_id=f"submitted:{item.external_id}:{job_id}",
             occurred_at=timezone.now(),
-            detail={"job_id": job_id, "chunk": chunk, "external_id": item.external_id},
+            detail={"job_id": job_id},
             extra={"exstream_job_id": job_id[:100]},
-        )
+        ).keys
         communication = Communication.objects.select_related("template__exstream_communication")
         comm = communication.get(pk=comm_id)
         if comm.template is not None and job_id:
@@ -194,7 +192,7 @@ class ExstreamBatchHandler:
             from_statuses=[Message.Status.GENERATED],
             event_id=f"failed:{item.external_id}:{item.attempts}",
             occurred_at=timezone.now(),
-            detail={"reason": reason[:500], "chunk": chunk, "external_id": item.external_id},
+            detail={"reason": reason[:500]},
             status_detail=reason[:500],
         )
         settle(comm_id)

@@ -220,6 +220,12 @@ def _save_statuses(moved: list[Message]) -> None:
 # --- Colophon's own dispatch of a chunk ----------------------------------------------------------
 
 
+@dataclass
+class ChunkApplied:
+    moved: int  # messages whose status moved
+    keys: list[str]  # every message key of the chunk (what Exstream calls customerKey)
+
+
 def _key_text(column: str) -> str | None:
     """SQL giving a message key in its canonical text form (``str(uuid)``), per database."""
     if connection.vendor == "postgresql":
@@ -241,11 +247,11 @@ def message_status_chunk_apply(
     detail: dict[str, Any] | None = None,
     status_detail: str = "",
     extra: dict[str, Any] | None = None,
-) -> int:
+) -> ChunkApplied:
     """Record that Colophon submitted (or gave up on) one dispatch chunk: one ``MessageEvent``
-    per message of the chunk (source ``colophon-dispatch``, external id ``<event_id>:<key>``,
-    so applying it again records nothing new) and the status moved for the messages still in
-    ``from_statuses``. Returns how many messages moved.
+    per message of the chunk (source ``colophon-dispatch``, external id ``<event_id>:<message
+    id>``, so applying it again records nothing new) and the status moved for the messages
+    still in ``from_statuses``. Returns the chunk's message keys and how many moved.
 
     A chunk is thousands of messages, so this takes three statements whatever its size: lock
     the chunk's rows, INSERT … SELECT the events from them, one UPDATE. Messages already past
@@ -265,7 +271,7 @@ def message_status_chunk_apply(
     detail_json = json.dumps(detail or {})
     now = timezone.now()
     with transaction.atomic():
-        list(messages.select_for_update().values_list("pk", flat=True))
+        keys = [str(k) for k in messages.select_for_update().values_list("key", flat=True)]
         if key_text is not None:
             adapt = connection.ops.adapt_datetimefield_value
             placeholders = ", ".join(["%s"] * len(sources))
@@ -275,7 +281,7 @@ def message_status_chunk_apply(
             sql = (
                 f"INSERT INTO {q(events)} (message_id, message_key, status, occurred_at, "  # noqa: S608
                 "source, external_event_id, detail, recorded_at, applied) "
-                f"SELECT m.id, {key_text}, %s, %s, %s, %s || {key_text}, {detail_sql}, %s, "
+                f"SELECT m.id, {key_text}, %s, %s, %s, %s || m.id, {detail_sql}, %s, "
                 f"m.status IN ({placeholders}) FROM {q(table)} m "
                 "WHERE m.communication_id = %s AND m.chunk = %s "
                 "ON CONFLICT DO NOTHING"
@@ -304,7 +310,7 @@ def message_status_chunk_apply(
                         status=status,
                         occurred_at=occurred_at,
                         source=MessageEvent.Source.DISPATCH,
-                        external_event_id=f"{event_id}:"[:260] + str(key),
+                        external_event_id=f"{event_id}:"[:260] + str(pk),
                         detail=detail or {},
                         recorded_at=now,
                         applied=current in sources,
@@ -314,9 +320,10 @@ def message_status_chunk_apply(
                 ignore_conflicts=True,
                 batch_size=1000,
             )
-        return messages.filter(status__in=sources).update(
+        moved = messages.filter(status__in=sources).update(
             status=status, status_at=occurred_at, status_detail=status_detail, **(extra or {})
         )
+    return ChunkApplied(moved=moved, keys=keys)
 
 
 # --- hand entry and CSV import ---------------------------------------------------------------

@@ -64,8 +64,9 @@ def test_dispatch_records_one_submitted_event_per_message_on_the_timeline(
         assert event.status == Message.Status.SUBMITTED and event.applied
         assert event.message_key == str(message.key)
         assert event.detail["job_id"] == message.exstream_job_id != ""
-        assert event.external_event_id.endswith(str(message.key))
-    assert sorted(events.values_list("detail__chunk", flat=True)) == [1, 1, 2]
+        assert event.external_event_id.endswith(f":{message.pk}")
+    assert sorted(events.values_list("message__chunk", flat=True)) == [1, 1, 2]
+    assert len({e.detail["job_id"] for e in events}) == 2  # one Exstream job per chunk
     page = title_timeline(
         user=project_manager, work=comm.work, filters=TimelineFilters(kind="message")
     )
@@ -116,15 +117,16 @@ def test_chunk_apply_is_idempotent_and_never_moves_a_later_status_back(composed)
         "occurred_at": timezone.now(),
         "extra": {"exstream_job_id": "job-1"},
     }
-    assert message_status_chunk_apply(**kwargs) == 2
+    applied = message_status_chunk_apply(**kwargs)
+    assert applied.moved == 2 and set(applied.keys) == {str(m.key) for m in composed.messages.all()}
     second.refresh_from_db()
     assert second.status == Message.Status.DELIVERED and second.exstream_job_id == ""
     assert not MessageEvent.objects.get(message=second).applied
     assert MessageEvent.objects.filter(source=DISPATCH).count() == 3
-    assert message_status_chunk_apply(**kwargs) == 0
+    assert message_status_chunk_apply(**kwargs).moved == 0
     assert MessageEvent.objects.filter(source=DISPATCH).count() == 3
     # Other chunks are untouched.
-    assert not message_status_chunk_apply(**{**kwargs, "chunk": 2, "event_id": "x"})
+    assert not message_status_chunk_apply(**{**kwargs, "chunk": 2, "event_id": "x"}).moved
 
 
 def test_a_2000_message_chunk_takes_a_handful_of_queries(composed, django_assert_max_num_queries):
@@ -145,7 +147,7 @@ def test_a_2000_message_chunk_takes_a_handful_of_queries(composed, django_assert
         batch_size=500,
     )
     with django_assert_max_num_queries(5):
-        moved = message_status_chunk_apply(
+        applied = message_status_chunk_apply(
             communication_id=composed.pk,
             chunk=7,
             status=Message.Status.SUBMITTED,
@@ -153,7 +155,7 @@ def test_a_2000_message_chunk_takes_a_handful_of_queries(composed, django_assert
             event_id="submitted:bench:job",
             occurred_at=timezone.now(),
         )
-    assert moved == 2000
+    assert applied.moved == 2000 and len(applied.keys) == 2000
     assert MessageEvent.objects.filter(source=DISPATCH, applied=True).count() == 2000
     assert Message.objects.filter(chunk=7, status=Message.Status.SUBMITTED).count() == 2000
     keys = set(Message.objects.filter(chunk=7).values_list("key", flat=True))
