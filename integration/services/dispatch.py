@@ -7,8 +7,10 @@ channel, one chunk of messages per outbox row, with a stable external id per chu
 * ``reconcile`` (asked by the outbox engine before any second attempt) looks the external id
   up in Exstream, so a worker that died after the HTTP call never causes a duplicate.
 * ``on_success`` marks the chunk's messages submitted with the job id; ``on_dead`` marks them
-  failed with the reason; when every chunk is settled the communication becomes sent,
-  partially failed (some chunks dead or cancelled) or failed (all of them).
+  failed with the reason (both as per-message status events through
+  ``integration.services.status.message_status_chunk_apply``); when every chunk is settled
+  the communication becomes sent, partially failed (some chunks dead or cancelled) or failed
+  (all of them).
 """
 
 from __future__ import annotations
@@ -199,14 +201,16 @@ class ExstreamBatchHandler:
 
     def on_cancel(self, item: OutboxItem) -> None:
         comm_id = int(item.payload["communication_id"])
-        Message.objects.filter(
+        reason = "The chunk was cancelled in Operations."
+        message_status_chunk_apply(
             communication_id=comm_id,
             chunk=int(item.payload["chunk"]),
-            status__in=[Message.Status.GENERATED, Message.Status.FAILED],
-        ).update(
             status=Message.Status.FAILED,
-            status_detail="The chunk was cancelled in Operations.",
-            status_at=timezone.now(),
+            from_statuses=[Message.Status.GENERATED, Message.Status.FAILED],
+            event_id=f"cancelled:{item.external_id}:{item.attempts}",
+            occurred_at=timezone.now(),
+            detail={"reason": reason},
+            status_detail=reason,
         )
         settle(comm_id)
 

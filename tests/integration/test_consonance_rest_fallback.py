@@ -179,3 +179,9 @@ def test_sync_screen_shows_the_products_source(sandbox, run_sync, settings, logi
     assert page.status_code == 200
     assert b"Products via REST v4" in page.content
     assert b"CONSONANCE_PRODUCTS_SOURCE" in page.content
+    api = login(admin_a).get("/api/v1/sync-runs/").json()
+    first = api["results"][0] if "results" in api else api[0]
+    assert (
+        first["products_source"] == "rest"
+        and "CONSONANCE_PRODUCTS_SOURCE" in first["source_reason"]
+    )
