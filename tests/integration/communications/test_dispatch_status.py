@@ -162,3 +162,29 @@ def test_a_2000_message_chunk_takes_a_handful_of_queries(composed, django_assert
     assert {
         uuid.UUID(k) for k in MessageEvent.objects.values_list("message_key", flat=True)
     } == keys
+
+
+def test_a_pending_chunk_cancelled_in_operations_records_failed_events(
+    composed,
+    rights_manager,
+    second_rights_manager,
+    admin_a,
+    django_capture_on_commit_callbacks,
+    exstream,
+    settings,
+):
+    from integration.services.outbox import outbox_cancel
+
+    settings.COMMUNICATION_DISPATCH_CHUNK = 2
+    comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=False):  # chunks stay pending
+        svc.communication_approve(actor=second_rights_manager, communication=comm)
+    second = OutboxItem.objects.get(payload__chunk=2)
+    outbox_cancel(actor=admin_a, item=second)
+    cancelled = MessageEvent.objects.filter(source=DISPATCH, status=Message.Status.FAILED)
+    assert cancelled.count() == 1
+    event = cancelled.get()
+    assert event.message.chunk == 2 and event.applied
+    assert event.external_event_id.startswith("cancelled:")
+    assert event.message.status_detail == "The chunk was cancelled in Operations."
+    assert Message.objects.filter(chunk=1, status=Message.Status.GENERATED).count() == 2
