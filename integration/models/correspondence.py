@@ -294,6 +294,9 @@ class Message(models.Model):
                 fields=["communication", "sequence"], name="uniq_message_sequence"
             )
         ]
+        # Dispatch reads, records and updates one chunk at a time: without this each chunk
+        # scanned every message of the communication.
+        indexes = [models.Index(fields=["communication", "chunk"], name="message_chunk_idx")]
 
     def __str__(self) -> str:
         return f"{self.recipient_name or self.recipient_email} ({self.status})"
