@@ -294,6 +294,15 @@ CONSONANCE_API_KEY = secret("CONSONANCE_API_KEY")
 CONSONANCE_SYNC_MINUTES = env.int("CONSONANCE_SYNC_MINUTES", default=15)
 # Fetch the next page while storing the current one (one request in flight).
 CONSONANCE_PREFETCH = env.bool("CONSONANCE_PREFETCH", default=True)
+# Where a sync reads products: "graphql" (works with their products, the default; falls back to
+# REST v4 by itself when Consonance's GraphQL endpoint is gone) or "rest" (always the legacy
+# REST v4 products endpoint; work and contract data then stay as last synced).
+CONSONANCE_PRODUCTS_SOURCE = env.str("CONSONANCE_PRODUCTS_SOURCE", default="graphql").lower()
+if CONSONANCE_PRODUCTS_SOURCE not in ("graphql", "rest"):
+    raise ImproperlyConfigured(
+        "CONSONANCE_PRODUCTS_SOURCE must be 'graphql' or 'rest', "
+        f"not {CONSONANCE_PRODUCTS_SOURCE!r}."
+    )
 EXSTREAM_URL = env.str("EXSTREAM_URL", default="").rstrip("/")
 EXSTREAM_TOKEN_URL = env.str("EXSTREAM_TOKEN_URL", default="")
 EXSTREAM_TENANT = env.str("EXSTREAM_TENANT", default="")
@@ -307,6 +316,13 @@ EXSTREAM_EVENTS_SECRET = secret("EXSTREAM_EVENTS_SECRET")
 # --- Communications -----------------------------------------------------------------------------
 # Messages per Exstream batch submission (one outbox row each).
 COMMUNICATION_DISPATCH_CHUNK = env.int("COMMUNICATION_DISPATCH_CHUNK", default=500)
+# Composing with no progress for this long is shown as stalled; the drafter or an imprint admin
+# may restart it.
+COMMUNICATION_COMPOSE_STALLED_MINUTES = env.int("COMMUNICATION_COMPOSE_STALLED_MINUTES", default=5)
+# The scheduled sweep restarts compositions stalled this long, at most MAX_RESTARTS times each,
+# then puts them back to draft with the reason.
+COMMUNICATION_COMPOSE_SWEEP_MINUTES = env.int("COMMUNICATION_COMPOSE_SWEEP_MINUTES", default=15)
+COMMUNICATION_COMPOSE_MAX_RESTARTS = env.int("COMMUNICATION_COMPOSE_MAX_RESTARTS", default=3)
 # The address staff use, for absolute links in e-mails (e.g. "awaiting your approval").
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=15.0)

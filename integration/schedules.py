@@ -46,3 +46,5 @@ register("exstream-poll-jobs", "integration.tasks.exstream_poll_jobs", 1)
 register("exstream-catalogue", "integration.tasks.exstream_sync_catalogue", 24 * 60)
 # Contributor actions for submitted messages that no sender opened (safety net).
 register("contributor-actions-open", "integration.tasks.contributor_actions_open_missing", 5)
+# Compositions whose worker died: restart them (bounded), then give up back to draft.
+register("communications-compose-sweep", "integration.tasks.communications_compose_sweep", 5)

@@ -18,10 +18,10 @@ def outbox_dispatch() -> dict[str, int]:
     return dispatch()
 
 
-def communication_compose(communication_id: int) -> str:
+def communication_compose(communication_id: int, attempt: int | None = None) -> str:
     from integration.services.communications import communication_compose as compose
 
-    communication = compose(communication_id=communication_id)
+    communication = compose(communication_id=communication_id, attempt=attempt)
     return f"{communication.status}: {communication.compose_done}/{communication.compose_total}"
 
 
@@ -110,3 +110,9 @@ def catalogue_changes_recorded(*work_ids: int) -> str:
 
     result = run(work_ids=list(work_ids))
     return f"{result['drafts']} draft(s), {result['revalidations']} re-check(s)"
+
+
+def communications_compose_sweep() -> str:
+    from integration.services.communications import communications_compose_sweep as sweep
+
+    return sweep()

@@ -228,6 +228,8 @@ class SyncRunSerializer(PolicyModelSerializer[SyncRun]):
             "started_at",
             "finished_at",
             "heartbeat_at",
+            "products_source",
+            "source_reason",
         ]
         read_only_fields = fields
 

@@ -225,7 +225,15 @@ class ConsonanceClient:
 
     def rest_products(self) -> Iterator[dict[str, Any]]:
         """Every product from ``/api/v4/products.json``: read ``total_pages`` from page 1."""
-        page, total = 1, 1
+        for products, _page, _total in self.rest_product_pages():
+            yield from products
+
+    def rest_product_pages(
+        self, *, start: int = 1
+    ) -> Iterator[tuple[list[dict[str, Any]], int, int]]:
+        """Yield ``(products, page, total_pages)`` from page ``start`` to ``total_pages`` (as the
+        latest page reports it, so a catalogue growing mid-run is read to its end)."""
+        page, total = max(1, start), max(1, start)
         while page <= total:
             response = http.request(
                 "GET",
@@ -240,13 +248,14 @@ class ConsonanceClient:
             try:
                 body = response.json()
                 products = body["products"]
-                if page == 1:
-                    total = int(body["total_pages"])
+                total = int(body["total_pages"])
+                if not isinstance(products, list):
+                    raise TypeError(f"'products' is a {type(products).__name__}, not a list")
             except (ValueError, KeyError, TypeError) as exc:
                 raise ExternalServiceError(
                     f"REST products page {page}: unexpected response shape ({exc}).",
                     service=SERVICE,
                     retryable=False,
                 ) from exc
-            yield from products
+            yield products, page, total
             page += 1

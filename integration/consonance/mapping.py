@@ -327,3 +327,37 @@ def normalise_rest_product(record: dict[str, Any]) -> dict[str, Any]:
         "not_for_sale": sorted(record.get("rights_not_available_countries") or []),
         "prices": prices,
     }
+
+
+REST_PRODUCT_FIELDS = (
+    "isbn13",
+    "full_title",
+    "product_form",
+    "publication_date",
+    "publishing_status",
+    "not_for_sale",
+)
+
+
+def merge_rest_product(old: dict[str, Any] | None, rest: dict[str, Any]) -> dict[str, Any]:
+    """A product document from a REST v4 product (``normalise_rest_product``) laid over the
+    document last mirrored from GraphQL: what REST carries replaces the old value; what it lacks
+    (availability, planned date, for-sale territories, price territories and ids) stays as it
+    was. So a REST read of unchanged data hashes exactly as the GraphQL document did."""
+    if old is None:
+        return rest
+    merged = dict(old)
+    for name in REST_PRODUCT_FIELDS:
+        merged[name] = rest[name]
+    previous: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for price in old.get("prices") or []:
+        key = (price["currency"], price["type"], price["qualifier"])
+        previous.setdefault(key, []).append(price)
+    prices = []
+    for price in rest["prices"]:
+        matches = previous.get((price["currency"], price["type"], price["qualifier"]))
+        prices.append({**matches.pop(0), "amount": price["amount"]} if matches else price)
+    merged["prices"] = sorted(
+        prices, key=lambda p: (p["currency"], p["type"], p["qualifier"], p["territory"])
+    )
+    return merged

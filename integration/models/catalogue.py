@@ -327,6 +327,10 @@ class SyncRun(models.Model):
         WITHDRAWALS = "withdrawals", "Withdrawals"
         DONE = "done", "Done"
 
+    class ProductsSource(models.TextChoices):
+        GRAPHQL = "graphql", "GraphQL"
+        REST = "rest", "REST v4"
+
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INCREMENTAL)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     imprint = models.ForeignKey(
@@ -361,6 +365,15 @@ class SyncRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    products_source = models.CharField(
+        max_length=10,
+        choices=ProductsSource.choices,
+        default=ProductsSource.GRAPHQL,
+        help_text="Where this run read products from.",
+    )
+    source_reason = models.CharField(
+        max_length=500, blank=True, help_text="Why products came from REST v4, when they did."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

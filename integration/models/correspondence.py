@@ -127,6 +127,16 @@ class Communication(models.Model):
     compose_total = models.PositiveIntegerField(default=0)
     compose_done = models.PositiveIntegerField(default=0)
     compose_error = models.TextField(blank=True)
+    compose_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of progress from the composing worker."
+    )
+    compose_attempt = models.PositiveIntegerField(
+        default=0,
+        help_text="Bumped by each restart: a worker composing an older attempt stops writing.",
+    )
+    compose_restarts = models.PositiveIntegerField(
+        default=0, help_text="Restarts of this composition after it stalled (by hand or sweep)."
+    )
     checked_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -169,6 +179,9 @@ class Communication(models.Model):
     @transition(field=status, source=[S.DRAFT, S.REJECTED], target=S.COMPOSING)
     def start_composing(self) -> None:
         self.compose_error = ""
+        self.compose_heartbeat_at = timezone.now()
+        self.compose_attempt += 1
+        self.compose_restarts = 0
 
     @transition(field=status, source=S.COMPOSING, target=S.DRAFT)
     def finish_composing(self) -> None:
@@ -281,6 +294,9 @@ class Message(models.Model):
                 fields=["communication", "sequence"], name="uniq_message_sequence"
             )
         ]
+        # Dispatch reads, records and updates one chunk at a time: without this each chunk
+        # scanned every message of the communication.
+        indexes = [models.Index(fields=["communication", "chunk"], name="message_chunk_idx")]
 
     def __str__(self) -> str:
         return f"{self.recipient_name or self.recipient_email} ({self.status})"

@@ -54,6 +54,7 @@ class MessageEvent(models.Model):
         WEBHOOK = "exstream-webhook", "Exstream pushed event"
         HAND = "hand", "Entered by hand"
         CSV = "csv", "CSV import"
+        DISPATCH = "colophon-dispatch", "Colophon dispatch"
 
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.CASCADE, related_name="events"

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts import policy
@@ -217,7 +217,12 @@ def _start_composing(communication: Communication, *, actor: Any) -> None:
         work_id=communication.work_id,
         data={"recipients": total},
     )
-    enqueue("integration.tasks.communication_compose", communication.pk, group="compose")
+    enqueue(
+        "integration.tasks.communication_compose",
+        communication.pk,
+        communication.compose_attempt,
+        group="compose",
+    )
 
 
 def communication_recompose(*, actor: Any, communication: Communication) -> Communication:
@@ -414,35 +419,61 @@ def _composed_on(communication: Communication) -> datetime.date:
     return timezone.localdate(communication.composed_at)
 
 
-def communication_compose(*, communication_id: int) -> Communication:
-    """Build the messages of a communication that is composing (the background task)."""
+class ComposeSuperseded(Exception):
+    """This composing worker's attempt was restarted (or cancelled): it stops writing."""
+
+
+def communication_compose(*, communication_id: int, attempt: int | None = None) -> Communication:
+    """Build the messages of a communication that is composing (the background task).
+
+    ``attempt`` is the ``compose_attempt`` the task was queued for; a task for an older attempt
+    (a worker that stalled and was restarted, or a late retry of it) does nothing."""
     communication = Communication.objects.select_related(
         "communication_type", "audience", "template", "work", "product", "contract"
     ).get(pk=communication_id)
     if communication.status != S.COMPOSING:
         return communication
+    if attempt is None:
+        attempt = communication.compose_attempt
+    if attempt != communication.compose_attempt:
+        return communication
     try:
-        return _compose(communication)
+        return _compose(communication, attempt=attempt)
+    except ComposeSuperseded:
+        logger.info("Composing communication %s: attempt %s superseded", communication_id, attempt)
+        return Communication.objects.get(pk=communication_id)
     except Exception as exc:
         logger.exception("Composing communication %s failed", communication_id)
         with transaction.atomic():
             locked = Communication.objects.select_for_update().get(pk=communication_id)
+            if locked.status != S.COMPOSING or locked.compose_attempt != attempt:
+                return locked  # a newer attempt owns the messages now
             Message.objects.filter(communication=locked).delete()
-            if locked.status == S.COMPOSING:
-                locked.compose_failed()
-                locked.compose_error = (
-                    exc.messages[0] if isinstance(exc, ValidationError) else f"{exc}"
-                )[:2000]
-                locked.payload_hash = ""
-                locked.save()
-                log_action(
-                    actor=None,
-                    verb="communication.compose_failed",
-                    target=locked,
-                    work_id=locked.work_id,
-                    data={"error": locked.compose_error},
-                )
+            locked.compose_failed()
+            locked.compose_error = (
+                exc.messages[0] if isinstance(exc, ValidationError) else f"{exc}"
+            )[:2000]
+            locked.payload_hash = ""
+            locked.save()
+            log_action(
+                actor=None,
+                verb="communication.compose_failed",
+                target=locked,
+                work_id=locked.work_id,
+                data={"error": locked.compose_error},
+            )
         return locked
+
+
+def _heartbeat(comm_id: int, attempt: int, **values: Any) -> None:
+    """Record progress for ``attempt``; raise ``ComposeSuperseded`` if it is no longer the
+    current one (restarted or cancelled). Takes the row lock a restart waits on, so a restart
+    and this worker's next write never interleave."""
+    moved = Communication.objects.filter(
+        pk=comm_id, status=S.COMPOSING, compose_attempt=attempt
+    ).update(compose_heartbeat_at=timezone.now(), **values)
+    if not moved:
+        raise ComposeSuperseded()
 
 
 def _findings(
@@ -526,18 +557,21 @@ def _insert_messages(rows: list[tuple[Any, ...]]) -> None:
             cursor.execute(sql, [value for row in part for value in row])
 
 
-def _compose(communication: Communication) -> Communication:
+def _compose(communication: Communication, *, attempt: int) -> Communication:
     on_date = timezone.localdate()
+    comm_id = communication.pk
+    with transaction.atomic():
+        # Idempotent: whatever an earlier, dead attempt left behind goes first.
+        _heartbeat(comm_id, attempt, compose_done=0)
+        Message.objects.filter(communication=communication).delete()
     composer = Composer.load(communication, on_date=on_date)
     rules = compliance_rules_for(
         imprint=communication.imprint_id, communication_type=communication.communication_type
     )
     now = timezone.now()
-    Message.objects.filter(communication=communication).delete()
     hasher = hashlib.sha256(composer.header().encode())
     rows: list[tuple[Any, ...]] = []
     done = blocking = warnings = 0
-    comm_id = communication.pk
     native_uuid = connection.features.has_native_uuid_field
     status_at = connection.ops.adapt_datetimefield_value(now)
     generated = Message.Status.GENERATED.value
@@ -548,7 +582,8 @@ def _compose(communication: Communication) -> Communication:
         nonlocal rows
         with transaction.atomic():
             _insert_messages(rows)
-            Communication.objects.filter(pk=comm_id).update(compose_done=done)
+            # A superseded attempt raises here and its rows roll back with it.
+            _heartbeat(comm_id, attempt, compose_done=done)
         rows = []
 
     for payload in composer.payloads():
@@ -591,6 +626,8 @@ def _compose(communication: Communication) -> Communication:
         flush()
     with transaction.atomic():
         locked = Communication.objects.select_for_update().get(pk=comm_id)
+        if locked.status == S.COMPOSING and locked.compose_attempt != attempt:
+            return locked  # restarted meanwhile: the newer attempt owns the messages
         if locked.status != S.COMPOSING:  # cancelled meanwhile
             Message.objects.filter(communication=locked).delete()
             return locked
@@ -1245,3 +1282,151 @@ def communication_notify_approvers(*, communication_id: int) -> int:
         recipient_list=recipients,
     )
     return len(recipients)
+
+
+# --- stalled composing -------------------------------------------------------------------------
+
+
+def compose_stalled_minutes(
+    communication: Communication, *, now: datetime.datetime | None = None
+) -> int | None:
+    """Whole minutes since the composing worker last showed progress, when that is at least
+    ``COMMUNICATION_COMPOSE_STALLED_MINUTES``; ``None`` when it is not composing or not stalled.
+    A healthy worker beats after every chunk of ``COMPOSE_CHUNK`` recipients (well under a
+    second each)."""
+    if communication.status != S.COMPOSING:
+        return None
+    last = communication.compose_heartbeat_at or communication.updated_at
+    minutes = int(((now or timezone.now()) - last).total_seconds() // 60)
+    return minutes if minutes >= settings.COMMUNICATION_COMPOSE_STALLED_MINUTES else None
+
+
+def compose_restart_refusal(actor: Any, communication: Communication) -> str | None:
+    """Why ``actor`` may not restart composing now, or ``None``. Imprint admins and the person
+    who drafted it may, once it has stalled."""
+    admin = policy.can(actor, Action.OPERATE, communication)
+    drafter = (
+        communication.created_by_id is not None
+        and communication.created_by_id == getattr(actor, "pk", None)
+        and policy.can(actor, Action.VIEW, communication)
+    )
+    if not (admin or drafter):
+        return "Only the person who drafted it or an imprint admin can restart composing."
+    if communication.status != S.COMPOSING:
+        return f"It is {communication.get_status_display().lower()}, not composing."
+    if compose_stalled_minutes(communication) is None:
+        return (
+            "Composing is still making progress; restart is offered after "
+            f"{settings.COMMUNICATION_COMPOSE_STALLED_MINUTES} minutes without any."
+        )
+    return None
+
+
+def _restart_composing(locked: Communication, *, actor: Any, stalled: int, by: str) -> None:
+    """Throw away the partial messages and compose again as a new attempt (the old worker, if
+    it ever wakes, finds its attempt superseded and stops). Inside the caller's transaction."""
+    partial = Message.objects.filter(communication=locked).delete()[0]
+    locked.compose_attempt += 1
+    locked.compose_restarts += 1
+    locked.compose_done = 0
+    locked.compose_heartbeat_at = timezone.now()
+    locked.payload_hash = ""
+    locked.save(
+        update_fields=[
+            "compose_attempt",
+            "compose_restarts",
+            "compose_done",
+            "compose_heartbeat_at",
+            "payload_hash",
+            "updated_at",
+        ]
+    )
+    log_action(
+        actor=actor,
+        verb="communication.compose_restarted",
+        target=locked,
+        work_id=locked.work_id,
+        data={
+            "stalled_minutes": stalled,
+            "partial_messages_deleted": partial,
+            "attempt": locked.compose_attempt,
+            "restarts": locked.compose_restarts,
+            "by": by,
+        },
+    )
+    enqueue(
+        "integration.tasks.communication_compose",
+        locked.pk,
+        locked.compose_attempt,
+        group="compose",
+    )
+
+
+def communication_compose_restart(*, actor: Any, communication: Communication) -> Communication:
+    """Restart a composition whose worker stopped showing progress (e.g. it died): the partial
+    messages are deleted and composing starts again from scratch. Refused unless it is
+    composing and stalled; only imprint admins and the drafter may."""
+    with transaction.atomic():
+        locked = Communication.objects.select_for_update().get(pk=communication.pk)
+        refusal = compose_restart_refusal(actor, locked)
+        if refusal is not None:
+            if not (
+                policy.can(actor, Action.OPERATE, locked)
+                or locked.created_by_id == getattr(actor, "pk", None)
+            ):
+                raise PermissionDenied(refusal)
+            raise ValidationError(refusal)
+        stalled = compose_stalled_minutes(locked) or 0
+        _restart_composing(locked, actor=actor, stalled=stalled, by="hand")
+    return locked
+
+
+def communications_compose_sweep(*, now: datetime.datetime | None = None) -> str:
+    """The scheduled safety net: restart compositions with no progress for
+    ``COMMUNICATION_COMPOSE_SWEEP_MINUTES``, at most ``COMMUNICATION_COMPOSE_MAX_RESTARTS``
+    times each; after that, put them back to draft with a ``compose_error`` saying why."""
+    now = now or timezone.now()
+    limit = settings.COMMUNICATION_COMPOSE_SWEEP_MINUTES
+    cutoff = now - datetime.timedelta(minutes=limit)
+    max_restarts = settings.COMMUNICATION_COMPOSE_MAX_RESTARTS
+    candidates = list(
+        Communication.objects.filter(status=S.COMPOSING)
+        .filter(
+            Q(compose_heartbeat_at__lt=cutoff)
+            | Q(compose_heartbeat_at__isnull=True, updated_at__lt=cutoff)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    restarted = abandoned = 0
+    for pk in candidates:
+        with transaction.atomic():
+            locked = Communication.objects.select_for_update().get(pk=pk)
+            last = locked.compose_heartbeat_at or locked.updated_at
+            if locked.status != S.COMPOSING or last >= cutoff:
+                continue  # it moved on while we looked
+            stalled = int((now - last).total_seconds() // 60)
+            if locked.compose_restarts < max_restarts:
+                _restart_composing(locked, actor=None, stalled=stalled, by="sweep")
+                restarted += 1
+                continue
+            Message.objects.filter(communication=locked).delete()
+            locked.compose_failed()
+            locked.compose_error = (
+                f"Composing stalled {locked.compose_restarts + 1} times (no progress for "
+                f"{limit} minutes or more each time) and was restarted "
+                f"{locked.compose_restarts} times, so it was stopped. The worker may be "
+                "failing on this audience or template: check the worker log in Operations, "
+                "then recompose."
+            )
+            locked.payload_hash = ""
+            locked.save()
+            log_action(
+                actor=None,
+                verb="communication.compose_abandoned",
+                target=locked,
+                work_id=locked.work_id,
+                data={"restarts": locked.compose_restarts, "stalled_minutes": stalled},
+            )
+            abandoned += 1
+    return f"{restarted} stalled composition(s) restarted, {abandoned} put back to draft."

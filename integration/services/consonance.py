@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
 from integration.consonance.client import ConsonanceClient
-from integration.consonance.mapping import RecordError, normalise_contract, normalise_work
+from integration.consonance.mapping import (
+    RecordError,
+    content_hash,
+    merge_rest_product,
+    normalise_contract,
+    normalise_rest_product,
+    normalise_work,
+)
 from integration.http import ExternalServiceError
-from integration.models import ChangeEvent, SyncRun
+from integration.models import ChangeEvent, SyncRun, Work
 from integration.queue import enqueue
 from integration.services.catalogue import (
     Outcome,
@@ -93,10 +102,15 @@ def sync_run_start(
             ).first()
             if active is not None:
                 raise SyncAlreadyRunning(f"Sync {active.pk} is already running.")
+            rest = settings.CONSONANCE_PRODUCTS_SOURCE == SyncRun.ProductsSource.REST
             run = SyncRun.objects.create(
                 kind=kind,
                 started_by=actor if getattr(actor, "is_authenticated", False) else None,
                 since=None if full else (since or _default_since()),
+                products_source=(
+                    SyncRun.ProductsSource.REST if rest else SyncRun.ProductsSource.GRAPHQL
+                ),
+                source_reason=CHOSEN_REASON if rest else "",
             )
             verb = "consonance.sync_started"
         else:
@@ -186,6 +200,104 @@ def _phase(
             progress(run)
 
 
+CHOSEN_REASON = "CONSONANCE_PRODUCTS_SOURCE is set to 'rest'."
+MISSING_FIELD = re.compile(r"Cannot query field ['\"](works|products)['\"]")
+
+
+def graphql_unavailable(exc: ExternalServiceError) -> str | None:
+    """Why retrying GraphQL will not help, when that is so: the endpoint is gone (404) or the
+    schema no longer has the works/products field. ``None`` for every other failure."""
+    if exc.status == 404:
+        return f"The GraphQL endpoint answered 404 Not Found ({exc})."
+    match = MISSING_FIELD.search(str(exc))
+    if match:
+        return f"The GraphQL schema has no '{match.group(1)}' field ({exc})."
+    return None
+
+
+def _rest_page(run: SyncRun, records: list[dict[str, Any]]) -> Outcome:
+    """Lay one REST v4 page of products over the mirrored works' documents and store the works
+    whose products changed through ``mirror_works`` (same hashing, same change events).
+    Counts are in products; a product whose work is not mirrored yet is reported, not stored:
+    REST v4 carries no work record to create it from."""
+    outcome = Outcome(seen=len(records))
+    by_work: dict[int, list[dict[str, Any]]] = {}
+    for record in records:
+        try:
+            work_id = int(record["work_id"])
+            by_work.setdefault(work_id, []).append(normalise_rest_product(record))
+        except (RecordError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            outcome.fail("product", record.get("id"), str(exc))
+    works = {
+        cid: (snapshot, raw)
+        for cid, snapshot, raw in Work.objects.filter(
+            consonance_id__in=list(by_work), withdrawn_at__isnull=True
+        ).values_list("consonance_id", "snapshot", "raw")
+    }
+    items = []
+    for work_id, products in by_work.items():
+        if work_id not in works or not works[work_id][0]:
+            for product in products:
+                outcome.fail(
+                    "product",
+                    product["id"],
+                    f"Work {work_id} is not in Colophon (or is withdrawn); REST v4 has no work "
+                    "record to create it from, so it arrives with the next GraphQL sync.",
+                )
+            continue
+        snapshot, raw = works[work_id]
+        old = {p["id"]: p for p in snapshot.get("products") or []}
+        changed = False
+        for product in products:
+            merged = merge_rest_product(old.get(product["id"]), product)
+            if product["id"] in old and content_hash(merged) == content_hash(old[product["id"]]):
+                outcome.unchanged += 1
+                continue
+            changed = True
+            if product["id"] in old:
+                outcome.updated += 1
+            else:
+                outcome.created += 1
+            old[product["id"]] = merged
+        if changed:
+            doc = {**snapshot, "products": sorted(old.values(), key=lambda p: p["id"])}
+            items.append((doc, raw))
+    if items:
+        result = mirror_works(items, source="rest", run=run)
+        outcome.errors += result.errors
+        outcome.work_ids |= result.work_ids
+        if result.failed:
+            outcome.failed += result.failed
+            outcome.updated = max(0, outcome.updated - result.failed)
+    return outcome
+
+
+def _rest_phase(run: SyncRun, client: ConsonanceClient, *, progress: Progress | None) -> None:
+    """Products from REST v4, page by page (``total_pages``); the cursor is the last page
+    stored, so an interrupted run resumes at the next page."""
+    for records, page, _total in client.rest_product_pages(start=(run.cursor or 0) + 1):
+        with transaction.atomic():
+            result = _rest_page(run, records)
+            _record_page(run, result, page)
+            notify_catalogue_changed(result.work_ids)
+        if progress is not None:
+            progress(run)
+
+
+def _switch_to_rest(run: SyncRun, reason: str) -> None:
+    run.products_source = SyncRun.ProductsSource.REST
+    run.source_reason = reason[:500]
+    run.cursor = None
+    run.save(update_fields=["products_source", "source_reason", "cursor"])
+    with transaction.atomic():
+        log_action(
+            actor=run.started_by,
+            verb="consonance.sync_fell_back_to_rest",
+            target=run,
+            data={"reason": run.source_reason},
+        )
+
+
 def consonance_sync(
     *, run: SyncRun, client: ConsonanceClient | None = None, progress: Progress | None = None
 ) -> SyncRun:
@@ -203,17 +315,28 @@ def consonance_sync(
         message="",
     )
     run.refresh_from_db()
+    rest = SyncRun.ProductsSource.REST
     try:
+        if run.phase == SyncRun.Phase.WORKS and run.products_source != rest:
+            try:
+                _phase(run, client, phase=SyncRun.Phase.WORKS, progress=progress)
+            except ExternalServiceError as exc:
+                reason = graphql_unavailable(exc)
+                if reason is None:
+                    raise
+                _switch_to_rest(run, reason)
+        if run.phase == SyncRun.Phase.WORKS and run.products_source == rest:
+            _rest_phase(run, client, progress=progress)
         if run.phase == SyncRun.Phase.WORKS:
-            _phase(run, client, phase=SyncRun.Phase.WORKS, progress=progress)
             run.phase, run.cursor = SyncRun.Phase.CONTRACTS, None
             run.save(update_fields=["phase", "cursor"])
-        if run.phase == SyncRun.Phase.CONTRACTS:
+        if run.phase == SyncRun.Phase.CONTRACTS and run.products_source != rest:
             _phase(run, client, phase=SyncRun.Phase.CONTRACTS, progress=progress)
+        if run.phase == SyncRun.Phase.CONTRACTS:
             run.phase, run.cursor = SyncRun.Phase.WITHDRAWALS, None
             run.save(update_fields=["phase", "cursor"])
         with transaction.atomic():
-            if run.kind == SyncRun.Kind.FULL:
+            if run.kind == SyncRun.Kind.FULL and run.products_source != rest:
                 run.withdrawn = withdraw_missing(
                     seen_work_ids=set(run.seen_ids.get("work", [])),
                     seen_contract_ids=set(run.seen_ids.get("contract", [])),
@@ -228,22 +351,41 @@ def consonance_sync(
             run.phase = SyncRun.Phase.DONE
             run.status = SyncRun.Status.SUCCEEDED
             run.finished_at = timezone.now()
-            run.message = (
-                f"{run.seen} seen: {run.created} created, {run.updated} updated, "
-                f"{run.unchanged} unchanged, {run.failed} failed"
-                + (f", {run.withdrawn} withdrawn." if run.kind == SyncRun.Kind.FULL else ".")
-            )
+            if run.products_source == rest:
+                run.seen_ids = {}
+                run.message = (
+                    f"Products from REST v4: {run.seen} seen: {run.created} added to works, "
+                    f"{run.updated} updated, {run.unchanged} unchanged, {run.failed} failed. "
+                    "Work and contract data (contributors, texts, covers, availability, "
+                    "contracts and rights) cannot be read from REST v4 and stay as last synced"
+                    + ("; nothing was withdrawn." if run.kind == SyncRun.Kind.FULL else ".")
+                )
+            else:
+                run.message = (
+                    f"{run.seen} seen: {run.created} created, {run.updated} updated, "
+                    f"{run.unchanged} unchanged, {run.failed} failed"
+                    + (f", {run.withdrawn} withdrawn." if run.kind == SyncRun.Kind.FULL else ".")
+                )
             run.save()
             log_action(
                 actor=run.started_by,
                 verb="consonance.sync_finished",
                 target=run,
-                data={"message": run.message},
+                data={
+                    "message": run.message,
+                    "products_source": run.products_source,
+                    "source_reason": run.source_reason,
+                },
             )
     except ExternalServiceError as exc:
         run.status = SyncRun.Status.FAILED
         run.finished_at = timezone.now()
-        run.message = f"{exc} Starting the sync again resumes from record {run.cursor or 0}."
+        where = (
+            f"page {(run.cursor or 0) + 1} of the REST v4 products"
+            if run.products_source == rest and run.phase == SyncRun.Phase.WORKS
+            else f"record {run.cursor or 0}"
+        )
+        run.message = f"{exc} Starting the sync again resumes from {where}."
         run.save(update_fields=["status", "finished_at", "message"])
         with transaction.atomic():
             log_action(

@@ -7,8 +7,10 @@ channel, one chunk of messages per outbox row, with a stable external id per chu
 * ``reconcile`` (asked by the outbox engine before any second attempt) looks the external id
   up in Exstream, so a worker that died after the HTTP call never causes a duplicate.
 * ``on_success`` marks the chunk's messages submitted with the job id; ``on_dead`` marks them
-  failed with the reason; when every chunk is settled the communication becomes sent,
-  partially failed (some chunks dead or cancelled) or failed (all of them).
+  failed with the reason (both as per-message status events through
+  ``integration.services.status.message_status_chunk_apply``); when every chunk is settled
+  the communication becomes sent, partially failed (some chunks dead or cancelled) or failed
+  (all of them).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from integration.models import Communication, Message, OutboxItem
 from integration.services.contributor_actions import contributor_actions_open_for_communication
 from integration.services.exstream_gateway import Submitted, gateway
 from integration.services.outbox import SendResult, register_handler
+from integration.services.status import message_status_chunk_apply
 
 S = Communication.Status
 SENDABLE = (S.QUEUED, S.SENDING, S.PARTIALLY_FAILED, S.FAILED)
@@ -150,15 +153,18 @@ class ExstreamBatchHandler:
         comm_id = int(item.payload["communication_id"])
         chunk = int(item.payload["chunk"])
         job_id = str(result.get("job_id", ""))
-        messages = Message.objects.filter(communication_id=comm_id, chunk=chunk)
-        keys = [str(k) for k in messages.values_list("key", flat=True)]
-        # FAILED too: a dead chunk replayed from Operations succeeded this time.
-        messages.filter(status__in=[Message.Status.GENERATED, Message.Status.FAILED]).update(
+        # One "submitted" event per message through the status service. FAILED too: a dead
+        # chunk replayed from Operations succeeded this time (an internal correction).
+        keys = message_status_chunk_apply(
+            communication_id=comm_id,
+            chunk=chunk,
             status=Message.Status.SUBMITTED,
-            exstream_job_id=job_id[:100],
-            status_at=timezone.now(),
-            status_detail="",
-        )
+            from_statuses=[Message.Status.GENERATED, Message.Status.FAILED],
+            event_id=f"submitted:{item.external_id}:{job_id}",
+            occurred_at=timezone.now(),
+            detail={"job_id": job_id},
+            extra={"exstream_job_id": job_id[:100]},
+        ).keys
         communication = Communication.objects.select_related("template__exstream_communication")
         comm = communication.get(pk=comm_id)
         if comm.template is not None and job_id:
@@ -180,23 +186,31 @@ class ExstreamBatchHandler:
 
     def on_dead(self, item: OutboxItem, reason: str) -> None:
         comm_id = int(item.payload["communication_id"])
-        Message.objects.filter(
+        chunk = int(item.payload["chunk"])
+        message_status_chunk_apply(
             communication_id=comm_id,
-            chunk=int(item.payload["chunk"]),
-            status=Message.Status.GENERATED,
-        ).update(status=Message.Status.FAILED, status_detail=reason[:500], status_at=timezone.now())
+            chunk=chunk,
+            status=Message.Status.FAILED,
+            from_statuses=[Message.Status.GENERATED],
+            event_id=f"failed:{item.external_id}:{item.attempts}",
+            occurred_at=timezone.now(),
+            detail={"reason": reason[:500]},
+            status_detail=reason[:500],
+        )
         settle(comm_id)
 
     def on_cancel(self, item: OutboxItem) -> None:
         comm_id = int(item.payload["communication_id"])
-        Message.objects.filter(
+        reason = "The chunk was cancelled in Operations."
+        message_status_chunk_apply(
             communication_id=comm_id,
             chunk=int(item.payload["chunk"]),
-            status__in=[Message.Status.GENERATED, Message.Status.FAILED],
-        ).update(
             status=Message.Status.FAILED,
-            status_detail="The chunk was cancelled in Operations.",
-            status_at=timezone.now(),
+            from_statuses=[Message.Status.GENERATED, Message.Status.FAILED],
+            event_id=f"cancelled:{item.external_id}:{item.attempts}",
+            occurred_at=timezone.now(),
+            detail={"reason": reason},
+            status_detail=reason,
         )
         settle(comm_id)
 

@@ -22,6 +22,7 @@ import csv
 import datetime
 import hashlib
 import io
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import policy
@@ -214,6 +215,115 @@ def _save_statuses(moved: list[Message]) -> None:
             Message.objects.filter(pk__in=ids[start : start + 500]).update(
                 status=status, status_at=status_at, status_detail=detail
             )
+
+
+# --- Colophon's own dispatch of a chunk ----------------------------------------------------------
+
+
+@dataclass
+class ChunkApplied:
+    moved: int  # messages whose status moved
+    keys: list[str]  # every message key of the chunk (what Exstream calls customerKey)
+
+
+def _key_text(column: str) -> str | None:
+    """SQL giving a message key in its canonical text form (``str(uuid)``), per database."""
+    if connection.vendor == "postgresql":
+        return f"{column}::text"
+    if connection.vendor == "sqlite":  # stored as 32 hex digits
+        parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
+        return " || '-' || ".join(f"substr({column}, {a}, {n})" for a, n in parts)
+    return None
+
+
+def message_status_chunk_apply(
+    *,
+    communication_id: int,
+    chunk: int,
+    status: str,
+    from_statuses: Iterable[str],
+    event_id: str,
+    occurred_at: datetime.datetime,
+    detail: dict[str, Any] | None = None,
+    status_detail: str = "",
+    extra: dict[str, Any] | None = None,
+) -> ChunkApplied:
+    """Record that Colophon submitted (or gave up on) one dispatch chunk: one ``MessageEvent``
+    per message of the chunk (source ``colophon-dispatch``, external id ``<event_id>:<message
+    id>``, so applying it again records nothing new) and the status moved for the messages
+    still in ``from_statuses``. Returns the chunk's message keys and how many moved.
+
+    A chunk is thousands of messages, so this takes three statements whatever its size: lock
+    the chunk's rows, INSERT … SELECT the events from them, one UPDATE. Messages already past
+    ``from_statuses`` (e.g. a pushed "delivered" that beat the submit acknowledgement) keep
+    their status; their event is recorded with ``applied`` false.
+
+    Rank exception, on purpose: the dispatch outcome may move FAILED → SUBMITTED. That is an
+    internal correction, not news from Exstream — the failure was Colophon's own record that a
+    chunk died, and a replay of that chunk from Operations has now been accepted. External
+    sources (``message_status_apply``) never move a status down."""
+    sources = [str(s) for s in from_statuses]
+    messages = Message.objects.filter(communication_id=communication_id, chunk=chunk)
+    events = MessageEvent._meta.db_table
+    table = Message._meta.db_table
+    q = connection.ops.quote_name
+    key_text = _key_text(f"m.{q('key')}")
+    detail_json = json.dumps(detail or {})
+    now = timezone.now()
+    with transaction.atomic():
+        keys = [str(k) for k in messages.select_for_update().values_list("key", flat=True)]
+        if key_text is not None:
+            adapt = connection.ops.adapt_datetimefield_value
+            placeholders = ", ".join(["%s"] * len(sources))
+            detail_sql = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+            # Only quoted table names and fixed SQL fragments are interpolated; every value is a
+            # query parameter.
+            sql = (
+                f"INSERT INTO {q(events)} (message_id, message_key, status, occurred_at, "  # noqa: S608
+                "source, external_event_id, detail, recorded_at, applied) "
+                f"SELECT m.id, {key_text}, %s, %s, %s, %s || m.id, {detail_sql}, %s, "
+                f"m.status IN ({placeholders}) FROM {q(table)} m "
+                "WHERE m.communication_id = %s AND m.chunk = %s "
+                "ON CONFLICT DO NOTHING"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    sql,
+                    [
+                        status,
+                        adapt(occurred_at),
+                        MessageEvent.Source.DISPATCH.value,
+                        f"{event_id}:"[:260],
+                        detail_json,
+                        adapt(now),
+                        *sources,
+                        communication_id,
+                        chunk,
+                    ],
+                )
+        else:  # other databases: the portable (slower) way
+            MessageEvent.objects.bulk_create(
+                [
+                    MessageEvent(
+                        message_id=pk,
+                        message_key=str(key),
+                        status=status,
+                        occurred_at=occurred_at,
+                        source=MessageEvent.Source.DISPATCH,
+                        external_event_id=f"{event_id}:"[:260] + str(pk),
+                        detail=detail or {},
+                        recorded_at=now,
+                        applied=current in sources,
+                    )
+                    for pk, key, current in messages.values_list("pk", "key", "status")
+                ],
+                ignore_conflicts=True,
+                batch_size=1000,
+            )
+        moved = messages.filter(status__in=sources).update(
+            status=status, status_at=occurred_at, status_detail=status_detail, **(extra or {})
+        )
+    return ChunkApplied(moved=moved, keys=keys)
 
 
 # --- hand entry and CSV import ---------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -252,6 +253,18 @@ def _detail_context(request: AuthedRequest, c: Communication) -> dict[str, Any]:
         "message_page": message_page,
         "reject_form": RejectForm(),
         "composing": c.status == S.COMPOSING,
+        **_compose_state(request.user, c),
+    }
+
+
+def _compose_state(user: Any, c: Communication) -> dict[str, Any]:
+    """For the progress fragment: minutes without progress when stalled, and whether this
+    user may restart composing."""
+    stalled = svc.compose_stalled_minutes(c)
+    return {
+        "sweep_minutes": settings.COMMUNICATION_COMPOSE_SWEEP_MINUTES,
+        "stalled_minutes": stalled,
+        "can_restart": stalled is not None and svc.compose_restart_refusal(user, c) is None,
     }
 
 
@@ -265,7 +278,9 @@ def communication_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def communication_progress(request: AuthedRequest, pk: int) -> HttpResponse:
     """The compose progress fragment, polled by htmx while composing."""
     c = _get(request, pk)
-    response = render(request, "communications/_progress.html", {"c": c})
+    response = render(
+        request, "communications/_progress.html", {"c": c, **_compose_state(request.user, c)}
+    )
     if c.status != S.COMPOSING and request.htmx:
         response["HX-Refresh"] = "true"
     return response
@@ -300,6 +315,9 @@ def _act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
                 messages.error(request, f"{failed} of {len(previews)} previews failed; see below.")
             else:
                 messages.success(request, f"Rendered {len(previews)} previews through Exstream.")
+        elif action == "restart-compose":
+            svc.communication_compose_restart(actor=request.user, communication=c)
+            messages.success(request, "Composing restarted from the first recipient.")
         elif action == "replay":
             n = svc.communication_replay(actor=request.user, communication=c)
             messages.success(request, f"Replaying {n} failed chunk(s).")

@@ -43,9 +43,12 @@ def sandbox_api_key() -> str:
 # --- faults and auth -----------------------------------------------------------------------------
 
 
-def _take_fault() -> tuple[str, int] | None:
+def _take_fault(*, graphql: bool = False) -> tuple[str, int] | None:
+    """Consume one pending fault. The 'GraphQL gone' fault only hits the GraphQL endpoint."""
     state = SandboxState.current()
     if not state.fault or state.fault_remaining <= 0:
+        return None
+    if state.fault == SandboxState.Fault.GRAPHQL_GONE and not graphql:
         return None
     updated = SandboxState.objects.filter(pk=state.pk, fault_remaining__gt=0).update(
         fault_remaining=F("fault_remaining") - 1
@@ -54,9 +57,11 @@ def _take_fault() -> tuple[str, int] | None:
 
 
 def _gate(request: HttpRequest, scheme: str) -> HttpResponse | None:
-    fault = _take_fault()
+    fault = _take_fault(graphql=scheme == "bearer")
     if fault is not None:
         kind, retry_after = fault
+        if kind == SandboxState.Fault.GRAPHQL_GONE:
+            return JsonResponse({"error": "Not Found"}, status=404)
         if kind == SandboxState.Fault.ERROR_500:
             return JsonResponse({"error": "Internal Server Error"}, status=500)
         if kind == SandboxState.Fault.RATE_LIMIT:

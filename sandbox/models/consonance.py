@@ -59,6 +59,7 @@ class SandboxState(models.Model):
         RATE_LIMIT = "429", "Rate limited (429 with Retry-After)"
         UNAUTHORISED = "401", "Unauthorised (401)"
         MALFORMED = "malformed", "Malformed GraphQL response"
+        GRAPHQL_GONE = "graphql-404", "GraphQL endpoint gone (404; REST v4 still answers)"
 
     fault = models.CharField(max_length=20, choices=Fault.choices, blank=True, default="")
     fault_remaining = models.PositiveIntegerField(
