@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0009_status'),
+        ('integration', '0010_sync_run_imprint'),
     ]
 
     operations = [

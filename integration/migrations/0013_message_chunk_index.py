@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0011_compose_heartbeat'),
+        ('integration', '0012_compose_heartbeat'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0010_sync_products_source'),
+        ('integration', '0011_sync_products_source'),
     ]
 
     operations = [
