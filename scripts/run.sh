@@ -14,6 +14,12 @@ if (echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
   exit 1
 fi
 
+# Local development settings for later `manage.py` commands too (never committed; see .env.example).
+if [ ! -f .env ]; then
+  printf '# Written by make run for local development. Production: see .env.example.\nDEBUG=true\n' > .env
+  echo "Wrote .env (DEBUG=true) so manage.py commands work in this checkout."
+fi
+
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo
 $PY manage.py seed_sandbox
