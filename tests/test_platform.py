@@ -105,8 +105,10 @@ def test_check_deploy_is_clean_with_production_settings():
 
 def test_production_refuses_to_start_without_secret_key():
     result = _manage("check", env={"DEBUG": "false", "SECRET_KEY": ""})
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "SECRET_KEY is not set" in result.stderr
+    assert "make run" in result.stderr  # says what to do, instead of a traceback
+    assert "Traceback" not in result.stderr
 
 
 def test_secret_key_can_come_from_a_file(tmp_path):
