@@ -8,12 +8,10 @@ class IntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from integration import schedules
-        from integration.consonance import register_schedule
-        from integration.services import (
-            dispatch,
-            writeback,  # noqa: F401  (registers its outbox handler)
-        )
+        from integration.communications import dispatch
+        from integration.connectors.consonance import register_schedule
+        from integration.lib import schedules
+        from integration.status import writeback  # noqa: F401  (registers its outbox handler)
 
         register_schedule()
         dispatch.register()

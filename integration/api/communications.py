@@ -18,6 +18,7 @@ from accounts import policy
 from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission, PolicyRelatedField
 from accounts.models import Imprint
 from accounts.policy import Action
+from integration.communications import services as svc
 from integration.models import (
     Audience,
     Channel,
@@ -31,7 +32,6 @@ from integration.models import (
     Work,
 )
 from integration.selectors.communications import communications_for
-from integration.services import communications as svc
 
 MESSAGES_PAGE = 50
 

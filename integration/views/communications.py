@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from accounts import policy
 from accounts.policy import Action
 from accounts.types import AuthedRequest
+from integration.communications import services as svc
 from integration.forms.communications import CommunicationForm, FilterForm, RejectForm
 from integration.models import Communication, Message, Work
 from integration.selectors.communications import (
@@ -29,8 +30,7 @@ from integration.selectors.communications import (
     communications_for,
     draftable_types,
 )
-from integration.services import communications as svc
-from integration.services.templates import template_resolve
+from integration.setup.templates import template_resolve
 
 PAGE_SIZE = 25
 S = Communication.Status

@@ -19,14 +19,14 @@ from accounts import policy
 from accounts.models import Imprint
 from accounts.policy import Action
 from accounts.types import AuthedRequest
-from integration.http import ExternalServiceError
+from integration.delivery import exstream as services
+from integration.lib.http import ExternalServiceError
 from integration.models import ExstreamCommunication
 from integration.selectors.exstream import (
     exstream_communications,
     exstream_jobs_for,
     preview_outputs_for,
 )
-from integration.services import exstream as services
 
 # Sandboxed HTML previews: nothing runs, nothing loads from elsewhere.
 PREVIEW_HTML_CSP = (

@@ -32,20 +32,21 @@ from integration.models import (
     TriggerRule,
     Work,
 )
-from integration.services.audiences import (
+from integration.setup.audiences import (
     audience_count,
     audience_export_csv,
     audience_list_upload,
     audience_sample,
 )
-from integration.services.context import FIELDS, build_context
-from integration.services.mappings import (
+from integration.setup.context import FIELDS, build_context
+from integration.setup.mappings import (
     build_driver_data,
     mapping_delete,
     mapping_problems,
     mapping_save,
 )
-from integration.services.setup import (
+from integration.setup.templates import template_resolve
+from integration.setup.transfer import (
     _snapshot,
     setup_export,
     setup_import,
@@ -53,7 +54,6 @@ from integration.services.setup import (
     setup_object_save,
     type_auto_approval_set,
 )
-from integration.services.templates import template_resolve
 
 PAGE_SIZE = 25
 

@@ -43,15 +43,15 @@ from integration.selectors.status import (
     orphan_message_events,
 )
 from integration.selectors.timeline import KINDS, timeline_filters_from, title_timeline
-from integration.services.audiences import spreadsheet_safe
-from integration.services.contributor_actions import (
+from integration.setup.audiences import spreadsheet_safe
+from integration.status.apply import STATUS_CSV_COLUMNS, message_status_import_csv
+from integration.status.contributor_actions import (
     contributor_action_assign,
     contributor_action_record_response,
     contributor_action_remind,
 )
-from integration.services.customer_service import customer_service_import_csv
-from integration.services.status import STATUS_CSV_COLUMNS, message_status_import_csv
-from integration.services.writeback import writeback_rule_set
+from integration.status.customer_service import customer_service_import_csv
+from integration.status.writeback import writeback_rule_set
 
 TIMELINE_PAGE = 50
 BOARD_PAGE = 25

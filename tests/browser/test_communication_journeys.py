@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from integration import queue, tasks
+from integration import tasks
+from integration.communications import services as svc
+from integration.lib import queue
 from integration.models import Communication
-from integration.services import communications as svc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 S = Communication.Status

@@ -209,8 +209,8 @@ def test_sandbox_control_page(login, viewer, admin_a):
 
 
 def test_sync_is_scheduled_every_configured_minutes(settings):
-    from integration import schedules
-    from integration.consonance import register_schedule
+    from integration.connectors.consonance import register_schedule
+    from integration.lib import schedules
 
     settings.CONSONANCE_SYNC_MINUTES = 7
     register_schedule()

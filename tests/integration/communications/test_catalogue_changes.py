@@ -9,8 +9,8 @@ import pytest
 from django.apps import apps as django_apps
 
 from accounts.models import Role
+from integration.communications import services as svc
 from integration.models import Audience, ChangeEvent, Communication, TriggerRule, Work
-from integration.services import communications as svc
 from sandbox.consonance import store
 from tests.factories import (
     AudienceFactory,

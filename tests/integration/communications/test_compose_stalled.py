@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from integration.communications import services as svc
+from integration.lib.schedules import SCHEDULES
 from integration.models import Communication, Message
-from integration.schedules import SCHEDULES
-from integration.services import communications as svc
 from tests.factories import communication_type
 from tests.integration.communications.conftest import add_members
 

@@ -8,12 +8,12 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from integration.http import ExternalServiceError
+from integration.communications import services as svc
+from integration.delivery.outbox import outbox_replay
+from integration.lib.http import ExternalServiceError
 from integration.models import Communication, Message, MessageEvent, OutboxItem
 from integration.selectors.timeline import TimelineFilters, title_timeline
-from integration.services import communications as svc
-from integration.services.outbox import outbox_replay
-from integration.services.status import message_status_chunk_apply
+from integration.status.apply import message_status_chunk_apply
 from tests.factories import communication_type
 
 S = Communication.Status
@@ -173,7 +173,7 @@ def test_a_pending_chunk_cancelled_in_operations_records_failed_events(
     exstream,
     settings,
 ):
-    from integration.services.outbox import outbox_cancel
+    from integration.delivery.outbox import outbox_cancel
 
     settings.COMMUNICATION_DISPATCH_CHUNK = 2
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)

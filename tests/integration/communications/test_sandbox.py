@@ -14,6 +14,10 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from integration.communications import services as svc
+from integration.delivery.exstream import exstream_catalogue_sync
+from integration.delivery.gateway import ExstreamGateway, use_gateway
+from integration.delivery.outbox import outbox_claim, outbox_dispatch
 from integration.models import (
     Audience,
     Communication,
@@ -23,10 +27,6 @@ from integration.models import (
     OutboxItem,
     PreviewOutput,
 )
-from integration.services import communications as svc
-from integration.services.exstream import exstream_catalogue_sync
-from integration.services.exstream_gateway import ExstreamGateway, use_gateway
-from integration.services.outbox import outbox_claim, outbox_dispatch
 from sandbox.exstream.catalogue import seed_exstream_sandbox
 from sandbox.models import ExstreamSandboxCommunication, ExstreamSandboxJob, ExstreamSandboxSwitches
 from tests.factories import (

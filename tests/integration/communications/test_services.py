@@ -7,11 +7,11 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import AuditEvent
-from integration.http import ExternalServiceError
+from integration.communications import services as svc
+from integration.delivery.outbox import outbox_claim, outbox_dispatch, outbox_process
+from integration.lib.http import ExternalServiceError
 from integration.models import Approval, Communication, ComplianceRule, Message, OutboxItem
-from integration.services import communications as svc
-from integration.services.mappings import mapping_save
-from integration.services.outbox import outbox_claim, outbox_dispatch, outbox_process
+from integration.setup.mappings import mapping_save
 from tests.factories import ComplianceRuleFactory, communication_type
 from tests.integration.communications.conftest import add_members
 
@@ -408,8 +408,8 @@ def test_composed_driver_data_equals_mapping_over_the_full_context(
     rights_setup, rights_manager, django_capture_on_commit_callbacks
 ):
     """Compose maps title-level fields once; the result is what the mapping gives per recipient."""
-    from integration.services.context import build_context
-    from integration.services.mappings import build_driver_data
+    from integration.setup.context import build_context
+    from integration.setup.mappings import build_driver_data
 
     rights_setup.audience.members.filter(row_number=3).update(name="")
     with django_capture_on_commit_callbacks(execute=True):
@@ -428,7 +428,7 @@ def test_composed_driver_data_equals_mapping_over_the_full_context(
 def test_audience_list_upload_voids_a_submission(
     composed, rights_manager, admin_a, rights_setup, django_capture_on_commit_callbacks
 ):
-    from integration.services.audiences import audience_list_upload
+    from integration.setup.audiences import audience_list_upload
 
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     csv = b"email,name,country,consent,channel\nnew@members.test,New Reader,GB,yes,print\n"
@@ -445,7 +445,7 @@ def test_audience_list_upload_voids_a_submission(
 def test_template_change_voids_the_submission(
     composed, rights_manager, admin_a, rights_setup, django_capture_on_commit_callbacks
 ):
-    from integration.services.setup import setup_object_save
+    from integration.setup.transfer import setup_object_save
 
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     template = rights_setup.template
@@ -542,8 +542,8 @@ def test_same_payload_approved_again_after_a_void_is_sent_once(
 
 
 def test_customer_key_is_supplied_by_colophon_not_mapped(rights_setup):
-    from integration.services.context import build_context
-    from integration.services.mappings import build_driver_data, mapping_problems
+    from integration.setup.context import build_context
+    from integration.setup.mappings import build_driver_data, mapping_problems
 
     exstream = rights_setup.template.exstream_communication
     exstream.driver_fields = [
@@ -567,7 +567,7 @@ def test_replay_from_operations_also_settles_the_communication(
     django_capture_on_commit_callbacks,
     exstream,
 ):
-    from integration.services.outbox import outbox_replay
+    from integration.delivery.outbox import outbox_replay
 
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     exstream.fail = [ExternalServiceError("bad", service="exstream", retryable=False, status=422)]
@@ -582,7 +582,7 @@ def test_replay_from_operations_also_settles_the_communication(
 
 
 def test_suggestions_map_territories_and_royalty_statement_fields():
-    from integration.services.mappings import suggest_context_field, suggested_transforms
+    from integration.setup.mappings import suggest_context_field, suggested_transforms
 
     assert suggest_context_field("territories") == "licensed_rights.all"
     assert suggested_transforms("licensed_rights.all", "territories") == [

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from integration.communications import services as svc
 from integration.models import Audience, Communication, RoyaltyImport, RoyaltyLine
-from integration.services import communications as svc
 from tests.factories import (
     AudienceFactory,
     CommunicationTemplateFactory,

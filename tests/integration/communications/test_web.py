@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from integration.communications import services as svc
 from integration.models import Communication
-from integration.services import communications as svc
 from tests.factories import communication_type
 
 S = Communication.Status

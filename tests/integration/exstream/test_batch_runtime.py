@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from integration.http import ExternalServiceError
-from integration.models import ExstreamCommunication, ExstreamJob, MessageEvent
-from integration.services.exstream import (
+from integration.delivery.exstream import (
     exstream_batch_submit,
     exstream_catalogue_sync,
     exstream_job_poll,
 )
+from integration.lib.http import ExternalServiceError
+from integration.models import ExstreamCommunication, ExstreamJob, MessageEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from integration.delivery.exstream import exstream_email_events_pull
 from integration.models import EventCursor, MessageEvent
-from integration.services.exstream import exstream_email_events_pull
 from sandbox.models import ExstreamSandboxEmailEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,12 +86,12 @@ def test_events_outside_the_window_are_not_read(make_client):
 
 
 def test_batch_completion_creates_email_events_that_pull_maps(exstream, imprint_a, make_client):
-    from integration.models import ExstreamCommunication
-    from integration.services.exstream import (
+    from integration.delivery.exstream import (
         exstream_batch_submit,
         exstream_catalogue_sync,
         exstream_job_poll,
     )
+    from integration.models import ExstreamCommunication
 
     exstream_catalogue_sync(actor=None, domains=["production"])
     launch = ExstreamCommunication.objects.get(name="Launch announcement e-mail")

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import AuditEvent
 from integration.models import Audience, AudienceMember, Contact
-from integration.services.audiences import (
+from integration.setup.audiences import (
     audience_count,
     audience_export_csv,
     audience_list_upload,

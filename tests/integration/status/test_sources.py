@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from integration.models import ContributorAction, Message, MessageEvent
-from integration.services.status import (
+from integration.status.apply import (
     StatusInput,
     message_status_apply,
     message_status_import_csv,
