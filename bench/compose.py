@@ -57,8 +57,9 @@ def seed(db: Path) -> int:
     communication id (created, not composed)."""
     _setup(db)
     _migrate()
-    from accounts.models import Imprint
     from integration.communications.services import communication_create
+
+    from accounts.models import Imprint
     from integration.models import (
         Audience,
         AudienceMember,
@@ -149,8 +150,8 @@ def seed(db: Path) -> int:
 def child_compose(db: Path, communication_id: int) -> dict[str, Any]:
     _setup(db)
     from django.db import transaction
-
     from integration.communications.services import communication_compose
+
     from integration.models import Communication
 
     with transaction.atomic():
@@ -216,7 +217,7 @@ def dispatch(db: Path, server_db: Path, communication_id: int) -> dict[str, Any]
         settings.COMMUNICATION_DISPATCH_CHUNK = DISPATCH_CHUNK
         from django.db import transaction
 
-        from integration.communications import services as svc
+        from integration.communications import grant
         from integration.delivery import gateway as exstream_gateway
         from integration.delivery.outbox import outbox_dispatch
         from integration.models import Communication, OutboxItem
@@ -241,7 +242,7 @@ def dispatch(db: Path, server_db: Path, communication_id: int) -> dict[str, Any]
             with transaction.atomic():
                 c = Communication.objects.select_for_update().get(pk=communication_id)
                 c.submit()
-                svc._approve(c, actor="bench", comment="benchmark", auto=True)
+                grant.approval_grant(c, actor="bench", comment="benchmark", auto=True)
             counts = outbox_dispatch(worker="bench", limit=1000)
         total = time.perf_counter() - started
         c = Communication.objects.get(pk=communication_id)

@@ -34,7 +34,7 @@ from integration.selectors.status import (
     writeback_records_for,
 )
 from integration.selectors.timeline import timeline_filters_from, title_timeline
-from integration.status.contributor_actions import contributor_action_record_response
+from integration.status.responses import contributor_action_record_response
 
 HAND_STATUSES = [Message.Status.RESPONDED, Message.Status.RETURNED]
 

@@ -14,15 +14,15 @@ from django.utils import timezone
 
 from accounts.audit import log_action
 from accounts.models import Imprint
-from integration.communications.triggered import notify_catalogue_changed
+from integration.catalogue.changes import notify_catalogue_changed
 from integration.connectors.consonance.royalties import (
     MAX_ROWS,
     RoyaltyFileError,
     read_rows,
     validate_row,
 )
+from integration.lib.csv import spreadsheet_safe
 from integration.models import ChangeEvent, Contact, Contract, RoyaltyImport, RoyaltyLine
-from integration.setup.audiences import spreadsheet_safe
 
 
 def royalty_import(

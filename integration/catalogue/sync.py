@@ -19,13 +19,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
+from integration.catalogue.changes import notify_catalogue_changed
 from integration.catalogue.mirror import (
     Outcome,
     mirror_contracts,
     mirror_works,
     withdraw_missing,
 )
-from integration.communications.triggered import notify_catalogue_changed
 from integration.connectors.consonance.client import ConsonanceClient
 from integration.connectors.consonance.mapping import (
     RecordError,

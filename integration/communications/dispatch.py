@@ -21,6 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
+from integration.communications.chunks import current_outbox_items
+from integration.communications.revalidation import communication_revalidate
 from integration.delivery.gateway import Submitted, gateway
 from integration.delivery.outbox import SendResult, register_handler
 from integration.lib.http import ExternalServiceError
@@ -50,7 +52,6 @@ def chunk_records(communication_id: int, chunk: int) -> list[dict[str, Any]]:
 def _ready(item: OutboxItem) -> Communication:
     """Lock the communication and check the chunk still belongs to its current approval; move
     it from queued to sending. Revalidates the payload once, before the first chunk goes."""
-    from integration.communications.services import communication_revalidate
 
     comm_id = int(item.payload["communication_id"])
     approved_hash = str(item.payload.get("approved_hash", ""))
@@ -85,7 +86,6 @@ def _ready(item: OutboxItem) -> Communication:
 def settle(communication_id: int) -> None:
     """Move the communication on when every chunk of its approval is done, dead or cancelled.
     Runs inside the transaction that settled a chunk."""
-    from integration.communications.services import current_outbox_items
 
     locked = Communication.objects.select_for_update().get(pk=communication_id)
     if locked.status not in SENDABLE:

@@ -22,7 +22,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
-from integration.communications.services import communication_create
+from integration.communications.create import communication_create
+from integration.communications.revalidation import communications_revalidate_for_work
 from integration.models import ChangeEvent, Communication, Contract, DeliveryDate, TriggerRule
 from integration.setup.triggers import trigger_rules_due, trigger_rules_matching
 
@@ -148,15 +149,7 @@ def catalogue_changes_recorded(*, work_ids: list[int]) -> dict[str, int]:
     ``notify_catalogue_changed``) after they record change events: trigger rules draft
     communications, and communications about the changed titles that await sending are
     re-checked (their approval is voided when the payload changed)."""
-    from integration.communications.services import communications_revalidate_for_work
 
     drafts = triggers_process_pending()
     revalidations = sum(communications_revalidate_for_work(pk) for pk in sorted(set(work_ids)))
     return {"drafts": len(drafts), "revalidations": revalidations}
-
-
-def notify_catalogue_changed(work_ids: Any) -> None:
-    """Call inside the transaction that recorded the change events; runs after it commits."""
-    from integration.lib.queue import enqueue
-
-    enqueue("integration.tasks.catalogue_changes_recorded", *sorted(set(work_ids)))

@@ -16,7 +16,9 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.audit import log_action
-from integration.models import ExstreamCommunication
+from integration.connectors.exstream.client import ExstreamClient, base_url, token_url
+from integration.delivery.preview import preview_generate
+from integration.models import ExstreamCommunication, ExstreamJob
 
 
 @dataclass
@@ -75,8 +77,6 @@ class ExstreamGateway:
     _clients: dict[tuple[str, str], Any] = {}
 
     def client(self) -> Any:
-        from integration.connectors.exstream.client import ExstreamClient, base_url, token_url
-
         key = (base_url(), token_url())
         if key not in self._clients:
             self._clients.clear()
@@ -126,8 +126,6 @@ class ExstreamGateway:
         customer_keys: list[str],
     ) -> None:
         """Track the batch for runtime polling (idempotent on the job id)."""
-        from integration.models import ExstreamJob
-
         status = "started"
         if submitted.flow_instances:
             status = str(submitted.flow_instances[0].get("status") or "started")
@@ -163,8 +161,6 @@ class ExstreamGateway:
         imprint: Any,
         customer_key: str,
     ) -> list[dict[str, Any]]:
-        from integration.delivery.exstream import preview_generate
-
         outputs = preview_generate(
             actor=actor,
             exstream_communication=exstream_communication,

@@ -18,7 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
+from integration.lib.csv import spreadsheet_safe
 from integration.models import Audience, AudienceMember, Channel, Contact, Contribution, Work
+from integration.setup.changes import setup_changed
 
 CHUNK = 2000
 CSV_COLUMNS = ["email", "name", "country", "consent", "channel"]
@@ -259,19 +261,9 @@ def audience_list_upload(*, actor: Any, audience: Audience, filename: str, data:
             target=audience,
             data={"filename": filename, "rows": len(parsed.rows)},
         )
-        from integration.communications.services import setup_changed
 
         setup_changed(kind="audience", object_id=audience.pk)
     return len(parsed.rows)
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def audience_export_csv(*, audience: Audience, work: Work | None = None) -> Iterator[str]:

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from accounts.audit import log_action
 from integration.models import CommunicationTemplate, FieldMapping
+from integration.setup.changes import setup_changed
 from integration.setup.context import REGISTRY
 
 LOCALES = ("en-GB", "en-US", "fr-FR", "de-DE")
@@ -343,7 +344,6 @@ def mapping_save(
                 "required": required,
             },
         )
-        from integration.communications.services import setup_changed
 
         setup_changed(kind="template", object_id=template.pk)
     return mapping
@@ -358,7 +358,6 @@ def mapping_delete(*, actor: Any, mapping: FieldMapping) -> None:
             imprint=mapping.template.imprint_id,
             data={"template": str(mapping.template), "driver_field": mapping.driver_field},
         )
-        from integration.communications.services import setup_changed
 
         setup_changed(kind="template", object_id=mapping.template_id)
         mapping.delete()

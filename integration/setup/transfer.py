@@ -24,6 +24,7 @@ from integration.models import (
     ImprintTypeSetting,
     TriggerRule,
 )
+from integration.setup.changes import setup_changed
 from integration.setup.context import REGISTRY
 from integration.setup.mappings import mapping_problems, transform_problems
 
@@ -85,7 +86,6 @@ def setup_object_save(
 def _revalidate_users_of(instance: models.Model) -> None:
     """After commit, re-check submitted / approved / queued communications that use a changed
     template or audience (their approval is voided when the payload differs)."""
-    from integration.communications.services import setup_changed
 
     if isinstance(instance, CommunicationTemplate):
         setup_changed(kind="template", object_id=instance.pk)

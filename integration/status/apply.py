@@ -18,10 +18,8 @@ become write-back records for Consonance.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import hashlib
-import io
 import json
 import uuid
 from collections import defaultdict
@@ -37,9 +35,8 @@ from accounts import policy
 from accounts.audit import log_action
 from integration.models import Message, MessageEvent
 from integration.models.status import STATUS_RANK
+from integration.status.contributor_actions import status_side_effects
 
-MAX_CSV_BYTES = 5 * 1024 * 1024
-MAX_CSV_ROWS = 20_000
 HAND_STATUSES = (Message.Status.RETURNED, Message.Status.RESPONDED)
 
 
@@ -84,7 +81,7 @@ def rank(status: str) -> int:
     return STATUS_RANK.get(status, 0)
 
 
-def _parse_key(key: str) -> uuid.UUID | None:
+def parse_message_key(key: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(key).strip())
     except (ValueError, AttributeError):
@@ -102,8 +99,6 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Any = None) -> 
 
     Applying the same events again changes nothing; the order events arrive in does not
     matter (the highest-ranked status wins, and among equals the first one seen stays)."""
-    from integration.status.contributor_actions import status_side_effects
-
     result = ApplyResult()
     batch: dict[tuple[str, str], StatusLike] = {}
     for event in events:
@@ -144,7 +139,7 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Any = None) -> 
         if not fresh:
             return result
 
-        keys = {k for ev in fresh.values() if (k := _parse_key(ev.message_key))}
+        keys = {k for ev in fresh.values() if (k := parse_message_key(ev.message_key))}
         messages: dict[str, Message] = {}
         key_list = list(keys)
         for start in range(0, len(key_list), 500):
@@ -159,7 +154,7 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Any = None) -> 
         rows: list[MessageEvent] = []
         per_message: dict[int, list[MessageEvent]] = defaultdict(list)
         for (source, ext), ev in fresh.items():
-            parsed = _parse_key(ev.message_key)
+            parsed = parse_message_key(ev.message_key)
             target = messages.get(str(parsed)) if parsed else None
             row = MessageEvent(
                 message=target,
@@ -329,7 +324,7 @@ def message_status_chunk_apply(
 # --- hand entry and CSV import ---------------------------------------------------------------
 
 
-def _event_id(*parts: object) -> str:
+def hand_event_id(*parts: object) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40]
 
 
@@ -355,7 +350,7 @@ def message_status_record(
         status=status,
         occurred_at=at,
         source=MessageEvent.Source.HAND,
-        external_event_id=_event_id(message.key, status, occurred_on.isoformat()),
+        external_event_id=hand_event_id(message.key, status, occurred_on.isoformat()),
         detail={"note": note[:1000], "recorded_by": getattr(actor, "email", "")},
     )
     with transaction.atomic():
@@ -369,148 +364,3 @@ def message_status_record(
                 data={"message": str(message.key), "on": occurred_on.isoformat(), "note": note},
             )
     return result
-
-
-@dataclass
-class ImportResult:
-    rows: int
-    applied: ApplyResult
-
-
-def _parse_date(text: str) -> datetime.date:
-    text = text.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"'{text}' is not a date (use YYYY-MM-DD)")
-
-
-def read_csv(raw: bytes, *, required: list[str]) -> list[dict[str, str]]:
-    """Decode and parse an uploaded CSV into rows keyed by lower-case header, or raise a
-    ValidationError a person can act on."""
-    if len(raw) > MAX_CSV_BYTES:
-        raise ValidationError(f"The file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB.")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationError("The file is not UTF-8 text; save it as CSV UTF-8.") from exc
-    if not text.strip():
-        raise ValidationError("The file is empty.")
-    reader = csv.DictReader(io.StringIO(text))
-    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [h for h in required if h not in headers]
-    if missing:
-        raise ValidationError(
-            f"The header row lacks {', '.join(missing)}; expected columns: {', '.join(required)}."
-        )
-    rows = []
-    for row in reader:
-        clean = {
-            (k or "").strip().lower(): (v or "").strip()
-            for k, v in row.items()
-            if isinstance(v, str) or v is None
-        }
-        if any(clean.values()):
-            rows.append(clean)
-        if len(rows) > MAX_CSV_ROWS:
-            raise ValidationError(f"The file has more than {MAX_CSV_ROWS} rows; split it.")
-    if not rows:
-        raise ValidationError("The file has no data rows.")
-    return rows
-
-
-STATUS_CSV_COLUMNS = ["message_key", "recipient_email", "communication", "status", "date", "note"]
-
-
-def message_status_import_csv(*, actor: Any, raw: bytes, filename: str = "") -> ImportResult:
-    """Import returned mail and responses. Columns: ``message_key`` — or ``recipient_email``
-    plus ``communication`` (its id) —, ``status`` (returned / responded), ``date``
-    (YYYY-MM-DD), ``note``. Every row is checked first; one bad row imports nothing."""
-    rows = read_csv(raw, required=["status", "date"])
-    errors: list[str] = []
-    keys = [_parse_key(r.get("message_key", "")) for r in rows]
-    by_key = {
-        str(m.key): m
-        for m in Message.objects.select_related("communication").filter(
-            key__in=[k for k in keys if k]
-        )
-    }
-    pairs = {
-        (r.get("communication", ""), r.get("recipient_email", "").lower())
-        for r in rows
-        if not r.get("message_key")
-    }
-    comm_ids = [int(c) for c, _ in pairs if c.isdigit()]
-    by_pair: dict[tuple[str, str], list[Message]] = defaultdict(list)
-    for m in Message.objects.select_related("communication").filter(communication_id__in=comm_ids):
-        by_pair[(str(m.communication_id), m.recipient_email.lower())].append(m)
-    allowed = policy.imprint_ids_for(actor, policy.Action.RECORD_RESPONSE)
-    today = timezone.localdate()
-    events: list[StatusInput] = []
-    imprint_ids: set[int] = set()
-    for number, (row, key) in enumerate(zip(rows, keys, strict=True), start=2):
-        where = f"Row {number}"
-        message: Message | None = by_key.get(str(key)) if key else None
-        if row.get("message_key"):
-            if message is None:
-                errors.append(f"{where}: no message has the key {row['message_key']!r}.")
-                continue
-        else:
-            comm, email = row.get("communication", ""), row.get("recipient_email", "").lower()
-            if not comm or not email:
-                errors.append(f"{where}: give message_key, or recipient_email and communication.")
-                continue
-            found = by_pair.get((comm, email), [])
-            if len(found) != 1:
-                errors.append(
-                    f"{where}: communication {comm} has "
-                    f"{'no' if not found else 'more than one'} message to {email}."
-                )
-                continue
-            message = found[0]
-        if not (actor.is_superuser or message.communication.imprint_id in allowed):
-            errors.append(f"{where}: you may not record responses in that message's imprint.")
-            continue
-        status = row.get("status", "").lower().replace(" ", "_")
-        if status not in HAND_STATUSES:
-            errors.append(f"{where}: status must be returned or responded, not {status!r}.")
-            continue
-        try:
-            on = _parse_date(row.get("date", ""))
-        except ValueError as exc:
-            errors.append(f"{where}: {exc}.")
-            continue
-        if on > today:
-            errors.append(f"{where}: the date {on} is in the future.")
-            continue
-        imprint_ids.add(message.communication.imprint_id)
-        events.append(
-            StatusInput(
-                message_key=str(message.key),
-                status=status,
-                occurred_at=datetime.datetime.combine(on, datetime.time(12, 0), datetime.UTC),
-                source=MessageEvent.Source.CSV,
-                external_event_id=_event_id(message.key, status, on.isoformat()),
-                detail={"note": row.get("note", "")[:1000], "file": filename[:200]},
-            )
-        )
-    if errors:
-        more = [f"… and {len(errors) - 50} more."] if len(errors) > 50 else []
-        raise ValidationError(errors[:50] + more)
-    with transaction.atomic():
-        applied = message_status_apply(events=events, actor=actor)
-        log_action(
-            actor=actor,
-            verb="message.status_imported",
-            target=filename or "CSV",
-            imprint=min(imprint_ids) if len(imprint_ids) == 1 else None,
-            data={
-                "rows": len(rows),
-                "recorded": applied.recorded,
-                "moved": applied.moved,
-                "imprints": sorted(imprint_ids),
-            },
-        )
-    return ImportResult(rows=len(rows), applied=applied)

@@ -31,8 +31,8 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.audit import log_action
+from integration.lib.csv import parse_date, read_csv
 from integration.models import CommunicationType, CustomerServiceOutcome, Message, Product
-from integration.status.apply import read_csv
 
 EVENT_TYPE = "customer_service.outcome"
 IT = CustomerServiceOutcome.IssueType
@@ -169,8 +169,6 @@ def customer_service_import_csv(
     date (YYYY-MM-DD), note, event_id (optional). Every row is checked first; one bad row
     imports nothing. Rows already imported (same event id, or same case, issue, outcome, ISBN
     and date) are skipped."""
-    from integration.status.apply import _parse_date
-
     policy.require(actor, policy.Action.IMPORT, imprint_id)
     rows = read_csv(raw, required=["isbn", "issue_type", "case_reference", "outcome", "date"])
     products = _products_by_isbn({normalize_isbn(r.get("isbn", "")) for r in rows})
@@ -201,7 +199,7 @@ def customer_service_import_csv(
         if not case:
             problems.append("case_reference is empty")
         try:
-            on = _parse_date(row.get("date", ""))
+            on = parse_date(row.get("date", ""))
             if on > today:
                 problems.append(f"the date {on} is in the future")
         except ValueError as exc:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from integration import tasks
-from integration.communications import services as svc
+from integration.communications import create
 from integration.lib import queue
 from integration.models import Communication
 
@@ -42,7 +42,7 @@ def compose_later(monkeypatch) -> list[int]:
         else:
             queue.enqueue(func, *args, **kwargs)
 
-    monkeypatch.setattr(svc, "enqueue", enqueue)
+    monkeypatch.setattr(create, "enqueue", enqueue)
     return held
 
 
