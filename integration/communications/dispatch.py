@@ -24,7 +24,7 @@ from accounts.audit import log_action
 from integration.communications.chunks import current_outbox_items
 from integration.communications.revalidation import communication_revalidate
 from integration.delivery.gateway import Submitted, gateway
-from integration.delivery.outbox import SendResult, register_handler
+from integration.delivery.outbox import SendResult
 from integration.lib.http import ExternalServiceError
 from integration.models import Communication, Message, OutboxItem
 from integration.status.apply import message_status_chunk_apply
@@ -216,7 +216,3 @@ class ExstreamBatchHandler:
 
 
 HANDLER = ExstreamBatchHandler()
-
-
-def register() -> None:
-    register_handler(OutboxItem.Kind.EXSTREAM_BATCH, HANDLER)

@@ -11,7 +11,8 @@
 * Retryable errors back off with jitter (honouring ``Retry-After``); permanent errors, or too many
   attempts, make the row a dead letter with a readable reason, which admins can replay or cancel.
 
-Handlers are registered per kind with ``register_handler``.
+Handlers are registered per kind with ``register_handler``, from the one registry in
+``integration/apps.py`` (``OUTBOX_HANDLERS``).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
+from accounts.models import Territory
 from integration.lib.csv import spreadsheet_safe
 from integration.models import Audience, AudienceMember, Channel, Contact, Contribution, Work
 from integration.setup.changes import setup_changed
@@ -90,8 +91,6 @@ def _contacts(audience: Audience, work: Work | None) -> Any:
 
 
 def _countries(code: str) -> list[str]:
-    from accounts.models import Territory
-
     territory = Territory.objects.filter(code=code).first()
     if territory is None or territory.kind == Territory.Kind.COUNTRY:
         return [code]

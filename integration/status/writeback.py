@@ -32,10 +32,13 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts import policy
 from accounts.audit import log_action
-from integration.delivery.outbox import SendResult, outbox_enqueue, register_handler
+from integration.connectors.consonance.client import ConsonanceClient
+from integration.delivery.outbox import SendResult, outbox_enqueue
 from integration.lib.http import ExternalServiceError
 from integration.models import (
     Contract,
@@ -223,10 +226,6 @@ def _build(mutation: str, target: dict[str, Any]) -> dict[str, Any] | str:
 
 
 def default_client() -> Any:
-    from integration.connectors.consonance.client import (
-        ConsonanceClient,  # the Consonance connector
-    )
-
     return ConsonanceClient()
 
 
@@ -316,17 +315,12 @@ class ConsonanceWritebackHandler:
 
 
 HANDLER = ConsonanceWritebackHandler()
-register_handler(OutboxItem.Kind.CONSONANCE_WRITEBACK, HANDLER)
 
 
 def writeback_rule_set(
     *, actor: Any, imprint_id: int, event_kind: str, mutation: str = "", enabled: bool = True
 ) -> WritebackRule:
     """Create or change an imprint's rule for one event kind (imprint admins)."""
-    from django.core.exceptions import ValidationError
-
-    from accounts import policy
-
     policy.require(actor, policy.Action.CONFIGURE, imprint_id)
     if event_kind not in ALLOWED_MUTATIONS:
         raise ValidationError({"event_kind": f"Unknown event kind {event_kind!r}."})
