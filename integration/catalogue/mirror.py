@@ -1,5 +1,5 @@
-"""Upserting normalised documents (see ``integration.connectors.consonance.mapping``) into
-the catalogue mirror, with change events. Shared by the Consonance sync and the ONIX import.
+"""Upserting normalised work documents (see ``integration.connectors.consonance.mapping``)
+into the catalogue mirror, with change events. Shared by the Consonance sync and the ONIX import.
 
 * unchanged documents (same content hash) write nothing;
 * new works get one ``created`` event; changed ones get field-level events (``diff_work``);
@@ -11,27 +11,21 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
-from accounts.audit import log_action
 from accounts.models import Imprint
+from integration.catalogue.diff import WORK_FIELDS, EventSpec, Kind, Outcome, diff_work
+from integration.catalogue.parties import resolve_imprints, upsert_contacts
 from integration.connectors.consonance.mapping import content_hash
 from integration.lib.bulk import insert_rows
 from integration.models import (
     ChangeEvent,
-    Contact,
     Contract,
     Contribution,
-    DeliveryDate,
-    GratisCopy,
-    LicensedRight,
     MarketingText,
     Price,
     Product,
@@ -41,294 +35,9 @@ from integration.models import (
 )
 
 logger = logging.getLogger(__name__)
-Kind = ChangeEvent.Kind
-
-WORK_FIELDS = {
-    "title": "title",
-    "subtitle": "subtitle",
-    "in_house_reference": "in_house_reference",
-    "work_type": "work_type",
-    "project_stage": "project_stage",
-    "season": "season",
-    "marketing_tier": "marketing_tier",
-    "audience": "audience",
-    "contributor_list": "contributor_list",
-}
-PRODUCT_FIELDS = [
-    "isbn13",
-    "full_title",
-    "product_form",
-    "product_form_description",
-    "publication_date",
-    "planned_publication_date",
-    "publishing_status",
-    "availability",
-]
-PRODUCT_EVENT_KINDS = {
-    "publication_date": Kind.PUBLICATION_DATE,
-    "publishing_status": Kind.PUBLISHING_STATUS,
-    "availability": Kind.AVAILABILITY,
-}
-CONTRACT_FIELDS = [
-    "name",
-    "signed_date",
-    "term_months",
-    "terminated_date",
-    "ms_delivery_date",
-    "pub_before_date",
-    "review_date",
-]
 
 
-@dataclass
-class Outcome:
-    seen: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    work_ids: set[int] = field(default_factory=set)
-
-    def add(self, other: Outcome) -> None:
-        self.seen += other.seen
-        self.created += other.created
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.failed += other.failed
-        self.errors.extend(other.errors)
-        self.work_ids |= other.work_ids
-
-    def fail(self, record_type: str, record_id: Any, message: str) -> None:
-        self.failed += 1
-        self.errors.append({"type": record_type, "id": record_id, "error": message[:500]})
-
-
-@dataclass
-class EventSpec:
-    kind: str
-    field: str
-    old: Any
-    new: Any
-    product_id: int | None = None  # Consonance product id
-
-
-# --- diffs ---------------------------------------------------------------------------------------
-
-
-def _price_key(p: dict[str, Any]) -> str:
-    return " ".join(x for x in (p["currency"], p["type"], p["qualifier"], p["territory"]) if x)
-
-
-def diff_work(old: dict[str, Any], new: dict[str, Any]) -> list[EventSpec]:
-    """Field-level differences between two versions of a work document."""
-    events: list[EventSpec] = []
-    for key in WORK_FIELDS:
-        if old.get(key) != new.get(key):
-            kind = Kind.PROJECT_STAGE if key == "project_stage" else Kind.METADATA
-            events.append(EventSpec(kind, key, old.get(key), new.get(key)))
-    if (old.get("imprint") or {}).get("name") != (new.get("imprint") or {}).get("name"):
-        events.append(
-            EventSpec(Kind.METADATA, "imprint", old["imprint"]["name"], new["imprint"]["name"])
-        )
-    old_products = {p["id"]: p for p in old.get("products", [])}
-    for product in new.get("products", []):
-        pid = product["id"]
-        before = old_products.pop(pid, None)
-        if before is None:
-            events.append(EventSpec(Kind.CREATED, "product", None, product["isbn13"], pid))
-            continue
-        for key in [*PRODUCT_FIELDS, "for_sale", "not_for_sale"]:
-            if before.get(key) != product.get(key):
-                kind = PRODUCT_EVENT_KINDS.get(key, Kind.METADATA)
-                events.append(EventSpec(kind, key, before.get(key), product.get(key), pid))
-        old_prices = {_price_key(p): p for p in before.get("prices", [])}
-        for price in product.get("prices", []):
-            key = _price_key(price)
-            was = old_prices.pop(key, None)
-            if was is None or was["amount"] != price["amount"]:
-                events.append(
-                    EventSpec(Kind.PRICE, key, was["amount"] if was else None, price["amount"], pid)
-                )
-            elif (was.get("from"), was.get("to")) != (price.get("from"), price.get("to")):
-                events.append(
-                    EventSpec(
-                        Kind.PRICE,
-                        f"{key} dates",
-                        [was["from"], was["to"]],
-                        [price["from"], price["to"]],
-                        pid,
-                    )
-                )
-        for key, was in old_prices.items():
-            events.append(EventSpec(Kind.PRICE, key, was["amount"], None, pid))
-    for pid, gone in old_products.items():
-        events.append(EventSpec(Kind.WITHDRAWN, "product", gone["isbn13"], None, pid))
-
-    def people(doc: dict[str, Any]) -> list[list[Any]]:
-        return [[c["contact"]["name"], c["role"], c["sequence"]] for c in doc["contributions"]]
-
-    if people(old) != people(new):
-        events.append(EventSpec(Kind.METADATA, "contributors", people(old), people(new)))
-    for key in ("marketing_texts", "resources"):
-        if old.get(key) != new.get(key):
-            events.append(EventSpec(Kind.METADATA, key, None, len(new.get(key, []))))
-    return events
-
-
-def diff_contract(old: dict[str, Any], new: dict[str, Any]) -> list[EventSpec]:
-    events: list[EventSpec] = []
-    for key in CONTRACT_FIELDS:
-        if old.get(key) != new.get(key):
-            events.append(EventSpec(Kind.METADATA, f"contract.{key}", old.get(key), new.get(key)))
-    old_rights = {r["id"]: r for r in old.get("rights", [])}
-    for right in new.get("rights", []):
-        if old_rights.pop(right["id"], None) is None:
-            label = {"right_type": right["right_type"], "territory": right["territory"]}
-            events.append(EventSpec(Kind.LICENSED_RIGHT_ADDED, "licensed_right", None, label))
-    for right in old_rights.values():
-        label = {"right_type": right["right_type"], "territory": right["territory"]}
-        events.append(EventSpec(Kind.LICENSED_RIGHT_ENDED, "licensed_right", label, None))
-    old_deliveries = {d["id"]: d for d in old.get("deliveries", [])}
-    for delivery in new.get("deliveries", []):
-        before = old_deliveries.get(delivery["id"])
-        if before is None:
-            continue
-        was = before["slipped"] or before["due"]
-        now = delivery["slipped"] or delivery["due"]
-        if was != now:
-            events.append(
-                EventSpec(Kind.DELIVERY_DATE_SLIPPED, f"delivery:{delivery['type']}", was, now)
-            )
-    if old.get("gratis") != new.get("gratis"):
-        events.append(EventSpec(Kind.METADATA, "gratis_copies", None, len(new.get("gratis", []))))
-    return events
-
-
-# --- imprints and contacts ------------------------------------------------------------------------
-
-
-def _unique_code(name: str) -> str:
-    base = (slugify(name) or "imprint")[:34]
-    code, n = base, 1
-    while Imprint.objects.filter(code=code).exists():
-        n += 1
-        code = f"{base}-{n}"
-    return code
-
-
-def resolve_imprints(
-    refs: Iterable[dict[str, Any]], *, actor: Any = None, source: str = "graphql"
-) -> dict[tuple[Any, str], Imprint]:
-    """(consonance id, name) → Imprint, matched by Consonance id (or by name when the id is
-    ``None``, as in ONIX). Unknown imprints are created, audited, rather than losing data."""
-    out: dict[tuple[Any, str], Imprint] = {}
-    wanted = {(r.get("id"), r.get("name") or "") for r in refs}
-    by_id = {
-        i.consonance_id: i
-        for i in Imprint.objects.filter(
-            consonance_id__in=[w[0] for w in wanted if w[0] is not None]
-        )
-    }
-    for cid, name in wanted:
-        imprint = by_id.get(cid) if cid is not None else None
-        if imprint is None and cid is None and name:
-            imprint = Imprint.objects.filter(name__iexact=name).first()
-        if imprint is None:
-            label = name or f"Consonance imprint {cid}"
-            if Imprint.objects.filter(name=label).exists():
-                label = f"{label} ({cid})"
-            imprint = Imprint.objects.create(
-                name=label, code=_unique_code(label), consonance_id=cid
-            )
-            log_action(
-                actor=actor,
-                verb="imprint.created_from_source",
-                target=imprint,
-                data={"consonance_id": cid, "name": name, "source": source},
-            )
-        out[(cid, name)] = imprint
-    return out
-
-
-def _contact_values(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "kind": doc["kind"],
-        "name": doc["name"][:300] or f"Contact {doc['id']}",
-        "key_names": doc["key_names"][:200],
-        "person_name_inverted": doc["person_name_inverted"][:300],
-        "isni": doc["isni"][:20],
-        "country": doc["country"][:2],
-        "emails": doc["emails"],
-        "phones": doc["phones"],
-        "addresses": doc["addresses"],
-    }
-
-
-def upsert_contacts(docs: Iterable[dict[str, Any]], *, source: str) -> dict[int, int]:
-    """Consonance contact id → Contact pk; writes only new or changed contacts."""
-    unique = {d["id"]: d for d in docs}
-    existing = {
-        cid: (pk, h)
-        for cid, pk, h in Contact.objects.filter(consonance_id__in=unique).values_list(
-            "consonance_id", "pk", "content_hash"
-        )
-    }
-    now = timezone.now()
-    to_create, to_update = [], []
-    for cid, doc in unique.items():
-        digest = content_hash(doc)
-        if cid not in existing:
-            to_create.append(
-                Contact(
-                    consonance_id=cid,
-                    raw=doc,
-                    snapshot=doc,
-                    content_hash=digest,
-                    source=source,
-                    synced_at=now,
-                    **_contact_values(doc),
-                )
-            )
-        elif existing[cid][1] != digest:
-            to_update.append(
-                Contact(
-                    pk=existing[cid][0],
-                    consonance_id=cid,
-                    raw=doc,
-                    snapshot=doc,
-                    content_hash=digest,
-                    synced_at=now,
-                    **_contact_values(doc),
-                )
-            )
-    if to_create:
-        insert_rows(Contact, to_create)
-    if to_update:
-        Contact.objects.bulk_update(
-            to_update,
-            [
-                "raw",
-                "snapshot",
-                "content_hash",
-                "synced_at",
-                *_contact_values(next(iter(unique.values()))),
-            ],
-        )
-    mapping = {cid: v[0] for cid, v in existing.items()}
-    if to_create:
-        mapping.update(
-            Contact.objects.filter(
-                consonance_id__in=[c.consonance_id for c in to_create]
-            ).values_list("consonance_id", "pk")
-        )
-    return mapping
-
-
-# --- works ---------------------------------------------------------------------------------------
-
-
-def _d(value: str | None) -> datetime.date | None:
+def parse_iso_date(value: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(value) if value else None
 
 
@@ -348,8 +57,8 @@ def _product_values(doc: dict[str, Any]) -> dict[str, Any]:
         "full_title": doc["full_title"][:600],
         "product_form": doc["product_form"][:10],
         "product_form_description": doc["product_form_description"][:200],
-        "publication_date": _d(doc["publication_date"]),
-        "planned_publication_date": _d(doc["planned_publication_date"]),
+        "publication_date": parse_iso_date(doc["publication_date"]),
+        "planned_publication_date": parse_iso_date(doc["planned_publication_date"]),
         "publishing_status": doc["publishing_status"][:10],
         "availability": doc["availability"][:10],
         "for_sale_territories": doc["for_sale"],
@@ -367,8 +76,8 @@ def _prices(product_pk: int, doc: dict[str, Any]) -> list[Price]:
             price_type=p["type"][:4],
             qualifier=p["qualifier"][:4],
             territory=p["territory"][:200],
-            effective_from=_d(p["from"]),
-            effective_to=_d(p["to"]),
+            effective_from=parse_iso_date(p["from"]),
+            effective_to=parse_iso_date(p["to"]),
         )
         for p in doc["prices"]
     ]
@@ -515,7 +224,7 @@ def _upsert_products(
     return mapping
 
 
-def _events(
+def change_events_build(
     specs: list[EventSpec],
     *,
     imprint_id: int,
@@ -664,7 +373,7 @@ def _apply_works(
         specs = diff_work(old, doc) if old else [EventSpec(Kind.METADATA, "work", None, None)]
         if existing[cid]["withdrawn_at"] is not None:
             specs.insert(0, EventSpec(Kind.METADATA, "reinstated", None, True))
-        events += _events(
+        events += change_events_build(
             specs,
             imprint_id=imprint_for(doc).pk,
             work_pk=work_pks[cid],
@@ -708,335 +417,6 @@ def mirror_works(
                 )
         except DatabaseError as exc:
             outcome.fail("work", item[0]["id"], f"Could not be stored: {exc}")
-    return outcome
-
-
-# --- contracts -----------------------------------------------------------------------------------
-
-
-def _contract_values(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": doc["name"][:300],
-        "signed_date": _d(doc["signed_date"]),
-        "term_months": doc["term_months"],
-        "review_date": _d(doc["review_date"]),
-        "terminated_date": _d(doc["terminated_date"]),
-        "ms_delivery_date": _d(doc["ms_delivery_date"]),
-        "pub_before_date": _d(doc["pub_before_date"]),
-    }
-
-
-def _apply_contract(
-    doc: dict[str, Any],
-    raw: dict[str, Any],
-    *,
-    source: str,
-    run: SyncRun | None,
-    outcome: Outcome,
-    works: dict[int, tuple[int, int]],
-    clients: dict[int, int],
-    existing: dict[int, dict[str, Any]],
-    now: Any,
-) -> None:
-    digest = content_hash(doc)
-    row = existing.get(doc["id"])
-    if row and row["content_hash"] == digest and row["withdrawn_at"] is None:
-        outcome.unchanged += 1
-        return
-    if doc["work_id"] not in works:
-        outcome.fail("contract", doc["id"], f"Its work {doc['work_id']} is not in the mirror.")
-        return
-    work_pk, imprint_id = works[doc["work_id"]]
-    client_id = clients.get(doc["client"]["id"]) if doc["client"] else None
-    values = dict(
-        _contract_values(doc),
-        work_id=work_pk,
-        imprint_id=imprint_id,
-        client_id=client_id,
-        raw=raw,
-        snapshot=doc,
-        content_hash=digest,
-        source=source,
-        synced_at=now,
-        withdrawn_at=None,
-    )
-    if row is None:
-        contract = Contract.objects.create(consonance_id=doc["id"], **values)
-        specs = [EventSpec(Kind.CREATED, "contract", None, doc["name"])]
-        outcome.created += 1
-    else:
-        Contract.objects.filter(pk=row["pk"]).update(**values)
-        contract = Contract(pk=row["pk"])
-        specs = diff_contract(row["snapshot"] or {}, doc)
-        outcome.updated += 1
-    rights = {r.consonance_id: r for r in LicensedRight.objects.filter(contract=contract)}
-    for r in doc["rights"]:
-        cut = Decimal(r["author_cut"]) if r["author_cut"] is not None else None
-        current = rights.pop(r["id"], None)
-        if current is None:
-            LicensedRight.objects.create(
-                contract=contract,
-                consonance_id=r["id"],
-                right_type=r["right_type"][:100],
-                territory=r["territory"][:200],
-                author_cut=cut,
-            )
-        elif (current.right_type, current.territory, current.author_cut, current.ended_at) != (
-            r["right_type"],
-            r["territory"],
-            cut,
-            None,
-        ):
-            current.right_type, current.territory = r["right_type"][:100], r["territory"][:200]
-            current.author_cut, current.ended_at = cut, None
-            current.save()
-    LicensedRight.objects.filter(
-        pk__in=[r.pk for r in rights.values() if r.ended_at is None]
-    ).update(ended_at=now)
-    DeliveryDate.objects.filter(contract=contract).delete()
-    insert_rows(
-        DeliveryDate,
-        [
-            DeliveryDate(
-                contract=contract,
-                consonance_id=d["id"],
-                deliverable_type=d["type"][:100],
-                requirement=d["requirement"][:300],
-                due=_d(d["due"]),
-                slipped=_d(d["slipped"]),
-                percentage_of_total=Decimal(d["percentage"]) if d["percentage"] else None,
-            )
-            for d in doc["deliveries"]
-        ],
-    )
-    GratisCopy.objects.filter(contract=contract).delete()
-    product_pks = dict(
-        Product.objects.filter(
-            consonance_id__in=[g["product_id"] for g in doc["gratis"] if g["product_id"]]
-        ).values_list("consonance_id", "pk")
-    )
-    insert_rows(
-        GratisCopy,
-        [
-            GratisCopy(
-                contract=contract,
-                consonance_id=g["id"],
-                product_id=product_pks.get(g["product_id"]),
-                number_of_copies=g["copies"],
-                send_on=_d(g["send_on"]),
-                sent_on=_d(g["sent_on"]),
-                note=g["note"][:500],
-            )
-            for g in doc["gratis"]
-        ],
-    )
-    insert_rows(
-        ChangeEvent,
-        _events(
-            specs,
-            imprint_id=imprint_id,
-            work_pk=work_pk,
-            products={},
-            source=source,
-            run=run,
-            contract_pk=contract.pk,
-            now=now,
-        ),
-    )
-    outcome.work_ids.add(work_pk)
-
-
-def _create_contracts(
-    items: list[tuple[dict[str, Any], dict[str, Any]]],
-    *,
-    source: str,
-    run: SyncRun | None,
-    works: dict[int, tuple[int, int]],
-    clients: dict[int, int],
-    now: Any,
-) -> None:
-    """Bulk path for contracts new to the mirror (the bulk of an initial sync)."""
-    insert_rows(
-        Contract,
-        [
-            Contract(
-                consonance_id=doc["id"],
-                work_id=works[doc["work_id"]][0],
-                imprint_id=works[doc["work_id"]][1],
-                client_id=clients.get(doc["client"]["id"]) if doc["client"] else None,
-                raw=raw,
-                snapshot=doc,
-                content_hash=content_hash(doc),
-                source=source,
-                synced_at=now,
-                **_contract_values(doc),
-            )
-            for doc, raw in items
-        ],
-    )
-    pks = dict(
-        Contract.objects.filter(consonance_id__in=[d["id"] for d, _ in items]).values_list(
-            "consonance_id", "pk"
-        )
-    )
-    product_pks = dict(
-        Product.objects.filter(
-            consonance_id__in=[
-                g["product_id"] for d, _ in items for g in d["gratis"] if g["product_id"]
-            ]
-        ).values_list("consonance_id", "pk")
-    )
-    rights, deliveries, gratis, events = [], [], [], []
-    for doc, _raw in items:
-        pk = pks[doc["id"]]
-        for r in doc["rights"]:
-            rights.append(
-                LicensedRight(
-                    contract_id=pk,
-                    consonance_id=r["id"],
-                    right_type=r["right_type"][:100],
-                    territory=r["territory"][:200],
-                    author_cut=Decimal(r["author_cut"]) if r["author_cut"] is not None else None,
-                )
-            )
-        for d in doc["deliveries"]:
-            deliveries.append(
-                DeliveryDate(
-                    contract_id=pk,
-                    consonance_id=d["id"],
-                    deliverable_type=d["type"][:100],
-                    requirement=d["requirement"][:300],
-                    due=_d(d["due"]),
-                    slipped=_d(d["slipped"]),
-                    percentage_of_total=Decimal(d["percentage"]) if d["percentage"] else None,
-                )
-            )
-        for g in doc["gratis"]:
-            gratis.append(
-                GratisCopy(
-                    contract_id=pk,
-                    consonance_id=g["id"],
-                    product_id=product_pks.get(g["product_id"]),
-                    number_of_copies=g["copies"],
-                    send_on=_d(g["send_on"]),
-                    sent_on=_d(g["sent_on"]),
-                    note=g["note"][:500],
-                )
-            )
-        work_pk, imprint_id = works[doc["work_id"]]
-        events.append(
-            ChangeEvent(
-                created_at=now,
-                kind=Kind.CREATED,
-                imprint_id=imprint_id,
-                work_id=work_pk,
-                contract_id=pk,
-                field="contract",
-                new_value=doc["name"],
-                source=source,
-                sync_run=run,
-            )
-        )
-    insert_rows(LicensedRight, rights)
-    insert_rows(DeliveryDate, deliveries)
-    insert_rows(GratisCopy, gratis)
-    insert_rows(ChangeEvent, events)
-
-
-def mirror_contracts(
-    items: list[tuple[dict[str, Any], dict[str, Any]]],
-    *,
-    source: str,
-    run: SyncRun | None = None,
-) -> Outcome:
-    """Upsert (document, raw record) pairs of contracts, each in its own savepoint."""
-    outcome = Outcome(seen=len(items))
-    now = timezone.now()
-    ids = [doc["id"] for doc, _ in items]
-    existing: dict[int, dict[str, Any]] = {
-        row["consonance_id"]: dict(row)
-        for row in Contract.objects.filter(consonance_id__in=ids).values(
-            "pk", "consonance_id", "content_hash", "withdrawn_at", "snapshot"
-        )
-    }
-    pending = [
-        (doc, raw)
-        for doc, raw in items
-        if not (
-            doc["id"] in existing
-            and existing[doc["id"]]["content_hash"] == content_hash(doc)
-            and existing[doc["id"]]["withdrawn_at"] is None
-        )
-    ]
-    outcome.unchanged += len(items) - len(pending)
-    if not pending:
-        return outcome
-    works = {
-        cid: (pk, imp)
-        for cid, pk, imp in Work.objects.filter(
-            consonance_id__in=[d["work_id"] for d, _ in pending]
-        ).values_list("consonance_id", "pk", "imprint_id")
-    }
-    clients = dict(
-        Contact.objects.filter(
-            consonance_id__in=[d["client"]["id"] for d, _ in pending if d["client"]]
-        ).values_list("consonance_id", "pk")
-    )
-    missing_clients = [
-        d["client"] for d, _ in pending if d["client"] and d["client"]["id"] not in clients
-    ]
-    if missing_clients:
-        clients.update(
-            upsert_contacts(
-                (
-                    {
-                        "id": c["id"],
-                        "kind": c["kind"],
-                        "name": c["name"],
-                        "key_names": "",
-                        "person_name_inverted": "",
-                        "isni": "",
-                        "country": "",
-                        "emails": [],
-                        "phones": [],
-                        "addresses": [],
-                    }
-                    for c in missing_clients
-                ),
-                source=source,
-            )
-        )
-    fresh = [
-        (doc, raw) for doc, raw in pending if doc["id"] not in existing and doc["work_id"] in works
-    ]
-    if fresh:
-        try:
-            with transaction.atomic():
-                _create_contracts(
-                    fresh, source=source, run=run, works=works, clients=clients, now=now
-                )
-            outcome.created += len(fresh)
-            outcome.work_ids |= {works[d["work_id"]][0] for d, _ in fresh}
-            done = {d["id"] for d, _ in fresh}
-            pending = [(d, r) for d, r in pending if d["id"] not in done]
-        except (DatabaseError, ValueError, KeyError):
-            logger.warning("Bulk contract create failed; storing one by one")
-    for doc, raw in pending:
-        try:
-            with transaction.atomic():
-                _apply_contract(
-                    doc,
-                    raw,
-                    source=source,
-                    run=run,
-                    outcome=outcome,
-                    works=works,
-                    clients=clients,
-                    existing=existing,
-                    now=now,
-                )
-        except (DatabaseError, ValueError, KeyError) as exc:
-            outcome.fail("contract", doc["id"], f"Could not be stored: {exc}")
     return outcome
 
 

@@ -14,7 +14,8 @@ from django.utils import timezone
 from accounts.audit import log_action
 from accounts.models import Imprint
 from integration.catalogue.changes import notify_catalogue_changed
-from integration.catalogue.mirror import Outcome, mirror_works
+from integration.catalogue.diff import Outcome
+from integration.catalogue.mirror import mirror_works
 from integration.connectors.consonance.onix import OnixError, iter_products
 from integration.models import SyncRun, Work
 

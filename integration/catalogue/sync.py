@@ -20,12 +20,9 @@ from django.utils import timezone
 
 from accounts.audit import log_action
 from integration.catalogue.changes import notify_catalogue_changed
-from integration.catalogue.mirror import (
-    Outcome,
-    mirror_contracts,
-    mirror_works,
-    withdraw_missing,
-)
+from integration.catalogue.contracts import mirror_contracts
+from integration.catalogue.diff import Outcome
+from integration.catalogue.mirror import mirror_works, withdraw_missing
 from integration.connectors.consonance.client import ConsonanceClient
 from integration.connectors.consonance.mapping import (
     RecordError,
