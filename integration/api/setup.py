@@ -46,11 +46,11 @@ from integration.setup.mappings import (
 )
 from integration.setup.templates import template_resolve
 from integration.setup.transfer import (
-    _snapshot,
     setup_export,
     setup_import,
     setup_object_delete,
     setup_object_save,
+    setup_object_snapshot,
     type_auto_approval_set,
 )
 
@@ -161,7 +161,7 @@ class SetupViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         instance = serializer.instance
-        before = _snapshot(instance)  # type: ignore[arg-type]
+        before = setup_object_snapshot(instance)  # type: ignore[arg-type]
         if "imprint" in serializer.validated_data:
             self._check_target(serializer.validated_data["imprint"])
         self._save(serializer, before)

@@ -18,6 +18,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from accounts.models import Imprint
+from accounts.types import Actor
 from integration.catalogue.diff import WORK_FIELDS, EventSpec, Kind, Outcome, diff_work
 from integration.catalogue.parties import resolve_imprints, upsert_contacts
 from integration.connectors.consonance.mapping import content_hash
@@ -258,7 +259,7 @@ def _apply_works(
     *,
     source: str,
     run: SyncRun | None,
-    actor: Any,
+    actor: Actor,
     imprint: Imprint | None,
     outcome: Outcome,
 ) -> None:
@@ -393,7 +394,7 @@ def mirror_works(
     *,
     source: str,
     run: SyncRun | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     imprint: Imprint | None = None,
 ) -> Outcome:
     """Upsert (document, raw record) pairs of works. Call inside a transaction."""

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.audit import log_action
 from accounts.models import Imprint
+from accounts.types import Actor, person
 from integration.catalogue.changes import notify_catalogue_changed
 from integration.catalogue.diff import Outcome
 from integration.catalogue.mirror import mirror_works
@@ -32,7 +33,7 @@ def _only_imprint(work_ids: Any) -> Imprint | None:
 
 
 def onix_import(
-    *, stream: IO[bytes], filename: str, actor: Any = None, imprint: Imprint | None = None
+    *, stream: IO[bytes], filename: str, actor: Actor = None, imprint: Imprint | None = None
 ) -> SyncRun:
     """Import one ONIX message. Records without an ``<Imprint>`` take the file's only imprint
     name, or ``imprint`` when one is chosen (which then applies to every record)."""
@@ -40,7 +41,7 @@ def onix_import(
         kind=SyncRun.Kind.ONIX,
         status=SyncRun.Status.RUNNING,
         imprint=imprint,
-        started_by=actor if getattr(actor, "is_authenticated", False) else None,
+        started_by=person(actor),
         started_at=timezone.now(),
         filename=filename[:300],
     )

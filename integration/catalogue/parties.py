@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from accounts.audit import log_action
 from accounts.models import Imprint
+from accounts.types import Actor
 from integration.connectors.consonance.mapping import content_hash
 from integration.lib.bulk import insert_rows
 from integration.models import (
@@ -29,7 +30,7 @@ def _unique_code(name: str) -> str:
 
 
 def resolve_imprints(
-    refs: Iterable[dict[str, Any]], *, actor: Any = None, source: str = "graphql"
+    refs: Iterable[dict[str, Any]], *, actor: Actor = None, source: str = "graphql"
 ) -> dict[tuple[Any, str], Imprint]:
     """(consonance id, name) → Imprint, matched by Consonance id (or by name when the id is
     ``None``, as in ONIX). Unknown imprints are created, audited, rather than losing data."""

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.audit import log_action
 from accounts.models import Imprint
+from accounts.types import Actor, person
 from integration.catalogue.changes import notify_catalogue_changed
 from integration.connectors.consonance.royalties import (
     MAX_ROWS,
@@ -26,7 +27,7 @@ from integration.models import ChangeEvent, Contact, Contract, RoyaltyImport, Ro
 
 
 def royalty_import(
-    *, stream: IO[bytes], filename: str, imprint: Imprint, actor: Any = None
+    *, stream: IO[bytes], filename: str, imprint: Imprint, actor: Actor = None
 ) -> RoyaltyImport:
     """Validate every row; when all are valid store them with one ``royalties_imported`` event
     per affected work. Otherwise store nothing but the refused import with its errors."""
@@ -102,7 +103,7 @@ def royalty_import(
         record = RoyaltyImport.objects.create(
             imprint=imprint,
             filename=filename[:300],
-            uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+            uploaded_by=person(actor),
             sha256=digest,
             imported=not errors,
             errors=errors[:1000],

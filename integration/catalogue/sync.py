@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
+from accounts.types import Actor, person
 from integration.catalogue.changes import notify_catalogue_changed
 from integration.catalogue.contracts import mirror_contracts
 from integration.catalogue.diff import Outcome
@@ -81,7 +82,7 @@ def _resumable(kind: str) -> SyncRun | None:
 
 def sync_run_start(
     *,
-    actor: Any = None,
+    actor: Actor = None,
     full: bool = False,
     since: datetime.date | None = None,
     enqueue_task: bool = True,
@@ -102,7 +103,7 @@ def sync_run_start(
             rest = settings.CONSONANCE_PRODUCTS_SOURCE == SyncRun.ProductsSource.REST
             run = SyncRun.objects.create(
                 kind=kind,
-                started_by=actor if getattr(actor, "is_authenticated", False) else None,
+                started_by=person(actor),
                 since=None if full else (since or _default_since()),
                 products_source=(
                     SyncRun.ProductsSource.REST if rest else SyncRun.ProductsSource.GRAPHQL

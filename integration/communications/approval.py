@@ -16,8 +16,9 @@ from accounts import policy
 from accounts.audit import log_action
 from accounts.models import Membership, User
 from accounts.policy import CATEGORY_ROLES, Category
+from accounts.types import Actor, person
 from integration.communications.chunks import cancel_items, outbox_items
-from integration.communications.common import S, is_user, require_drafter
+from integration.communications.common import S, require_drafter
 from integration.communications.grant import approval_grant, submit_refusal
 from integration.communications.revalidation import changed_since_composed, communication_revalidate
 from integration.lib.queue import enqueue
@@ -28,7 +29,7 @@ from integration.models import (
 )
 
 
-def communication_submit(*, actor: Any, communication: Communication) -> Communication:
+def communication_submit(*, actor: Actor, communication: Communication) -> Communication:
     require_drafter(actor, communication)
     if communication.status in Communication.EDITABLE and communication.payload_hash:
         changed = changed_since_composed(communication)
@@ -43,7 +44,7 @@ def communication_submit(*, actor: Any, communication: Communication) -> Communi
         if refusal:
             raise ValidationError(f"This communication cannot be submitted: {refusal}")
         locked.submit()
-        locked.submitted_by = actor if is_user(actor) else None
+        locked.submitted_by = person(actor)
         locked.submitted_at = timezone.now()
         locked.save()
         log_action(
@@ -57,7 +58,7 @@ def communication_submit(*, actor: Any, communication: Communication) -> Communi
     return locked
 
 
-def approve_refusal(actor: Any, communication: Communication) -> str | None:
+def approve_refusal(actor: Actor, communication: Communication) -> str | None:
     """Why ``actor`` may not approve this now (None when they may)."""
     refusal = policy.approval_refusal(
         actor,
@@ -75,7 +76,7 @@ def approve_refusal(actor: Any, communication: Communication) -> str | None:
 
 
 def communication_approve(
-    *, actor: Any, communication: Communication, comment: str = ""
+    *, actor: Actor, communication: Communication, comment: str = ""
 ) -> Communication:
     """Four eyes: an approving role for the category in the imprint, not the submitter. Binds
     the payload hash and creates the dispatch outbox rows in the same transaction."""
@@ -98,7 +99,7 @@ def communication_approve(
 
 
 def communication_reject(
-    *, actor: Any, communication: Communication, comment: str
+    *, actor: Actor, communication: Communication, comment: str
 ) -> Communication:
     if not comment.strip():
         raise ValidationError({"comment": ["Say why it is rejected, so the drafter can fix it."]})
@@ -118,7 +119,7 @@ def communication_reject(
         locked.save()
         Approval.objects.create(
             communication=locked,
-            decided_by=actor,
+            decided_by=person(actor),
             decision=Approval.Decision.REJECTED,
             payload_hash=locked.payload_hash,
             comment=comment.strip(),
@@ -133,7 +134,7 @@ def communication_reject(
     return locked
 
 
-def cancel_refusal(actor: Any, communication: Communication) -> str | None:
+def cancel_refusal(actor: Actor, communication: Communication) -> str | None:
     if not (
         policy.can_draft(actor, communication.category, communication)
         or policy.can_approve(actor, communication.category, communication, submitted_by_id=None)
@@ -144,7 +145,7 @@ def cancel_refusal(actor: Any, communication: Communication) -> str | None:
     return None
 
 
-def communication_cancel(*, actor: Any, communication: Communication) -> Communication:
+def communication_cancel(*, actor: Actor, communication: Communication) -> Communication:
     with transaction.atomic():
         locked = Communication.objects.select_for_update().get(pk=communication.pk)
         refusal = cancel_refusal(actor, locked)

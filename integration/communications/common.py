@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from accounts import policy
+from accounts.types import Actor, person
 from integration.models import (
     Communication,
 )
@@ -32,12 +33,8 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def is_user(actor: Any) -> bool:
-    return bool(getattr(actor, "is_authenticated", False))
-
-
-def require_drafter(actor: Any, communication: Communication) -> None:
-    if not is_user(actor):
+def require_drafter(actor: Actor, communication: Communication) -> None:
+    if person(actor) is None:
         return
     category = communication.category
     if not policy.can_draft(actor, category, communication):

@@ -12,7 +12,8 @@ from accounts import policy
 from accounts.audit import log_action
 from accounts.models import Imprint
 from accounts.policy import Action, Category
-from integration.communications.common import is_user, require_drafter
+from accounts.types import Actor, person
+from integration.communications.common import require_drafter
 from integration.lib.queue import enqueue
 from integration.models import (
     Audience,
@@ -31,7 +32,7 @@ from integration.setup.templates import template_resolve
 
 def communication_create(
     *,
-    actor: Any,
+    actor: Actor,
     imprint: Imprint,
     communication_type: CommunicationType,
     audience: Audience,
@@ -54,7 +55,7 @@ def communication_create(
 
     ``actor`` is the drafting user, or a string such as ``"trigger:12"`` for trigger drafts."""
     category = Category(communication_type.category)
-    if is_user(actor):
+    if person(actor) is not None:
         policy.require(actor, Action.VIEW, imprint)
         if not policy.can_draft(actor, category, imprint):
             raise PermissionDenied(
@@ -123,7 +124,7 @@ def communication_create(
             channels=chosen_channels,
             offer=offer or {},
             campaign=campaign or {},
-            created_by=actor if is_user(actor) else None,
+            created_by=person(actor),
             trigger_rule=trigger_rule,
             change_event=change_event,
             trigger_key=trigger_key,
@@ -147,7 +148,7 @@ def communication_create(
     return communication
 
 
-def start_composing(communication: Communication, *, actor: Any) -> None:
+def start_composing(communication: Communication, *, actor: Actor) -> None:
     assert communication.audience is not None
     communication.start_composing()
     if communication.audience.kind == Audience.Kind.SEGMENT:
@@ -172,7 +173,7 @@ def start_composing(communication: Communication, *, actor: Any) -> None:
     )
 
 
-def communication_recompose(*, actor: Any, communication: Communication) -> Communication:
+def communication_recompose(*, actor: Actor, communication: Communication) -> Communication:
     """Compose a draft or rejected communication again from current data (re-resolving its
     template), e.g. after the catalogue or setup changed."""
     with transaction.atomic():

@@ -4,13 +4,12 @@ type the imprint marked as needing none: binds the payload hash and queues the c
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils import timezone
 
 from accounts.audit import log_action
+from accounts.types import Actor, person
 from integration.communications.chunks import queue_dispatch
-from integration.communications.common import S, is_user
+from integration.communications.common import S
 from integration.models import (
     Approval,
     Communication,
@@ -38,9 +37,9 @@ def submit_refusal(communication: Communication) -> str | None:
     return None
 
 
-def approval_grant(locked: Communication, *, actor: Any, comment: str, auto: bool) -> None:
+def approval_grant(locked: Communication, *, actor: Actor, comment: str, auto: bool) -> None:
     locked.approve()
-    locked.approved_by = actor if is_user(actor) else None
+    locked.approved_by = person(actor)
     locked.approved_at = timezone.now()
     locked.approved_hash = locked.payload_hash
     locked.auto_approved = auto

@@ -11,7 +11,8 @@ from django.db import transaction
 from accounts import policy
 from accounts.audit import log_action
 from accounts.policy import Action
-from integration.communications.common import S, is_user
+from accounts.types import Actor, person
+from integration.communications.common import S
 from integration.delivery.gateway import gateway
 from integration.models import (
     Communication,
@@ -50,7 +51,7 @@ def preview_sample(*, communication: Communication, random_count: int = PREVIEW_
 
 
 def communication_preview(
-    *, actor: Any, communication: Communication, random_count: int = PREVIEW_RANDOM
+    *, actor: Actor, communication: Communication, random_count: int = PREVIEW_RANDOM
 ) -> list[MessagePreview]:
     """Render a sample through Exstream on-demand on the preview domain and keep the result."""
 
@@ -82,7 +83,7 @@ def communication_preview(
                 payload_hash=message.payload_hash,
                 outputs=outputs,
                 error=error[:4000],
-                created_by=actor if is_user(actor) else None,
+                created_by=person(actor),
             )
         )
     with transaction.atomic():

@@ -3,14 +3,13 @@ about the same title and contract, drafted through ``communication_create``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts import policy
 from accounts.audit import log_action
 from accounts.policy import Category
+from accounts.types import Actor
 from integration.communications.create import communication_create
 from integration.models import (
     Audience,
@@ -25,7 +24,7 @@ from integration.status.contributor_actions import REMINDER_TYPE
 A = ContributorAction.State
 
 
-def contributor_action_remind(*, actor: Any, action: ContributorAction) -> Communication:
+def contributor_action_remind(*, actor: Actor, action: ContributorAction) -> Communication:
     """Draft a reminder (a contributor request to the same contributor, about the same title and
     contract) referencing the action, addressed to a one-row list holding just that contributor.
     The draft goes through Compose and approval as usual."""

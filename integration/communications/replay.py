@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +9,7 @@ from django.utils import timezone
 from accounts import policy
 from accounts.audit import log_action
 from accounts.policy import Action
+from accounts.types import Actor
 from integration.communications.chunks import current_outbox_items
 from integration.communications.common import S
 from integration.delivery.outbox import outbox_replay
@@ -21,7 +20,7 @@ from integration.models import (
 )
 
 
-def communication_replay(*, actor: Any, communication: Communication) -> int:
+def communication_replay(*, actor: Actor, communication: Communication) -> int:
     """Replay the communication's dead-letter chunks (after someone fixed the cause)."""
     policy.require(actor, Action.OPERATE, communication)
     with transaction.atomic():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +13,7 @@ from django.utils import timezone
 from accounts import policy
 from accounts.audit import log_action
 from accounts.policy import Action
+from accounts.types import Actor
 from integration.communications.common import S
 from integration.lib.queue import enqueue
 from integration.models import (
@@ -36,7 +36,7 @@ def compose_stalled_minutes(
     return minutes if minutes >= settings.COMMUNICATION_COMPOSE_STALLED_MINUTES else None
 
 
-def compose_restart_refusal(actor: Any, communication: Communication) -> str | None:
+def compose_restart_refusal(actor: Actor, communication: Communication) -> str | None:
     """Why ``actor`` may not restart composing now, or ``None``. Imprint admins and the person
     who drafted it may, once it has stalled."""
     admin = policy.can(actor, Action.OPERATE, communication)
@@ -57,7 +57,7 @@ def compose_restart_refusal(actor: Any, communication: Communication) -> str | N
     return None
 
 
-def _restart_composing(locked: Communication, *, actor: Any, stalled: int, by: str) -> None:
+def _restart_composing(locked: Communication, *, actor: Actor, stalled: int, by: str) -> None:
     """Throw away the partial messages and compose again as a new attempt (the old worker, if
     it ever wakes, finds its attempt superseded and stops). Inside the caller's transaction."""
     partial = Message.objects.filter(communication=locked).delete()[0]
@@ -97,7 +97,7 @@ def _restart_composing(locked: Communication, *, actor: Any, stalled: int, by: s
     )
 
 
-def communication_compose_restart(*, actor: Any, communication: Communication) -> Communication:
+def communication_compose_restart(*, actor: Actor, communication: Communication) -> Communication:
     """Restart a composition whose worker stopped showing progress (e.g. it died): the partial
     messages are deleted and composing starts again from scratch. Refused unless it is
     composing and stalled; only imprint admins and the drafter may."""

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.audit import log_action
+from accounts.types import Actor
 from integration.connectors.exstream.client import ExstreamClient, base_url, token_url
 from integration.delivery.preview import preview_generate
 from integration.models import ExstreamCommunication, ExstreamJob
@@ -62,7 +63,7 @@ class Gateway(Protocol):
     def preview(
         self,
         *,
-        actor: Any,
+        actor: Actor,
         exstream_communication: ExstreamCommunication,
         driver_data: dict[str, Any],
         imprint: Any,
@@ -155,7 +156,7 @@ class ExstreamGateway:
     def preview(
         self,
         *,
-        actor: Any,
+        actor: Actor,
         exstream_communication: ExstreamCommunication,
         driver_data: dict[str, Any],
         imprint: Any,

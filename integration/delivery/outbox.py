@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import log_action
+from accounts.types import Actor
 from integration.lib.http import ExternalServiceError
 from integration.lib.queue import enqueue
 from integration.models import OutboxAttempt, OutboxItem
@@ -342,7 +343,7 @@ def outbox_dispatch(
     return counts
 
 
-def outbox_replay(*, actor: Any, item: OutboxItem) -> OutboxItem:
+def outbox_replay(*, actor: Actor, item: OutboxItem) -> OutboxItem:
     """Give a dead letter another full set of attempts (after someone fixed the cause)."""
     with transaction.atomic():
         locked = OutboxItem.objects.select_for_update().get(pk=item.pk)
@@ -365,7 +366,7 @@ def outbox_replay(*, actor: Any, item: OutboxItem) -> OutboxItem:
     return locked
 
 
-def outbox_cancel(*, actor: Any, item: OutboxItem) -> OutboxItem:
+def outbox_cancel(*, actor: Actor, item: OutboxItem) -> OutboxItem:
     """Stop a row that has not been sent (pending or dead)."""
     with transaction.atomic():
         locked = OutboxItem.objects.select_for_update().get(pk=item.pk)

@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts import policy
 from accounts.audit import log_action
 from accounts.models import Imprint
+from accounts.types import Actor, person
 from integration.connectors.exstream.client import ExstreamClient
 from integration.models import (
     ExstreamCommunication,
@@ -32,7 +33,7 @@ _EXTENSIONS = {"application/pdf": "pdf", "text/html": "html", "text/plain": "txt
 
 def preview_generate(
     *,
-    actor: Any,
+    actor: Actor,
     exstream_communication: ExstreamCommunication,
     driver_data: dict[str, Any],
     imprint: Imprint,
@@ -47,7 +48,7 @@ def preview_generate(
     production row is also valid on the preview domain."""
     if not isinstance(driver_data, dict):
         raise ValueError("The driver data must be a JSON object.")
-    if getattr(actor, "is_authenticated", False):
+    if person(actor) is not None:
         policy.require(actor, policy.Action.PREVIEW, imprint)
     domain = settings.EXSTREAM_PREVIEW_DOMAIN
     preview_row = (
@@ -80,7 +81,7 @@ def preview_generate(
                 file_name=output.file_name,
                 mime_type=output.mime_type,
                 size=len(output.content),
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                created_by=person(actor),
             )
             ext = _EXTENSIONS.get(output.mime_type, "bin")
             row.content.save(

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.audit import log_action
 from accounts.models import Territory
+from accounts.types import Actor
 from integration.lib.csv import spreadsheet_safe
 from integration.models import Audience, AudienceMember, Channel, Contact, Contribution, Work
 from integration.setup.changes import setup_changed
@@ -239,7 +240,7 @@ def parse_member_csv(data: bytes) -> ParsedList:
     return ParsedList(rows if not errors else [], errors)
 
 
-def audience_list_upload(*, actor: Any, audience: Audience, filename: str, data: bytes) -> int:
+def audience_list_upload(*, actor: Actor, audience: Audience, filename: str, data: bytes) -> int:
     """Replace the audience's list with the file's rows, or — on any error — change nothing."""
     if audience.kind != Audience.Kind.UPLOADED:
         raise ValidationError("Only an 'uploaded list' audience takes a file.")

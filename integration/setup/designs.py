@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
+from accounts.types import Actor
 from integration.connectors.exstream.client import ExstreamClient
 from integration.models import (
     ExstreamCommunication,
@@ -58,7 +59,7 @@ def driver_fields_from_manifest(manifest: dict[str, Any]) -> list[dict[str, Any]
 
 
 def exstream_catalogue_sync(
-    *, actor: Any, domains: list[str] | None = None, client: ExstreamClient | None = None
+    *, actor: Actor, domains: list[str] | None = None, client: ExstreamClient | None = None
 ) -> CatalogueSyncResult:
     """Read approved, latest communications with their communication-set manifests from DAS
     and store them; those no longer listed in a domain become inactive."""

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.audit import log_action
+from accounts.types import Actor
 from integration.models import CommunicationTemplate, FieldMapping
 from integration.setup.changes import setup_changed
 from integration.setup.context import REGISTRY
@@ -293,7 +294,7 @@ def build_driver_data(
 
 def mapping_save(
     *,
-    actor: Any,
+    actor: Actor,
     template: CommunicationTemplate,
     driver_field: str,
     context_field: str,
@@ -349,7 +350,7 @@ def mapping_save(
     return mapping
 
 
-def mapping_delete(*, actor: Any, mapping: FieldMapping) -> None:
+def mapping_delete(*, actor: Actor, mapping: FieldMapping) -> None:
     with transaction.atomic():
         log_action(
             actor=actor,

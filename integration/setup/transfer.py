@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.audit import log_action
 from accounts.models import Imprint
+from accounts.types import Actor, person
 from integration.models import (
     Audience,
     CommunicationTemplate,
@@ -41,13 +42,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _snapshot(instance: models.Model) -> dict[str, Any]:
+def setup_object_snapshot(instance: models.Model) -> dict[str, Any]:
     return {k: _jsonable(v) for k, v in model_to_dict(instance).items()}
 
 
 def setup_object_save(
     *,
-    actor: Any,
+    actor: Actor,
     instance: models.Model,
     m2m: dict[str, list[Any]] | None = None,
     before: dict[str, Any] | None = None,
@@ -61,7 +62,7 @@ def setup_object_save(
         instance.save()
         for name, values in (m2m or {}).items():
             getattr(instance, name).set(values)
-        after = _snapshot(instance)
+        after = setup_object_snapshot(instance)
         if created or before is None:
             data = {"values": after}
         else:
@@ -93,7 +94,7 @@ def _revalidate_users_of(instance: models.Model) -> None:
         setup_changed(kind="audience", object_id=instance.pk)
 
 
-def setup_object_delete(*, actor: Any, instance: models.Model) -> None:
+def setup_object_delete(*, actor: Actor, instance: models.Model) -> None:
     label = instance._meta.model_name
     with transaction.atomic():
         log_action(
@@ -101,7 +102,7 @@ def setup_object_delete(*, actor: Any, instance: models.Model) -> None:
             verb=f"setup.{label}_deleted",
             target=instance,
             imprint=getattr(instance, "imprint_id", None),
-            data={"values": _snapshot(instance)},
+            data={"values": setup_object_snapshot(instance)},
         )
         try:
             instance.delete()
@@ -111,7 +112,7 @@ def setup_object_delete(*, actor: Any, instance: models.Model) -> None:
 
 
 def type_auto_approval_set(
-    *, actor: Any, imprint: Imprint, communication_type: CommunicationType, auto_approvable: bool
+    *, actor: Actor, imprint: Imprint, communication_type: CommunicationType, auto_approvable: bool
 ) -> ImprintTypeSetting:
     """An imprint admin's choice that drafts of this type need no approval (audited)."""
     with transaction.atomic():
@@ -120,7 +121,7 @@ def type_auto_approval_set(
         )
         previous = setting.auto_approvable
         setting.auto_approvable = auto_approvable
-        setting.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+        setting.updated_by = person(actor)
         setting.updated_at = timezone.now()
         setting.save()
         log_action(
@@ -419,7 +420,7 @@ def _build(
     return problems, plan
 
 
-def setup_import(*, actor: Any, imprint: Imprint, data: dict[str, Any]) -> dict[str, int]:
+def setup_import(*, actor: Actor, imprint: Imprint, data: dict[str, Any]) -> dict[str, int]:
     """Validate the whole export first; apply all of it or — on any problem — nothing.
     Objects are matched by name (templates by name and version) and updated or created."""
     if not isinstance(data, dict):

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.audit import log_action
+from accounts.types import Actor, person
 from integration.models import Message, MessageEvent
 from integration.models.status import STATUS_RANK
 from integration.status.contributor_actions import status_side_effects
@@ -94,7 +95,7 @@ def _summary(source: str, detail: dict[str, Any]) -> str:
     return f"{source}: {text}"[:500] if text else source[:500]
 
 
-def message_status_apply(*, events: Iterable[StatusLike], actor: Any = None) -> ApplyResult:
+def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -> ApplyResult:
     """Record every event once and move each message's status forward only.
 
     Applying the same events again changes nothing; the order events arrive in does not
@@ -164,7 +165,7 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Any = None) -> 
                 source=source,
                 external_event_id=ext,
                 detail=dict(ev.detail or {}),
-                recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+                recorded_by=person(actor),
             )
             rows.append(row)
             if target is None:
@@ -330,7 +331,7 @@ def hand_event_id(*parts: object) -> str:
 
 def message_status_record(
     *,
-    actor: Any,
+    actor: Actor,
     message: Message,
     status: str,
     occurred_on: datetime.date,

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts import policy
 from accounts.audit import log_action
 from accounts.policy import Category
+from accounts.types import Actor
 from integration.models import (
     Communication,
     ContributorAction,
@@ -191,7 +192,7 @@ def status_side_effects(
     messages: list[Message],
     moved: set[int],
     events: dict[int, list[MessageEvent]],
-    actor: Any = None,
+    actor: Actor = None,
 ) -> None:
     """Called by ``message_status_apply`` inside its transaction for the messages it touched."""
     if not messages:
@@ -269,7 +270,7 @@ def status_side_effects(
 
 
 def _gratis_copies_sent(
-    message: Message, communication: Communication, actor: Any, rules: RuleCache
+    message: Message, communication: Communication, actor: Actor, rules: RuleCache
 ) -> None:
     """A publication notification goes out with the contributor's gratis copies: once it is
     delivered, the contract's unsent gratis copies that were due by then are sent."""
@@ -298,7 +299,7 @@ def _gratis_copies_sent(
 
 
 def contributor_action_assign(
-    *, actor: Any, action: ContributorAction, owner: Any
+    *, actor: Actor, action: ContributorAction, owner: Any
 ) -> ContributorAction:
     """Give the action to another project manager (someone who may record responses)."""
     policy.require(actor, policy.Action.RECORD_RESPONSE, action.imprint_id)

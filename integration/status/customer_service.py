@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.audit import log_action
+from accounts.types import Actor, person
 from integration.lib.csv import parse_date, read_csv
 from integration.models import CommunicationType, CustomerServiceOutcome, Message, Product
 
@@ -93,7 +94,7 @@ def _products_by_isbn(isbns: set[str]) -> dict[str, Product]:
 
 
 def customer_service_outcomes_ingest(
-    *, outcomes: list[OutcomeInput], actor: Any = None, imprint_id: int | None = None
+    *, outcomes: list[OutcomeInput], actor: Actor = None, imprint_id: int | None = None
 ) -> tuple[int, int]:
     """Store outcomes once each, linked to the title whose product has the ISBN. Returns
     (created, already known). Unknown ISBNs are kept unlinked (imprint and title empty)."""
@@ -129,7 +130,7 @@ def customer_service_outcomes_ingest(
                 source=o.source[:50],
                 source_event_id=o.source_event_id[:300],
                 note=o.note[:1000],
-                recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+                recorded_by=person(actor),
             )
         )
     with transaction.atomic():
@@ -163,7 +164,7 @@ def _digest(*parts: object) -> str:
 
 
 def customer_service_import_csv(
-    *, actor: Any, imprint_id: int, raw: bytes, filename: str = ""
+    *, actor: Actor, imprint_id: int, raw: bytes, filename: str = ""
 ) -> tuple[int, int]:
     """Import outcomes for one imprint. Columns: isbn, issue_type, case_reference, outcome,
     date (YYYY-MM-DD), note, event_id (optional). Every row is checked first; one bad row

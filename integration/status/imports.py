@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,6 +13,7 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.audit import log_action
+from accounts.types import Actor, person
 from integration.lib.csv import parse_date, read_csv
 from integration.models import Message, MessageEvent
 from integration.status.apply import (
@@ -35,7 +35,7 @@ class ImportResult:
 STATUS_CSV_COLUMNS = ["message_key", "recipient_email", "communication", "status", "date", "note"]
 
 
-def message_status_import_csv(*, actor: Any, raw: bytes, filename: str = "") -> ImportResult:
+def message_status_import_csv(*, actor: Actor, raw: bytes, filename: str = "") -> ImportResult:
     """Import returned mail and responses. Columns: ``message_key`` — or ``recipient_email``
     plus ``communication`` (its id) —, ``status`` (returned / responded), ``date``
     (YYYY-MM-DD), ``note``. Every row is checked first; one bad row imports nothing."""
@@ -81,7 +81,10 @@ def message_status_import_csv(*, actor: Any, raw: bytes, filename: str = "") -> 
                 )
                 continue
             message = found[0]
-        if not (actor.is_superuser or message.communication.imprint_id in allowed):
+        if not (
+            getattr(person(actor), "is_superuser", False)
+            or message.communication.imprint_id in allowed
+        ):
             errors.append(f"{where}: you may not record responses in that message's imprint.")
             continue
         status = row.get("status", "").lower().replace(" ", "_")

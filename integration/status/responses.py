@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from accounts import policy
+from accounts.types import Actor
 from integration.models import ContributorAction, Message
 from integration.status.apply import message_status_record
 
@@ -14,7 +14,7 @@ MS = Message.Status
 
 def contributor_action_record_response(
     *,
-    actor: Any,
+    actor: Actor,
     action: ContributorAction,
     responded_on: datetime.date,
     note: str = "",

@@ -37,6 +37,7 @@ from django.db import transaction
 
 from accounts import policy
 from accounts.audit import log_action
+from accounts.types import Actor
 from integration.connectors.consonance.client import ConsonanceClient
 from integration.delivery.outbox import SendResult, outbox_enqueue
 from integration.lib.http import ExternalServiceError
@@ -99,7 +100,7 @@ def writeback_event_record(
     summary: str,
     occurred_at: datetime.datetime,
     target: dict[str, Any],
-    actor: Any = None,
+    actor: Actor = None,
     rules: RuleCache | None = None,
 ) -> WritebackRecord:
     """Record one business event and, if a rule says so and a mutation fits, queue it for
@@ -318,7 +319,7 @@ HANDLER = ConsonanceWritebackHandler()
 
 
 def writeback_rule_set(
-    *, actor: Any, imprint_id: int, event_kind: str, mutation: str = "", enabled: bool = True
+    *, actor: Actor, imprint_id: int, event_kind: str, mutation: str = "", enabled: bool = True
 ) -> WritebackRule:
     """Create or change an imprint's rule for one event kind (imprint admins)."""
     policy.require(actor, policy.Action.CONFIGURE, imprint_id)

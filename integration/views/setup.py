@@ -47,11 +47,11 @@ from integration.setup.mappings import (
 )
 from integration.setup.templates import template_resolve
 from integration.setup.transfer import (
-    _snapshot,
     setup_export,
     setup_import,
     setup_object_delete,
     setup_object_save,
+    setup_object_snapshot,
     type_auto_approval_set,
 )
 
@@ -340,7 +340,7 @@ def object_edit(request: AuthedRequest, kind: str, pk: int) -> HttpResponse:
     k = _kind(kind)
     obj = _get(request, k.model, pk)
     policy.require(request.user, Action.CONFIGURE, obj)
-    before = _snapshot(obj)
+    before = setup_object_snapshot(obj)
     form = k.form(request.POST or None, instance=obj, **_form_kwargs(request, k))
     if request.method == "POST" and form.is_valid():
         try:
