@@ -26,12 +26,13 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	PORT=$(PORT) scripts/run.sh
 
-## make test: lint, format check, types, migrations check, then the suite on SQLite and PostgreSQL.
+## make test: lint, format check, types, import layers, migrations check, then the suite on SQLite and PostgreSQL.
 test: install-dev
 	scripts/install-chromium.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
 	$(MAKE) --no-print-directory pytest-sqlite
 	$(MAKE) --no-print-directory pytest-postgres

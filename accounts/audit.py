@@ -12,6 +12,7 @@ from django.db import models
 
 from accounts.masking import mask
 from accounts.models import AuditEvent
+from accounts.types import Actor, person
 
 
 def _label(obj: Any) -> str:
@@ -20,7 +21,7 @@ def _label(obj: Any) -> str:
 
 def log_action(
     *,
-    actor: Any,
+    actor: Actor,
     verb: str,
     target: Any = None,
     data: dict[str, Any] | None = None,
@@ -36,7 +37,7 @@ def log_action(
         actor_obj = None
         actor_label = actor or "system"
     else:
-        actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+        actor_obj = person(actor)
         actor_label = str(getattr(actor, "email", "") or actor)
     target_type = target_id = target_label = ""
     if isinstance(target, models.Model):

@@ -57,6 +57,8 @@ def seed(db: Path) -> int:
     communication id (created, not composed)."""
     _setup(db)
     _migrate()
+    from integration.communications.services import communication_create
+
     from accounts.models import Imprint
     from integration.models import (
         Audience,
@@ -69,7 +71,6 @@ def seed(db: Path) -> int:
         Product,
         Work,
     )
-    from integration.services.communications import communication_create
 
     imprint = Imprint.objects.create(name="Harbour Lights", code="harbour", consonance_id=101)
     work = Work.objects.create(
@@ -149,9 +150,9 @@ def seed(db: Path) -> int:
 def child_compose(db: Path, communication_id: int) -> dict[str, Any]:
     _setup(db)
     from django.db import transaction
+    from integration.communications.services import communication_compose
 
     from integration.models import Communication
-    from integration.services.communications import communication_compose
 
     with transaction.atomic():
         c = Communication.objects.select_for_update().get(pk=communication_id)
@@ -216,10 +217,10 @@ def dispatch(db: Path, server_db: Path, communication_id: int) -> dict[str, Any]
         settings.COMMUNICATION_DISPATCH_CHUNK = DISPATCH_CHUNK
         from django.db import transaction
 
+        from integration.communications import grant
+        from integration.delivery import gateway as exstream_gateway
+        from integration.delivery.outbox import outbox_dispatch
         from integration.models import Communication, OutboxItem
-        from integration.services import communications as svc
-        from integration.services import exstream_gateway
-        from integration.services.outbox import outbox_dispatch
 
         real = exstream_gateway.gateway()
         http = {"seconds": 0.0, "calls": 0}
@@ -241,7 +242,7 @@ def dispatch(db: Path, server_db: Path, communication_id: int) -> dict[str, Any]
             with transaction.atomic():
                 c = Communication.objects.select_for_update().get(pk=communication_id)
                 c.submit()
-                svc._approve(c, actor="bench", comment="benchmark", auto=True)
+                grant.approval_grant(c, actor="bench", comment="benchmark", auto=True)
             counts = outbox_dispatch(worker="bench", limit=1000)
         total = time.perf_counter() - started
         c = Communication.objects.get(pk=communication_id)

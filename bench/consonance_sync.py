@@ -98,9 +98,9 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
         from django.core.management import call_command
         from django.db import connection
 
-        from integration.consonance.client import ConsonanceClient
+        from integration.catalogue.sync import consonance_sync, sync_run_start
+        from integration.connectors.consonance.client import ConsonanceClient
         from integration.models import Product, SyncRun
-        from integration.services.consonance import consonance_sync, sync_run_start
 
         call_command("migrate", verbosity=0)
         client = ConsonanceClient()

@@ -53,7 +53,7 @@ def run(recipients: int) -> dict[str, Any]:
     from accounts.models import Imprint, User
     from integration.models import Communication, CommunicationType, Message, Work
     from integration.selectors.timeline import title_timeline
-    from integration.services.status import StatusInput, message_status_apply
+    from integration.status.apply import StatusInput, message_status_apply
 
     imprint = Imprint.objects.create(name="Bench", code="bench", consonance_id=1)
     user = User.objects.create(email="bench@colophon.test", is_superuser=True)

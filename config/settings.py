@@ -196,10 +196,10 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Hard limit on the files of one request, enforced while they stream in (400 beyond it); each
-# upload form has its own, lower limit with a readable message (integration/uploads.py).
+# upload form has its own, lower limit with a readable message (integration/lib/uploads.py).
 FILE_UPLOAD_MAX_BYTES = env.int("FILE_UPLOAD_MAX_BYTES", default=60 * 1024 * 1024)
 FILE_UPLOAD_HANDLERS = [
-    "integration.uploads.SizeLimitedUploadHandler",
+    "integration.lib.uploads.SizeLimitedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

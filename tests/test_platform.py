@@ -31,7 +31,7 @@ def test_healthz_reports_database_and_worker(client):
 
 @pytest.mark.django_db
 def test_worker_heartbeat_task_runs_after_commit(django_capture_on_commit_callbacks):
-    from integration.queue import enqueue
+    from integration.lib.queue import enqueue
 
     with django_capture_on_commit_callbacks(execute=True):
         enqueue("integration.tasks.worker_heartbeat", "inline")

@@ -474,7 +474,7 @@ def test_a_new_url_without_a_sweep_entry_is_reported(settings) -> None:
 
 def test_outsider_never_reaches_imprint_a(world: World, outsider: User, login) -> None:
     """The imprint admin of B asks for every URL with A's ids: 403/404, never A's data."""
-    before = _snapshot(world)
+    before = setup_object_snapshot(world)
     hostile = hostile_body(world)
     client = login(outsider)
     # The outsider also tries to pick imprint A in the switcher (a forged session value) and
@@ -513,10 +513,12 @@ def test_outsider_never_reaches_imprint_a(world: World, outsider: User, login) -
                 if refused or not any(s in (403, 404) for s in statuses.values()):
                     failures.append(f"{url} ({name}): expected 403/404, got {statuses}")
     assert not failures, "\n".join(failures)
-    assert _snapshot(world) == before, "the outsider's requests changed imprint A's objects"
+    assert setup_object_snapshot(world) == before, (
+        "the outsider's requests changed imprint A's objects"
+    )
 
 
-def _snapshot(world: World) -> dict[str, Any]:
+def setup_object_snapshot(world: World) -> dict[str, Any]:
     """What the outsider's requests must not change: imprint A's objects and their counts."""
     a = world.imprint_a
     comm = Communication.objects.get(pk=world.ids["communication"])

@@ -318,8 +318,8 @@ def test_audience_export_is_formula_safe(login, admin_a, imprint_a):
 
 # Every module that writes CSV, and the test above that proves it formula-safe.
 CSV_WRITERS = {
-    "integration/services/audiences.py": "test_audience_export_is_formula_safe",
-    "integration/services/royalties.py": "test_royalty_error_report_is_formula_safe",
+    "integration/setup/audiences.py": "test_audience_export_is_formula_safe",
+    "integration/catalogue/royalty_import.py": "test_royalty_error_report_is_formula_safe",
     "integration/views/status.py": "test_timeline_export_is_formula_safe",
 }
 

@@ -10,6 +10,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission
+from integration.catalogue.selectors import (
+    can_start_sync,
+    can_view_sync,
+    sync_run_list,
+    title_get,
+    title_list,
+    work_change_events,
+)
+from integration.catalogue.sync import SyncAlreadyRunning, sync_run_start
 from integration.models import (
     ChangeEvent,
     Contract,
@@ -19,15 +28,6 @@ from integration.models import (
     SyncRun,
     Work,
 )
-from integration.selectors.catalogue import (
-    can_start_sync,
-    can_view_sync,
-    sync_run_list,
-    title_get,
-    title_list,
-    work_change_events,
-)
-from integration.services.consonance import SyncAlreadyRunning, sync_run_start
 
 
 class PriceSerializer(PolicyModelSerializer[Price]):

@@ -18,6 +18,16 @@ from accounts import policy
 from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission, PolicyRelatedField
 from accounts.models import Imprint
 from accounts.policy import Action
+from integration.communications.approval import (
+    communication_approve,
+    communication_cancel,
+    communication_reject,
+    communication_submit,
+)
+from integration.communications.chunks import outbox_items
+from integration.communications.create import communication_create
+from integration.communications.preview import communication_preview
+from integration.communications.replay import communication_replay
 from integration.models import (
     Audience,
     Channel,
@@ -31,7 +41,6 @@ from integration.models import (
     Work,
 )
 from integration.selectors.communications import communications_for
-from integration.services import communications as svc
 
 MESSAGES_PAGE = 50
 
@@ -160,7 +169,7 @@ class CommunicationDetailSerializer(CommunicationSerializer):
         read_only_fields = fields
 
     def get_chunks(self, obj: Communication) -> list[dict[str, Any]]:
-        items = svc._outbox_items(obj).prefetch_related("attempt_rows")
+        items = outbox_items(obj).prefetch_related("attempt_rows")
         return list(ChunkSerializer(items, many=True).data)
 
     def get_messages(self, obj: Communication) -> dict[str, Any]:
@@ -266,7 +275,7 @@ class CommunicationViewSet(
         body = CreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
-        communication = svc.communication_create(actor=request.user, **data)
+        communication = communication_create(actor=request.user, **data)
         out = CommunicationDetailSerializer(
             Communication.objects.get(pk=communication.pk), context={"request": request}
         )
@@ -280,13 +289,13 @@ class CommunicationViewSet(
 
     @action(detail=True, methods=["post"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
-        previews = svc.communication_preview(actor=request.user, communication=self.get_object())
+        previews = communication_preview(actor=request.user, communication=self.get_object())
         return Response({"previews": PreviewSerializer(previews, many=True).data})
 
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
         return self._reply(
-            svc.communication_submit(actor=request.user, communication=self.get_object())
+            communication_submit(actor=request.user, communication=self.get_object())
         )
 
     @action(detail=True, methods=["post"])
@@ -294,7 +303,7 @@ class CommunicationViewSet(
         body = CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return self._reply(
-            svc.communication_approve(
+            communication_approve(
                 actor=request.user,
                 communication=self.get_object(),
                 comment=body.validated_data["comment"],
@@ -306,7 +315,7 @@ class CommunicationViewSet(
         body = CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return self._reply(
-            svc.communication_reject(
+            communication_reject(
                 actor=request.user,
                 communication=self.get_object(),
                 comment=body.validated_data["comment"],
@@ -316,13 +325,13 @@ class CommunicationViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         return self._reply(
-            svc.communication_cancel(actor=request.user, communication=self.get_object())
+            communication_cancel(actor=request.user, communication=self.get_object())
         )
 
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, pk: str | None = None) -> Response:
         communication = self.get_object()
-        svc.communication_replay(actor=request.user, communication=communication)
+        communication_replay(actor=request.user, communication=communication)
         return self._reply(communication)
 
     @action(detail=True, methods=["get"])

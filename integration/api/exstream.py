@@ -13,9 +13,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integration.exstream import webhooks
+from integration.connectors.exstream import webhooks
+from integration.lib.queue import enqueue
 from integration.models import InboundEvent
-from integration.queue import enqueue
 
 logger = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from accounts import policy
 from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission, PolicyRelatedField
 from accounts.models import Imprint
 from accounts.policy import Action
+from integration.lib.uploads import CSV_MAX_BYTES, validate_upload
 from integration.models import (
     Audience,
     CommunicationTemplate,
@@ -35,24 +36,23 @@ from integration.models import (
     TriggerRule,
     Work,
 )
-from integration.services.audiences import audience_count, audience_list_upload, audience_sample
-from integration.services.context import build_context
-from integration.services.mappings import (
+from integration.setup.audiences import audience_count, audience_list_upload, audience_sample
+from integration.setup.context import build_context
+from integration.setup.mappings import (
     build_driver_data,
     mapping_delete,
     mapping_problems,
     mapping_save,
 )
-from integration.services.setup import (
-    _snapshot,
+from integration.setup.templates import template_resolve
+from integration.setup.transfer import (
     setup_export,
     setup_import,
     setup_object_delete,
     setup_object_save,
+    setup_object_snapshot,
     type_auto_approval_set,
 )
-from integration.services.templates import template_resolve
-from integration.uploads import CSV_MAX_BYTES, validate_upload
 
 
 class SetupPermission(PolicyPermission):
@@ -161,7 +161,7 @@ class SetupViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         instance = serializer.instance
-        before = _snapshot(instance)  # type: ignore[arg-type]
+        before = setup_object_snapshot(instance)  # type: ignore[arg-type]
         if "imprint" in serializer.validated_data:
             self._check_target(serializer.validated_data["imprint"])
         self._save(serializer, before)

@@ -34,7 +34,8 @@ from integration.selectors.status import (
     writeback_records_for,
 )
 from integration.selectors.timeline import timeline_filters_from, title_timeline
-from integration.services.contributor_actions import contributor_action_record_response
+from integration.status.apply import message_status_record
+from integration.status.responses import contributor_action_record_response
 
 HAND_STATUSES = [Message.Status.RESPONDED, Message.Status.RETURNED]
 
@@ -238,8 +239,6 @@ class MessageStatusResultSerializer(serializers.Serializer):
 def message_status_entry(request: Request) -> Response:
     """Record returned mail or a response for one message by hand (RECORD_RESPONSE in the
     message's imprint). Recording the same status and date again changes nothing."""
-    from integration.services.status import message_status_record
-
     body = MessageStatusEntrySerializer(data=request.data)
     body.is_valid(raise_exception=True)
     message = (

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Imprint
 from accounts.policy import Category
+from integration.lib.uploads import CSV_MAX_BYTES, SETUP_JSON_MAX_BYTES, validate_upload
 from integration.models import (
     Audience,
     Channel,
@@ -20,8 +21,7 @@ from integration.models import (
     FieldMapping,
     TriggerRule,
 )
-from integration.services.context import FIELDS
-from integration.uploads import CSV_MAX_BYTES, SETUP_JSON_MAX_BYTES, validate_upload
+from integration.setup.context import FIELDS
 
 
 class CommaListField(forms.CharField):

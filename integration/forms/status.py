@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Imprint, User
+from integration.lib.uploads import CSV_MAX_BYTES, validate_upload
 from integration.models import Message, WritebackRule
-from integration.uploads import CSV_MAX_BYTES, validate_upload
 
 
 class RecordResponseForm(forms.Form):

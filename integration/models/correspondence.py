@@ -9,7 +9,7 @@ A Communication moves through guarded transitions (django-fsm-2):
     submitted | approved | queued ─► draft (approval voided: template, mapping, audience or
         source data changed; the reason is shown)
 
-Services in ``integration/services/communications.py`` are the only callers of the transitions.
+Services in ``integration/communications/services.py`` are the only callers of the transitions.
 """
 
 from __future__ import annotations

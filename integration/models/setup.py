@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from accounts.models import Territory
 from accounts.policy import Category
 
 
@@ -30,8 +31,6 @@ def _check_choices(values: object, allowed: set[str], what: str) -> list[str]:
 
 
 def _check_territory(code: str) -> list[str]:
-    from accounts.models import Territory
-
     if code and not Territory.objects.filter(code=code.upper()).exists():
         return [f"No territory has the code {code!r}."]
     return []

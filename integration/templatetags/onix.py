@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from integration.codelists import label, name
+from integration.lib.codelists import label, name
 
 register = template.Library()
 

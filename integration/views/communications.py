@@ -21,6 +21,24 @@ from django.views.decorators.http import require_POST
 from accounts import policy
 from accounts.policy import Action
 from accounts.types import AuthedRequest
+from integration.communications.approval import (
+    approve_refusal,
+    cancel_refusal,
+    communication_approve,
+    communication_cancel,
+    communication_reject,
+    communication_submit,
+)
+from integration.communications.chunks import current_outbox_items, outbox_items
+from integration.communications.create import communication_create, communication_recompose
+from integration.communications.grant import submit_refusal
+from integration.communications.preview import communication_preview
+from integration.communications.replay import communication_replay
+from integration.communications.stalls import (
+    communication_compose_restart,
+    compose_restart_refusal,
+    compose_stalled_minutes,
+)
 from integration.forms.communications import CommunicationForm, FilterForm, RejectForm
 from integration.models import Communication, Message, Work
 from integration.selectors.communications import (
@@ -29,8 +47,7 @@ from integration.selectors.communications import (
     communications_for,
     draftable_types,
 )
-from integration.services import communications as svc
-from integration.services.templates import template_resolve
+from integration.setup.templates import template_resolve
 
 PAGE_SIZE = 25
 S = Communication.Status
@@ -59,7 +76,7 @@ def available_actions(user: Any, c: Communication) -> list[ActionState]:
         "may do this."
     )
     if c.status in (S.DRAFT, S.REJECTED, S.COMPOSING):
-        refusal = svc.submit_refusal(c)
+        refusal = submit_refusal(c)
         out.append(
             ActionState(
                 "submit",
@@ -95,7 +112,7 @@ def available_actions(user: Any, c: Communication) -> list[ActionState]:
             )
         )
     if c.status == S.SUBMITTED:
-        refusal = svc.approve_refusal(user, c)
+        refusal = approve_refusal(user, c)
         out.append(ActionState("approve", "Approve and send", refusal is None, refusal or ""))
         out.append(
             ActionState(
@@ -107,11 +124,11 @@ def available_actions(user: Any, c: Communication) -> list[ActionState]:
                 danger=True,
             )
         )
-    cancel = svc.cancel_refusal(user, c)
+    cancel = cancel_refusal(user, c)
     if c.status in (S.DRAFT, S.REJECTED, S.SUBMITTED, S.APPROVED, S.QUEUED):
         out.append(ActionState("cancel", "Cancel", cancel is None, cancel or "", danger=True))
     if c.status in (S.PARTIALLY_FAILED, S.FAILED, S.SENDING):
-        dead = svc.current_outbox_items(c).filter(status="dead").exists()
+        dead = current_outbox_items(c).filter(status="dead").exists()
         operator = policy.can(user, Action.OPERATE, c)
         if dead:
             out.append(
@@ -191,7 +208,7 @@ def communication_new(request: AuthedRequest) -> HttpResponse:
             )
         else:
             try:
-                communication = svc.communication_create(
+                communication = communication_create(
                     actor=request.user,
                     imprint=data["imprint"],
                     communication_type=data["communication_type"],
@@ -233,7 +250,7 @@ def _detail_context(request: AuthedRequest, c: Communication) -> dict[str, Any]:
         for f in row:
             key = (f.get("severity", ""), f.get("rule", ""))
             findings[key] = findings.get(key, 0) + 1
-    chunks = list(svc._outbox_items(c).prefetch_related("attempt_rows"))
+    chunks = list(outbox_items(c).prefetch_related("attempt_rows"))
     message_page = Paginator(
         Message.objects.filter(communication=c).order_by("sequence"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
@@ -260,11 +277,11 @@ def _detail_context(request: AuthedRequest, c: Communication) -> dict[str, Any]:
 def _compose_state(user: Any, c: Communication) -> dict[str, Any]:
     """For the progress fragment: minutes without progress when stalled, and whether this
     user may restart composing."""
-    stalled = svc.compose_stalled_minutes(c)
+    stalled = compose_stalled_minutes(c)
     return {
         "sweep_minutes": settings.COMMUNICATION_COMPOSE_SWEEP_MINUTES,
         "stalled_minutes": stalled,
-        "can_restart": stalled is not None and svc.compose_restart_refusal(user, c) is None,
+        "can_restart": stalled is not None and compose_restart_refusal(user, c) is None,
     }
 
 
@@ -290,36 +307,36 @@ def _act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     c = _get(request, pk)
     try:
         if action == "submit":
-            svc.communication_submit(actor=request.user, communication=c)
+            communication_submit(actor=request.user, communication=c)
             messages.success(request, "Submitted; approvers have been told.")
         elif action == "approve":
-            svc.communication_approve(
+            communication_approve(
                 actor=request.user, communication=c, comment=request.POST.get("comment", "")
             )
             messages.success(request, "Approved; it is queued for Exstream.")
         elif action == "reject":
-            svc.communication_reject(
+            communication_reject(
                 actor=request.user, communication=c, comment=request.POST.get("comment", "")
             )
             messages.success(request, "Rejected; the drafter sees your comment.")
         elif action == "cancel":
-            svc.communication_cancel(actor=request.user, communication=c)
+            communication_cancel(actor=request.user, communication=c)
             messages.success(request, "Cancelled; nothing will be sent.")
         elif action == "recompose":
-            svc.communication_recompose(actor=request.user, communication=c)
+            communication_recompose(actor=request.user, communication=c)
             messages.success(request, "Recomposing from current data.")
         elif action == "preview":
-            previews = svc.communication_preview(actor=request.user, communication=c)
+            previews = communication_preview(actor=request.user, communication=c)
             failed = sum(1 for p in previews if p.error)
             if failed:
                 messages.error(request, f"{failed} of {len(previews)} previews failed; see below.")
             else:
                 messages.success(request, f"Rendered {len(previews)} previews through Exstream.")
         elif action == "restart-compose":
-            svc.communication_compose_restart(actor=request.user, communication=c)
+            communication_compose_restart(actor=request.user, communication=c)
             messages.success(request, "Composing restarted from the first recipient.")
         elif action == "replay":
-            n = svc.communication_replay(actor=request.user, communication=c)
+            n = communication_replay(actor=request.user, communication=c)
             messages.success(request, f"Replaying {n} failed chunk(s).")
         else:
             raise Http404("No such action.")

@@ -19,14 +19,21 @@ from accounts import policy
 from accounts.models import Imprint
 from accounts.policy import Action
 from accounts.types import AuthedRequest
-from integration.http import ExternalServiceError
+from integration.delivery.job_controls import (
+    exstream_job_reprocess,
+    exstream_job_stop,
+    exstream_step_release,
+)
+from integration.delivery.preview import preview_generate
+from integration.lib.http import ExternalServiceError
 from integration.models import ExstreamCommunication
 from integration.selectors.exstream import (
     exstream_communications,
     exstream_jobs_for,
     preview_outputs_for,
 )
-from integration.services import exstream as services
+from integration.setup.designs import exstream_catalogue_sync
+from integration.status.polling import exstream_job_poll
 
 # Sandboxed HTML previews: nothing runs, nothing loads from elsewhere.
 PREVIEW_HTML_CSP = (
@@ -90,7 +97,7 @@ def communications(request: AuthedRequest) -> HttpResponse:
             form = PreviewForm(request.POST, user=user)
             if form.is_valid():
                 try:
-                    outputs = services.preview_generate(
+                    outputs = preview_generate(
                         actor=user,
                         exstream_communication=form.cleaned_data["communication"],
                         driver_data=form.cleaned_data["driver_json"],
@@ -126,7 +133,7 @@ def communications(request: AuthedRequest) -> HttpResponse:
 def sync(request: AuthedRequest) -> HttpResponse:
     _require_any(request, Action.SYNC)
     try:
-        result = services.exstream_catalogue_sync(actor=request.user)
+        result = exstream_catalogue_sync(actor=request.user)
     except ExternalServiceError as exc:
         messages.error(request, f"The Exstream sync failed: {exc.message}")
     else:
@@ -196,15 +203,15 @@ def job_action(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     policy.require(request.user, needed, job)
     try:
         if action == "release":
-            message = services.exstream_step_release(
+            message = exstream_step_release(
                 actor=request.user, job=job, step_id=request.POST.get("step_id", "")
             )
         elif action == "stop":
-            message = services.exstream_job_stop(actor=request.user, job=job)
+            message = exstream_job_stop(actor=request.user, job=job)
         elif action == "reprocess":
-            message = services.exstream_job_reprocess(actor=request.user, job=job)
+            message = exstream_job_reprocess(actor=request.user, job=job)
         else:
-            events = services.exstream_job_poll(job_pk=job.pk)
+            events = exstream_job_poll(job_pk=job.pk)
             message = f"Polled; {len(events)} recipient outcome(s)."
     except (ExternalServiceError, ValueError) as exc:
         messages.error(request, str(getattr(exc, "message", exc)))

@@ -12,11 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from accounts import policy
 from accounts.models import Imprint
 from accounts.types import AuthedRequest
+from integration.catalogue.onix_import import onix_import
+from integration.catalogue.royalty_import import error_report_csv, royalty_import
+from integration.catalogue.selectors import sync_run_list
+from integration.lib.uploads import IMPORT_MAX_BYTES, validate_upload
 from integration.models import RoyaltyImport, SyncRun
-from integration.selectors.catalogue import sync_run_list
-from integration.services.onix import onix_import
-from integration.services.royalties import error_report_csv, royalty_import
-from integration.uploads import IMPORT_MAX_BYTES, validate_upload
 
 
 def _importer_imprints(request: AuthedRequest):  # type: ignore[no-untyped-def]

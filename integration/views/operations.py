@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import policy
 from accounts.types import AuthedRequest
+from integration.delivery.outbox import outbox_cancel, outbox_replay
 from integration.models import OutboxItem
 from integration.selectors.operations import (
     outbox_counts_for,
@@ -18,7 +19,6 @@ from integration.selectors.operations import (
     queue_summary,
     worker_state,
 )
-from integration.services.outbox import outbox_cancel, outbox_replay
 
 
 def _require_operator(request: AuthedRequest) -> None:

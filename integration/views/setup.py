@@ -32,28 +32,28 @@ from integration.models import (
     TriggerRule,
     Work,
 )
-from integration.services.audiences import (
+from integration.setup.audiences import (
     audience_count,
     audience_export_csv,
     audience_list_upload,
     audience_sample,
 )
-from integration.services.context import FIELDS, build_context
-from integration.services.mappings import (
+from integration.setup.context import FIELDS, build_context
+from integration.setup.mappings import (
     build_driver_data,
     mapping_delete,
     mapping_problems,
     mapping_save,
 )
-from integration.services.setup import (
-    _snapshot,
+from integration.setup.templates import template_resolve
+from integration.setup.transfer import (
     setup_export,
     setup_import,
     setup_object_delete,
     setup_object_save,
+    setup_object_snapshot,
     type_auto_approval_set,
 )
-from integration.services.templates import template_resolve
 
 PAGE_SIZE = 25
 
@@ -340,7 +340,7 @@ def object_edit(request: AuthedRequest, kind: str, pk: int) -> HttpResponse:
     k = _kind(kind)
     obj = _get(request, k.model, pk)
     policy.require(request.user, Action.CONFIGURE, obj)
-    before = _snapshot(obj)
+    before = setup_object_snapshot(obj)
     form = k.form(request.POST or None, instance=obj, **_form_kwargs(request, k))
     if request.method == "POST" and form.is_valid():
         try:

@@ -23,6 +23,7 @@ from accounts import policy
 from accounts.models import Imprint, Membership, User
 from accounts.policy import Action, Category
 from accounts.types import AuthedRequest
+from integration.communications.reminders import contributor_action_remind
 from integration.forms.status import (
     AssignForm,
     CsvUploadForm,
@@ -30,6 +31,7 @@ from integration.forms.status import (
     RecordResponseForm,
     WritebackRuleForm,
 )
+from integration.lib.csv import spreadsheet_safe
 from integration.models import (
     ContributorAction,
     CustomerServiceOutcome,
@@ -43,15 +45,11 @@ from integration.selectors.status import (
     orphan_message_events,
 )
 from integration.selectors.timeline import KINDS, timeline_filters_from, title_timeline
-from integration.services.audiences import spreadsheet_safe
-from integration.services.contributor_actions import (
-    contributor_action_assign,
-    contributor_action_record_response,
-    contributor_action_remind,
-)
-from integration.services.customer_service import customer_service_import_csv
-from integration.services.status import STATUS_CSV_COLUMNS, message_status_import_csv
-from integration.services.writeback import writeback_rule_set
+from integration.status.contributor_actions import contributor_action_assign
+from integration.status.customer_service import customer_service_import_csv
+from integration.status.imports import STATUS_CSV_COLUMNS, message_status_import_csv
+from integration.status.responses import contributor_action_record_response
+from integration.status.writeback import writeback_rule_set
 
 TIMELINE_PAGE = 50
 BOARD_PAGE = 25

@@ -12,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.types import AuthedRequest
-from integration.consonance.client import base_url
-from integration.selectors.catalogue import can_start_sync, can_view_sync, sync_run_list
-from integration.services.consonance import SyncAlreadyRunning, sync_run_start
+from integration.catalogue.selectors import can_start_sync, can_view_sync, sync_run_list
+from integration.catalogue.sync import SyncAlreadyRunning, sync_run_start
+from integration.connectors.consonance.client import base_url
 
 
 @login_required

@@ -12,14 +12,14 @@ from django.shortcuts import render
 
 from accounts import policy
 from accounts.types import AuthedRequest
-from integration.models import Product
-from integration.selectors.catalogue import (
+from integration.catalogue.selectors import (
     can_start_sync,
     season_choices,
     title_get,
     title_list,
     work_change_events,
 )
+from integration.models import Product
 from integration.views.status import timeline_context
 
 STATUS_CHOICES = [

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 
 from accounts import policy
 from accounts.types import AuthedRequest
-from integration.http import ExternalServiceError
+from integration.lib.http import ExternalServiceError
 from sandbox.exstream.catalogue import seed_exstream_sandbox
 from sandbox.exstream.push import push_email_events
 from sandbox.exstream.views import advance_job

@@ -9,8 +9,8 @@ import time
 
 from django.conf import settings
 
-from integration import http
-from integration.exstream.webhooks import configured_secrets, sign
+from integration.connectors.exstream.webhooks import configured_secrets, sign
+from integration.lib import http
 from sandbox.models import ExstreamSandboxEmailEvent, ExstreamSandboxSwitches
 
 SCHEMA_TYPES = {"SUBMIT": "Submit"}

@@ -15,9 +15,9 @@ from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 
 from accounts.models import User
+from integration.delivery.gateway import ExstreamGateway
 from integration.models import Audience, CommunicationTemplate, ExstreamCommunication
-from integration.services.exstream import exstream_catalogue_sync
-from integration.services.exstream_gateway import ExstreamGateway
+from integration.setup.designs import exstream_catalogue_sync
 from sandbox.exstream.catalogue import seed_exstream_sandbox
 from tests.factories import (
     PASSWORD,

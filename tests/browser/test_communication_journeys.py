@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from integration import queue, tasks
+from integration import tasks
+from integration.communications import create
+from integration.lib import queue
 from integration.models import Communication
-from integration.services import communications as svc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 S = Communication.Status
@@ -41,7 +42,7 @@ def compose_later(monkeypatch) -> list[int]:
         else:
             queue.enqueue(func, *args, **kwargs)
 
-    monkeypatch.setattr(svc, "enqueue", enqueue)
+    monkeypatch.setattr(create, "enqueue", enqueue)
     return held
 
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from integration.models import ComplianceRule, ContributorAction, Message
-from integration.services.contributor_actions import contributor_actions_open_for_communication
+from integration.status.contributor_actions import contributor_actions_open_for_communication
 from tests.factories import (
     CommunicationFactory,
     CommunicationTemplateFactory,

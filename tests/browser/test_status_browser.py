@@ -11,8 +11,8 @@ from django.apps import apps
 
 from accounts.models import Role
 from integration.models import Message
-from integration.services.customer_service import OutcomeInput, customer_service_outcomes_ingest
-from integration.services.status import StatusInput, message_status_apply
+from integration.status.apply import StatusInput, message_status_apply
+from integration.status.customer_service import OutcomeInput, customer_service_outcomes_ingest
 from tests.factories import (
     PASSWORD,
     CommunicationFactory,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from integration.consonance.client import ConsonanceClient
+from integration.connectors.consonance.client import ConsonanceClient
 from sandbox.consonance import store
 from sandbox.models import SandboxState
 
@@ -52,7 +52,7 @@ def sandbox(live_server, settings) -> Sandbox:
 
 @pytest.fixture
 def run_sync(sandbox) -> Callable[..., object]:
-    from integration.services.consonance import consonance_sync, sync_run_start
+    from integration.catalogue.sync import consonance_sync, sync_run_start
 
     def _run(full: bool = False, since=None, client=None):  # type: ignore[no-untyped-def]
         run = sync_run_start(full=full, since=since, enqueue_task=False)

@@ -209,11 +209,11 @@ def test_sandbox_control_page(login, viewer, admin_a):
 
 
 def test_sync_is_scheduled_every_configured_minutes(settings):
-    from integration import schedules
-    from integration.consonance import register_schedule
+    from integration.apps import register_all
+    from integration.lib import schedules
 
     settings.CONSONANCE_SYNC_MINUTES = 7
-    register_schedule()
+    register_all()
     assert schedules.SCHEDULES["consonance-sync"] == (
         "integration.tasks.consonance_scheduled_sync",
         7,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from integration.codelists import label, name
+from integration.lib.codelists import label, name
 from integration.views.titles import STATUS_CHOICES
 from tests.factories import PriceFactory, ProductFactory, WorkFactory
 

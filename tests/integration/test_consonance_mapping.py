@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration.consonance.mapping import (
+from integration.connectors.consonance.mapping import (
     RecordError,
     clean_isbn,
     content_hash,

@@ -9,10 +9,10 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from integration.consonance.client import ConsonanceClient
-from integration.http import ExternalServiceError
+from integration.catalogue.sync import consonance_sync, graphql_unavailable, sync_run_start
+from integration.connectors.consonance.client import ConsonanceClient
+from integration.lib.http import ExternalServiceError
 from integration.models import ChangeEvent, Contract, Price, Product, SyncRun, Work
-from integration.services.consonance import consonance_sync, graphql_unavailable, sync_run_start
 from sandbox.consonance import store
 from sandbox.models import SandboxProduct
 

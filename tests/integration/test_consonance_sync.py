@@ -13,8 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Imprint
-from integration.consonance import client as client_module
-from integration.http import ExternalServiceError
+from integration.catalogue.selectors import work_change_events
+from integration.catalogue.sync import consonance_sync, sync_run_start
+from integration.connectors.consonance import client as client_module
+from integration.lib.http import ExternalServiceError
 from integration.models import (
     ChangeEvent,
     Contract,
@@ -24,8 +26,6 @@ from integration.models import (
     SyncRun,
     Work,
 )
-from integration.selectors.catalogue import work_change_events
-from integration.services.consonance import consonance_sync, sync_run_start
 from sandbox.consonance import store
 from sandbox.models import SandboxContract, SandboxProduct, SandboxState, SandboxWork
 
@@ -314,7 +314,7 @@ def test_sandbox_rejects_a_wrong_key_and_unknown_fields(sandbox):
 
 
 def test_a_queued_run_is_not_started_twice_and_a_finished_one_is_not_rerun(sandbox):
-    from integration.services.consonance import SyncAlreadyRunning
+    from integration.catalogue.sync import SyncAlreadyRunning
 
     queued = sync_run_start(enqueue_task=False)
     with pytest.raises(SyncAlreadyRunning, match="queued"):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Imprint
+from integration.catalogue.onix_import import onix_import
 from integration.models import ChangeEvent, Contribution, Price, Product, SyncRun, Work
-from integration.services.onix import onix_import
 
 # Counts documented in /work/shared/data/onix/README.md.
 DOCUMENTED = {

@@ -7,9 +7,9 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from integration.consonance.royalties import COLUMNS
+from integration.catalogue.royalty_import import error_report_csv, royalty_import
+from integration.connectors.consonance.royalties import COLUMNS
 from integration.models import ChangeEvent, RoyaltyImport, RoyaltyLine
-from integration.services.royalties import error_report_csv, royalty_import
 from tests.factories import ContactFactory, ContractFactory, ProductFactory, WorkFactory
 
 pytestmark = pytest.mark.django_db

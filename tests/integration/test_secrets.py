@@ -12,11 +12,11 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from integration.exstream.client import ExstreamClient
-from integration.http import ExternalServiceError
+from integration.catalogue.sync import consonance_sync, sync_run_start
+from integration.connectors.exstream.client import ExstreamClient
+from integration.lib.http import ExternalServiceError
 from integration.models import OutboxAttempt, OutboxItem, SyncRun, WritebackRecord
-from integration.services.consonance import consonance_sync, sync_run_start
-from integration.services.writeback import HANDLER
+from integration.status.writeback import HANDLER
 from tests.integration.status import test_writeback_sandbox as writeback
 
 # The write-back fixtures, shared with tests/integration/status/test_writeback_sandbox.py.

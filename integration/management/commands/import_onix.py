@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Imprint
+from integration.catalogue.onix_import import onix_import
 from integration.models import SyncRun
-from integration.services.onix import onix_import
 
 
 class Command(BaseCommand):

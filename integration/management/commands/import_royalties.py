@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Imprint
-from integration.services.royalties import royalty_import
+from integration.catalogue.royalty_import import royalty_import
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Imprint, Membership, Role
 from integration.models import Product
-from integration.services.customer_service import customer_service_import_csv
+from integration.status.customer_service import customer_service_import_csv
 
 ISSUES = [
     ("delay", ["accepted", "cancelled", "no_response"]),

@@ -23,7 +23,7 @@ from integration.models import (
     FieldMapping,
     TriggerRule,
 )
-from integration.services.mappings import suggest_context_field, suggested_transforms
+from integration.setup.mappings import suggest_context_field, suggested_transforms
 
 DEMO_IMPRINTS = ["harbour", "northwind", "acorn"]
 

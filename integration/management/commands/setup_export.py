@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Imprint
-from integration.services.setup import setup_export
+from integration.setup.transfer import setup_export
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Imprint
-from integration.services.setup import setup_import
+from integration.setup.transfer import setup_import
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from integration.catalogue.sync import SyncAlreadyRunning, consonance_sync, sync_run_start
 from integration.models import SyncRun
-from integration.services.consonance import SyncAlreadyRunning, consonance_sync, sync_run_start
 
 
 class Command(BaseCommand):

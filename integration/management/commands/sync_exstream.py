@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.http import ExternalServiceError
-from integration.services.exstream import exstream_catalogue_sync
+from integration.lib.http import ExternalServiceError
+from integration.setup.designs import exstream_catalogue_sync
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from integration.http import ExternalServiceError
+from integration.delivery.gateway import Submitted, use_gateway
+from integration.lib.http import ExternalServiceError
 from integration.models import Audience, AudienceMember, CommunicationTemplate, Work
-from integration.services.exstream_gateway import Submitted, use_gateway
 from tests.factories import (
     AudienceFactory,
     CommunicationTemplateFactory,

@@ -9,8 +9,8 @@ import pytest
 from django.apps import apps as django_apps
 
 from accounts.models import Role
+from integration.communications import approval, create
 from integration.models import Audience, ChangeEvent, Communication, TriggerRule, Work
-from integration.services import communications as svc
 from sandbox.consonance import store
 from tests.factories import (
     AudienceFactory,
@@ -62,14 +62,14 @@ def test_sync_changes_void_approval_and_fire_triggers(sandbox, run_sync, exstrea
         match_value="Production",
         name="Into production",
     )
-    comm = svc.communication_create(
+    comm = create.communication_create(
         actor=drafter,
         imprint=imprint,
         communication_type=communication_type("rights-confirmation"),
         audience=audience,
         work=work,
     )
-    comm = svc.communication_submit(
+    comm = approval.communication_submit(
         actor=drafter, communication=Communication.objects.get(pk=comm.pk)
     )
     assert comm.status == S.SUBMITTED

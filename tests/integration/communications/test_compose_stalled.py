@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from integration.communications import compose, create, stalls
+from integration.lib.schedules import SCHEDULES
 from integration.models import Communication, Message
-from integration.schedules import SCHEDULES
-from integration.services import communications as svc
 from tests.factories import communication_type
 from tests.integration.communications.conftest import add_members
 
@@ -32,9 +32,9 @@ class WorkerDied(BaseException):
 @pytest.fixture
 def stalled(rights_setup, rights_manager, django_capture_on_commit_callbacks, monkeypatch):
     """A 7-recipient composition whose worker died after writing its first chunk of 2, at T0."""
-    monkeypatch.setattr(svc, "COMPOSE_CHUNK", 2)
+    monkeypatch.setattr(compose, "COMPOSE_CHUNK", 2)
     add_members(rights_setup.audience, 4, start=10)
-    original = svc._insert_messages
+    original = compose.insert_messages
     calls = []
 
     def dies_on_second_chunk(rows):
@@ -45,17 +45,17 @@ def stalled(rights_setup, rights_manager, django_capture_on_commit_callbacks, mo
 
     with time_machine.travel(T0, tick=False):
         with django_capture_on_commit_callbacks(execute=False):
-            comm = svc.communication_create(
+            comm = create.communication_create(
                 actor=rights_manager,
                 imprint=rights_setup.audience.imprint,
                 communication_type=communication_type("rights-confirmation"),
                 audience=rights_setup.audience,
                 work=rights_setup.work,
             )
-        monkeypatch.setattr(svc, "_insert_messages", dies_on_second_chunk)
+        monkeypatch.setattr(compose, "insert_messages", dies_on_second_chunk)
         with pytest.raises(WorkerDied):
-            svc.communication_compose(communication_id=comm.pk)
-    monkeypatch.setattr(svc, "_insert_messages", original)
+            compose.communication_compose(communication_id=comm.pk)
+    monkeypatch.setattr(compose, "insert_messages", original)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.COMPOSING and comm.compose_done == 2
     assert comm.messages.count() == 2 and comm.compose_heartbeat_at == T0
@@ -64,9 +64,9 @@ def stalled(rights_setup, rights_manager, django_capture_on_commit_callbacks, mo
 
 def test_not_stalled_while_progress_is_recent(stalled, rights_manager):
     with time_machine.travel(minutes(4), tick=False):
-        assert svc.compose_stalled_minutes(stalled) is None
+        assert stalls.compose_stalled_minutes(stalled) is None
         with pytest.raises(ValidationError, match="still making progress"):
-            svc.communication_compose_restart(actor=rights_manager, communication=stalled)
+            stalls.communication_compose_restart(actor=rights_manager, communication=stalled)
     assert Communication.objects.get(pk=stalled.pk).compose_attempt == stalled.compose_attempt
 
 
@@ -106,13 +106,13 @@ def test_imprint_admin_may_restart_but_others_may_not(
     with time_machine.travel(minutes(10), tick=False):
         for user in (second_rights_manager, viewer):
             with pytest.raises(PermissionDenied):
-                svc.communication_compose_restart(actor=user, communication=stalled)
+                stalls.communication_compose_restart(actor=user, communication=stalled)
             page = login(user).get(reverse("communications:detail", args=[stalled.pk]))
             assert b"seems stalled" in page.content and b"Restart composing" not in page.content
             assert login(user).post(action).status_code == 403
         assert login(outsider).post(action).status_code == 404
         assert Communication.objects.get(pk=stalled.pk).compose_restarts == 0
-        svc.communication_compose_restart(actor=admin_a, communication=stalled)
+        stalls.communication_compose_restart(actor=admin_a, communication=stalled)
     comm = Communication.objects.get(pk=stalled.pk)
     assert comm.compose_restarts == 1 and comm.messages.count() == 0 and comm.compose_done == 0
 
@@ -120,26 +120,30 @@ def test_imprint_admin_may_restart_but_others_may_not(
 def test_a_worker_of_a_superseded_attempt_writes_nothing(stalled, admin_a, monkeypatch):
     old_attempt = stalled.compose_attempt
     with time_machine.travel(minutes(10), tick=False):
-        svc.communication_compose_restart(actor=admin_a, communication=stalled)
+        stalls.communication_compose_restart(actor=admin_a, communication=stalled)
     # The dead attempt's task, retried late, does nothing.
-    svc.communication_compose(communication_id=stalled.pk, attempt=old_attempt)
+    compose.communication_compose(communication_id=stalled.pk, attempt=old_attempt)
     comm = Communication.objects.get(pk=stalled.pk)
     assert comm.status == S.COMPOSING and comm.messages.count() == 0
     # The new attempt is overtaken mid-way by another restart (committed elsewhere while it
     # composes): it stops at its next write and writes nothing.
-    monkeypatch.setattr(svc, "COMPOSE_CHUNK", 2)
-    original = svc.compliance_rules_for
+    monkeypatch.setattr(compose, "COMPOSE_CHUNK", 2)
+    original = compose.compliance_rules_for
 
     def restarted_meanwhile(**kwargs):
         Communication.objects.filter(pk=stalled.pk).update(compose_attempt=comm.compose_attempt + 1)
         return original(**kwargs)
 
-    monkeypatch.setattr(svc, "compliance_rules_for", restarted_meanwhile)
-    result = svc.communication_compose(communication_id=stalled.pk, attempt=comm.compose_attempt)
+    monkeypatch.setattr(compose, "compliance_rules_for", restarted_meanwhile)
+    result = compose.communication_compose(
+        communication_id=stalled.pk, attempt=comm.compose_attempt
+    )
     assert result.status == S.COMPOSING and result.compose_error == ""
     assert Message.objects.filter(communication=stalled).count() == 0
-    monkeypatch.setattr(svc, "compliance_rules_for", original)
-    done = svc.communication_compose(communication_id=stalled.pk, attempt=comm.compose_attempt + 1)
+    monkeypatch.setattr(compose, "compliance_rules_for", original)
+    done = compose.communication_compose(
+        communication_id=stalled.pk, attempt=comm.compose_attempt + 1
+    )
     assert done.status == S.DRAFT and done.messages.count() == 7
 
 
@@ -150,19 +154,19 @@ def test_sweep_restarts_a_bounded_number_of_times_then_puts_it_back_to_draft(
     settings.COMMUNICATION_COMPOSE_MAX_RESTARTS = 2
     with django_capture_on_commit_callbacks(execute=False) as queued:
         with time_machine.travel(minutes(14), tick=False):
-            assert svc.communications_compose_sweep().startswith("0 stalled")
+            assert stalls.communications_compose_sweep().startswith("0 stalled")
         with time_machine.travel(minutes(16), tick=False):
-            assert svc.communications_compose_sweep().startswith("1 stalled")
+            assert stalls.communications_compose_sweep().startswith("1 stalled")
         comm = Communication.objects.get(pk=stalled.pk)
         assert comm.compose_restarts == 1 and comm.messages.count() == 0
         assert comm.compose_heartbeat_at == minutes(16)
         with time_machine.travel(minutes(30), tick=False):  # only 14 minutes since the restart
-            assert svc.communications_compose_sweep().startswith("0 stalled")
+            assert stalls.communications_compose_sweep().startswith("0 stalled")
         with time_machine.travel(minutes(32), tick=False):
-            svc.communications_compose_sweep()
+            stalls.communications_compose_sweep()
         assert Communication.objects.get(pk=stalled.pk).compose_restarts == 2
         with time_machine.travel(minutes(48), tick=False):
-            assert "1 put back to draft" in svc.communications_compose_sweep()
+            assert "1 put back to draft" in stalls.communications_compose_sweep()
     assert len(queued) == 2  # one compose task per restart, none for giving up
     comm = Communication.objects.get(pk=stalled.pk)
     assert comm.status == S.DRAFT
@@ -184,7 +188,7 @@ def test_sweep_leaves_healthy_and_finished_compositions_alone(
         time_machine.travel(minutes(100), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        fresh = svc.communication_create(
+        fresh = create.communication_create(
             actor=rights_manager,
             imprint=rights_setup.audience.imprint,
             communication_type=communication_type("rights-confirmation"),
@@ -192,7 +196,7 @@ def test_sweep_leaves_healthy_and_finished_compositions_alone(
             work=rights_setup.work,
         )
     with time_machine.travel(minutes(200), tick=False):
-        svc.communications_compose_sweep()
+        stalls.communications_compose_sweep()
     fresh = Communication.objects.get(pk=fresh.pk)
     assert fresh.status == S.DRAFT and fresh.compose_restarts == 0
     assert Communication.objects.get(pk=stalled.pk).compose_restarts == 1

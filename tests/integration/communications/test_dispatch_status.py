@@ -8,12 +8,12 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from integration.http import ExternalServiceError
+from integration.communications import approval, create
+from integration.delivery.outbox import outbox_replay
+from integration.lib.http import ExternalServiceError
 from integration.models import Communication, Message, MessageEvent, OutboxItem
 from integration.selectors.timeline import TimelineFilters, title_timeline
-from integration.services import communications as svc
-from integration.services.outbox import outbox_replay
-from integration.services.status import message_status_chunk_apply
+from integration.status.apply import message_status_chunk_apply
 from tests.factories import communication_type
 
 S = Communication.Status
@@ -23,7 +23,7 @@ DISPATCH = MessageEvent.Source.DISPATCH
 @pytest.fixture
 def composed(rights_setup, rights_manager, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        comm = svc.communication_create(
+        comm = create.communication_create(
             actor=rights_manager,
             imprint=rights_setup.audience.imprint,
             communication_type=communication_type("rights-confirmation"),
@@ -35,12 +35,12 @@ def composed(rights_setup, rights_manager, django_capture_on_commit_callbacks):
 
 def _submit(comm, user, callbacks):
     with callbacks(execute=True):
-        return svc.communication_submit(actor=user, communication=comm)
+        return approval.communication_submit(actor=user, communication=comm)
 
 
 def _approve(comm, approver, callbacks):
     with callbacks(execute=True):
-        svc.communication_approve(actor=approver, communication=comm)
+        approval.communication_approve(actor=approver, communication=comm)
     return Communication.objects.get(pk=comm.pk)
 
 
@@ -173,12 +173,12 @@ def test_a_pending_chunk_cancelled_in_operations_records_failed_events(
     exstream,
     settings,
 ):
-    from integration.services.outbox import outbox_cancel
+    from integration.delivery.outbox import outbox_cancel
 
     settings.COMMUNICATION_DISPATCH_CHUNK = 2
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=False):  # chunks stay pending
-        svc.communication_approve(actor=second_rights_manager, communication=comm)
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
     second = OutboxItem.objects.get(payload__chunk=2)
     outbox_cancel(actor=admin_a, item=second)
     cancelled = MessageEvent.objects.filter(source=DISPATCH, status=Message.Status.FAILED)

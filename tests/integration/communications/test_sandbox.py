@@ -14,6 +14,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from integration.communications import approval, revalidation
+from integration.delivery.gateway import ExstreamGateway, use_gateway
+from integration.delivery.outbox import outbox_claim, outbox_dispatch
 from integration.models import (
     Audience,
     Communication,
@@ -23,10 +26,7 @@ from integration.models import (
     OutboxItem,
     PreviewOutput,
 )
-from integration.services import communications as svc
-from integration.services.exstream import exstream_catalogue_sync
-from integration.services.exstream_gateway import ExstreamGateway, use_gateway
-from integration.services.outbox import outbox_claim, outbox_dispatch
+from integration.setup.designs import exstream_catalogue_sync
 from sandbox.exstream.catalogue import seed_exstream_sandbox
 from sandbox.models import ExstreamSandboxCommunication, ExstreamSandboxJob, ExstreamSandboxSwitches
 from tests.factories import (
@@ -183,7 +183,7 @@ def test_worker_crash_after_the_call_submits_exactly_once(
     with use_gateway(DiesAfterTheCall()):
         # the approval's own dispatch dies mid-way on the first chunk
         with pytest.raises(KeyboardInterrupt):
-            svc.communication_approve(actor=second_rights_manager, communication=comm)
+            approval.communication_approve(actor=second_rights_manager, communication=comm)
         comm = Communication.objects.get(pk=comm.pk)
         assert comm.status == S.SENDING
         later = timezone.now() + timedelta(hours=1)  # the dead worker's lease has expired
@@ -205,7 +205,7 @@ def test_503_burst_then_success(letter, rights_manager, second_rights_manager):
     ExstreamGateway().client().call("GET", "/orchestration/api/v1/version", xsrf=True)  # warm
     ExstreamSandboxSwitches.current()
     ExstreamSandboxSwitches.objects.filter(pk=1).update(fail_next_5xx=2)
-    svc.communication_approve(actor=second_rights_manager, communication=comm)
+    approval.communication_approve(actor=second_rights_manager, communication=comm)
     now = timezone.now()
     for step in range(1, 6):
         outbox_dispatch(worker="w", now=now + timedelta(hours=step))
@@ -231,7 +231,7 @@ def test_422_dead_letter_names_the_field_then_replay_succeeds(
     exstream.save()
     letter["template"].mappings.filter(driver_field="confirmByDate").delete()
     comm = _submitted(letter, rights_manager)
-    svc.communication_approve(actor=second_rights_manager, communication=comm)
+    approval.communication_approve(actor=second_rights_manager, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.FAILED
     item = OutboxItem.objects.order_by("id").first()
@@ -263,11 +263,11 @@ def test_data_change_after_approval_voids_before_sending(
         from django.db import transaction
 
         with transaction.atomic():  # approve; the worker has not run yet
-            svc.communication_approve(actor=second_rights_manager, communication=comm)
+            approval.communication_approve(actor=second_rights_manager, communication=comm)
             work = letter["work"]
             work.title = "Tides (revised)"
             work.save()
-            svc.communications_revalidate_for_work(work.pk)
+            revalidation.communications_revalidate_for_work(work.pk)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.DRAFT
     # whichever noticed first (the sync's hook or the dispatcher's own re-check) says why
@@ -283,8 +283,8 @@ def test_claimed_chunk_of_a_cancelled_communication_is_not_sent(
     from django.db import transaction
 
     with transaction.atomic():
-        svc.communication_approve(actor=second_rights_manager, communication=comm)
-        svc.communication_cancel(actor=rights_manager, communication=comm)
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
+        approval.communication_cancel(actor=rights_manager, communication=comm)
     claimed = outbox_claim(worker="w")
     assert claimed == []
     outbox_dispatch(worker="w")

@@ -7,11 +7,19 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import AuditEvent
-from integration.http import ExternalServiceError
+from integration.communications import (
+    approval,
+    compose,
+    create,
+    payload,
+    preview,
+    replay,
+    revalidation,
+)
+from integration.delivery.outbox import outbox_claim, outbox_dispatch, outbox_process
+from integration.lib.http import ExternalServiceError
 from integration.models import Approval, Communication, ComplianceRule, Message, OutboxItem
-from integration.services import communications as svc
-from integration.services.mappings import mapping_save
-from integration.services.outbox import outbox_claim, outbox_dispatch, outbox_process
+from integration.setup.mappings import mapping_save
 from tests.factories import ComplianceRuleFactory, communication_type
 from tests.integration.communications.conftest import add_members
 
@@ -19,7 +27,7 @@ S = Communication.Status
 
 
 def _create(setup, actor, **kwargs):
-    return svc.communication_create(
+    return create.communication_create(
         actor=actor,
         imprint=setup.audience.imprint,
         communication_type=communication_type("rights-confirmation"),
@@ -39,7 +47,7 @@ def composed(rights_setup, rights_manager, django_capture_on_commit_callbacks):
 
 def _submit(comm, user, callbacks):
     with callbacks(execute=True):
-        return svc.communication_submit(actor=user, communication=comm)
+        return approval.communication_submit(actor=user, communication=comm)
 
 
 def test_compose_builds_one_message_per_recipient_with_driver_data_and_hash(composed):
@@ -58,24 +66,26 @@ def test_compose_builds_one_message_per_recipient_with_driver_data_and_hash(comp
 
 
 def test_hash_is_stable_and_matches_recompute(composed):
-    again = svc.payload_hash_compute(communication=composed, on_date=svc._composed_on(composed))
+    again = payload.payload_hash_compute(
+        communication=composed, on_date=payload.composed_on(composed)
+    )
     assert again == composed.payload_hash
 
 
 def test_compose_in_chunks_reports_progress(
     rights_setup, rights_manager, django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setattr(svc, "COMPOSE_CHUNK", 2)
+    monkeypatch.setattr(compose, "COMPOSE_CHUNK", 2)
     add_members(rights_setup.audience, 4, start=10)
     seen = []
-    original = svc._insert_messages
+    original = compose.insert_messages
 
     def spy(rows):
         # progress as a poller sees it when each chunk is written
         seen.append((len(rows), Communication.objects.get().compose_done))
         return original(rows)
 
-    monkeypatch.setattr(svc, "_insert_messages", spy)
+    monkeypatch.setattr(compose, "insert_messages", spy)
     with django_capture_on_commit_callbacks(execute=True):
         comm = _create(rights_setup, rights_manager)
     comm = Communication.objects.get(pk=comm.pk)
@@ -116,15 +126,15 @@ def test_four_eyes(
     assert rights_manager.email not in mail.outbox[0].to
     assert marketing.email not in mail.outbox[0].to
     with pytest.raises(PermissionDenied, match="another person must approve"):
-        svc.communication_approve(actor=rights_manager, communication=comm)
+        approval.communication_approve(actor=rights_manager, communication=comm)
     with pytest.raises(PermissionDenied, match="Rights manager"):
-        svc.communication_approve(actor=marketing, communication=comm)
+        approval.communication_approve(actor=marketing, communication=comm)
     with pytest.raises(PermissionDenied):
-        svc.communication_approve(actor=outsider, communication=comm)
+        approval.communication_approve(actor=outsider, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.SUBMITTED and not comm.approvals.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communication_approve(actor=second_rights_manager, communication=comm)
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.SENT
     assert comm.approved_by == second_rights_manager
@@ -137,8 +147,8 @@ def test_reject_needs_a_comment_and_returns_to_drafter(
 ):
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     with pytest.raises(ValidationError):
-        svc.communication_reject(actor=second_rights_manager, communication=comm, comment=" ")
-    svc.communication_reject(
+        approval.communication_reject(actor=second_rights_manager, communication=comm, comment=" ")
+    approval.communication_reject(
         actor=second_rights_manager, communication=comm, comment="Wrong territory"
     )
     comm = Communication.objects.get(pk=comm.pk)
@@ -161,7 +171,7 @@ def test_blocking_findings_prevent_submit(
     assert "has not consented" in bad.findings[0]["message"]
     for user in (rights_manager, admin_a):
         with pytest.raises(ValidationError, match="blocking findings"):
-            svc.communication_submit(actor=user, communication=comm)
+            approval.communication_submit(actor=user, communication=comm)
 
 
 def test_dispatch_in_chunks_with_stable_external_ids(
@@ -175,7 +185,7 @@ def test_dispatch_in_chunks_with_stable_external_ids(
     settings.COMMUNICATION_DISPATCH_CHUNK = 2
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communication_approve(actor=second_rights_manager, communication=comm)
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     h = comm.approved_hash[:12]
     assert sorted(exstream.submissions) == [
@@ -193,7 +203,7 @@ def test_dispatch_in_chunks_with_stable_external_ids(
 def _approve_without_dispatch(comm, approver, callbacks):
     """Approve, keeping the outbox rows pending (no worker runs)."""
     with callbacks(execute=False):
-        svc.communication_approve(actor=approver, communication=comm)
+        approval.communication_approve(actor=approver, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     return comm
 
@@ -269,16 +279,16 @@ def test_permanent_error_dead_letter_then_replay(
         )
     ]
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communication_approve(actor=second_rights_manager, communication=comm)
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.FAILED
     item = OutboxItem.objects.get()
     assert item.status == "dead" and "isbn" in item.dead_reason
     assert set(comm.messages.values_list("status", flat=True)) == {"failed"}
     with pytest.raises(PermissionDenied):
-        svc.communication_replay(actor=rights_manager, communication=comm)
+        replay.communication_replay(actor=rights_manager, communication=comm)
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communication_replay(actor=admin_a, communication=comm)
+        replay.communication_replay(actor=admin_a, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.SENT
     assert set(comm.messages.values_list("status", flat=True)) == {"submitted"}
@@ -296,7 +306,7 @@ def test_some_chunks_dead_is_partially_failed(
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     exstream.fail = [ExternalServiceError("bad", service="exstream", retryable=False, status=422)]
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communication_approve(actor=second_rights_manager, communication=comm)
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.PARTIALLY_FAILED
 
@@ -366,13 +376,13 @@ def test_revalidate_for_work_leaves_unchanged_alone(
 ):
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        assert svc.communications_revalidate_for_work(rights_setup.work.pk) == 1
+        assert revalidation.communications_revalidate_for_work(rights_setup.work.pk) == 1
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.SUBMITTED
     rights_setup.work.title = "Changed"
     rights_setup.work.save()
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communications_revalidate_for_work(rights_setup.work.pk)
+        revalidation.communications_revalidate_for_work(rights_setup.work.pk)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.DRAFT
     assert "catalogue data" in comm.void_reason
@@ -386,30 +396,30 @@ def test_cancel_before_sending(
         comm, second_rights_manager, django_capture_on_commit_callbacks
     )
     with pytest.raises(PermissionDenied):
-        svc.communication_cancel(actor=viewer, communication=comm)
-    svc.communication_cancel(actor=rights_manager, communication=comm)
+        approval.communication_cancel(actor=viewer, communication=comm)
+    approval.communication_cancel(actor=rights_manager, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.CANCELLED
     assert OutboxItem.objects.get().status == "cancelled"
 
 
 def test_preview_samples_first_random_and_findings(composed, rights_manager, viewer, exstream):
-    previews = svc.communication_preview(
+    previews = preview.communication_preview(
         actor=rights_manager, communication=composed, random_count=1
     )
     assert previews[0].reason == "first recipient"
     assert len(previews) == 2
     assert exstream.previews[0]["recipientName"] == "Reader 1"
     with pytest.raises(PermissionDenied):
-        svc.communication_preview(actor=viewer, communication=composed)
+        preview.communication_preview(actor=viewer, communication=composed)
 
 
 def test_composed_driver_data_equals_mapping_over_the_full_context(
     rights_setup, rights_manager, django_capture_on_commit_callbacks
 ):
     """Compose maps title-level fields once; the result is what the mapping gives per recipient."""
-    from integration.services.context import build_context
-    from integration.services.mappings import build_driver_data
+    from integration.setup.context import build_context
+    from integration.setup.mappings import build_driver_data
 
     rights_setup.audience.members.filter(row_number=3).update(name="")
     with django_capture_on_commit_callbacks(execute=True):
@@ -428,7 +438,7 @@ def test_composed_driver_data_equals_mapping_over_the_full_context(
 def test_audience_list_upload_voids_a_submission(
     composed, rights_manager, admin_a, rights_setup, django_capture_on_commit_callbacks
 ):
-    from integration.services.audiences import audience_list_upload
+    from integration.setup.audiences import audience_list_upload
 
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     csv = b"email,name,country,consent,channel\nnew@members.test,New Reader,GB,yes,print\n"
@@ -445,7 +455,7 @@ def test_audience_list_upload_voids_a_submission(
 def test_template_change_voids_the_submission(
     composed, rights_manager, admin_a, rights_setup, django_capture_on_commit_callbacks
 ):
-    from integration.services.setup import setup_object_save
+    from integration.setup.transfer import setup_object_save
 
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     template = rights_setup.template
@@ -481,7 +491,7 @@ def test_submit_refuses_a_stale_draft_but_not_an_irrelevant_change(
 def test_submit_refuses_when_the_payload_changed(composed, rights_manager, rights_setup):
     _change(rights_setup.work, title="The Lamplighter")
     with pytest.raises(ValidationError, match="recompose it"):
-        svc.communication_submit(actor=rights_manager, communication=composed)
+        approval.communication_submit(actor=rights_manager, communication=composed)
     assert Communication.objects.get(pk=composed.pk).status == S.DRAFT
 
 
@@ -499,7 +509,7 @@ def test_approve_rechecks_and_returns_a_changed_submission_to_draft(
         django_capture_on_commit_callbacks(execute=True),
         pytest.raises(ValidationError, match="back in draft"),
     ):
-        svc.communication_approve(actor=second_rights_manager, communication=comm)
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.DRAFT and comm.approved_hash == ""
     assert comm.messages.first().driver_data["workTitle"] == "The Lamplighter"
@@ -523,18 +533,18 @@ def test_same_payload_approved_again_after_a_void_is_sent_once(
     work.title = "Changed"
     work.save()
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communications_revalidate_for_work(work.pk)
+        revalidation.communications_revalidate_for_work(work.pk)
     assert set(OutboxItem.objects.values_list("status", flat=True)) == {"cancelled"}
     work.title = "The Lighthouse Keeper"  # changed back: the very same payload again
     work.save()
     comm = Communication.objects.get(pk=comm.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communication_recompose(actor=rights_manager, communication=comm)
+        create.communication_recompose(actor=rights_manager, communication=comm)
     comm = _submit(
         Communication.objects.get(pk=comm.pk), rights_manager, django_capture_on_commit_callbacks
     )
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communication_approve(actor=second_rights_manager, communication=comm)
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
     comm = Communication.objects.get(pk=comm.pk)
     assert comm.status == S.SENT
     assert set(OutboxItem.objects.values_list("external_id", flat=True)) == first_ids
@@ -542,8 +552,8 @@ def test_same_payload_approved_again_after_a_void_is_sent_once(
 
 
 def test_customer_key_is_supplied_by_colophon_not_mapped(rights_setup):
-    from integration.services.context import build_context
-    from integration.services.mappings import build_driver_data, mapping_problems
+    from integration.setup.context import build_context
+    from integration.setup.mappings import build_driver_data, mapping_problems
 
     exstream = rights_setup.template.exstream_communication
     exstream.driver_fields = [
@@ -567,12 +577,12 @@ def test_replay_from_operations_also_settles_the_communication(
     django_capture_on_commit_callbacks,
     exstream,
 ):
-    from integration.services.outbox import outbox_replay
+    from integration.delivery.outbox import outbox_replay
 
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     exstream.fail = [ExternalServiceError("bad", service="exstream", retryable=False, status=422)]
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communication_approve(actor=second_rights_manager, communication=comm)
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
     assert Communication.objects.get(pk=comm.pk).status == S.FAILED
     with django_capture_on_commit_callbacks(execute=True):
         outbox_replay(actor=admin_a, item=OutboxItem.objects.get())
@@ -582,7 +592,7 @@ def test_replay_from_operations_also_settles_the_communication(
 
 
 def test_suggestions_map_territories_and_royalty_statement_fields():
-    from integration.services.mappings import suggest_context_field, suggested_transforms
+    from integration.setup.mappings import suggest_context_field, suggested_transforms
 
     assert suggest_context_field("territories") == "licensed_rights.all"
     assert suggested_transforms("licensed_rights.all", "territories") == [

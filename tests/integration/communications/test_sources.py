@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from integration.communications import create
 from integration.models import Audience, Communication, RoyaltyImport, RoyaltyLine
-from integration.services import communications as svc
 from tests.factories import (
     AudienceFactory,
     CommunicationTemplateFactory,
@@ -73,7 +73,7 @@ def test_royalty_statements_carry_each_payees_lines(
     )
     audience = AudienceFactory(imprint=imprint_a, kind=Audience.Kind.CONTRIBUTORS, name="Authors")
     with django_capture_on_commit_callbacks(execute=True):
-        comm = svc.communication_create(
+        comm = create.communication_create(
             actor=royalties, imprint=imprint_a,
             communication_type=communication_type("royalty-statement"),
             audience=audience, work=work, royalty_import=imp,
@@ -93,7 +93,7 @@ def test_segment_audience_is_one_message_resolved_by_exstream(
         segment_name="Book club members",
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
-        comm = svc.communication_create(
+        comm = create.communication_create(
             actor=rights_manager, imprint=imprint_a,
             communication_type=communication_type("rights-confirmation"),
             audience=segment, work=rights_setup.work,
@@ -108,7 +108,7 @@ def test_contract_sets_the_title(
 ):
     contract = ContractFactory(work=rights_setup.work, imprint=imprint_a)
     with django_capture_on_commit_callbacks(execute=True):
-        comm = svc.communication_create(
+        comm = create.communication_create(
             actor=rights_manager, imprint=imprint_a,
             communication_type=communication_type("rights-confirmation"),
             audience=rights_setup.audience, contract=contract,
@@ -116,7 +116,7 @@ def test_contract_sets_the_title(
     assert comm.work == rights_setup.work
     other = ContractFactory(work=WorkFactory(imprint=imprint_b), imprint=imprint_b)
     with pytest.raises(Exception, match="another imprint"):
-        svc.communication_create(
+        create.communication_create(
             actor=rights_manager, imprint=imprint_a,
             communication_type=communication_type("rights-confirmation"),
             audience=rights_setup.audience, contract=other,
@@ -127,7 +127,7 @@ def test_title_page_lists_its_communications(
     rights_setup, imprint_a, rights_manager, viewer, login, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        comm = svc.communication_create(
+        comm = create.communication_create(
             actor=rights_manager, imprint=imprint_a,
             communication_type=communication_type("rights-confirmation"),
             audience=rights_setup.audience, work=rights_setup.work,

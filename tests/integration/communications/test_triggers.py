@@ -8,6 +8,7 @@ import datetime
 import pytest
 
 from accounts.models import AuditEvent
+from integration.communications.triggered import triggers_process_change_events, triggers_run_due
 from integration.models import (
     Approval,
     Audience,
@@ -17,7 +18,6 @@ from integration.models import (
     ImprintTypeSetting,
     TriggerRule,
 )
-from integration.services.trigger_drafts import triggers_process_change_events, triggers_run_due
 from tests.factories import (
     AudienceFactory,
     CommunicationTemplateFactory,

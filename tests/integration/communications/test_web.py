@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from integration.communications import approval, compose, create
 from integration.models import Communication
-from integration.services import communications as svc
 from tests.factories import communication_type
 
 S = Communication.Status
@@ -16,7 +16,7 @@ S = Communication.Status
 @pytest.fixture
 def comm(rights_setup, rights_manager, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        created = svc.communication_create(
+        created = create.communication_create(
             actor=rights_manager,
             imprint=rights_setup.audience.imprint,
             communication_type=communication_type("rights-confirmation"),
@@ -123,7 +123,7 @@ def test_reject_from_the_screen(
     comm, login, rights_manager, second_rights_manager, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communication_submit(actor=rights_manager, communication=comm)
+        approval.communication_submit(actor=rights_manager, communication=comm)
     client = login(second_rights_manager)
     url = reverse("communications:action", args=[comm.pk, "reject"])
     client.post(url, {"comment": ""}, follow=True)
@@ -136,7 +136,7 @@ def test_reject_from_the_screen(
 
 
 def test_progress_fragment_polls_while_composing(rights_setup, rights_manager, login):
-    comm = svc.communication_create(
+    comm = create.communication_create(
         actor=rights_manager,
         imprint=rights_setup.audience.imprint,
         communication_type=communication_type("rights-confirmation"),
@@ -148,7 +148,7 @@ def test_progress_fragment_polls_while_composing(rights_setup, rights_manager, l
     page = login(rights_manager).get(reverse("communications:progress", args=[comm.pk]))
     text = page.content.decode()
     assert "hx-trigger" in text and "<progress" in text and "0</span> of <span" in text
-    svc.communication_compose(communication_id=comm.pk)
+    compose.communication_compose(communication_id=comm.pk)
     page = login(rights_manager).get(
         reverse("communications:progress", args=[comm.pk]), HTTP_HX_REQUEST="true"
     )
@@ -166,7 +166,7 @@ def test_approvals_queue_per_role(
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        svc.communication_submit(actor=rights_manager, communication=comm)
+        approval.communication_submit(actor=rights_manager, communication=comm)
     url = reverse("communications:approvals")
     assert comm.name in login(second_rights_manager).get(url).content.decode()
     assert comm.name in login(admin_a).get(url).content.decode()
@@ -193,7 +193,7 @@ def test_an_empty_audience_is_explained(
         imprint=rights_setup.audience.imprint, kind=Audience.Kind.UPLOADED
     )
     with django_capture_on_commit_callbacks(execute=True):
-        created = svc.communication_create(
+        created = create.communication_create(
             actor=rights_manager,
             imprint=empty.imprint,
             communication_type=communication_type("rights-confirmation"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from integration.exstream.client import ExstreamClient
+from integration.connectors.exstream.client import ExstreamClient
 from sandbox.exstream.catalogue import seed_exstream_sandbox
 from sandbox.models import ExstreamSandboxSwitches
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from integration.http import ExternalServiceError
+from integration.lib.http import ExternalServiceError
 from integration.models import ExstreamCommunication, ExstreamJob, MessageEvent
-from integration.services.exstream import (
-    exstream_batch_submit,
-    exstream_catalogue_sync,
-    exstream_job_poll,
-)
+from integration.setup.designs import exstream_catalogue_sync
+from integration.status.polling import exstream_job_poll
+from tests.scenarios import batch_submitted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,8 +44,7 @@ def poll_until_terminal(job, limit=6):
 
 
 def test_batch_to_completion_produces_status_events(rights, imprint_a, make_client):
-    job = exstream_batch_submit(
-        actor=None,
+    job = batch_submitted(
         communication=rights,
         imprint=imprint_a,
         external_id="batch-0001",
@@ -80,8 +77,7 @@ def test_batch_to_completion_produces_status_events(rights, imprint_a, make_clie
 
 def test_batch_missing_driver_fields_per_record(rights, imprint_a):
     with pytest.raises(ExternalServiceError) as info:
-        exstream_batch_submit(
-            actor=None,
+        batch_submitted(
             communication=rights,
             imprint=imprint_a,
             external_id="b-2",
@@ -107,8 +103,7 @@ def test_held_step_is_released_then_completes(exstream, imprint_a, rights_manage
         "amountDue": "10.00",
         "currency": "GBP",
     }
-    job = exstream_batch_submit(
-        actor=None,
+    job = batch_submitted(
         communication=statement,
         imprint=imprint_a,
         external_id="roy-batch",
@@ -134,8 +129,7 @@ def test_held_step_is_released_then_completes(exstream, imprint_a, rights_manage
 def test_stop_is_for_admins_and_audited(rights, imprint_a, admin_a, viewer, login):
     from accounts.models import AuditEvent
 
-    job = exstream_batch_submit(
-        actor=None,
+    job = batch_submitted(
         communication=rights,
         imprint=imprint_a,
         external_id="stop-me",
@@ -154,8 +148,7 @@ def test_stop_is_for_admins_and_audited(rights, imprint_a, admin_a, viewer, logi
 
 
 def test_outsider_cannot_see_or_act_on_another_imprints_job(rights, imprint_a, outsider, login):
-    job = exstream_batch_submit(
-        actor=None,
+    job = batch_submitted(
         communication=rights,
         imprint=imprint_a,
         external_id="secret-batch",

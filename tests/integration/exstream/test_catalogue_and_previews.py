@@ -8,9 +8,10 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import AuditEvent
-from integration.http import ExternalServiceError
+from integration.delivery.preview import preview_generate
+from integration.lib.http import ExternalServiceError
 from integration.models import ExstreamCommunication, PreviewOutput
-from integration.services.exstream import exstream_catalogue_sync, preview_generate
+from integration.setup.designs import exstream_catalogue_sync
 from sandbox.exstream.catalogue import CATALOGUE, communication_id_for, seed_exstream_sandbox
 from sandbox.models import ExstreamSandboxCommunication
 from tests.integration.exstream.conftest import TEST_CATALOGUE

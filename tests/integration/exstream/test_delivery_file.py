@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration.exstream.delivery import DeliveryFileError, parse_delivery_file
+from integration.connectors.exstream.delivery import DeliveryFileError, parse_delivery_file
 
 GOOD = b"""<?xml version="1.0" encoding="UTF-8"?>
 <outputList customersProcessed="2" pagesProcessed="3">

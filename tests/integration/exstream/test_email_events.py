@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from integration.models import EventCursor, MessageEvent
-from integration.services.exstream import exstream_email_events_pull
+from integration.status.polling import exstream_email_events_pull
 from sandbox.models import ExstreamSandboxEmailEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,11 +87,9 @@ def test_events_outside_the_window_are_not_read(make_client):
 
 def test_batch_completion_creates_email_events_that_pull_maps(exstream, imprint_a, make_client):
     from integration.models import ExstreamCommunication
-    from integration.services.exstream import (
-        exstream_batch_submit,
-        exstream_catalogue_sync,
-        exstream_job_poll,
-    )
+    from integration.setup.designs import exstream_catalogue_sync
+    from integration.status.polling import exstream_job_poll
+    from tests.scenarios import batch_submitted
 
     exstream_catalogue_sync(actor=None, domains=["production"])
     launch = ExstreamCommunication.objects.get(name="Launch announcement e-mail")
@@ -101,8 +99,7 @@ def test_batch_completion_creates_email_events_that_pull_maps(exstream, imprint_
         "workTitle": "T",
         "publicationDate": "2026-12-01",
     }
-    job = exstream_batch_submit(
-        actor=None,
+    job = batch_submitted(
         communication=launch,
         imprint=imprint_a,
         external_id="launch-1",

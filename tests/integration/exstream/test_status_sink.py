@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from integration.exstream.events import StatusEvent, status_for_schema_type
-from integration.exstream.status_sink import deliver_status_events
+from integration.connectors.exstream.events import StatusEvent, status_for_schema_type
 from integration.models import MessageEvent
+from integration.status.sink import deliver_status_events
 
 
 @pytest.mark.django_db

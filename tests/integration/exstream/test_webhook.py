@@ -10,7 +10,7 @@ import time
 import pytest
 from django.test import Client
 
-from integration.exstream.webhooks import SANDBOX_EVENTS_SECRET, configured_secrets, sign
+from integration.connectors.exstream.webhooks import SANDBOX_EVENTS_SECRET, configured_secrets, sign
 from integration.models import InboundEvent, MessageEvent
 
 URL = "/api/v1/webhooks/exstream/"

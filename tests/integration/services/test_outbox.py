@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from integration.http import ExternalServiceError
+from integration.delivery import outbox
+from integration.delivery.outbox import SendResult
+from integration.lib.http import ExternalServiceError
 from integration.models import OutboxAttempt, OutboxItem
-from integration.services import outbox
-from integration.services.outbox import SendResult
 
 pytestmark = pytest.mark.django_db
 

@@ -6,13 +6,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import AuditEvent
+from integration.lib.csv import spreadsheet_safe
 from integration.models import Audience, AudienceMember, Contact
-from integration.services.audiences import (
+from integration.setup.audiences import (
     audience_count,
     audience_export_csv,
     audience_list_upload,
     audience_recipients,
-    spreadsheet_safe,
 )
 from tests.factories import AudienceFactory, ContactFactory, ContributionFactory, WorkFactory
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from integration.models import ComplianceRule
-from integration.services.compliance import compliance_evaluate
+from integration.setup.compliance import compliance_evaluate
 from tests.factories import ComplianceRuleFactory, communication_type
 
 pytestmark = pytest.mark.django_db
@@ -155,7 +155,7 @@ def test_rule_validation(imprint_a):
 def test_preloaded_rules_evaluate_without_queries(
     imprint_a, territories, django_assert_num_queries
 ):
-    from integration.services.compliance import compliance_rules_for
+    from integration.setup.compliance import compliance_rules_for
 
     ComplianceRuleFactory.create(
         imprint=imprint_a,

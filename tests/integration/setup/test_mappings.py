@@ -9,8 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import AuditEvent
-from integration.services.context import REGISTRY, build_context, recipient_context
-from integration.services.mappings import (
+from integration.setup.context import REGISTRY, build_context, recipient_context
+from integration.setup.mappings import (
     NBSP,
     NNBSP,
     TransformError,

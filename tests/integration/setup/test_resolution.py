@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from integration.models import CommunicationTemplate
-from integration.services.templates import template_resolve
+from integration.setup.templates import template_resolve
 from tests.factories import CommunicationTemplateFactory, communication_type
 
 pytestmark = pytest.mark.django_db

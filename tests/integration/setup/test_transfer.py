@@ -18,7 +18,7 @@ from integration.models import (
     ImprintTypeSetting,
     TriggerRule,
 )
-from integration.services.setup import (
+from integration.setup.transfer import (
     ImportRefused,
     setup_export,
     setup_import,

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from integration.models import ChangeEvent, TriggerRule
-from integration.services.triggers import trigger_rules_due, trigger_rules_matching
+from integration.setup.triggers import trigger_rules_due, trigger_rules_matching
 from tests.factories import (
     AudienceFactory,
     ContractFactory,

@@ -10,16 +10,16 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import AuditEvent
+from integration.communications.reminders import contributor_action_remind
 from integration.models import Communication, ContributorAction, Message
 from integration.selectors.status import contributor_actions_for
-from integration.services.contributor_actions import (
+from integration.status.apply import StatusInput, message_status_apply
+from integration.status.contributor_actions import (
     DEFAULT_RESPONSE_DAYS,
     contributor_action_assign,
-    contributor_action_record_response,
-    contributor_action_remind,
     contributor_actions_open_for_communication,
 )
-from integration.services.status import StatusInput, message_status_apply
+from integration.status.responses import contributor_action_record_response
 from tests.factories import (
     CommunicationFactory,
     DeliveryDateFactory,

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from integration.models import CustomerServiceOutcome
 from integration.selectors.status import customer_service_report
-from integration.services.customer_service import (
+from integration.status.customer_service import (
     EVENT_TYPE,
     OutcomeInput,
     customer_service_events_ingest,

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from integration.exstream.events import StatusEvent
-from integration.exstream.status_sink import deliver_status_events
-from integration.exstream.webhooks import sign
+from integration.connectors.exstream.events import StatusEvent
+from integration.connectors.exstream.webhooks import sign
 from integration.models import ContributorAction, CustomerServiceOutcome, InboundEvent, Message
+from integration.status.sink import deliver_status_events
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ import time_machine
 from django.urls import reverse
 
 from integration.models import Communication, ContributorAction, Message, WritebackRule
-from integration.services.status import StatusInput, message_status_apply
+from integration.status.apply import StatusInput, message_status_apply
 from tests.integration.status.conftest import at
 
 pytestmark = pytest.mark.django_db

@@ -9,12 +9,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from integration.models import ContributorAction, Message, MessageEvent
-from integration.services.status import (
-    StatusInput,
-    message_status_apply,
-    message_status_import_csv,
-    message_status_record,
-)
+from integration.status.apply import StatusInput, message_status_apply, message_status_record
+from integration.status.imports import message_status_import_csv
 from tests.factories import CommunicationFactory, MessageFactory, WorkFactory
 from tests.integration.status.conftest import at
 

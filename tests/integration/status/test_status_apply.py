@@ -9,7 +9,7 @@ import pytest
 from integration.models import Message, MessageEvent
 from integration.models.status import STATUS_RANK
 from integration.selectors.status import communication_delivery_stats, orphan_message_events
-from integration.services.status import StatusInput, message_status_apply
+from integration.status.apply import StatusInput, message_status_apply
 from tests.factories import MessageFactory
 from tests.integration.status.conftest import at
 

@@ -15,7 +15,7 @@ from accounts.audit import log_action
 from accounts.models import AuditEvent
 from integration.models import Approval, ChangeEvent, Message, OutboxAttempt, WritebackRecord
 from integration.selectors.timeline import TimelineFilters, title_timeline
-from integration.services.status import StatusInput, message_status_apply
+from integration.status.apply import StatusInput, message_status_apply
 from tests.factories import MessageFactory, WorkFactory
 from tests.integration.status.conftest import at
 
@@ -78,7 +78,7 @@ def test_every_source_newest_first(busy_title, work, project_manager):
 
 
 def test_writeback_attempts_are_on_the_timeline(busy_title, work, project_manager, imprint_a):
-    from integration.services.outbox import outbox_enqueue
+    from integration.delivery.outbox import outbox_enqueue
 
     item = outbox_enqueue(
         kind="consonance_writeback", external_id="colophon-x",

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from integration.http import ExternalServiceError
+from integration.delivery import outbox
+from integration.lib.http import ExternalServiceError
 from integration.models import (
     ContributorAction,
     Message,
@@ -18,9 +19,8 @@ from integration.models import (
     WritebackRecord,
     WritebackRule,
 )
-from integration.services import outbox
-from integration.services.status import StatusInput, message_status_apply
-from integration.services.writeback import HANDLER, writeback_rule_set
+from integration.status.apply import StatusInput, message_status_apply
+from integration.status.writeback import HANDLER, writeback_rule_set
 from tests.factories import (
     CommunicationFactory,
     GratisCopyFactory,

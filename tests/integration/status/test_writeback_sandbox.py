@@ -8,10 +8,10 @@ import importlib
 
 import pytest
 
+from integration.delivery import outbox
 from integration.models import Message, OutboxAttempt, OutboxItem, WritebackRecord, WritebackRule
-from integration.services import outbox
-from integration.services.status import StatusInput, message_status_apply
-from integration.services.writeback import HANDLER, writeback_rule_set
+from integration.status.apply import StatusInput, message_status_apply
+from integration.status.writeback import HANDLER, writeback_rule_set
 from sandbox.models import SandboxContract, SandboxState
 from tests.factories import (
     CommunicationFactory,

@@ -1,0 +1,357 @@
+"""Upserting normalised contract documents into the mirror (contract, licensed rights,
+delivery dates, gratis copies), with field-level change events (``diff_contract``).
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from integration.catalogue.diff import EventSpec, Kind, Outcome, diff_contract
+from integration.catalogue.mirror import change_events_build, parse_iso_date
+from integration.catalogue.parties import upsert_contacts
+from integration.connectors.consonance.mapping import content_hash
+from integration.lib.bulk import insert_rows
+from integration.models import (
+    ChangeEvent,
+    Contact,
+    Contract,
+    DeliveryDate,
+    GratisCopy,
+    LicensedRight,
+    Product,
+    SyncRun,
+    Work,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _contract_values(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": doc["name"][:300],
+        "signed_date": parse_iso_date(doc["signed_date"]),
+        "term_months": doc["term_months"],
+        "review_date": parse_iso_date(doc["review_date"]),
+        "terminated_date": parse_iso_date(doc["terminated_date"]),
+        "ms_delivery_date": parse_iso_date(doc["ms_delivery_date"]),
+        "pub_before_date": parse_iso_date(doc["pub_before_date"]),
+    }
+
+
+def _apply_contract(
+    doc: dict[str, Any],
+    raw: dict[str, Any],
+    *,
+    source: str,
+    run: SyncRun | None,
+    outcome: Outcome,
+    works: dict[int, tuple[int, int]],
+    clients: dict[int, int],
+    existing: dict[int, dict[str, Any]],
+    now: Any,
+) -> None:
+    digest = content_hash(doc)
+    row = existing.get(doc["id"])
+    if row and row["content_hash"] == digest and row["withdrawn_at"] is None:
+        outcome.unchanged += 1
+        return
+    if doc["work_id"] not in works:
+        outcome.fail("contract", doc["id"], f"Its work {doc['work_id']} is not in the mirror.")
+        return
+    work_pk, imprint_id = works[doc["work_id"]]
+    client_id = clients.get(doc["client"]["id"]) if doc["client"] else None
+    values = dict(
+        _contract_values(doc),
+        work_id=work_pk,
+        imprint_id=imprint_id,
+        client_id=client_id,
+        raw=raw,
+        snapshot=doc,
+        content_hash=digest,
+        source=source,
+        synced_at=now,
+        withdrawn_at=None,
+    )
+    if row is None:
+        contract = Contract.objects.create(consonance_id=doc["id"], **values)
+        specs = [EventSpec(Kind.CREATED, "contract", None, doc["name"])]
+        outcome.created += 1
+    else:
+        Contract.objects.filter(pk=row["pk"]).update(**values)
+        contract = Contract(pk=row["pk"])
+        specs = diff_contract(row["snapshot"] or {}, doc)
+        outcome.updated += 1
+    rights = {r.consonance_id: r for r in LicensedRight.objects.filter(contract=contract)}
+    for r in doc["rights"]:
+        cut = Decimal(r["author_cut"]) if r["author_cut"] is not None else None
+        current = rights.pop(r["id"], None)
+        if current is None:
+            LicensedRight.objects.create(
+                contract=contract,
+                consonance_id=r["id"],
+                right_type=r["right_type"][:100],
+                territory=r["territory"][:200],
+                author_cut=cut,
+            )
+        elif (current.right_type, current.territory, current.author_cut, current.ended_at) != (
+            r["right_type"],
+            r["territory"],
+            cut,
+            None,
+        ):
+            current.right_type, current.territory = r["right_type"][:100], r["territory"][:200]
+            current.author_cut, current.ended_at = cut, None
+            current.save()
+    LicensedRight.objects.filter(
+        pk__in=[r.pk for r in rights.values() if r.ended_at is None]
+    ).update(ended_at=now)
+    DeliveryDate.objects.filter(contract=contract).delete()
+    insert_rows(
+        DeliveryDate,
+        [
+            DeliveryDate(
+                contract=contract,
+                consonance_id=d["id"],
+                deliverable_type=d["type"][:100],
+                requirement=d["requirement"][:300],
+                due=parse_iso_date(d["due"]),
+                slipped=parse_iso_date(d["slipped"]),
+                percentage_of_total=Decimal(d["percentage"]) if d["percentage"] else None,
+            )
+            for d in doc["deliveries"]
+        ],
+    )
+    GratisCopy.objects.filter(contract=contract).delete()
+    product_pks = dict(
+        Product.objects.filter(
+            consonance_id__in=[g["product_id"] for g in doc["gratis"] if g["product_id"]]
+        ).values_list("consonance_id", "pk")
+    )
+    insert_rows(
+        GratisCopy,
+        [
+            GratisCopy(
+                contract=contract,
+                consonance_id=g["id"],
+                product_id=product_pks.get(g["product_id"]),
+                number_of_copies=g["copies"],
+                send_on=parse_iso_date(g["send_on"]),
+                sent_on=parse_iso_date(g["sent_on"]),
+                note=g["note"][:500],
+            )
+            for g in doc["gratis"]
+        ],
+    )
+    insert_rows(
+        ChangeEvent,
+        change_events_build(
+            specs,
+            imprint_id=imprint_id,
+            work_pk=work_pk,
+            products={},
+            source=source,
+            run=run,
+            contract_pk=contract.pk,
+            now=now,
+        ),
+    )
+    outcome.work_ids.add(work_pk)
+
+
+def _create_contracts(
+    items: list[tuple[dict[str, Any], dict[str, Any]]],
+    *,
+    source: str,
+    run: SyncRun | None,
+    works: dict[int, tuple[int, int]],
+    clients: dict[int, int],
+    now: Any,
+) -> None:
+    """Bulk path for contracts new to the mirror (the bulk of an initial sync)."""
+    insert_rows(
+        Contract,
+        [
+            Contract(
+                consonance_id=doc["id"],
+                work_id=works[doc["work_id"]][0],
+                imprint_id=works[doc["work_id"]][1],
+                client_id=clients.get(doc["client"]["id"]) if doc["client"] else None,
+                raw=raw,
+                snapshot=doc,
+                content_hash=content_hash(doc),
+                source=source,
+                synced_at=now,
+                **_contract_values(doc),
+            )
+            for doc, raw in items
+        ],
+    )
+    pks = dict(
+        Contract.objects.filter(consonance_id__in=[d["id"] for d, _ in items]).values_list(
+            "consonance_id", "pk"
+        )
+    )
+    product_pks = dict(
+        Product.objects.filter(
+            consonance_id__in=[
+                g["product_id"] for d, _ in items for g in d["gratis"] if g["product_id"]
+            ]
+        ).values_list("consonance_id", "pk")
+    )
+    rights, deliveries, gratis, events = [], [], [], []
+    for doc, _raw in items:
+        pk = pks[doc["id"]]
+        for r in doc["rights"]:
+            rights.append(
+                LicensedRight(
+                    contract_id=pk,
+                    consonance_id=r["id"],
+                    right_type=r["right_type"][:100],
+                    territory=r["territory"][:200],
+                    author_cut=Decimal(r["author_cut"]) if r["author_cut"] is not None else None,
+                )
+            )
+        for d in doc["deliveries"]:
+            deliveries.append(
+                DeliveryDate(
+                    contract_id=pk,
+                    consonance_id=d["id"],
+                    deliverable_type=d["type"][:100],
+                    requirement=d["requirement"][:300],
+                    due=parse_iso_date(d["due"]),
+                    slipped=parse_iso_date(d["slipped"]),
+                    percentage_of_total=Decimal(d["percentage"]) if d["percentage"] else None,
+                )
+            )
+        for g in doc["gratis"]:
+            gratis.append(
+                GratisCopy(
+                    contract_id=pk,
+                    consonance_id=g["id"],
+                    product_id=product_pks.get(g["product_id"]),
+                    number_of_copies=g["copies"],
+                    send_on=parse_iso_date(g["send_on"]),
+                    sent_on=parse_iso_date(g["sent_on"]),
+                    note=g["note"][:500],
+                )
+            )
+        work_pk, imprint_id = works[doc["work_id"]]
+        events.append(
+            ChangeEvent(
+                created_at=now,
+                kind=Kind.CREATED,
+                imprint_id=imprint_id,
+                work_id=work_pk,
+                contract_id=pk,
+                field="contract",
+                new_value=doc["name"],
+                source=source,
+                sync_run=run,
+            )
+        )
+    insert_rows(LicensedRight, rights)
+    insert_rows(DeliveryDate, deliveries)
+    insert_rows(GratisCopy, gratis)
+    insert_rows(ChangeEvent, events)
+
+
+def mirror_contracts(
+    items: list[tuple[dict[str, Any], dict[str, Any]]],
+    *,
+    source: str,
+    run: SyncRun | None = None,
+) -> Outcome:
+    """Upsert (document, raw record) pairs of contracts, each in its own savepoint."""
+    outcome = Outcome(seen=len(items))
+    now = timezone.now()
+    ids = [doc["id"] for doc, _ in items]
+    existing: dict[int, dict[str, Any]] = {
+        row["consonance_id"]: dict(row)
+        for row in Contract.objects.filter(consonance_id__in=ids).values(
+            "pk", "consonance_id", "content_hash", "withdrawn_at", "snapshot"
+        )
+    }
+    pending = [
+        (doc, raw)
+        for doc, raw in items
+        if not (
+            doc["id"] in existing
+            and existing[doc["id"]]["content_hash"] == content_hash(doc)
+            and existing[doc["id"]]["withdrawn_at"] is None
+        )
+    ]
+    outcome.unchanged += len(items) - len(pending)
+    if not pending:
+        return outcome
+    works = {
+        cid: (pk, imp)
+        for cid, pk, imp in Work.objects.filter(
+            consonance_id__in=[d["work_id"] for d, _ in pending]
+        ).values_list("consonance_id", "pk", "imprint_id")
+    }
+    clients = dict(
+        Contact.objects.filter(
+            consonance_id__in=[d["client"]["id"] for d, _ in pending if d["client"]]
+        ).values_list("consonance_id", "pk")
+    )
+    missing_clients = [
+        d["client"] for d, _ in pending if d["client"] and d["client"]["id"] not in clients
+    ]
+    if missing_clients:
+        clients.update(
+            upsert_contacts(
+                (
+                    {
+                        "id": c["id"],
+                        "kind": c["kind"],
+                        "name": c["name"],
+                        "key_names": "",
+                        "person_name_inverted": "",
+                        "isni": "",
+                        "country": "",
+                        "emails": [],
+                        "phones": [],
+                        "addresses": [],
+                    }
+                    for c in missing_clients
+                ),
+                source=source,
+            )
+        )
+    fresh = [
+        (doc, raw) for doc, raw in pending if doc["id"] not in existing and doc["work_id"] in works
+    ]
+    if fresh:
+        try:
+            with transaction.atomic():
+                _create_contracts(
+                    fresh, source=source, run=run, works=works, clients=clients, now=now
+                )
+            outcome.created += len(fresh)
+            outcome.work_ids |= {works[d["work_id"]][0] for d, _ in fresh}
+            done = {d["id"] for d, _ in fresh}
+            pending = [(d, r) for d, r in pending if d["id"] not in done]
+        except (DatabaseError, ValueError, KeyError):
+            logger.warning("Bulk contract create failed; storing one by one")
+    for doc, raw in pending:
+        try:
+            with transaction.atomic():
+                _apply_contract(
+                    doc,
+                    raw,
+                    source=source,
+                    run=run,
+                    outcome=outcome,
+                    works=works,
+                    clients=clients,
+                    existing=existing,
+                    now=now,
+                )
+        except (DatabaseError, ValueError, KeyError) as exc:
+            outcome.fail("contract", doc["id"], f"Could not be stored: {exc}")
+    return outcome

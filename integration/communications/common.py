@@ -1,0 +1,44 @@
+"""Shared by the communication services: the status alias, what counts as a person acting,
+the drafter check and canonical JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+
+from accounts import policy
+from accounts.types import Actor, person
+from integration.models import (
+    Communication,
+)
+
+logger = logging.getLogger(__name__)
+
+
+S = Communication.Status
+
+
+SUBJECT_TYPE = "integration.communication"
+
+
+def dispatch_chunk_size() -> int:
+    return max(1, int(settings.COMMUNICATION_DISPATCH_CHUNK))
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def require_drafter(actor: Actor, communication: Communication) -> None:
+    if person(actor) is None:
+        return
+    category = communication.category
+    if not policy.can_draft(actor, category, communication):
+        raise PermissionDenied(
+            f"Only someone who drafts {category.replace('_', ' ')} communications in this "
+            "imprint may do this."
+        )

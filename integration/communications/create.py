@@ -1,0 +1,199 @@
+"""Creating a draft communication (its template resolved) and starting its composition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import policy
+from accounts.audit import log_action
+from accounts.models import Imprint
+from accounts.policy import Action, Category
+from accounts.types import Actor, person
+from integration.communications.common import require_drafter
+from integration.lib.queue import enqueue
+from integration.models import (
+    Audience,
+    ChangeEvent,
+    Communication,
+    CommunicationType,
+    Contract,
+    Product,
+    RoyaltyImport,
+    TriggerRule,
+    Work,
+)
+from integration.setup.audiences import audience_count
+from integration.setup.templates import template_resolve
+
+
+def communication_create(
+    *,
+    actor: Actor,
+    imprint: Imprint,
+    communication_type: CommunicationType,
+    audience: Audience,
+    name: str = "",
+    work: Work | None = None,
+    product: Product | None = None,
+    contract: Contract | None = None,
+    royalty_import: RoyaltyImport | None = None,
+    territory_code: str = "",
+    language: str = "",
+    channels: list[str] | None = None,
+    offer: dict[str, Any] | None = None,
+    campaign: dict[str, Any] | None = None,
+    trigger_rule: TriggerRule | None = None,
+    change_event: ChangeEvent | None = None,
+    trigger_key: str | None = None,
+    compose: bool = True,
+) -> Communication:
+    """Create a draft (resolving its template) and compose it in the background.
+
+    ``actor`` is the drafting user, or a string such as ``"trigger:12"`` for trigger drafts."""
+    category = Category(communication_type.category)
+    if person(actor) is not None:
+        policy.require(actor, Action.VIEW, imprint)
+        if not policy.can_draft(actor, category, imprint):
+            raise PermissionDenied(
+                f"Drafting {category.value.replace('_', ' ')} communications in {imprint} needs "
+                "a drafting role for that category."
+            )
+    errors: dict[str, list[str]] = {}
+    if audience.imprint_id != imprint.pk:
+        errors["audience"] = ["That audience belongs to another imprint."]
+    if contract is not None and work is None:
+        work = contract.work
+    if product is not None and work is None:
+        work = product.work
+    for label, obj in (("work", work), ("contract", contract)):
+        if obj is not None and obj.imprint_id != imprint.pk:
+            errors[label] = [f"That {label} belongs to another imprint."]
+    if product is not None and work is not None and product.work_id != work.pk:
+        errors["product"] = ["That product is a format of another title."]
+    if royalty_import is not None and royalty_import.imprint_id != imprint.pk:
+        errors["royalty_import"] = ["That royalty import belongs to another imprint."]
+    territory_code = (territory_code or audience.territory_code or "").upper()
+    resolution = template_resolve(
+        communication_type=communication_type,
+        imprint=imprint,
+        territory_code=territory_code,
+        language=language,
+        on_date=timezone.localdate(),
+    )
+    template = resolution.template
+    if template is None:
+        errors["communication_type"] = [resolution.explanation]
+    chosen_channels = list(channels or (template.channels if template else []))
+    if template is not None:
+        offered = set(template.channels)
+        wrong = [c for c in chosen_channels if c not in offered]
+        if wrong:
+            errors["channels"] = [
+                f"The template {template} has no {', '.join(wrong)} output; it offers "
+                f"{', '.join(sorted(offered))}."
+            ]
+        if not chosen_channels:
+            errors["channels"] = ["Choose at least one channel."]
+    for label, value in (("offer", offer), ("campaign", campaign)):
+        if value is not None and not isinstance(value, dict):
+            errors[label] = [f"The {label} must be an object of names and values."]
+    if errors:
+        raise ValidationError(errors)
+    assert template is not None
+    if not name:
+        about = work.title if work else (contract.name if contract else audience.name)
+        name = f"{communication_type.name}: {about}"[:300]
+    with transaction.atomic():
+        communication = Communication.objects.create(
+            imprint=imprint,
+            communication_type=communication_type,
+            name=name[:300],
+            work=work,
+            product=product,
+            contract=contract,
+            royalty_import=royalty_import,
+            template=template,
+            template_explanation=resolution.explanation + "\n" + "\n".join(resolution.lines),
+            audience=audience,
+            territory_code=territory_code,
+            language=language,
+            channels=chosen_channels,
+            offer=offer or {},
+            campaign=campaign or {},
+            created_by=person(actor),
+            trigger_rule=trigger_rule,
+            change_event=change_event,
+            trigger_key=trigger_key,
+        )
+        log_action(
+            actor=actor,
+            verb="communication.created",
+            target=communication,
+            work_id=communication.work_id,
+            data={
+                "type": communication_type.code,
+                "template": str(template),
+                "audience": audience.name,
+                "channels": chosen_channels,
+                "trigger_rule": trigger_rule.pk if trigger_rule else None,
+                "change_event": change_event.pk if change_event else None,
+            },
+        )
+        if compose:
+            start_composing(communication, actor=actor)
+    return communication
+
+
+def start_composing(communication: Communication, *, actor: Actor) -> None:
+    assert communication.audience is not None
+    communication.start_composing()
+    if communication.audience.kind == Audience.Kind.SEGMENT:
+        total = 1
+    else:
+        total = audience_count(audience=communication.audience, work=communication.work) or 0
+    communication.compose_total = total
+    communication.compose_done = 0
+    communication.save()
+    log_action(
+        actor=actor,
+        verb="communication.compose_started",
+        target=communication,
+        work_id=communication.work_id,
+        data={"recipients": total},
+    )
+    enqueue(
+        "integration.tasks.communication_compose",
+        communication.pk,
+        communication.compose_attempt,
+        group="compose",
+    )
+
+
+def communication_recompose(*, actor: Actor, communication: Communication) -> Communication:
+    """Compose a draft or rejected communication again from current data (re-resolving its
+    template), e.g. after the catalogue or setup changed."""
+    with transaction.atomic():
+        locked = Communication.objects.select_for_update().get(pk=communication.pk)
+        require_drafter(actor, locked)
+        if locked.status not in Communication.EDITABLE:
+            raise ValidationError(
+                f"Only drafts and rejected communications can be recomposed; this one is "
+                f"{locked.get_status_display().lower()}."
+            )
+        resolution = template_resolve(
+            communication_type=locked.communication_type,
+            imprint=locked.imprint,
+            territory_code=locked.territory_code,
+            language=locked.language,
+            on_date=timezone.localdate(),
+        )
+        if resolution.template is None:
+            raise ValidationError(resolution.explanation)
+        locked.template = resolution.template
+        locked.template_explanation = resolution.explanation + "\n" + "\n".join(resolution.lines)
+        start_composing(locked, actor=actor)
+    return locked

@@ -1,0 +1,218 @@
+"""Dispatch: the outbox handler that submits an approved communication to Exstream's batch
+channel, one chunk of messages per outbox row, with a stable external id per chunk.
+
+* ``send`` first re-checks that what was approved is what would be sent (the first chunk
+  recomputes the payload hash; a difference voids the approval and nothing is sent), then
+  submits the chunk's records.
+* ``reconcile`` (asked by the outbox engine before any second attempt) looks the external id
+  up in Exstream, so a worker that died after the HTTP call never causes a duplicate.
+* ``on_success`` marks the chunk's messages submitted with the job id; ``on_dead`` marks them
+  failed with the reason (both as per-message status events through
+  ``integration.status.apply.message_status_chunk_apply``); when every chunk is settled
+  the communication becomes sent, partially failed (some chunks dead or cancelled) or failed
+  (all of them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import log_action
+from integration.communications.chunks import current_outbox_items
+from integration.communications.revalidation import communication_revalidate
+from integration.delivery.gateway import Submitted, gateway
+from integration.delivery.outbox import SendResult
+from integration.lib.http import ExternalServiceError
+from integration.models import Communication, Message, OutboxItem
+from integration.status.apply import message_status_chunk_apply
+from integration.status.contributor_actions import contributor_actions_open_for_communication
+
+S = Communication.Status
+SENDABLE = (S.QUEUED, S.SENDING, S.PARTIALLY_FAILED, S.FAILED)
+
+
+def _not_sendable(message: str) -> ExternalServiceError:
+    return ExternalServiceError(message, service="colophon", retryable=False)
+
+
+def chunk_records(communication_id: int, chunk: int) -> list[dict[str, Any]]:
+    """The records of one chunk: the driver data plus the customer key (the message key that
+    status events name) and the channel."""
+    rows = (
+        Message.objects.filter(communication_id=communication_id, chunk=chunk)
+        .order_by("sequence")
+        .values_list("key", "channel", "driver_data")
+    )
+    return [{"channel": channel, **data, "customerKey": str(key)} for key, channel, data in rows]
+
+
+def _ready(item: OutboxItem) -> Communication:
+    """Lock the communication and check the chunk still belongs to its current approval; move
+    it from queued to sending. Revalidates the payload once, before the first chunk goes."""
+
+    comm_id = int(item.payload["communication_id"])
+    approved_hash = str(item.payload.get("approved_hash", ""))
+    communication = Communication.objects.filter(pk=comm_id).first()
+    if communication is None:
+        raise _not_sendable("The communication no longer exists.")
+    # What was approved is what is sent: recompute from current data before the first chunk.
+    if communication.status == S.QUEUED and communication_revalidate(
+        communication_id=comm_id, reason="The data changed between approval and sending"
+    ):
+        raise _not_sendable("The approval was voided: the data changed after approval.")
+    with transaction.atomic():
+        locked = Communication.objects.select_for_update().get(pk=comm_id)
+        if locked.status not in SENDABLE or locked.approved_hash != approved_hash:
+            raise _not_sendable(
+                f"The communication is {locked.get_status_display().lower()} and no longer "
+                "approved with this payload; this chunk is not sent."
+            )
+        if locked.status == S.QUEUED:
+            locked.start_sending()
+            locked.save()
+            log_action(
+                actor=None,
+                verb="communication.sending",
+                target=locked,
+                work_id=locked.work_id,
+                data={"first_chunk": item.external_id},
+            )
+    return locked
+
+
+def settle(communication_id: int) -> None:
+    """Move the communication on when every chunk of its approval is done, dead or cancelled.
+    Runs inside the transaction that settled a chunk."""
+
+    locked = Communication.objects.select_for_update().get(pk=communication_id)
+    if locked.status not in SENDABLE:
+        return
+    statuses = list(current_outbox_items(locked).values_list("status", flat=True))
+    open_ = [s for s in statuses if s in (OutboxItem.Status.PENDING, OutboxItem.Status.IN_PROGRESS)]
+    if open_:
+        if locked.status in (S.PARTIALLY_FAILED, S.FAILED):
+            locked.resume_sending()
+            locked.save()
+        return
+    done = statuses.count(OutboxItem.Status.DONE)
+    failed = len(statuses) - done
+    if locked.status in (S.PARTIALLY_FAILED, S.FAILED):
+        locked.resume_sending()
+    if failed == 0:
+        locked.mark_sent()
+        verb = "communication.sent"
+    elif done == 0:
+        locked.mark_failed()
+        verb = "communication.failed"
+    else:
+        locked.mark_partially_failed()
+        verb = "communication.partially_failed"
+    locked.save()
+    log_action(
+        actor=None,
+        verb=verb,
+        target=locked,
+        work_id=locked.work_id,
+        data={"chunks_sent": done, "chunks_failed": failed},
+    )
+
+
+class ExstreamBatchHandler:
+    def reconcile(self, item: OutboxItem) -> dict[str, Any] | None:
+        found = gateway().find_batch(item.external_id)
+        if found is None:
+            return None
+        return {**found.as_result(), "reconciled": True}
+
+    def send(self, item: OutboxItem) -> SendResult:
+        communication = _ready(item)
+        assert communication.template is not None
+        chunk = int(item.payload["chunk"])
+        records = chunk_records(communication.pk, chunk)
+        if not records:
+            raise _not_sendable(f"Chunk {chunk} has no messages.")
+        submitted = gateway().submit_batch(
+            external_id=item.external_id,
+            communication=communication.template.exstream_communication,
+            records=records,
+        )
+        return SendResult(
+            result=submitted.as_result(),
+            status_code=200,
+            request_summary={
+                "external_id": item.external_id,
+                "chunk": chunk,
+                "records": len(records),
+            },
+        )
+
+    def on_success(self, item: OutboxItem, result: dict[str, Any]) -> None:
+        comm_id = int(item.payload["communication_id"])
+        chunk = int(item.payload["chunk"])
+        job_id = str(result.get("job_id", ""))
+        # One "submitted" event per message through the status service. FAILED too: a dead
+        # chunk replayed from Operations succeeded this time (an internal correction).
+        keys = message_status_chunk_apply(
+            communication_id=comm_id,
+            chunk=chunk,
+            status=Message.Status.SUBMITTED,
+            from_statuses=[Message.Status.GENERATED, Message.Status.FAILED],
+            event_id=f"submitted:{item.external_id}:{job_id}",
+            occurred_at=timezone.now(),
+            detail={"job_id": job_id},
+            extra={"exstream_job_id": job_id[:100]},
+        ).keys
+        communication = Communication.objects.select_related("template__exstream_communication")
+        comm = communication.get(pk=comm_id)
+        if comm.template is not None and job_id:
+            gateway().record_job(
+                submitted=Submitted(
+                    job_id=job_id,
+                    flow_instance_ids=list(result.get("flow_instance_ids") or []),
+                    domain=str(result.get("domain", "")),
+                    channel=str(result.get("channel", "")),
+                ),
+                external_id=item.external_id,
+                communication=comm.template.exstream_communication,
+                imprint_id=comm.imprint_id,
+                customer_keys=keys,
+            )
+        settle(comm_id)
+        # Contributor communications that expect a reply become outstanding actions now.
+        contributor_actions_open_for_communication(communication=comm)
+
+    def on_dead(self, item: OutboxItem, reason: str) -> None:
+        comm_id = int(item.payload["communication_id"])
+        chunk = int(item.payload["chunk"])
+        message_status_chunk_apply(
+            communication_id=comm_id,
+            chunk=chunk,
+            status=Message.Status.FAILED,
+            from_statuses=[Message.Status.GENERATED],
+            event_id=f"failed:{item.external_id}:{item.attempts}",
+            occurred_at=timezone.now(),
+            detail={"reason": reason[:500]},
+            status_detail=reason[:500],
+        )
+        settle(comm_id)
+
+    def on_cancel(self, item: OutboxItem) -> None:
+        comm_id = int(item.payload["communication_id"])
+        reason = "The chunk was cancelled in Operations."
+        message_status_chunk_apply(
+            communication_id=comm_id,
+            chunk=int(item.payload["chunk"]),
+            status=Message.Status.FAILED,
+            from_statuses=[Message.Status.GENERATED, Message.Status.FAILED],
+            event_id=f"cancelled:{item.external_id}:{item.attempts}",
+            occurred_at=timezone.now(),
+            detail={"reason": reason},
+            status_detail=reason,
+        )
+        settle(comm_id)
+
+
+HANDLER = ExstreamBatchHandler()

@@ -1,0 +1,195 @@
+"""The payload: each recipient's driver data (the template's mapping applied to the title
+context plus the recipient's own fields), the compliance findings, and the payload hash.
+
+The hash is built incrementally: a header (template, Exstream communication, channels,
+audience) then each message's canonical JSON in sequence order. Approval binds that hash;
+``communication_revalidate`` recomputes it from current data (writing nothing).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from integration.communications.common import canonical_json
+from integration.models import (
+    Audience,
+    Communication,
+    CommunicationTemplate,
+    RoyaltyLine,
+)
+from integration.setup.audiences import Recipient, audience_recipients
+from integration.setup.context import RECIPIENT_FIELDS, build_context
+from integration.setup.mappings import COLOPHON_SUPPLIED, build_driver_data
+
+
+@dataclass
+class Payload:
+    sequence: int
+    recipient: Recipient
+    channel: str
+    driver_data: dict[str, Any]
+    problems: list[str]
+    canonical: str
+    driver_json: str
+
+
+@dataclass
+class Composer:
+    """Everything title-level, loaded once per compose; ``payloads()`` streams the messages."""
+
+    communication: Communication
+    template: CommunicationTemplate
+    on_date: datetime.date
+    title_context: dict[str, Any] = field(default_factory=dict)
+    recipient_fields: list[Any] = field(default_factory=list)
+    royalty_lines: dict[int, list[RoyaltyLine]] = field(default_factory=dict)
+    channels: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, communication: Communication, *, on_date: datetime.date) -> Composer:
+        template = communication.template
+        if template is None:
+            raise ValidationError("No template applies to this communication.")
+        # Fresh template with its mappings (a cached compile must not outlive a change).
+        template = CommunicationTemplate.objects.select_related("exstream_communication").get(
+            pk=template.pk
+        )
+        context = build_context(
+            work=communication.work,
+            product=communication.product,
+            contract=communication.contract,
+            offer=communication.offer,
+            campaign=communication.campaign,
+            territory=communication.territory_code,
+        )
+        context["today"] = on_date
+        context["imprint.name"] = communication.imprint.name
+        used = {m.context_field for m in template.mappings.all()}
+        composer = cls(
+            communication=communication,
+            template=template,
+            on_date=on_date,
+            title_context=context,
+            recipient_fields=[f for f in RECIPIENT_FIELDS if f.key in used],
+            channels=list(communication.channels or template.channels or ["print"]),
+        )
+        if communication.royalty_import_id and any(
+            f.group == "royalty" for f in composer.recipient_fields
+        ):
+            for line in RoyaltyLine.objects.filter(
+                royalty_import_id=communication.royalty_import_id
+            ).order_by("payee_consonance_id", "period_start", "isbn13", "id"):
+                if line.payee_id is not None:
+                    composer.royalty_lines.setdefault(line.payee_id, []).append(line)
+        return composer
+
+    def header(self) -> str:
+        c = self.communication
+        return canonical_json(
+            {
+                "communication": c.pk,
+                "template": [self.template.pk, self.template.updated_at.isoformat()],
+                "exstream": self.template.exstream_communication.communication_id,
+                "channels": self.channels,
+                "audience": [
+                    c.audience_id,
+                    c.audience.updated_at.isoformat() if c.audience else "",
+                ],
+                "offer": c.offer,
+                "campaign": c.campaign,
+            }
+        )
+
+    def recipients(self) -> Iterator[Recipient]:
+        audience = self.communication.audience
+        assert audience is not None
+        if audience.kind == Audience.Kind.SEGMENT:
+            yield Recipient(
+                key=f"segment:{audience.segment_id}",
+                name=audience.segment_name or audience.name,
+                email="",
+                address="",
+                country=self.communication.territory_code[:2],
+                channel_preference="",
+                consent=None,
+                contact_id=None,
+            )
+            return
+        yield from audience_recipients(audience=audience, work=self.communication.work)
+
+    def _split_mappings(self) -> tuple[dict[str, Any], list[str], Any]:
+        """Map the title-level fields once; per recipient only the recipient-level mappings
+        run. Exactly what ``build_driver_data`` over the whole context would produce."""
+        template = self.template
+        mappings = list(template.mappings.all())
+        levels = {f.key: f.level for f in RECIPIENT_FIELDS}
+        per_recipient = [m for m in mappings if levels.get(m.context_field) == "recipient"]
+        per_title = [m for m in mappings if m not in per_recipient]
+        # The customer key is Colophon's own (the message key), added to every record at send.
+        required = set(template.exstream_communication.required_fields) - COLOPHON_SUPPLIED
+        recipient_names = {m.driver_field for m in per_recipient}
+        title_part = SimpleNamespace(
+            _compiled_mappings=per_title,
+            _required_driver=required - recipient_names,
+            locale=template.locale,
+        )
+        recipient_part = SimpleNamespace(
+            _compiled_mappings=per_recipient,
+            _required_driver=required & recipient_names,
+            locale=template.locale,
+        )
+        title_data, title_problems = build_driver_data(
+            template=title_part,  # type: ignore[arg-type]
+            context=self.title_context,
+        )
+        return title_data, title_problems, recipient_part
+
+    def payloads(self) -> Iterator[Payload]:
+        fields = self.recipient_fields
+        channels = self.channels
+        default_channel = channels[0]
+        royalty = self.royalty_lines
+        dumps = canonical_json
+        title_data, title_problems, recipient_part = self._split_mappings()
+        for sequence, recipient in enumerate(self.recipients(), start=1):
+            src = {
+                "recipient": recipient,
+                "royalty_lines": royalty.get(recipient.contact_id or 0, []),
+            }
+            context = {f.key: f.resolver(src) for f in fields}
+            own, own_problems = build_driver_data(template=recipient_part, context=context)
+            driver_data = {**title_data, **own}
+            problems = title_problems + own_problems if title_problems else own_problems
+            pref = recipient.channel_preference
+            channel = pref if pref in channels else default_channel
+            driver_json = dumps(driver_data)
+            # == canonical_json([sequence, recipient.key, channel, driver_data]), encoding the
+            # driver data once for both the hash and the stored row.
+            canonical = f"[{sequence},{dumps(recipient.key)},{dumps(channel)},{driver_json}]"
+            yield Payload(
+                sequence, recipient, channel, driver_data, problems, canonical, driver_json
+            )
+
+
+def payload_hash_compute(*, communication: Communication, on_date: datetime.date) -> str:
+    """The payload hash from current data, writing nothing."""
+    composer = Composer.load(communication, on_date=on_date)
+    hasher = hashlib.sha256(composer.header().encode())
+    for payload in composer.payloads():
+        hasher.update(b"\n")
+        hasher.update(payload.canonical.encode())
+    return hasher.hexdigest()
+
+
+def composed_on(communication: Communication) -> datetime.date:
+    if communication.composed_at is None:
+        return timezone.localdate()
+    return timezone.localdate(communication.composed_at)

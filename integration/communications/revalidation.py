@@ -1,0 +1,160 @@
+"""What was approved is what is sent: re-checking communications that await sending against
+current data, voiding the approval (and recomposing) when the payload changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.audit import log_action
+from integration.communications.chunks import cancel_items, outbox_items
+from integration.communications.create import start_composing
+from integration.communications.payload import composed_on, payload_hash_compute
+from integration.lib.queue import enqueue
+from integration.models import (
+    Approval,
+    Audience,
+    ChangeEvent,
+    Communication,
+    CommunicationTemplate,
+    Work,
+)
+
+
+def stale_reason(communication: Communication) -> str | None:
+    """Cheap: has anything the payload reads changed since it was last found current?"""
+    since = communication.checked_at or communication.composed_at
+    if since is None:
+        return None
+    c = communication
+    if (
+        c.template_id
+        and CommunicationTemplate.objects.filter(pk=c.template_id, updated_at__gt=since).exists()
+    ):
+        return f"The template {communication.template} or its mapping changed"
+    if c.audience_id and Audience.objects.filter(pk=c.audience_id, updated_at__gt=since).exists():
+        return f"The audience {communication.audience} changed"
+    if (
+        communication.work_id
+        and ChangeEvent.objects.filter(work_id=communication.work_id, created_at__gt=since).exists()
+    ):
+        return f"The catalogue data of “{communication.work}” changed"
+    return None
+
+
+def changed_since_composed(communication: Communication) -> str | None:
+    """None when the composed payload is still what current data gives; otherwise why not.
+    Recomputes the hash only when something it reads has changed."""
+    why = stale_reason(communication)
+    if why is None:
+        return None
+    current = payload_hash_compute(communication=communication, on_date=composed_on(communication))
+    if current == communication.payload_hash:
+        Communication.objects.filter(pk=communication.pk).update(checked_at=timezone.now())
+        return None
+    return why
+
+
+def communication_revalidate(*, communication_id: int, reason: str = "") -> bool:
+    """Recompute the payload hash from current data; when it differs from what was submitted
+    or approved, void the approval, return the communication to draft with the reason, and
+    recompose it. Returns True when it voided."""
+    communication = (
+        Communication.objects.select_related("communication_type", "audience", "template")
+        .filter(pk=communication_id)
+        .first()
+    )
+    if communication is None or communication.status not in Communication.AWAITING_SEND:
+        return False
+    bound = communication.approved_hash or communication.payload_hash
+    try:
+        current = payload_hash_compute(
+            communication=communication, on_date=composed_on(communication)
+        )
+    except ValidationError as exc:
+        current, reason = "", reason or exc.messages[0]
+    if current == bound:
+        Communication.objects.filter(pk=communication_id).update(checked_at=timezone.now())
+        return False
+    with transaction.atomic():
+        locked = Communication.objects.select_for_update().get(pk=communication_id)
+        if (
+            locked.status not in Communication.AWAITING_SEND
+            or (locked.approved_hash or locked.payload_hash) != bound
+        ):
+            return False
+        # While queued no chunk has reached Exstream: the dispatcher moves the communication
+        # to "sending" under this same lock before its first HTTP call. Chunks claimed by a
+        # worker are cancelled too; that worker then finds it lost them and sends nothing.
+        items = list(outbox_items(locked).select_for_update())
+        was = locked.get_status_display().lower()
+        why = reason or "The template, mapping, audience or catalogue data changed"
+        locked.void_approval()
+        locked.void_reason = (
+            f"{why.rstrip('.')} while it was {was}, so what was approved is no longer what "
+            "would be sent and the approval is void. It has been recomposed from current data; "
+            "check it and submit it again."
+        )
+        cancel_items(items, "Approval voided: " + locked.void_reason, claimed=True)
+        Approval.objects.create(
+            communication=locked,
+            decided_by=None,
+            decision=Approval.Decision.VOIDED,
+            payload_hash=current,
+            comment=locked.void_reason,
+        )
+        locked.save()
+        log_action(
+            actor=None,
+            verb="communication.approval_voided",
+            target=locked,
+            work_id=locked.work_id,
+            data={"reason": locked.void_reason, "was": bound, "now": current},
+        )
+        start_composing(locked, actor=None)
+    return True
+
+
+def communications_awaiting_send(**filters: Any) -> QuerySet[Communication]:
+    return Communication.objects.filter(status__in=Communication.AWAITING_SEND, **filters)
+
+
+def _enqueue_revalidation(ids: list[int], reason: str) -> int:
+    for pk in ids:
+        enqueue("integration.tasks.communication_revalidate", pk, reason)
+    return len(ids)
+
+
+def communications_revalidate_for_work(work_id: int, reason: str = "") -> int:
+    """Called by the Consonance sync after it records change events for a work: every
+    communication about that work that awaits sending is re-checked in the background."""
+
+    ids = list(
+        communications_awaiting_send()
+        .filter(Q(work_id=work_id) | Q(contract__work_id=work_id))
+        .values_list("pk", flat=True)
+    )
+    if not reason:
+        title = Work.objects.filter(pk=work_id).values_list("title", flat=True).first()
+        reason = f"The catalogue data of “{title or work_id}” changed in Consonance"
+    return _enqueue_revalidation(ids, reason)
+
+
+def communications_revalidate_for_setup(*, kind: str, object_id: int) -> int:
+    """After a template, mapping or audience is saved: re-check what uses it."""
+    if kind == "template":
+        name = CommunicationTemplate.objects.filter(pk=object_id).first()
+        ids = list(communications_awaiting_send(template_id=object_id).values_list("pk", flat=True))
+        reason = f"The template {name or object_id} or its mapping changed"
+    elif kind == "audience":
+        audience = Audience.objects.filter(pk=object_id).first()
+        ids = list(communications_awaiting_send(audience_id=object_id).values_list("pk", flat=True))
+        reason = f"The audience {audience or object_id} changed"
+    else:
+        raise ValueError(f"Unknown setup kind {kind!r}.")
+    return _enqueue_revalidation(ids, reason)

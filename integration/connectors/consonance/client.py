@@ -1,0 +1,261 @@
+"""The Consonance client: GraphQL (``POST {base}/graphql``, ``Authorization: Bearer``) and the
+legacy REST v4 products endpoint (``Authorization: Token token=...``) as a fallback.
+
+Every call goes through ``integration.lib.http.request`` (timeouts, retries honouring Retry-After).
+Paging is keyset on ``after`` until a short or empty page; no page size is assumed: a page is
+"short" only relative to the largest page seen so far in the same loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import requests
+from django.conf import settings
+
+from integration.lib import http
+from integration.lib.http import ExternalServiceError
+
+SERVICE = "Consonance"
+QUERIES = Path(__file__).with_name("queries")
+SANDBOX_KEY = "sandbox-key"
+
+
+@cache
+def load_query(name: str) -> str:
+    """A query document from ``integration/connectors/consonance/queries/<name>.graphql``."""
+    return (QUERIES / f"{name}.graphql").read_text(encoding="utf-8")
+
+
+def base_url() -> str:
+    """CONSONANCE_URL, or the built-in sandbox when it is unset."""
+    return settings.CONSONANCE_URL or f"{settings.SANDBOX_BASE_URL}/sandbox/consonance"
+
+
+def api_key() -> str:
+    """CONSONANCE_API_KEY; against the sandbox with no key set, the sandbox default."""
+    key = str(getattr(settings, "CONSONANCE_API_KEY", "") or "")
+    if not key and not settings.CONSONANCE_URL:
+        return SANDBOX_KEY
+    return key
+
+
+class ConsonanceClient:
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        key: str | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float | None = None,
+    ) -> None:
+        self.url = (url or base_url()).rstrip("/")
+        self.key = key if key is not None else api_key()
+        self.session = session or requests.Session()
+        self.sleep = sleep
+        self.timeout = timeout
+
+    # --- GraphQL ---------------------------------------------------------------------------------
+
+    def graphql(self, operation: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run the named query document and return ``data``. Raises ``ExternalServiceError`` with
+        the operation name on GraphQL ``errors[]`` or an unexpected response shape."""
+        if not self.key:
+            raise ExternalServiceError(
+                "CONSONANCE_API_KEY is not set; add the key from Consonance's settings page.",
+                service=SERVICE,
+                retryable=False,
+            )
+        response = http.request(
+            "POST",
+            f"{self.url}/graphql",
+            service=SERVICE,
+            session=self.session,
+            sleep=self.sleep,
+            timeout=self.timeout,
+            headers={"Authorization": f"Bearer {self.key}", "Accept": "application/json"},
+            json={
+                "query": load_query(operation),
+                "operationName": operation,
+                "variables": variables or {},
+            },
+        )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ExternalServiceError(
+                f"{operation}: Consonance answered with something that is not JSON "
+                f"({response.headers.get('Content-Type', 'no content type')}).",
+                service=SERVICE,
+                retryable=True,
+                status=response.status_code,
+                body=response.text,
+            ) from exc
+        if not isinstance(body, dict):
+            raise ExternalServiceError(
+                f"{operation}: expected a JSON object with 'data', got {type(body).__name__}.",
+                service=SERVICE,
+                retryable=False,
+                status=response.status_code,
+            )
+        errors = body.get("errors")
+        if errors:
+            messages = "; ".join(
+                str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors[:5]
+            )
+            raise ExternalServiceError(
+                f"{operation}: Consonance returned GraphQL errors: {messages}",
+                service=SERVICE,
+                retryable=False,
+                status=response.status_code,
+                details=errors,
+            )
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise ExternalServiceError(
+                f"{operation}: the response has no 'data' object.",
+                service=SERVICE,
+                retryable=False,
+                status=response.status_code,
+            )
+        return data
+
+    def pages(
+        self,
+        operation: str,
+        root: str,
+        *,
+        since: str | None = None,
+        after: int | None = None,
+        prefetch: bool | None = None,
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        """Yield ``(records, last_id)`` per keyset page of ``root`` until a short or empty page.
+
+        With ``prefetch`` the next page is requested (one request in flight, on a helper
+        thread) while the caller stores the current one, so a sync costs little more than the
+        fetch itself. Errors surface in the caller's thread when that page is reached."""
+        if prefetch is None:
+            prefetch = bool(getattr(settings, "CONSONANCE_PREFETCH", True))
+        executor = ThreadPoolExecutor(max_workers=1) if prefetch else None
+
+        def fetch(after_id: int | None) -> dict[str, Any]:
+            return self.graphql(operation, {"since": since, "after": after_id})
+
+        try:
+            pending: Future[dict[str, Any]] | None = (
+                executor.submit(fetch, after) if executor else None
+            )
+            largest = 0
+            while True:
+                data = pending.result() if pending is not None else fetch(after)
+                pending = None
+                records = data.get(root)
+                if not isinstance(records, list):
+                    raise ExternalServiceError(
+                        f"{operation}: expected a list under '{root}', "
+                        f"got {type(records).__name__}.",
+                        service=SERVICE,
+                        retryable=False,
+                    )
+                if not records:
+                    return
+                ids: list[int] = [
+                    r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), int)
+                ]
+                if len(ids) != len(records):
+                    raise ExternalServiceError(
+                        f"{operation}: a record in '{root}' has no integer id.",
+                        service=SERVICE,
+                        retryable=False,
+                    )
+                last = max(ids)
+                if after is not None and last <= after:
+                    raise ExternalServiceError(
+                        f"{operation}: paging did not advance past id {after}.",
+                        service=SERVICE,
+                        retryable=False,
+                    )
+                after = last
+                largest = max(largest, len(records))
+                short = len(records) < largest
+                if executor is not None and not short:
+                    pending = executor.submit(fetch, after)
+                yield records, after
+                if short:
+                    return
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+
+    def works_pages(
+        self, *, since: str | None = None, after: int | None = None, prefetch: bool | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        return self.pages("WorksPage", "works", since=since, after=after, prefetch=prefetch)
+
+    def contracts_pages(
+        self, *, since: str | None = None, after: int | None = None, prefetch: bool | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        return self.pages("ContractsPage", "contracts", since=since, after=after, prefetch=prefetch)
+
+    def mutate(self, operation: str, input_: dict[str, Any]) -> dict[str, Any]:
+        """Run a write-back mutation; payload ``errors`` become an ``ExternalServiceError``."""
+        data = self.graphql(operation, {"input": input_})
+        payload = next(iter(data.values()), None)
+        if not isinstance(payload, dict):
+            raise ExternalServiceError(
+                f"{operation}: no payload returned.", service=SERVICE, retryable=False
+            )
+        if payload.get("errors"):
+            text = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in payload["errors"])
+            raise ExternalServiceError(
+                f"{operation}: Consonance refused the change: {text}",
+                service=SERVICE,
+                retryable=False,
+                details=payload["errors"],
+            )
+        return payload
+
+    # --- REST v4 (fallback for products) ---------------------------------------------------------
+
+    def rest_products(self) -> Iterator[dict[str, Any]]:
+        """Every product from ``/api/v4/products.json``: read ``total_pages`` from page 1."""
+        for products, _page, _total in self.rest_product_pages():
+            yield from products
+
+    def rest_product_pages(
+        self, *, start: int = 1
+    ) -> Iterator[tuple[list[dict[str, Any]], int, int]]:
+        """Yield ``(products, page, total_pages)`` from page ``start`` to ``total_pages`` (as the
+        latest page reports it, so a catalogue growing mid-run is read to its end)."""
+        page, total = max(1, start), max(1, start)
+        while page <= total:
+            response = http.request(
+                "GET",
+                f"{self.url}/api/v4/products.json",
+                service=SERVICE,
+                session=self.session,
+                sleep=self.sleep,
+                timeout=self.timeout,
+                params={"page": page},
+                headers={"Authorization": f"Token token={self.key}"},
+            )
+            try:
+                body = response.json()
+                products = body["products"]
+                total = int(body["total_pages"])
+                if not isinstance(products, list):
+                    raise TypeError(f"'products' is a {type(products).__name__}, not a list")
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ExternalServiceError(
+                    f"REST products page {page}: unexpected response shape ({exc}).",
+                    service=SERVICE,
+                    retryable=False,
+                ) from exc
+            yield products, page, total
+            page += 1

@@ -1,0 +1,94 @@
+"""Trigger rules: which rules a change event fires, and which date-based rules fall due today.
+
+Compose calls these and creates the drafts; nothing is sent without approval unless the imprint
+marked the communication type auto-approvable (``type_is_auto_approvable``).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db.models import Q
+
+from integration.models import (
+    ChangeEvent,
+    CommunicationType,
+    Contract,
+    DeliveryDate,
+    ImprintTypeSetting,
+    TriggerRule,
+)
+from integration.setup.context import add_months
+
+
+def _new_value_text(value: Any) -> str:
+    if isinstance(value, dict):
+        for key in ("name", "value", "stage", "code"):
+            if key in value:
+                return str(value[key])
+    return "" if value is None else str(value)
+
+
+def trigger_rules_matching(*, change_event: ChangeEvent) -> list[TriggerRule]:
+    """The active rules of the event's imprint for its kind (and new value, when a rule names
+    one, compared case-insensitively)."""
+    rules = TriggerRule.objects.filter(
+        imprint_id=change_event.imprint_id, event=change_event.kind, active=True
+    ).select_related("communication_type", "audience")
+    new_value = _new_value_text(change_event.new_value).strip().lower()
+    return [
+        rule
+        for rule in rules
+        if not rule.match_value or rule.match_value.strip().lower() == new_value
+    ]
+
+
+def trigger_rules_due(*, today: datetime.date) -> list[tuple[TriggerRule, Any]]:
+    """(rule, subject) for every date-based rule whose date is exactly ``days_before`` days away:
+    a DeliveryDate not yet delivered (its slipped date when it slipped) or a Contract (review
+    date, or expiry = signed date + term) that is not terminated."""
+    due: list[tuple[TriggerRule, Any]] = []
+    rules = TriggerRule.objects.filter(
+        event__in=TriggerRule.DATE_EVENTS, active=True, days_before__isnull=False
+    ).select_related("communication_type", "audience")
+    for rule in rules:
+        assert rule.days_before is not None
+        target = today + datetime.timedelta(days=rule.days_before)
+        if rule.event == TriggerRule.Event.DELIVERY_DUE:
+            dates = DeliveryDate.objects.filter(
+                contract__imprint_id=rule.imprint_id, delivered_on__isnull=True
+            ).filter(Q(slipped=target) | Q(slipped__isnull=True, due=target))
+            if rule.deliverable_type:
+                dates = dates.filter(deliverable_type__iexact=rule.deliverable_type)
+            due.extend(
+                (rule, d) for d in dates.select_related("contract", "contract__work").order_by("id")
+            )
+        elif rule.event == TriggerRule.Event.CONTRACT_REVIEW:
+            contracts = Contract.objects.filter(
+                imprint_id=rule.imprint_id,
+                review_date=target,
+                terminated_date__isnull=True,
+                withdrawn_at__isnull=True,
+            ).order_by("id")
+            due.extend((rule, c) for c in contracts)
+        elif rule.event == TriggerRule.Event.CONTRACT_EXPIRY:
+            contracts = Contract.objects.filter(
+                imprint_id=rule.imprint_id,
+                signed_date__isnull=False,
+                term_months__isnull=False,
+                terminated_date__isnull=True,
+                withdrawn_at__isnull=True,
+                signed_date__lte=target,
+            ).order_by("id")
+            for contract in contracts.iterator():
+                assert contract.signed_date is not None and contract.term_months is not None
+                if add_months(contract.signed_date, contract.term_months) == target:
+                    due.append((rule, contract))
+    return due
+
+
+def type_is_auto_approvable(*, imprint_id: int, communication_type: CommunicationType) -> bool:
+    return ImprintTypeSetting.objects.filter(
+        imprint_id=imprint_id, communication_type=communication_type, auto_approvable=True
+    ).exists()

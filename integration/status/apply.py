@@ -1,0 +1,367 @@
+"""Message status from every source, applied monotonically and idempotently.
+
+``message_status_apply(events=...)`` is the only writer of ``Message.status`` after a message is
+submitted. Every event is recorded once (``MessageEvent``, unique on source + external event id);
+a message's status only moves to a higher rank (``integration.models.status.STATUS_RANK``). Events
+whose key matches no message are kept as orphans for operators to see. Sources:
+
+* Exstream runtime / delivery files, pulled e-mail events and pushed events arrive through
+  ``integration/connectors/exstream/status_sink.deliver_status_events``;
+* hand entry (``message_status_record``) and CSV import (``message_status_import_csv``) of
+  returned mail and responses.
+
+Side effects, in the same transaction: contributor actions open for messages of contributor
+communications that expect a response, move to responded / undeliverable, and business events
+(proof approval received, rights confirmation delivered, gratis copy sent, response recorded)
+become write-back records for Consonance.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts import policy
+from accounts.audit import log_action
+from accounts.types import Actor, person
+from integration.models import Message, MessageEvent
+from integration.models.status import STATUS_RANK
+from integration.status.contributor_actions import status_side_effects
+
+HAND_STATUSES = (Message.Status.RETURNED, Message.Status.RESPONDED)
+
+
+class StatusLike(Protocol):
+    """What every source hands in (``integration.connectors.exstream.events.StatusEvent`` fits)."""
+
+    @property
+    def message_key(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime.datetime: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def external_event_id(self) -> str: ...
+    @property
+    def detail(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class StatusInput:
+    message_key: str
+    status: str
+    occurred_at: datetime.datetime
+    source: str
+    external_event_id: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ApplyResult:
+    recorded: int = 0  # new events stored (incl. orphans)
+    duplicates: int = 0  # events seen before (same source + external id): nothing changed
+    moved: int = 0  # messages whose status moved forward
+    orphans: int = 0  # new events whose key matches no message
+    rejected: list[str] = field(default_factory=list)  # malformed events (not stored)
+    message_ids: set[int] = field(default_factory=set)
+
+
+def rank(status: str) -> int:
+    return STATUS_RANK.get(status, 0)
+
+
+def parse_message_key(key: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(key).strip())
+    except (ValueError, AttributeError):
+        return None
+
+
+def _summary(source: str, detail: dict[str, Any]) -> str:
+    text = (detail or {}).get("note") or (detail or {}).get("reason") or ""
+    text = text or (detail or {}).get("schema_type") or ""
+    return f"{source}: {text}"[:500] if text else source[:500]
+
+
+def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -> ApplyResult:
+    """Record every event once and move each message's status forward only.
+
+    Applying the same events again changes nothing; the order events arrive in does not
+    matter (the highest-ranked status wins, and among equals the first one seen stays)."""
+    result = ApplyResult()
+    batch: dict[tuple[str, str], StatusLike] = {}
+    for event in events:
+        problem = None
+        if event.status not in STATUS_RANK:
+            problem = f"unknown status {event.status!r}"
+        elif not event.source or not event.external_event_id:
+            problem = "no source or event id"
+        elif not isinstance(event.occurred_at, datetime.datetime) or timezone.is_naive(
+            event.occurred_at
+        ):
+            problem = "occurred_at is not a timezone-aware date and time"
+        if problem:
+            result.rejected.append(f"{event.source}/{event.external_event_id}: {problem}")
+            continue
+        ident = (str(event.source)[:50], str(event.external_event_id)[:300])
+        if ident in batch:
+            result.duplicates += 1
+            continue
+        batch[ident] = event
+    if not batch:
+        return result
+
+    with transaction.atomic():
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for source, ext in batch:
+            by_source[source].append(ext)
+        seen: set[tuple[str, str]] = set()
+        for source, ids in by_source.items():
+            for start in range(0, len(ids), 500):
+                seen.update(
+                    MessageEvent.objects.filter(
+                        source=source, external_event_id__in=ids[start : start + 500]
+                    ).values_list("source", "external_event_id")
+                )
+        fresh = {ident: ev for ident, ev in batch.items() if ident not in seen}
+        result.duplicates += len(batch) - len(fresh)
+        if not fresh:
+            return result
+
+        keys = {k for ev in fresh.values() if (k := parse_message_key(ev.message_key))}
+        messages: dict[str, Message] = {}
+        key_list = list(keys)
+        for start in range(0, len(key_list), 500):
+            for message in (
+                Message.objects.select_for_update(of=("self",))
+                .select_related("communication__communication_type")
+                .defer("driver_data", "findings", "recipient_address")
+                .filter(key__in=key_list[start : start + 500])
+            ):
+                messages[str(message.key)] = message
+
+        rows: list[MessageEvent] = []
+        per_message: dict[int, list[MessageEvent]] = defaultdict(list)
+        for (source, ext), ev in fresh.items():
+            parsed = parse_message_key(ev.message_key)
+            target = messages.get(str(parsed)) if parsed else None
+            row = MessageEvent(
+                message=target,
+                message_key=str(ev.message_key)[:200],
+                status=ev.status,
+                occurred_at=ev.occurred_at,
+                source=source,
+                external_event_id=ext,
+                detail=dict(ev.detail or {}),
+                recorded_by=person(actor),
+            )
+            rows.append(row)
+            if target is None:
+                result.orphans += 1
+            else:
+                per_message[target.pk].append(row)
+
+        moved: list[Message] = []
+        for message_id, message_rows in per_message.items():
+            found = message_rows[0].message
+            assert found is not None
+            message = found
+            best = max(message_rows, key=lambda r: (rank(r.status), -r.occurred_at.timestamp()))
+            if rank(best.status) > rank(message.status):
+                best.applied = True
+                message.status = best.status
+                message.status_at = best.occurred_at
+                message.status_detail = _summary(best.source, best.detail)
+                moved.append(message)
+            result.message_ids.add(message_id)
+
+        MessageEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        _save_statuses(moved)
+        result.recorded = len(rows)
+        result.moved = len(moved)
+        status_side_effects(
+            messages=[m for m in messages.values() if m.pk in per_message],
+            moved={m.pk for m in moved},
+            events=per_message,
+            actor=actor,
+        )
+    return result
+
+
+def _save_statuses(moved: list[Message]) -> None:
+    """One UPDATE per distinct (status, time, detail): a delivery file moves thousands of
+    messages to the same status at the same moment in a handful of statements."""
+    groups: dict[tuple[str, datetime.datetime, str], list[int]] = defaultdict(list)
+    for m in moved:
+        groups[(m.status, m.status_at, m.status_detail)].append(m.pk)
+    for (status, status_at, detail), ids in groups.items():
+        for start in range(0, len(ids), 500):
+            Message.objects.filter(pk__in=ids[start : start + 500]).update(
+                status=status, status_at=status_at, status_detail=detail
+            )
+
+
+# --- Colophon's own dispatch of a chunk ----------------------------------------------------------
+
+
+@dataclass
+class ChunkApplied:
+    moved: int  # messages whose status moved
+    keys: list[str]  # every message key of the chunk (what Exstream calls customerKey)
+
+
+def _key_text(column: str) -> str | None:
+    """SQL giving a message key in its canonical text form (``str(uuid)``), per database."""
+    if connection.vendor == "postgresql":
+        return f"{column}::text"
+    if connection.vendor == "sqlite":  # stored as 32 hex digits
+        parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
+        return " || '-' || ".join(f"substr({column}, {a}, {n})" for a, n in parts)
+    return None
+
+
+def message_status_chunk_apply(
+    *,
+    communication_id: int,
+    chunk: int,
+    status: str,
+    from_statuses: Iterable[str],
+    event_id: str,
+    occurred_at: datetime.datetime,
+    detail: dict[str, Any] | None = None,
+    status_detail: str = "",
+    extra: dict[str, Any] | None = None,
+) -> ChunkApplied:
+    """Record that Colophon submitted (or gave up on) one dispatch chunk: one ``MessageEvent``
+    per message of the chunk (source ``colophon-dispatch``, external id ``<event_id>:<message
+    id>``, so applying it again records nothing new) and the status moved for the messages
+    still in ``from_statuses``. Returns the chunk's message keys and how many moved.
+
+    A chunk is thousands of messages, so this takes three statements whatever its size: lock
+    the chunk's rows, INSERT … SELECT the events from them, one UPDATE. Messages already past
+    ``from_statuses`` (e.g. a pushed "delivered" that beat the submit acknowledgement) keep
+    their status; their event is recorded with ``applied`` false.
+
+    Rank exception, on purpose: the dispatch outcome may move FAILED → SUBMITTED. That is an
+    internal correction, not news from Exstream — the failure was Colophon's own record that a
+    chunk died, and a replay of that chunk from Operations has now been accepted. External
+    sources (``message_status_apply``) never move a status down."""
+    sources = [str(s) for s in from_statuses]
+    messages = Message.objects.filter(communication_id=communication_id, chunk=chunk)
+    events = MessageEvent._meta.db_table
+    table = Message._meta.db_table
+    q = connection.ops.quote_name
+    key_text = _key_text(f"m.{q('key')}")
+    detail_json = json.dumps(detail or {})
+    now = timezone.now()
+    with transaction.atomic():
+        keys = [str(k) for k in messages.select_for_update().values_list("key", flat=True)]
+        if key_text is not None:
+            adapt = connection.ops.adapt_datetimefield_value
+            placeholders = ", ".join(["%s"] * len(sources))
+            detail_sql = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+            # Only quoted table names and fixed SQL fragments are interpolated; every value is a
+            # query parameter.
+            sql = (
+                f"INSERT INTO {q(events)} (message_id, message_key, status, occurred_at, "  # noqa: S608
+                "source, external_event_id, detail, recorded_at, applied) "
+                f"SELECT m.id, {key_text}, %s, %s, %s, %s || m.id, {detail_sql}, %s, "
+                f"m.status IN ({placeholders}) FROM {q(table)} m "
+                "WHERE m.communication_id = %s AND m.chunk = %s "
+                "ON CONFLICT DO NOTHING"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    sql,
+                    [
+                        status,
+                        adapt(occurred_at),
+                        MessageEvent.Source.DISPATCH.value,
+                        f"{event_id}:"[:260],
+                        detail_json,
+                        adapt(now),
+                        *sources,
+                        communication_id,
+                        chunk,
+                    ],
+                )
+        else:  # other databases: the portable (slower) way
+            MessageEvent.objects.bulk_create(
+                [
+                    MessageEvent(
+                        message_id=pk,
+                        message_key=str(key),
+                        status=status,
+                        occurred_at=occurred_at,
+                        source=MessageEvent.Source.DISPATCH,
+                        external_event_id=f"{event_id}:"[:260] + str(pk),
+                        detail=detail or {},
+                        recorded_at=now,
+                        applied=current in sources,
+                    )
+                    for pk, key, current in messages.values_list("pk", "key", "status")
+                ],
+                ignore_conflicts=True,
+                batch_size=1000,
+            )
+        moved = messages.filter(status__in=sources).update(
+            status=status, status_at=occurred_at, status_detail=status_detail, **(extra or {})
+        )
+    return ChunkApplied(moved=moved, keys=keys)
+
+
+# --- hand entry and CSV import ---------------------------------------------------------------
+
+
+def hand_event_id(*parts: object) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40]
+
+
+def message_status_record(
+    *,
+    actor: Actor,
+    message: Message,
+    status: str,
+    occurred_on: datetime.date,
+    note: str = "",
+) -> ApplyResult:
+    """Record returned mail or a response for one message by hand. Recording the same
+    status and date for the same message twice changes nothing."""
+    if status not in HAND_STATUSES:
+        raise ValidationError({"status": "Record 'returned' or 'responded'."})
+    if occurred_on > timezone.localdate():
+        raise ValidationError({"occurred_on": "The date is in the future."})
+    communication = message.communication
+    policy.require(actor, policy.Action.RECORD_RESPONSE, communication)
+    at = datetime.datetime.combine(occurred_on, datetime.time(12, 0), tzinfo=datetime.UTC)
+    event = StatusInput(
+        message_key=str(message.key),
+        status=status,
+        occurred_at=at,
+        source=MessageEvent.Source.HAND,
+        external_event_id=hand_event_id(message.key, status, occurred_on.isoformat()),
+        detail={"note": note[:1000], "recorded_by": getattr(actor, "email", "")},
+    )
+    with transaction.atomic():
+        result = message_status_apply(events=[event], actor=actor)
+        if result.recorded:
+            log_action(
+                actor=actor,
+                verb=f"message.{status}_recorded",
+                target=communication,
+                work_id=communication.work_id,
+                data={"message": str(message.key), "on": occurred_on.isoformat(), "note": note},
+            )
+    return result

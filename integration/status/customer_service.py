@@ -1,0 +1,320 @@
+"""Customer-service outcomes: what came of delay, out-of-stock, format-substitution and
+revised-date notices, with their case references, linked to titles by ISBN.
+
+Sources: pushed / pulled Exstream events of type ``customer_service.outcome`` (shape below) and
+a CSV upload. Each outcome is stored once (unique ``source_event_id``). Consonance documents no
+mutation that can hold a customer-service case (reference §5), so outcomes stay in Colophon and
+are available at ``/api/v1/customer-service-outcomes/`` and in the recurring-issues report.
+
+Webhook / pulled event JSON accepted (``type`` or ``expctr.schemaType``)::
+
+    {"type": "customer_service.outcome",
+     "id": "evt_123",                       # optional; the webhook id is used otherwise
+     "occurredAt": "2026-11-02T10:15:00Z",  # ISO 8601 or epoch milliseconds
+     "data": {"caseReference": "CS-10442", "issueType": "delay",
+              "isbn": "978-1-908435-50-0", "outcome": "accepted",
+              "messageKey": "<Colophon message uuid>",   # optional
+              "note": "Customer happy to wait"}}        # optional
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import policy
+from accounts.audit import log_action
+from accounts.types import Actor, person
+from integration.lib.csv import parse_date, read_csv
+from integration.models import CommunicationType, CustomerServiceOutcome, Message, Product
+
+EVENT_TYPE = "customer_service.outcome"
+IT = CustomerServiceOutcome.IssueType
+ISSUE_ALIASES: dict[str, str] = {
+    "delay": IT.DELAY,
+    "delay_notice": IT.DELAY,
+    "out_of_stock": IT.OUT_OF_STOCK,
+    "out_of_stock_notice": IT.OUT_OF_STOCK,
+    "oos": IT.OUT_OF_STOCK,
+    "format_substitution": IT.FORMAT_SUBSTITUTION,
+    "format_substitution_notice": IT.FORMAT_SUBSTITUTION,
+    "substitution": IT.FORMAT_SUBSTITUTION,
+    "revised_date": IT.REVISED_DATE,
+    "revised_date_notice": IT.REVISED_DATE,
+}
+TYPE_CODES: dict[str, str] = {
+    IT.DELAY: "delay-notice",
+    IT.OUT_OF_STOCK: "out-of-stock-notice",
+    IT.FORMAT_SUBSTITUTION: "format-substitution-notice",
+    IT.REVISED_DATE: "revised-date-notice",
+}
+CSV_COLUMNS = ["isbn", "issue_type", "case_reference", "outcome", "date", "note", "event_id"]
+
+
+def normalize_isbn(value: str) -> str:
+    return "".join(ch for ch in str(value) if ch.isdigit() or ch in "Xx").upper()
+
+
+def normalize_issue(value: str) -> str | None:
+    key = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    return ISSUE_ALIASES.get(key)
+
+
+def normalize_outcome(value: str) -> str | None:
+    key = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    return key if key in CustomerServiceOutcome.Outcome.values else None
+
+
+@dataclass(frozen=True)
+class OutcomeInput:
+    isbn13: str
+    issue_type: str
+    case_reference: str
+    outcome: str
+    occurred_at: datetime.datetime
+    source: str
+    source_event_id: str
+    note: str = ""
+    message_key: str = ""
+
+
+def _products_by_isbn(isbns: set[str]) -> dict[str, Product]:
+    return {
+        p.isbn13: p
+        for p in Product.objects.select_related("work").filter(isbn13__in=isbns)
+        if p.isbn13
+    }
+
+
+def customer_service_outcomes_ingest(
+    *, outcomes: list[OutcomeInput], actor: Actor = None, imprint_id: int | None = None
+) -> tuple[int, int]:
+    """Store outcomes once each, linked to the title whose product has the ISBN. Returns
+    (created, already known). Unknown ISBNs are kept unlinked (imprint and title empty)."""
+    if not outcomes:
+        return 0, 0
+    products = _products_by_isbn({o.isbn13 for o in outcomes})
+    types = {t.code: t for t in CommunicationType.objects.filter(code__in=TYPE_CODES.values())}
+    known = set(
+        CustomerServiceOutcome.objects.filter(
+            source_event_id__in=[o.source_event_id for o in outcomes]
+        ).values_list("source_event_id", flat=True)
+    )
+    keys = [o.message_key for o in outcomes if o.message_key]
+    messages = {str(m.key): m for m in Message.objects.filter(key__in=_uuids(keys))}
+    rows: list[CustomerServiceOutcome] = []
+    for o in outcomes:
+        if o.source_event_id in known:
+            continue
+        known.add(o.source_event_id)
+        product = products.get(o.isbn13)
+        rows.append(
+            CustomerServiceOutcome(
+                imprint_id=product.work.imprint_id if product else imprint_id,
+                work=product.work if product else None,
+                product=product,
+                issue_type=o.issue_type,
+                communication_type=types.get(TYPE_CODES[o.issue_type]),
+                message=messages.get(o.message_key),
+                isbn13=o.isbn13[:13],
+                case_reference=o.case_reference[:100],
+                outcome=o.outcome,
+                occurred_at=o.occurred_at,
+                source=o.source[:50],
+                source_event_id=o.source_event_id[:300],
+                note=o.note[:1000],
+                recorded_by=person(actor),
+            )
+        )
+    with transaction.atomic():
+        CustomerServiceOutcome.objects.bulk_create(rows, ignore_conflicts=True)
+        for work_id in {r.work_id for r in rows if r.work_id}:
+            log_action(
+                actor=actor,
+                verb="customer_service.outcomes_recorded",
+                target=None,
+                imprint=next(r.imprint_id for r in rows if r.work_id == work_id),
+                work_id=work_id,
+                data={"count": sum(1 for r in rows if r.work_id == work_id)},
+            )
+    return len(rows), len(outcomes) - len(rows)
+
+
+def _uuids(keys: list[str]) -> list[str]:
+    import uuid
+
+    out = []
+    for k in keys:
+        try:
+            out.append(str(uuid.UUID(k)))
+        except ValueError:
+            continue
+    return out
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40]
+
+
+def customer_service_import_csv(
+    *, actor: Actor, imprint_id: int, raw: bytes, filename: str = ""
+) -> tuple[int, int]:
+    """Import outcomes for one imprint. Columns: isbn, issue_type, case_reference, outcome,
+    date (YYYY-MM-DD), note, event_id (optional). Every row is checked first; one bad row
+    imports nothing. Rows already imported (same event id, or same case, issue, outcome, ISBN
+    and date) are skipped."""
+    policy.require(actor, policy.Action.IMPORT, imprint_id)
+    rows = read_csv(raw, required=["isbn", "issue_type", "case_reference", "outcome", "date"])
+    products = _products_by_isbn({normalize_isbn(r.get("isbn", "")) for r in rows})
+    today = timezone.localdate()
+    errors: list[str] = []
+    outcomes: list[OutcomeInput] = []
+    for number, row in enumerate(rows, start=2):
+        where = f"Row {number}"
+        isbn = normalize_isbn(row.get("isbn", ""))
+        product = products.get(isbn)
+        issue = normalize_issue(row.get("issue_type", ""))
+        outcome = normalize_outcome(row.get("outcome", ""))
+        case = row.get("case_reference", "")
+        problems = []
+        if len(isbn) != 13:
+            problems.append(f"ISBN {row.get('isbn', '')!r} is not an ISBN-13")
+        elif product is None or product.work.imprint_id != imprint_id:
+            problems.append(f"no title in this imprint has the ISBN {isbn}")
+        if issue is None:
+            problems.append(
+                f"issue_type {row.get('issue_type', '')!r} is not one of " + ", ".join(IT.values)
+            )
+        if outcome is None:
+            problems.append(
+                f"outcome {row.get('outcome', '')!r} is not one of "
+                + ", ".join(CustomerServiceOutcome.Outcome.values)
+            )
+        if not case:
+            problems.append("case_reference is empty")
+        try:
+            on = parse_date(row.get("date", ""))
+            if on > today:
+                problems.append(f"the date {on} is in the future")
+        except ValueError as exc:
+            problems.append(str(exc))
+            on = today
+        if problems:
+            errors.append(f"{where}: {'; '.join(problems)}.")
+            continue
+        assert issue is not None and outcome is not None
+        event_id = row.get("event_id") or _digest(case, issue, outcome, isbn, on.isoformat())
+        outcomes.append(
+            OutcomeInput(
+                isbn13=isbn,
+                issue_type=issue,
+                case_reference=case,
+                outcome=outcome,
+                occurred_at=datetime.datetime.combine(on, datetime.time(12, 0), datetime.UTC),
+                source="csv",
+                source_event_id=f"csv:{event_id}",
+                note=row.get("note", ""),
+            )
+        )
+    if errors:
+        more = [f"… and {len(errors) - 50} more."] if len(errors) > 50 else []
+        raise ValidationError(errors[:50] + more)
+    with transaction.atomic():
+        created, known = customer_service_outcomes_ingest(
+            outcomes=outcomes, actor=actor, imprint_id=imprint_id
+        )
+        log_action(
+            actor=actor,
+            verb="customer_service.imported",
+            target=filename or "CSV",
+            imprint=imprint_id,
+            data={"rows": len(rows), "created": created, "already_known": known},
+        )
+    return created, known
+
+
+def _when(value: Any) -> datetime.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float) or str(value).isdigit():
+        return datetime.datetime.fromtimestamp(int(value) / 1000, tz=datetime.UTC)
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def outcome_from_event(
+    payload: dict[str, Any], *, event_id: str, source: str, received_at: datetime.datetime
+) -> OutcomeInput:
+    """Validate one ``customer_service.outcome`` event; raises ValueError naming the problem."""
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise ValueError("The event has no 'data' object.")
+    isbn = normalize_isbn(str(data.get("isbn") or ""))
+    if len(isbn) != 13:
+        raise ValueError(f"data.isbn {data.get('isbn')!r} is not an ISBN-13.")
+    issue = normalize_issue(str(data.get("issueType") or ""))
+    if issue is None:
+        raise ValueError(f"data.issueType must be one of {', '.join(IT.values)}.")
+    outcome = normalize_outcome(str(data.get("outcome") or ""))
+    if outcome is None:
+        raise ValueError(
+            f"data.outcome must be one of {', '.join(CustomerServiceOutcome.Outcome.values)}."
+        )
+    case = str(data.get("caseReference") or "").strip()
+    if not case:
+        raise ValueError("data.caseReference is empty.")
+    ident = str(payload.get("id") or event_id or "")
+    if not ident:
+        raise ValueError("The event has no id; outcomes are stored once per event id.")
+    occurred = _when(payload.get("occurredAt")) or received_at
+    return OutcomeInput(
+        isbn13=isbn,
+        issue_type=issue,
+        case_reference=case,
+        outcome=outcome,
+        occurred_at=occurred,
+        source=source,
+        source_event_id=f"{source}:{ident}",
+        note=str(data.get("note") or ""),
+        message_key=str(data.get("messageKey") or ""),
+    )
+
+
+def customer_service_webhook_handler(payload: dict[str, Any], inbound: Any) -> list[Any]:
+    """The webhook's handler for ``customer_service.outcome`` (event type → handler dict).
+    Stores the outcome; produces no message status events."""
+    outcome = outcome_from_event(
+        payload,
+        event_id=str(inbound.event_id),
+        source="exstream-webhook",
+        received_at=inbound.received_at,
+    )
+    customer_service_outcomes_ingest(outcomes=[outcome])
+    return []
+
+
+def customer_service_events_ingest(*, bodies: list[str | dict[str, Any]], source: str) -> int:
+    """Pulled outcome events (JSON bodies of the shape above); malformed ones raise."""
+    outcomes = []
+    for body in bodies:
+        payload = json.loads(body) if isinstance(body, str) else body
+        outcomes.append(
+            outcome_from_event(
+                payload,
+                event_id=str(payload.get("id", "")),
+                source=source,
+                received_at=timezone.now(),
+            )
+        )
+    created, _ = customer_service_outcomes_ingest(outcomes=outcomes)
+    return created

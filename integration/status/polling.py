@@ -1,0 +1,220 @@
+"""Status from Exstream by polling: runtime jobs and flow instances (with delivery-file outcomes)
+and the e-mail event feed (an overlapping window). Every event goes to ``status.sink``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from integration.connectors.exstream import events as ev
+from integration.connectors.exstream.client import ExstreamClient
+from integration.connectors.exstream.delivery import (
+    DeliveryFileError,
+    DeliveryOutcome,
+    parse_delivery_file,
+)
+from integration.connectors.exstream.events import StatusEvent
+from integration.lib.http import ExternalServiceError
+from integration.models import (
+    EventCursor,
+    ExstreamJob,
+)
+from integration.status.sink import deliver_status_events
+
+logger = logging.getLogger(__name__)
+
+
+TERMINAL_FLOW_STATUSES = frozenset({"complete", "error", "canceled"})
+
+
+EMAIL_CURSOR = "exstream-email-events"
+
+
+EMAIL_OVERLAP = datetime.timedelta(minutes=10)
+
+
+EMAIL_FIRST_WINDOW = datetime.timedelta(days=1)
+
+
+def _delivery_events(
+    job: ExstreamJob, outcome: DeliveryOutcome, occurred_at: datetime.datetime
+) -> list[StatusEvent]:
+    events = []
+    for key, queues in outcome.delivered.items():
+        events.append(
+            StatusEvent(
+                message_key=key,
+                status=ev.DELIVERED,
+                occurred_at=occurred_at,
+                source=ev.SOURCE_RUNTIME,
+                external_event_id=f"{job.job_id}:{key}:{ev.DELIVERED}",
+                detail={"job_id": job.job_id, "queues": queues},
+            )
+        )
+    failed = dict(outcome.failed)
+    for key in job.customer_keys:
+        if key and key not in outcome.delivered and key not in failed:
+            failed[key] = (
+                "absent from the delivery file"
+                if job.status == "complete"
+                else f"the Exstream job ended {job.status}"
+            )
+    for key, reason in failed.items():
+        events.append(
+            StatusEvent(
+                message_key=key,
+                status=ev.FAILED,
+                occurred_at=occurred_at,
+                source=ev.SOURCE_RUNTIME,
+                external_event_id=f"{job.job_id}:{key}:{ev.FAILED}",
+                detail={"job_id": job.job_id, "reason": reason},
+            )
+        )
+    return events
+
+
+def exstream_job_poll(*, job_pk: int, client: ExstreamClient | None = None) -> list[StatusEvent]:
+    """Poll the job, its flow instances and flow steps once. When the job has reached a terminal
+    state, read the delivery files and turn per-recipient outcomes into status events (delivered
+    to the sink and returned). A poll before that, or after, returns []."""
+    client = client or ExstreamClient()
+    job = ExstreamJob.objects.get(pk=job_pk)
+    if job.terminal:
+        return []
+    remote = client.get_job(job.job_id, domain=job.domain)
+    instances = client.list_flow_instances(job.job_id, domain=job.domain)
+    steps = [
+        step
+        for fi in instances
+        for step in client.list_flow_steps(str(fi["id"]), domain=job.domain)
+    ]
+    status = str(remote.get("status", job.status))
+    terminal = status in ExstreamJob.TERMINAL_JOB_STATUSES and all(
+        fi.get("status") in TERMINAL_FLOW_STATUSES for fi in instances
+    )
+    outcome = DeliveryOutcome()
+    error = ""
+    if terminal:
+        for step in steps:
+            if step.get("deliveryFileRetrievable"):
+                try:
+                    part = parse_delivery_file(
+                        client.delivery_file(str(step["id"]), domain=job.domain)
+                    )
+                except DeliveryFileError as exc:
+                    error = f"Delivery file of step {step['id']}: {exc}"
+                    logger.warning("Exstream job %s: %s", job.job_id, error)
+                    continue
+                outcome.delivered.update(part.delivered)
+                outcome.failed.update(part.failed)
+    now = timezone.now()
+    events: list[StatusEvent] = []
+    with transaction.atomic():
+        job = ExstreamJob.objects.select_for_update().get(pk=job_pk)
+        if job.terminal:
+            return []
+        job.status = status
+        job.flow_instances = instances
+        job.flow_steps = steps
+        job.last_polled_at = now
+        job.terminal = terminal
+        job.last_error = error
+        if terminal and not error:
+            events = _delivery_events(job, outcome, now)
+            job.delivery_summary = {
+                "delivered": len([e for e in events if e.status == ev.DELIVERED]),
+                "failed": len([e for e in events if e.status == ev.FAILED]),
+                "outcomes": {e.message_key: e.status for e in events},
+            }
+        elif error:
+            job.delivery_summary = {"error": error}
+        job.save()
+        if events:
+            deliver_status_events(events)
+    return events
+
+
+def exstream_poll_open_jobs() -> int:
+    """Poll every non-terminal job once (scheduled)."""
+    polled = 0
+    for pk in ExstreamJob.objects.filter(terminal=False).values_list("pk", flat=True):
+        try:
+            exstream_job_poll(job_pk=pk)
+        except ExternalServiceError as exc:
+            ExstreamJob.objects.filter(pk=pk).update(last_error=str(exc)[:2000])
+            logger.warning("Polling Exstream job %s failed: %s", pk, exc)
+        polled += 1
+    return polled
+
+
+def email_event_to_status(item: dict[str, Any]) -> StatusEvent | None:
+    status = ev.EMAIL_EVENT_STATUS.get(str(item.get("eventType", "")).upper())
+    key = str(item.get("custMetadataId") or "")
+    event_id = str(item.get("eventId") or "")
+    if status is None or not key or not event_id:
+        return None
+    occurred = ev.from_epoch_ms(item.get("eventDate")) or ev.from_epoch_ms(
+        item.get("lastUpdateTime")
+    )
+    return StatusEvent(
+        message_key=key,
+        status=status,
+        occurred_at=occurred or timezone.now(),
+        source=ev.SOURCE_EMAIL_PULL,
+        external_event_id=event_id,
+        detail={
+            "event_type": item.get("eventType"),
+            "event_status": item.get("eventStatus", ""),
+            "job_id": item.get("jobId", ""),
+        },
+    )
+
+
+@dataclass
+class EmailPullResult:
+    seen: int = 0
+    new: int = 0
+    ignored: int = 0
+
+
+def exstream_email_events_pull(
+    *,
+    client: ExstreamClient | None = None,
+    now: datetime.datetime | None = None,
+    page_size: int = 100,
+) -> EmailPullResult:
+    """Pull e-mail events updated since the cursor (minus an overlap, so late-indexed events
+    are not missed), page by page; duplicates are dropped by event id in the sink. The cursor
+    moves to the window's end only after the whole window was read."""
+    client = client or ExstreamClient()
+    now = now or timezone.now()
+    cursor, _ = EventCursor.objects.get_or_create(name=EMAIL_CURSOR)
+    start = (cursor.position - EMAIL_OVERLAP) if cursor.position else now - EMAIL_FIRST_WINDOW
+    result = EmailPullResult()
+    batch: list[StatusEvent] = []
+    seen_ids: set[str] = set()
+    for item in client.email_events(
+        start_ms=int(start.timestamp() * 1000),
+        end_ms=int(now.timestamp() * 1000),
+        page_size=page_size,
+    ):
+        result.seen += 1
+        event = email_event_to_status(item)
+        if event is None:
+            result.ignored += 1
+            logger.info("Ignoring e-mail event of type %r", item.get("eventType"))
+            continue
+        if event.external_event_id in seen_ids:
+            continue
+        seen_ids.add(event.external_event_id)
+        batch.append(event)
+    with transaction.atomic():
+        result.new = deliver_status_events(batch)
+        EventCursor.objects.filter(pk=cursor.pk).update(position=now, updated_at=timezone.now())
+    return result

@@ -1,0 +1,32 @@
+"""Shared scenario steps for tests: one place instead of copied setups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import Imprint
+from integration.delivery.gateway import ExstreamGateway
+from integration.models import ExstreamCommunication, ExstreamJob
+
+
+def batch_submitted(
+    *,
+    communication: ExstreamCommunication,
+    imprint: Imprint | None,
+    external_id: str,
+    records: list[dict[str, Any]],
+) -> ExstreamJob:
+    """Submit records as one batch through the production path (the gateway: submit, then
+    record the job for polling) and return the recorded job."""
+    gateway = ExstreamGateway()
+    submitted = gateway.submit_batch(
+        external_id=external_id, communication=communication, records=records
+    )
+    gateway.record_job(
+        submitted=submitted,
+        external_id=external_id,
+        communication=communication,
+        imprint_id=imprint.pk if imprint else None,
+        customer_keys=[str(r.get("customerKey", "")) for r in records],
+    )
+    return ExstreamJob.objects.get(job_id=submitted.job_id)
