@@ -6,7 +6,7 @@ from typing import Any
 
 from accounts.models import Imprint
 from integration.delivery.gateway import ExstreamGateway
-from integration.models import ExstreamCommunication, ExstreamJob
+from integration.models import Audience, AudienceMember, ExstreamCommunication, ExstreamJob
 
 
 def batch_submitted(
@@ -30,3 +30,20 @@ def batch_submitted(
         customer_keys=[str(r.get("customerKey", "")) for r in records],
     )
     return ExstreamJob.objects.get(job_id=submitted.job_id)
+
+
+def add_members(audience: Audience, n: int, *, consent: bool = True, start: int = 1) -> None:
+    AudienceMember.objects.bulk_create(
+        [
+            AudienceMember(
+                audience=audience,
+                row_number=i,
+                email=f"reader{i}@members.test",
+                name=f"Reader {i}",
+                country="GB",
+                consent=consent,
+                channel_preference="print",
+            )
+            for i in range(start, start + n)
+        ]
+    )

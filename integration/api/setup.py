@@ -355,14 +355,7 @@ class AudienceSerializer(PolicyModelSerializer):
         fields = [
             "id",
             "imprint",
-            "name",
-            "kind",
-            "territory_code",
-            "description",
-            "contributor_roles",
-            "organisation_types",
-            "segment_id",
-            "segment_name",
+            *Audience.SETTINGS_FIELDS,
             "list_filename",
             "list_uploaded_at",
         ]
@@ -420,24 +413,7 @@ class ComplianceRuleSerializer(PolicyModelSerializer):
 
     class Meta:
         model = ComplianceRule
-        fields = [
-            "id",
-            "imprint",
-            "name",
-            "kind",
-            "severity",
-            "territory_code",
-            "author_group",
-            "categories",
-            "communication_types",
-            "channels",
-            "required_field",
-            "weekdays",
-            "start_hour",
-            "end_hour",
-            "message",
-            "active",
-        ]
+        fields = ["id", "imprint", *ComplianceRule.SETTINGS_FIELDS]
         validators: list[Any] = []
 
 

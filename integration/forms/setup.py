@@ -109,17 +109,7 @@ class AudienceForm(ImprintScopedForm):
 
     class Meta:
         model = Audience
-        fields = [
-            "imprint",
-            "name",
-            "kind",
-            "territory_code",
-            "description",
-            "contributor_roles",
-            "organisation_types",
-            "segment_id",
-            "segment_name",
-        ]
+        fields = ["imprint", *Audience.SETTINGS_FIELDS]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 
@@ -140,23 +130,7 @@ class ComplianceRuleForm(ImprintScopedForm):
 
     class Meta:
         model = ComplianceRule
-        fields = [
-            "imprint",
-            "name",
-            "kind",
-            "severity",
-            "territory_code",
-            "author_group",
-            "categories",
-            "communication_types",
-            "channels",
-            "required_field",
-            "weekdays",
-            "start_hour",
-            "end_hour",
-            "message",
-            "active",
-        ]
+        fields = ["imprint", *ComplianceRule.SETTINGS_FIELDS]
         help_texts = {
             "communication_types": "Hold Ctrl (⌘ on a Mac) to pick several; none: every type.",
             "required_field": "For 'a driver field (clause) must be filled': its name, "

@@ -201,6 +201,18 @@ class FieldMapping(models.Model):
 class Audience(models.Model):
     """A named group of recipients for an imprint (and optionally a territory)."""
 
+    # What staff set on an audience: the form, the API and setup export/import all use this list.
+    SETTINGS_FIELDS = (
+        "name",
+        "kind",
+        "territory_code",
+        "description",
+        "contributor_roles",
+        "organisation_types",
+        "segment_id",
+        "segment_name",
+    )
+
     class Kind(models.TextChoices):
         CONTRIBUTORS = "contributors", "The title's contributors (by role)"
         ORGANISATIONS = "organisations", "Contacts by organisation type"
@@ -275,6 +287,25 @@ class AudienceMember(models.Model):
 
 class ComplianceRule(models.Model):
     """A rule checked at compose time for an imprint, territory and author group."""
+
+    # What staff set on a rule (communication_types is many-to-many): the form, the API and setup
+    # export/import all use this list.
+    SETTINGS_FIELDS = (
+        "name",
+        "kind",
+        "severity",
+        "territory_code",
+        "author_group",
+        "categories",
+        "communication_types",
+        "channels",
+        "required_field",
+        "weekdays",
+        "start_hour",
+        "end_hour",
+        "message",
+        "active",
+    )
 
     class Kind(models.TextChoices):
         REQUIRED_FIELD = "required_field", "A driver field (clause) must be filled"

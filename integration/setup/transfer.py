@@ -191,34 +191,17 @@ def setup_export(*, imprint: Imprint) -> dict[str, Any]:
             for t in templates
         ],
         "audiences": [
-            {
-                "name": a.name,
-                "kind": a.kind,
-                "territory_code": a.territory_code,
-                "description": a.description,
-                "contributor_roles": a.contributor_roles,
-                "organisation_types": a.organisation_types,
-                "segment_id": a.segment_id,
-                "segment_name": a.segment_name,
-            }
+            {key: getattr(a, key) for key in Audience.SETTINGS_FIELDS}
             for a in Audience.objects.filter(imprint=imprint).order_by("name")
         ],
         "compliance_rules": [
             {
-                "name": r.name,
-                "kind": r.kind,
-                "severity": r.severity,
-                "territory_code": r.territory_code,
-                "author_group": r.author_group,
-                "categories": r.categories,
-                "communication_types": sorted(t.code for t in r.communication_types.all()),
-                "channels": r.channels,
-                "required_field": r.required_field,
-                "weekdays": r.weekdays,
-                "start_hour": r.start_hour,
-                "end_hour": r.end_hour,
-                "message": r.message,
-                "active": r.active,
+                key: (
+                    sorted(t.code for t in r.communication_types.all())
+                    if key == "communication_types"
+                    else getattr(r, key)
+                )
+                for key in ComplianceRule.SETTINGS_FIELDS
             }
             for r in rules.order_by("name")
         ],
@@ -299,16 +282,7 @@ def _build(
         where = f"Audience {i} ({a.get('name', '?')})"
         existing = Audience.objects.filter(imprint=imprint, name=a.get("name")).first()
         aud = existing or Audience(imprint=imprint)
-        for key in (
-            "name",
-            "kind",
-            "territory_code",
-            "description",
-            "contributor_roles",
-            "organisation_types",
-            "segment_id",
-            "segment_name",
-        ):
+        for key in Audience.SETTINGS_FIELDS:
             if key in a:
                 setattr(aud, key, a[key])
         check(aud, where)
@@ -372,21 +346,9 @@ def _build(
         where = f"Compliance rule {i} ({r.get('name', '?')})"
         rule = ComplianceRule.objects.filter(imprint=imprint, name=r.get("name")).first()
         rule = rule or ComplianceRule(imprint=imprint)
-        for key in (
-            "name",
-            "kind",
-            "severity",
-            "territory_code",
-            "author_group",
-            "categories",
-            "channels",
-            "required_field",
-            "weekdays",
-            "start_hour",
-            "end_hour",
-            "message",
-            "active",
-        ):
+        for key in ComplianceRule.SETTINGS_FIELDS:
+            if key == "communication_types":
+                continue  # many-to-many: set below, after the types are checked
             if key in r:
                 setattr(rule, key, r[key])
         wanted = r.get("communication_types", [])

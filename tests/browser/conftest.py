@@ -30,7 +30,7 @@ from tests.factories import (
     WorkFactory,
     communication_type,
 )
-from tests.integration.communications.conftest import add_members
+from tests.scenarios import add_members
 
 LETTER = "Rights confirmation letter"
 

@@ -7,7 +7,7 @@ import pytest
 
 from integration.delivery.gateway import Submitted, use_gateway
 from integration.lib.http import ExternalServiceError
-from integration.models import Audience, AudienceMember, CommunicationTemplate, Work
+from integration.models import Audience, CommunicationTemplate, Work
 from tests.factories import (
     AudienceFactory,
     CommunicationTemplateFactory,
@@ -16,6 +16,7 @@ from tests.factories import (
     WorkFactory,
     communication_type,
 )
+from tests.scenarios import add_members
 
 
 @dataclass
@@ -63,23 +64,6 @@ class Setup:
     work: Work
     template: CommunicationTemplate
     audience: Audience
-
-
-def add_members(audience: Audience, n: int, *, consent: bool = True, start: int = 1) -> None:
-    AudienceMember.objects.bulk_create(
-        [
-            AudienceMember(
-                audience=audience,
-                row_number=i,
-                email=f"reader{i}@members.test",
-                name=f"Reader {i}",
-                country="GB",
-                consent=consent,
-                channel_preference="print",
-            )
-            for i in range(start, start + n)
-        ]
-    )
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.factories import (
     communication_type,
     member,
 )
-from tests.integration.communications.conftest import add_members
+from tests.scenarios import add_members
 
 pytestmark = pytest.mark.django_db(transaction=True)
 S = Communication.Status

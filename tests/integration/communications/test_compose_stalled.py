@@ -15,7 +15,7 @@ from integration.communications import compose, create, stalls
 from integration.lib.schedules import SCHEDULES
 from integration.models import Communication, Message
 from tests.factories import communication_type
-from tests.integration.communications.conftest import add_members
+from tests.scenarios import add_members
 
 S = Communication.Status
 T0 = datetime.datetime(2026, 11, 27, 9, 0, tzinfo=datetime.UTC)

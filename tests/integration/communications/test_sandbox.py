@@ -39,7 +39,7 @@ from tests.factories import (
     WorkFactory,
     communication_type,
 )
-from tests.integration.communications.conftest import add_members
+from tests.scenarios import add_members
 
 pytestmark = pytest.mark.django_db(transaction=True)
 S = Communication.Status

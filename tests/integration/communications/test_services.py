@@ -21,7 +21,7 @@ from integration.lib.http import ExternalServiceError
 from integration.models import Approval, Communication, ComplianceRule, Message, OutboxItem
 from integration.setup.mappings import mapping_save
 from tests.factories import ComplianceRuleFactory, communication_type
-from tests.integration.communications.conftest import add_members
+from tests.scenarios import add_members
 
 S = Communication.Status
 

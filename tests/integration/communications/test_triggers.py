@@ -28,7 +28,7 @@ from tests.factories import (
     TriggerRuleFactory,
     communication_type,
 )
-from tests.integration.communications.conftest import add_members
+from tests.scenarios import add_members
 
 S = Communication.Status
 
