@@ -76,7 +76,8 @@ class ContributionSerializer(PolicyModelSerializer[Contribution]):
 
 
 class ContractSerializer(PolicyModelSerializer[Contract]):
-    client = serializers.CharField(source="client.name", default="")
+    # The publisher's own client record in Consonance (not a contributor).
+    client = serializers.CharField(source="client_name", default="")
     licensed_rights = serializers.SerializerMethodField()
     delivery_dates = serializers.SerializerMethodField()
 

@@ -90,7 +90,7 @@ def title_get(user: Any, work_id: int) -> Work:
         Prefetch("contributions", queryset=Contribution.objects.select_related("contact")),
         Prefetch(
             "contracts",
-            queryset=Contract.objects.select_related("client").prefetch_related(
+            queryset=Contract.objects.prefetch_related(
                 Prefetch("licensed_rights", queryset=LicensedRight.objects.all()),
                 Prefetch("delivery_dates", queryset=DeliveryDate.objects.all()),
                 "gratis_copies__product",

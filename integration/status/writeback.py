@@ -38,6 +38,7 @@ from accounts.audit import log_action
 from integration.delivery.outbox import SendResult, outbox_enqueue, register_handler
 from integration.lib.http import ExternalServiceError
 from integration.models import (
+    Contact,
     Contract,
     DeliveryDate,
     GratisCopy,
@@ -160,6 +161,24 @@ def writeback_event_record(
     return record
 
 
+def _not_recipients(contract: Contract, target: dict[str, Any]) -> str:
+    """Why ``contract`` may not be written for this event's recipient, or ``""``: only a contract
+    that names the recipient (``Contract.names``: its gratis copies' contactId) is written, never
+    a co-contributor's (issue 11, defect 8)."""
+    contact = Contact.objects.filter(pk=target.get("contact") or 0).first()
+    if contact is None:
+        return (
+            f"The recipient is not a Consonance contact, so {contract} cannot be shown to be "
+            "theirs. Nothing is written to Consonance."
+        )
+    if not contract.names(contact):
+        return (
+            f"{contract} does not name {contact.name} (none of its gratis copies is theirs). "
+            "Nothing is written to Consonance."
+        )
+    return ""
+
+
 def _build(mutation: str, target: dict[str, Any]) -> dict[str, Any] | str:
     """The mutation input, the contract to read back and what to check; or why not."""
     if mutation == M.UPDATE_DELIVERY_DATE:
@@ -169,7 +188,15 @@ def _build(mutation: str, target: dict[str, Any]) -> dict[str, Any] | str:
             .first()
         )
         if delivery is None:
-            return "No matching delivery date on the contract; nothing to update in Consonance."
+            why = str(target.get("why") or "").strip()
+            return (
+                f"{why}."
+                if why and not why.startswith("No matching delivery date")
+                else "No matching delivery date on the recipient's contract"
+            ) + " Nothing is written to Consonance."
+        refused = _not_recipients(delivery.contract, target)
+        if refused:
+            return refused
         if delivery.consonance_id is None:
             return "The delivery date is not known to Consonance (no Consonance id)."
         received = datetime.date.fromisoformat(str(target["on"]))
@@ -196,6 +223,10 @@ def _build(mutation: str, target: dict[str, Any]) -> dict[str, Any] | str:
         gratis = copy.first()
         if gratis is None or gratis.consonance_id is None:
             return "The gratis copy is not known to Consonance (no Consonance id)."
+        if "contact" in target:
+            refused = _not_recipients(gratis.contract, target)
+            if refused:
+                return refused
         sent = str(target["on"])
         return {
             "input": {"id": gratis.consonance_id, "sentOn": sent},
@@ -208,6 +239,9 @@ def _build(mutation: str, target: dict[str, Any]) -> dict[str, Any] | str:
             },
         }
     if mutation == M.UPDATE_CONTRACT:
+        # The contract the communication itself names (chosen by a person, about that very
+        # contract); the line appended names the recipient. Not derived from the recipient, so
+        # no party check here — unlike delivery dates and gratis copies, which are theirs.
         contract = Contract.objects.filter(pk=target.get("contract") or 0).first()
         if contract is None:
             return "The communication names no contract; the record stays in Colophon."
