@@ -231,6 +231,7 @@ class SyncRunSerializer(PolicyModelSerializer[SyncRun]):
             "heartbeat_at",
             "products_source",
             "source_reason",
+            "warnings",
         ]
         read_only_fields = fields
 
