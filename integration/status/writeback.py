@@ -22,6 +22,14 @@ What each event writes (only mutations Consonance documents, reference §5):
   a retry see that the line is already there.
 * **gratis copy sent** → ``updateGratisCopy`` with ``sentOn``.
 
+Only the recipient's own contract is written (issue 11, defect 8): a delivery date or gratis copy
+is written only when its contract names the recipient (``Contract.names``: one of its gratis
+copies is for that contact; a contract's ``client`` is the publisher's own record and names
+nobody). Otherwise the record is kept with the reason and nothing is sent.
+
+Note: the documented SDL also lists ``DeliveryDate.actualDate`` (settable through
+``UpdateDeliveryDateInput``); Colophon does not use it yet (see docs/consonance.md).
+
 Reconcile (before any retry) reads the contract back and checks whether the change is already
 there; only if not is the mutation sent again.
 """

@@ -96,3 +96,12 @@ def test_a_server_without_a_works_title_fails_the_run_with_the_names(sandbox, ru
     assert run.status == SyncRun.Status.FAILED
     assert "lacks Work.title" in run.message
     assert Work.objects.count() == 0
+
+
+def test_a_server_without_the_works_root_falls_back_to_rest(sandbox, run_sync, serve):
+    run_sync()  # products from GraphQL first: REST v4 lays its products over mirrored works
+    serve(reduced(r"  works\(workSearch: WorkSearchAttributes\): .*"))
+    run = run_sync()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert run.products_source == SyncRun.ProductsSource.REST
+    assert "no 'works' field" in run.source_reason
