@@ -161,3 +161,12 @@ def test_the_actions_board_shows_why(two_contracts, login, project_manager):
         message_status_apply(events=_events(m, S.SUBMITTED, at(0)))
     body = login(project_manager).get(reverse("actions:board")).content.decode()
     assert "No contract names Cy Varga" in body
+
+
+def test_the_title_page_shows_the_client_record_apart_from_whom_a_contract_names(
+    two_contracts, login, admin_a
+):
+    work = two_contracts["work"]
+    body = login(admin_a).get(reverse("titles:detail", args=[work.pk])).content.decode()
+    assert "Client (publisher record): Lighthouse Publishing Group Ltd" in body
+    assert "for Ada Quill" in body and "for Ben Marsh" in body
