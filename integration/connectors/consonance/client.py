@@ -40,6 +40,12 @@ def load_query(name: str) -> str:
     return (QUERIES / f"{name}.graphql").read_text(encoding="utf-8")
 
 
+@cache
+def shipped(name: str) -> Fitted:
+    """The shipped document as it is, with the variables it declares."""
+    return as_shipped(name, load_query(name))
+
+
 def base_url() -> str:
     """CONSONANCE_URL, or the built-in sandbox when it is unset."""
     return settings.CONSONANCE_URL or f"{settings.SANDBOX_BASE_URL}/sandbox/consonance"
@@ -91,9 +97,8 @@ class ConsonanceClient:
 
         After ``fit(operation)`` the document fitted to this server's schema is sent (with only
         the variables it still declares); otherwise the shipped document."""
-        fitted = self._fitted.get(operation)
-        if fitted is None:
-            return self._post(operation, load_query(operation), variables or {})
+        fitted = self._fitted.get(operation) or shipped(operation)
+        # Only the variables the document declares (a server may refuse undeclared ones).
         sent = {k: v for k, v in (variables or {}).items() if k in fitted.variables}
         return self._post(operation, fitted.source, sent)
 
