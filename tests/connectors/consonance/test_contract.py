@@ -31,6 +31,7 @@ from integration.connectors.consonance import schema as server_schema
 from integration.connectors.consonance.client import QUERIES
 from sandbox.consonance import api as sandbox_api
 from sandbox.consonance import store
+from sandbox.models import SandboxContract
 
 REPO = Path(__file__).resolve().parents[3]
 REFERENCE = Path(os.environ.get("COLOPHON_REFERENCE_DIR") or REPO / ".." / "shared" / "reference")
@@ -208,3 +209,16 @@ def test_the_sandbox_rest_products_carry_only_documented_keys(settings):
     served = _keys(body["products"], set())
     assert served <= product_keys, f"undocumented REST keys: {sorted(served - product_keys)}"
     assert {"id", "work_id", "isbn", "prices"} <= served
+
+
+@pytest.mark.django_db
+def test_sandbox_data_seeded_before_the_documented_schema_is_reseeded():
+    store.seed(works=6, reset=True)
+    contract = SandboxContract.objects.order_by("id").first()
+    assert contract is not None
+    contract.data["client"] = {"__typename": "Person", "id": 1000, "name": "Ada"}
+    contract.save()
+    assert store.seed(works=6)["created"] == 1
+    contract.refresh_from_db()
+    assert contract.data["client"] == {"id": 1, "name": "Lighthouse Publishing Group Ltd"}
+    assert store.seed(works=6)["created"] == 0
