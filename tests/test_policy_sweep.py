@@ -48,6 +48,7 @@ from tests.factories import (
     CustomerServiceOutcomeFactory,
     ExstreamJobFactory,
     FieldMappingFactory,
+    GratisCopyFactory,
     MessageFactory,
     OutboxItemFactory,
     PreviewOutputFactory,
@@ -304,7 +305,8 @@ def world(imprint_a, imprint_b, outsider, admin_a) -> World:
     work = WorkFactory.create(imprint=imprint_a, title=f"{SECRET} Memoir")
     product = ProductFactory.create(work=work, full_title=f"{SECRET} Memoir (hardback)")
     contact = ContactFactory.create(name=f"Ada {SECRET}")
-    contract = ContractFactory.create(work=work, client=contact, name=f"{SECRET} agreement")
+    contract = ContractFactory.create(work=work, name=f"{SECRET} agreement")
+    GratisCopyFactory.create(contract=contract, contact_consonance_id=contact.consonance_id)
     communication = CommunicationFactory.create(
         work=work,
         name=f"{SECRET} proofs",

@@ -76,7 +76,8 @@ class ContributionSerializer(PolicyModelSerializer[Contribution]):
 
 
 class ContractSerializer(PolicyModelSerializer[Contract]):
-    client = serializers.CharField(source="client.name", default="")
+    # The publisher's own client record in Consonance (not a contributor).
+    client = serializers.CharField(source="client_name", default="")
     licensed_rights = serializers.SerializerMethodField()
     delivery_dates = serializers.SerializerMethodField()
 
@@ -230,6 +231,7 @@ class SyncRunSerializer(PolicyModelSerializer[SyncRun]):
             "heartbeat_at",
             "products_source",
             "source_reason",
+            "warnings",
         ]
         read_only_fields = fields
 

@@ -23,10 +23,10 @@ def contracts(imprint_a, imprint_b):
     work_b = WorkFactory(imprint=imprint_a)
     other = WorkFactory(imprint=imprint_b)
     ProductFactory(work=work_a, isbn13="9780000000017")
-    payee = ContactFactory(consonance_id=1003)
+    ContactFactory(consonance_id=1003)  # the payee
     return {
-        "a": ContractFactory(work=work_a, consonance_id=500002, client=payee),
-        "b": ContractFactory(work=work_b, consonance_id=500003, client=payee),
+        "a": ContractFactory(work=work_a, consonance_id=500002),
+        "b": ContractFactory(work=work_b, consonance_id=500003),
         "other": ContractFactory(work=other, consonance_id=600001),
     }
 
