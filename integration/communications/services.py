@@ -55,7 +55,7 @@ from integration.models import (
 from integration.setup.audiences import Recipient, audience_count, audience_recipients
 from integration.setup.compliance import compliance_evaluate, compliance_rules_for
 from integration.setup.context import RECIPIENT_FIELDS, build_context
-from integration.setup.mappings import COLOPHON_SUPPLIED, build_driver_data
+from integration.setup.mappings import COLOPHON_SUPPLIED, build_driver_data, mapping_problems
 from integration.setup.templates import template_resolve
 
 logger = logging.getLogger(__name__)
@@ -358,7 +358,7 @@ class Composer:
         per_recipient = [m for m in mappings if levels.get(m.context_field) == "recipient"]
         per_title = [m for m in mappings if m not in per_recipient]
         # The customer key is Colophon's own (the message key), added to every record at send.
-        required = set(template.exstream_communication.required_fields) - COLOPHON_SUPPLIED
+        required = set(template.required_driver_fields) - COLOPHON_SUPPLIED
         recipient_names = {m.driver_field for m in per_recipient}
         title_part = SimpleNamespace(
             _compiled_mappings=per_title,
@@ -707,6 +707,7 @@ def communication_preview(
                 driver_data=message.driver_data,
                 imprint=communication.imprint,
                 customer_key=str(message.key),
+                customer_key_field=communication.template.customer_key_path,
             )
         except Exception as exc:  # shown next to the recipient; others still render
             error = getattr(exc, "message", None) or str(exc)
@@ -797,6 +798,10 @@ def submit_refusal(communication: Communication) -> str | None:
         return "It has not been composed yet."
     if communication.recipient_count == 0:
         return "It has no recipients."
+    if communication.template is not None and (
+        incomplete := mapping_problems(communication.template)
+    ):
+        return "Its template is incomplete: " + " ".join(incomplete)
     if communication.blocking_count:
         return (
             f"{communication.blocking_count} recipient(s) have blocking findings; fix the data, "

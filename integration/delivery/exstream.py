@@ -20,12 +20,10 @@ from accounts.audit import log_action
 from accounts.models import Imprint
 from integration.connectors.exstream import events as ev
 from integration.connectors.exstream.client import ExstreamClient
-from integration.connectors.exstream.delivery import (
-    DeliveryFileError,
-    DeliveryOutcome,
-    parse_delivery_file,
-)
+from integration.connectors.exstream.delivery import DeliveryOutcome
+from integration.connectors.exstream.driver import with_customer_key
 from integration.connectors.exstream.events import StatusEvent
+from integration.delivery.delivery_files import delivery_files_read
 from integration.lib.http import ExternalServiceError
 from integration.models import (
     EventCursor,
@@ -33,6 +31,7 @@ from integration.models import (
     ExstreamJob,
     PreviewOutput,
 )
+from integration.setup.designs import catalogue_fetch
 from integration.status.sink import deliver_status_events
 
 logger = logging.getLogger(__name__)
@@ -64,28 +63,6 @@ class CatalogueSyncResult:
         )
 
 
-def driver_fields_from_manifest(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """The driver fields a communication reads.
-
-    Real Exstream derives them from the communication's driver sample file (the DAS resource
-    uploaded with ``type=samplefile&subtype=driver`` that the manifest's ``dsnlist`` points to):
-    every element of the sample is a field; the design marks which are required. We read them
-    from ``driverFields`` on the manifest, which our Exstream tenant exposes through a
-    manifest extension and the sandbox emulates. Without it we fall back to an empty list and
-    rely on Exstream's 422 naming the missing fields at generation time."""
-    fields = manifest.get("driverFields") or []
-    return [
-        {
-            "name": str(f.get("name", "")),
-            "type": str(f.get("type", "string")),
-            "required": bool(f.get("required", False)),
-            "description": str(f.get("description", "")),
-        }
-        for f in fields
-        if isinstance(f, dict) and f.get("name")
-    ]
-
-
 def exstream_catalogue_sync(
     *, actor: Any, domains: list[str] | None = None, client: ExstreamClient | None = None
 ) -> CatalogueSyncResult:
@@ -93,32 +70,7 @@ def exstream_catalogue_sync(
     and store them; those no longer listed in a domain become inactive."""
     client = _client(client)
     domains = domains or [settings.EXSTREAM_DOMAIN, settings.EXSTREAM_PREVIEW_DOMAIN]
-    fetched: dict[str, list[dict[str, Any]]] = {}
-    for domain in domains:
-        rows: list[dict[str, Any]] = []
-        for resource in client.list_approved_communications(domain):
-            comm_id = str(resource["id"])
-            set_id = client.communication_set_id(domain, comm_id) or ""
-            manifest = client.manifest(domain, set_id) if set_id else {}
-            dsns = list(manifest.get("dsnlist") or [])
-            rows.append(
-                {
-                    "communication_id": comm_id,
-                    "name": str(resource.get("name") or comm_id),
-                    "version": str(resource.get("version", "")),
-                    "communication_set_id": set_id,
-                    "prod_dsn": str(dsns[0].get("prodDsn", "")) if dsns else "",
-                    "dsn_list": dsns,
-                    "queues": list(manifest.get("queueList") or []),
-                    "channels": list(
-                        manifest.get("channels")
-                        or sorted({q.get("use", "") for q in manifest.get("queueList") or []})
-                    ),
-                    "driver_fields": driver_fields_from_manifest(manifest),
-                    "raw": {"resource": resource, "manifest": manifest},
-                }
-            )
-        fetched[domain] = rows
+    fetched = catalogue_fetch(client, domains)  # integration/setup/designs.py
     result = CatalogueSyncResult(domains=domains)
     now = timezone.now()
     with transaction.atomic():
@@ -163,6 +115,7 @@ def preview_generate(
     driver_data: dict[str, Any],
     imprint: Imprint,
     customer_key: str = "",
+    customer_key_field: str = "",
     client: ExstreamClient | None = None,
 ) -> list[PreviewOutput]:
     """Generate on the non-production preview domain (watermarked, not counted) and store every
@@ -182,15 +135,16 @@ def preview_generate(
         ).first()
         or exstream_communication
     )
-    data = dict(driver_data)
-    if customer_key:
-        data.setdefault("customerKey", customer_key)
+    key_field = customer_key_field or exstream_communication.default_customer_key
+    data = with_customer_key(driver_data, key_field, customer_key)
     digest = driver_hash(data)
     outputs = _client(client).generate(
         domain=domain,
         communication_id=exstream_communication.communication_id,
         driver_data_source=preview_row.prod_dsn or exstream_communication.prod_dsn,
         driver_data=data,
+        driver_format=exstream_communication.driver_format,
+        driver_root=exstream_communication.driver_root,
     )
     stored = []
     with transaction.atomic():
@@ -200,7 +154,7 @@ def preview_generate(
                 communication_id=exstream_communication.communication_id,
                 domain=domain,
                 imprint=imprint,
-                customer_key=str(data.get("customerKey", "")),
+                customer_key=str(data.get(key_field, "") if key_field else customer_key),
                 driver_hash=digest,
                 queue_name=output.queue_name,
                 file_name=output.file_name,
@@ -325,19 +279,9 @@ def exstream_job_poll(*, job_pk: int, client: ExstreamClient | None = None) -> l
     )
     outcome = DeliveryOutcome()
     error = ""
-    if terminal:
-        for step in steps:
-            if step.get("deliveryFileRetrievable"):
-                try:
-                    part = parse_delivery_file(
-                        client.delivery_file(str(step["id"]), domain=job.domain)
-                    )
-                except DeliveryFileError as exc:
-                    error = f"Delivery file of step {step['id']}: {exc}"
-                    logger.warning("Exstream job %s: %s", job.job_id, error)
-                    continue
-                outcome.delivered.update(part.delivered)
-                outcome.failed.update(part.failed)
+    if terminal:  # integration/delivery/delivery_files.py keeps every file, unparsed ones too
+        read = delivery_files_read(client=client, job=job, steps=steps)
+        outcome, error = read.outcome, read.error
     now = timezone.now()
     events: list[StatusEvent] = []
     with transaction.atomic():

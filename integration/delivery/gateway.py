@@ -65,6 +65,7 @@ class Gateway(Protocol):
         driver_data: dict[str, Any],
         imprint: Any,
         customer_key: str,
+        customer_key_field: str = "",
     ) -> list[dict[str, Any]]: ...
 
 
@@ -162,6 +163,7 @@ class ExstreamGateway:
         driver_data: dict[str, Any],
         imprint: Any,
         customer_key: str,
+        customer_key_field: str = "",
     ) -> list[dict[str, Any]]:
         from integration.delivery.exstream import preview_generate
 
@@ -171,6 +173,7 @@ class ExstreamGateway:
             driver_data=driver_data,
             imprint=imprint,
             customer_key=customer_key,
+            customer_key_field=customer_key_field,
         )
         return [
             {
