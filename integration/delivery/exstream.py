@@ -21,7 +21,7 @@ from accounts.models import Imprint
 from integration.connectors.exstream import events as ev
 from integration.connectors.exstream.client import ExstreamClient
 from integration.connectors.exstream.delivery import DeliveryOutcome
-from integration.connectors.exstream.driver import with_customer_key
+from integration.connectors.exstream.driver import record_key, with_customer_key
 from integration.connectors.exstream.events import StatusEvent
 from integration.delivery.delivery_files import delivery_files_read
 from integration.lib.http import ExternalServiceError
@@ -209,7 +209,7 @@ def exstream_batch_submit(
             status=str(result.flow_instances[0].get("status", "started")),
             flow_instance_ids=result.flow_instance_ids,
             flow_instances=result.flow_instances,
-            customer_keys=[str(r.get("customerKey", "")) for r in records],
+            customer_keys=[record_key(r, communication.default_customer_key) for r in records],
         )
         log_action(
             actor=actor,

@@ -171,6 +171,20 @@ def with_customer_key(flat: dict[str, Any], key_field: str, message_key: str) ->
     return data
 
 
+def record_key(record: dict[str, Any], key_field: str) -> str:
+    """The customer key of a record, flat (dotted keys) or nested."""
+    if not key_field:
+        return ""
+    if key_field in record:
+        return str(record[key_field] or "")
+    node: Any = record
+    for part in key_field.split("."):
+        if not isinstance(node, dict):
+            return ""
+        node = node.get(part)
+    return "" if node is None else str(node)
+
+
 def _xml_text(value: Any) -> str:
     if value is None:
         return ""
