@@ -875,6 +875,4 @@ def email_events(request: HttpRequest, tenant: str, domain: str) -> HttpResponse
         }
         for e in events[offset : offset + count]
     ]
-    return JsonResponse(
-        {"status": "success", "data": data, "page": _page(len(events), offset, count)}
-    )
+    return JsonResponse({"status": "success", "data": data})
