@@ -625,6 +625,7 @@ def _resources(body: Any) -> list[m.ResourceVersion]:
 
 
 def _xsrf_error(exc: ExternalServiceError, sent: str) -> ExternalServiceError:
+    """A 403 on an orchestration POST names the XSRF token (not "missing permissions")."""
     readable = readable_error(exc)
     why = (
         "refused the XSRF token (X-Xsrf-Token header and XSRF-TOKEN cookie) even after it was "
@@ -632,8 +633,15 @@ def _xsrf_error(exc: ExternalServiceError, sent: str) -> ExternalServiceError:
         if sent
         else "wants an XSRF token, and /orchestration/api/v1/version set no XSRF-TOKEN cookie"
     )
+    said = ""
+    try:
+        body = json.loads(exc.body) if exc.body else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        said = f" Exstream said: {body['message']}"
     return ExternalServiceError(
-        f"Exstream answered 403: it {why}. {readable.message}",
+        f"Exstream answered 403: it {why}.{said}",
         service=SERVICE,
         retryable=False,
         status=exc.status,
