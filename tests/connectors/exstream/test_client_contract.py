@@ -131,7 +131,7 @@ class Scripted(requests.Session):
                 response = answers.pop(0) if len(answers) > 1 else answers[0]
                 response.url = str(url)
                 return response
-        raise AssertionError(f"unexpected call {url}")
+        raise AssertionError(f"unexpected call {url!r}")
 
 
 def _client(script: dict[str, list[Any]]) -> tuple[ExstreamClient, Scripted]:
