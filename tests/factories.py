@@ -176,7 +176,9 @@ class ExstreamCommunicationFactory(factory.django.DjangoModelFactory[ExstreamCom
     prod_dsn = "ColophonDriver"
     queues = [{"name": "PDF", "driver": "PDF", "use": "print"}]
     channels = ["print", "email"]
+    production_approved = True
     driver_fields = [
+        {"name": "customer.customerNumber", "type": "string", "required": True},
         {"name": "recipientName", "type": "string", "required": True},
         {"name": "workTitle", "type": "string", "required": True},
         {"name": "isbn", "type": "string", "required": False},

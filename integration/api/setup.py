@@ -195,6 +195,8 @@ class TemplateSerializer(PolicyModelSerializer):
             "name",
             "communication_type",
             "exstream_communication",
+            "customer_key_field",
+            "optional_driver_fields",
             "channels",
             "territory_code",
             "language",

@@ -134,7 +134,7 @@ class Composer:
         per_recipient = [m for m in mappings if levels.get(m.context_field) == "recipient"]
         per_title = [m for m in mappings if m not in per_recipient]
         # The customer key is Colophon's own (the message key), added to every record at send.
-        required = set(template.exstream_communication.required_fields) - COLOPHON_SUPPLIED
+        required = set(template.required_driver_fields) - COLOPHON_SUPPLIED
         recipient_names = {m.driver_field for m in per_recipient}
         title_part = SimpleNamespace(
             _compiled_mappings=per_title,

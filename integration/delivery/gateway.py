@@ -68,6 +68,7 @@ class Gateway(Protocol):
         driver_data: dict[str, Any],
         imprint: Any,
         customer_key: str,
+        customer_key_field: str = "",
     ) -> list[dict[str, Any]]: ...
 
 
@@ -161,6 +162,7 @@ class ExstreamGateway:
         driver_data: dict[str, Any],
         imprint: Any,
         customer_key: str,
+        customer_key_field: str = "",
     ) -> list[dict[str, Any]]:
         outputs = preview_generate(
             actor=actor,
@@ -168,6 +170,7 @@ class ExstreamGateway:
             driver_data=driver_data,
             imprint=imprint,
             customer_key=customer_key,
+            customer_key_field=customer_key_field,
         )
         return [
             {

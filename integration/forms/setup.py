@@ -71,7 +71,11 @@ class TemplateForm(ImprintScopedForm):
     )
     exstream_communication = forms.ModelChoiceField(
         queryset=ExstreamCommunication.objects.filter(active=True).order_by("name"),
-        help_text="From the synced Exstream catalogue.",
+        help_text="From the synced Exstream catalogue; only designs approved in production can "
+        "be bound (any can be previewed from the Exstream screen).",
+    )
+    optional_driver_fields = CommaListField(
+        help_text="Driver-sample fields this design does not require, comma-separated."
     )
 
     class Meta:
@@ -81,6 +85,8 @@ class TemplateForm(ImprintScopedForm):
             "name",
             "communication_type",
             "exstream_communication",
+            "customer_key_field",
+            "optional_driver_fields",
             "channels",
             "territory_code",
             "language",

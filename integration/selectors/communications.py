@@ -8,7 +8,8 @@ from django.db.models import Q, QuerySet
 
 from accounts import policy
 from accounts.policy import CATEGORY_ROLES, Action, Category
-from integration.models import Communication, CommunicationType
+from integration.models import Communication, CommunicationTemplate, CommunicationType
+from integration.setup.mappings import mapping_problems
 
 
 def communications_for(
@@ -72,3 +73,24 @@ def approvals_for(*, user: Any, imprint: Any = None) -> QuerySet[Communication]:
 
 def category_label(category: str) -> str:
     return Category(category).value.replace("_", " ")
+
+
+def incomplete_types(imprint_ids: set[int]) -> dict[int, str]:
+    """Communication type id → why its active template(s) for these imprints (or the default
+    for every imprint) cannot send: the first problem of an incomplete mapping. Types whose
+    templates are all complete are absent."""
+    reasons: dict[int, str] = {}
+    complete: set[int] = set()
+    templates = (
+        CommunicationTemplate.objects.filter(status=CommunicationTemplate.Status.ACTIVE)
+        .filter(Q(imprint_id__in=imprint_ids) | Q(imprint__isnull=True))
+        .select_related("exstream_communication")
+        .prefetch_related("mappings")
+    )
+    for template in templates:
+        problems = mapping_problems(template)
+        if problems:
+            reasons.setdefault(template.communication_type_id, f"{template}: {problems[0]}")
+        else:
+            complete.add(template.communication_type_id)
+    return {type_id: why for type_id, why in reasons.items() if type_id not in complete}

@@ -46,6 +46,7 @@ from integration.selectors.communications import (
     category_label,
     communications_for,
     draftable_types,
+    incomplete_types,
 )
 from integration.setup.templates import template_resolve
 
@@ -195,6 +196,10 @@ def communication_new(request: AuthedRequest) -> HttpResponse:
     elif len(ids) == 1:
         initial = {"imprint": next(iter(ids))}
     form = CommunicationForm(request.POST or None, initial=initial, imprints=imprints, types=types)
+    incomplete = incomplete_types(ids)
+    form.fields["communication_type"].label_from_instance = (  # type: ignore[attr-defined]
+        lambda t: f"{t} — template incomplete: {incomplete[t.pk]}" if t.pk in incomplete else str(t)
+    )
     resolution = None
     if form.is_valid():
         data = form.cleaned_data

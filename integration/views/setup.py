@@ -259,6 +259,7 @@ def object_list(request: AuthedRequest, kind: str) -> HttpResponse:
             "obj": obj,
             "cells": [_cell(obj, attr) for attr, _ in k.columns],
             "can_edit": _can_configure(request, obj),
+            "problems": mapping_problems(obj) if k.slug == "templates" else [],
         }
         for obj in page
     ]

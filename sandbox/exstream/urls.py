@@ -11,6 +11,7 @@ urlpatterns = [
     path("orchestration/api/v1/version", views.version, name="version"),
     path("design/api/v1/domains", views.domains),
     path("design/api/v1/resources/<str:domain>", views.resources),
+    path("design/api/v1/resources/<str:domain>/<str:resource_id>/content", views.resource_content),
     path("design/api/v1/links/<str:domain>", views.links),
     path("design/api/v1/manifests/<str:domain>/communication-set/<str:set_id>", views.manifest),
     path("orchestration/api/v1/inputs/ondemand/<str:domain>/generate", views.generate),

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import quoteattr
 
 from django.db import transaction
 from django.db.models import F
@@ -27,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.exstream import render
+from sandbox.exstream.catalogue import CUSTOMER_KEY, driver_sample, get_path, sample_id_for
 from sandbox.models import (
     ExstreamSandboxCommunication,
     ExstreamSandboxEmailEvent,
@@ -42,6 +42,7 @@ SANDBOX_CLIENT_SECRET = "sandbox-exstream-client-secret"
 SANDBOX_TENANT = "colophon"
 
 View = Callable[..., HttpResponse]
+KEY_NAME = CUSTOMER_KEY.rsplit(".", 1)[-1]  # the <key name> of delivery files
 
 
 def _ms(when: datetime.datetime | None) -> int | None:
@@ -208,7 +209,15 @@ def token_otds(request: HttpRequest, tenant: str) -> HttpResponse:
 
 @exstream_api()
 def version(request: HttpRequest) -> HttpResponse:
-    response = JsonResponse({"version": "25.2.0-sandbox"})
+    response = JsonResponse(
+        {
+            "apiIdentifier": "orchestration",
+            "major": "25",
+            "minor": "2",
+            "patch": "0",
+            "versionString": "25.2.0-sandbox",
+        }
+    )
     response.set_cookie("XSRF-TOKEN", xsrf_for(_bearer(request)), samesite="Lax")
     return response
 
@@ -258,16 +267,25 @@ def resources(request: HttpRequest, domain: str) -> HttpResponse:
     data = [
         {
             "id": c.communication_id,
+            "version": c.version,
             "name": c.name,
             "type": "exstrapplication",
             "state": c.state,
-            "version": c.version,
-            "latestVersion": c.latest,
-            "domainId": domain,
+            "description": f"{c.name} (sandbox design)",
+            "locked": False,
         }
         for c in qs.order_by("name")[offset : offset + count]
     ]
     return JsonResponse({"status": "success", "data": data, "page": _page(total, offset, count)})
+
+
+@exstream_api()
+def resource_content(request: HttpRequest, domain: str, resource_id: str) -> HttpResponse:
+    """The content of a DAS resource; the sandbox holds driver samples only."""
+    for comm in ExstreamSandboxCommunication.objects.filter(domain=domain, latest=True):
+        if sample_id_for(comm.communication_set_id) == resource_id:
+            return JsonResponse(driver_sample(comm.driver_fields))
+    return spring_error(request, 404, "Not Found", f"No resource {resource_id!r} in {domain!r}.")
 
 
 def _page(total: int, offset: int, count: int) -> dict[str, int]:
@@ -282,6 +300,8 @@ def _page(total: int, offset: int, count: int) -> dict[str, int]:
 
 @exstream_api()
 def links(request: HttpRequest, domain: str) -> HttpResponse:
+    """Documented link objects {linkSubjectId, subjectVersion, linkObjectId, typeId}. Without
+    a type filter both links come back, the samplefile first (the order is not promised)."""
     subject = request.GET.get("linkSubjectId", "")
     comm = (
         ExstreamSandboxCommunication.objects.filter(domain=domain, communication_id=subject)
@@ -290,23 +310,33 @@ def links(request: HttpRequest, domain: str) -> HttpResponse:
     )
     if comm is None:
         return spring_error(request, 404, "Not Found", f"No resource {subject!r} in {domain!r}.")
-    return JsonResponse(
+    all_links = [
         {
-            "status": "success",
-            "data": [
-                {
-                    "id": comm.communication_set_id,
-                    "type": "exstrcommunicationset",
-                    "name": f"{comm.name} set",
-                    "linkSubjectId": subject,
-                }
-            ],
-        }
-    )
+            "linkSubjectId": subject,
+            "subjectVersion": comm.version,
+            "linkObjectId": sample_id_for(comm.communication_set_id),
+            "typeId": "samplefile",
+        },
+        {
+            "linkSubjectId": subject,
+            "subjectVersion": comm.version,
+            "linkObjectId": comm.communication_set_id,
+            "typeId": "exstrcommunicationset",
+        },
+    ]
+    wanted = [t for t in request.GET.get("filter.types", "").split(",") if t]
+    data = [link for link in all_links if not wanted or link["typeId"] in wanted]
+    return JsonResponse({"status": "success", "data": data})
+
+
+def reference_dsn(comm: ExstreamSandboxCommunication) -> str:
+    return f"{comm.dsn.removesuffix('Driver')}Reference"
 
 
 @exstream_api()
 def manifest(request: HttpRequest, domain: str, set_id: str) -> HttpResponse:
+    """Appendix A: ``dsnlist`` (a reference data source listed first, then the driver) and
+    ``queueList``."""
     comm = (
         ExstreamSandboxCommunication.objects.filter(domain=domain, communication_set_id=set_id)
         .order_by("-version")
@@ -316,22 +346,21 @@ def manifest(request: HttpRequest, domain: str, set_id: str) -> HttpResponse:
         return spring_error(request, 404, "Not Found", f"No communication set {set_id!r}.")
     return JsonResponse(
         {
-            "status": "success",
-            "data": {
-                "id": set_id,
-                "dsnlist": [
-                    {
-                        "name": comm.dsn,
-                        "prodDsn": comm.dsn,
-                        "resourceId": comm.communication_id,
-                        "type": "JSON",
-                    }
-                ],
-                "queueList": comm.queues,
-                "channels": comm.channels,
-                # Real Exstream: derived from the driver sample file (DAS samplefile/driver).
-                "driverFields": comm.driver_fields,
-            },
+            "dsnlist": [
+                {
+                    "name": "Imprint reference data",
+                    "prodDsn": reference_dsn(comm),
+                    "resourceId": str(uuid.uuid5(uuid.UUID(set_id), "reference")),
+                    "type": "reference",
+                },
+                {
+                    "name": f"{comm.name} driver",
+                    "prodDsn": comm.dsn,
+                    "resourceId": str(uuid.uuid5(uuid.UUID(set_id), "driver")),
+                    "type": "driver",
+                },
+            ],
+            "queueList": comm.queues,
         }
     )
 
@@ -340,11 +369,17 @@ def manifest(request: HttpRequest, domain: str, set_id: str) -> HttpResponse:
 
 
 def _missing_fields(comm: ExstreamSandboxCommunication, driver: dict[str, Any]) -> list[str]:
+    """Required fields of the design absent from the (nested, as the sample) driver data."""
     return [
         f["name"]
         for f in comm.driver_fields
-        if f.get("required") and driver.get(f["name"]) in (None, "")
+        if f.get("required") and get_path(driver, f["name"]) in (None, "")
     ]
+
+
+def _customer(record: dict[str, Any]) -> str:
+    value = get_path(record, CUSTOMER_KEY)
+    return "" if value is None else str(value)
 
 
 def _outputs(
@@ -384,6 +419,10 @@ def generate(request: HttpRequest, domain: str) -> HttpResponse:
     )
     if comm is None:
         return engine_error(404, f"Communication {comm_id!r} is not approved in domain {domain!r}.")
+    if dsn == reference_dsn(comm):
+        return engine_error(
+            400, f"Driver data source {dsn!r} is a reference data source, not the driver."
+        )
     if dsn != comm.dsn:
         return engine_error(400, f"Driver data source {dsn!r} does not belong to {comm.name!r}.")
     try:
@@ -404,7 +443,7 @@ def generate(request: HttpRequest, domain: str) -> HttpResponse:
         )
     watermark = domain != settings.EXSTREAM_DOMAIN
     outputs = _outputs(comm, driver, watermark=watermark)
-    customer = str(driver.get("customerKey", ""))
+    customer = _customer(driver)
     if "application/pdf" in request.headers.get("Accept", ""):
         for _queue, mime, content in outputs:
             if mime == "application/pdf":
@@ -529,7 +568,6 @@ def _flow_instance(job: ExstreamSandboxJob) -> dict[str, Any]:
         "externalId": job.external_id,
         "flowModelType": "COMMUNICATION",
         "executingLongRunningOp": False,
-        "flowModelName": "Colophon batch",
         "inputRetrievable": True,
     }
 
@@ -724,20 +762,19 @@ def delivery_file_xml(job: ExstreamSandboxJob) -> str:
     queues = [q["name"] for q in (comm.queues if comm else [])]
     ok, failed = [], []
     for record in job.records:
-        key = xml_escape(str(record.get("customerKey", "")))
+        key = xml_escape(_customer(record))
         if str(record.get("recipientEmail", "")).endswith("@undeliverable.test"):
             failed.append(
-                f'  <failedCustomer><key name="customerKey">{key}</key>'
+                f'  <failedCustomer><key name="{KEY_NAME}">{key}</key>'
                 "<reason>Recipient address rejected by the output connector</reason>"
                 "</failedCustomer>"
             )
         else:
             names = "".join(f"<queueName>{xml_escape(q)}</queueName>" for q in queues)
-            ok.append(f'  <customer><key name="customerKey">{key}</key>{names}</customer>')
+            ok.append(f'  <customer><key name="{KEY_NAME}">{key}</key>{names}</customer>')
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<outputList customersProcessed="{len(ok)}" pagesProcessed="{len(ok)}" '
-        f"jobId={quoteattr(job.job_id)}>",
+        f'<outputList customersProcessed="{len(ok)}" pagesProcessed="{len(ok)}">',
         *ok,
         *failed,
         '  <reportFile dataFile="Error_Report" name="Error_Report.txt"/>',
@@ -778,7 +815,7 @@ def _create_email_events(job: ExstreamSandboxJob) -> None:
                 event_id=str(uuid.uuid5(uuid.UUID(job.job_id), f"{index}:{kind}")),
                 domain=job.domain,
                 job_id=job.job_id,
-                customer_key=str(record.get("customerKey", "")),
+                customer_key=_customer(record),
                 event_type=kind,
                 event_status="Mailbox unavailable" if kind == "NDLV" else "",
                 event_date=when,
@@ -838,6 +875,4 @@ def email_events(request: HttpRequest, tenant: str, domain: str) -> HttpResponse
         }
         for e in events[offset : offset + count]
     ]
-    return JsonResponse(
-        {"status": "success", "data": data, "page": _page(len(events), offset, count)}
-    )
+    return JsonResponse({"status": "success", "data": data})

@@ -10,28 +10,40 @@ connection errors honouring Retry-After). On top of that this client
   ``expires_in``;
 * on a 401, or a 500 whose body mentions OTDS (an expired token surfaces that way), drops the
   token and retries once with a fresh one;
-* for input channels, reads ``XSRF-TOKEN`` from ``GET /orchestration/api/v1/version`` (once
-  per token) and sends it as ``X-Xsrf-Token`` and as a cookie;
+* with each token, reads ``XSRF-TOKEN`` from ``GET /orchestration/api/v1/version`` and sends
+  it as ``X-Xsrf-Token`` and as a cookie on every orchestration POST (input channels need it,
+  documented; whether ``generate`` ever demands it is unconfirmed, so it is sent there too);
+  a 403 re-reads it once, and a second 403 is reported as a refused XSRF token;
+* parses every response through the typed models in ``models.py`` (extra fields kept, a missing
+  required field reported as a non-retryable ``ExternalServiceError`` naming it);
 * turns both documented error envelopes into readable messages (``errors.readable_error``).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+from xml.etree.ElementTree import Element, tostring
 
 import requests
 from django.conf import settings
 from django.core.cache import cache
 
+from integration.connectors.exstream import models as m
+from integration.connectors.exstream.driver import JSON, XML, encode_driver, nest, xml_record
 from integration.connectors.exstream.errors import is_token_failure, readable_error
 from integration.lib import http
 from integration.lib.http import ExternalServiceError
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SERVICE = "Exstream"
 TOKEN_REFRESH_FRACTION = 0.8
@@ -167,13 +179,12 @@ class ExstreamClient:
         except ExternalServiceError as exc:
             raise readable_error(exc) from exc
         try:
-            body = response.json()
-            token = str(body["access_token"])
-            expires_in = float(body.get("expires_in") or 900)
-        except (ValueError, KeyError, TypeError) as exc:
+            parsed = m.TokenResponse.parse(response.json())
+        except (ValueError, m.ContractError) as exc:
             raise ExternalServiceError(
-                "OTDS answered without an access_token.", service=SERVICE, retryable=True
+                f"OTDS answered without an access_token ({exc}).", service=SERVICE, retryable=True
             ) from exc
+        token, expires_in = parsed.access_token, parsed.expires_in
         now = self.clock()
         cache.set(
             self.cache_key,
@@ -191,16 +202,14 @@ class ExstreamClient:
     # --- transport --------------------------------------------------------------------------
 
     def _xsrf_token(self, access_token: str) -> str:
+        """The XSRF token for this access token ('' when Exstream sets none: then the call
+        goes without it, and a 403 names the missing token)."""
         if self._xsrf and self._xsrf[0] == access_token:
             return self._xsrf[1]
         response = self._send("GET", "/orchestration/api/v1/version", access_token)
-        value = response.cookies.get("XSRF-TOKEN") or self.session.cookies.get("XSRF-TOKEN")
+        value = response.cookies.get("XSRF-TOKEN") or self.session.cookies.get("XSRF-TOKEN") or ""
         if not value:
-            raise ExternalServiceError(
-                "Exstream did not set an XSRF-TOKEN cookie on /orchestration/api/v1/version.",
-                service=SERVICE,
-                retryable=True,
-            )
+            logger.warning("Exstream set no XSRF-TOKEN cookie on /orchestration/api/v1/version.")
         self._xsrf = (access_token, value)
         return value
 
@@ -229,27 +238,33 @@ class ExstreamClient:
         )
 
     def call(
-        self, method: str, path: str, *, xsrf: bool = False, **kwargs: Any
+        self, method: str, path: str, *, xsrf: bool | None = None, **kwargs: Any
     ) -> requests.Response:
         """One authenticated call; refreshes the token and retries once on 401 (or an OTDS
-        500), and re-reads XSRF once on a 403 of an input channel."""
-        last: ExternalServiceError | None = None
-        for attempt in (1, 2):
+        500), and re-reads XSRF once on a 403. ``xsrf`` defaults to True for POSTs under
+        ``/orchestration/``."""
+        if xsrf is None:
+            xsrf = method.upper() == "POST" and path.startswith("/orchestration/")
+        token_retried = False
+        xsrf_refreshed = False
+        while True:  # at most three rounds: one token refresh, one XSRF refresh
             token = self.access_token()
+            xsrf_value = None
             try:
                 xsrf_value = self._xsrf_token(token) if xsrf else None
                 return self._send(method, path, token, xsrf=xsrf_value, **kwargs)  # type: ignore[no-any-return]
             except ExternalServiceError as exc:
-                last = exc
-                if attempt == 1 and is_token_failure(exc):
+                if not token_retried and is_token_failure(exc):
+                    token_retried = True
                     self.forget_token()
                     continue
-                if attempt == 1 and xsrf and exc.status == 403:
-                    self._xsrf = None
-                    continue
+                if xsrf and exc.status == 403:
+                    if not xsrf_refreshed:
+                        xsrf_refreshed = True
+                        self._xsrf = None
+                        continue
+                    raise _xsrf_error(exc, xsrf_value or "") from exc
                 raise readable_error(exc) from exc
-        assert last is not None
-        raise readable_error(last)
 
     def get_json(self, path: str, **params: Any) -> Any:
         return _json(self.call("GET", path, params=params or None))
@@ -259,12 +274,13 @@ class ExstreamClient:
     def version(self) -> dict[str, Any]:
         return dict(self.get_json("/orchestration/api/v1/version"))
 
-    def list_domains(self) -> list[dict[str, Any]]:
-        return list(self.get_json("/design/api/v1/domains").get("data", []))
+    def list_domains(self) -> list[m.Domain]:
+        body = self.get_json("/design/api/v1/domains")
+        return _parsed(lambda: [m.Domain.parse(d) for d in m.items_of(body, "domain list")])
 
-    def list_approved_communications(self, domain: str) -> list[dict[str, Any]]:
+    def list_approved_communications(self, domain: str) -> list[m.ResourceVersion]:
         """Approved, latest exstrapplication resources (paged 100 at a time)."""
-        items: list[dict[str, Any]] = []
+        items: list[m.ResourceVersion] = []
         offset = 0
         while True:
             body = self.get_json(
@@ -277,29 +293,43 @@ class ExstreamClient:
                     "offset": offset,
                 },
             )
-            page = body.get("data", [])
+            page: list[m.ResourceVersion] = _parsed(functools.partial(_resources, body))
             items.extend(page)
-            total = (body.get("page") or {}).get("totalElements")
+            total = m.Page.parse(body).total_elements
             offset += len(page)
             if not page or len(page) < 100 or (total is not None and offset >= total):
                 return items
 
-    def communication_set_id(self, domain: str, communication_id: str) -> str | None:
+    def links(self, domain: str, subject_id: str, *, type_id: str) -> list[m.Link]:
+        """Links of a subject whose object is of ``type_id``. The server is asked to filter;
+        the result is filtered again on ``typeId`` (without a filter other links come back
+        too, in any order)."""
         body = self.get_json(
             f"/design/api/v1/links/{domain}",
-            linkSubjectId=communication_id,
+            linkSubjectId=subject_id,
             linkDepth=2,
-            **{"filter.types": "exstrcommunicationset"},
+            **{"filter.types": type_id},
         )
-        for link in body.get("data", []):
-            if link.get("type", "exstrcommunicationset") == "exstrcommunicationset":
-                return str(link["id"])
-        return None
+        links = _parsed(lambda: [m.Link.parse(item) for item in m.items_of(body, "link list")])
+        return [link for link in links if link.type_id == type_id]
 
-    def manifest(self, domain: str, set_id: str) -> dict[str, Any]:
+    def communication_set_id(self, domain: str, communication_id: str) -> str | None:
+        links = self.links(domain, communication_id, type_id="exstrcommunicationset")
+        return links[0].link_object_id if links else None
+
+    def sample_file_id(self, domain: str, communication_id: str) -> str | None:
+        """The id of the communication's driver sample (a linked ``samplefile`` resource)."""
+        links = self.links(domain, communication_id, type_id="samplefile")
+        return links[0].link_object_id if links else None
+
+    def resource_content(self, domain: str, resource_id: str) -> bytes:
+        """``GET /design/api/v1/resources/{domain}/{id}/content``: the resource as uploaded."""
+        response = self.call("GET", f"/design/api/v1/resources/{domain}/{resource_id}/content")
+        return bytes(response.content)
+
+    def manifest(self, domain: str, set_id: str) -> m.Manifest:
         body = self.get_json(f"/design/api/v1/manifests/{domain}/communication-set/{set_id}")
-        data = body.get("data", body)
-        return dict(data) if isinstance(data, dict) else {}
+        return _parsed(lambda: m.Manifest.parse(body))
 
     # --- on-demand generation -----------------------------------------------------------------
 
@@ -311,17 +341,20 @@ class ExstreamClient:
         driver_data_source: str,
         driver_data: dict[str, Any],
         accept: str,
+        driver_format: str = JSON,
+        driver_root: str = "",
     ) -> requests.Response:
+        body, content_type = encode_driver(driver_data, format=driver_format, root=driver_root)
         return self.call(
             "POST",
             f"/orchestration/api/v1/inputs/ondemand/{domain}/generate",
             headers={
                 "communicationId": communication_id,
                 "driverDataSource": driver_data_source,
-                "Content-Type": "application/json",
+                "Content-Type": content_type,
                 "Accept": accept,
             },
-            data=json.dumps(driver_data).encode(),
+            data=body,
         )
 
     def generate(
@@ -331,33 +364,49 @@ class ExstreamClient:
         communication_id: str,
         driver_data_source: str,
         driver_data: dict[str, Any],
+        driver_format: str = JSON,
+        driver_root: str = "",
     ) -> list[GeneratedOutput]:
-        """The JSON envelope: one base64 output per queue."""
+        """The JSON envelope: one base64 output per queue. ``driver_data`` may be flat (dotted
+        keys) or nested; it is sent shaped like the sample (nested JSON, or XML)."""
         response = self._generate(
             domain=domain,
             communication_id=communication_id,
             driver_data_source=driver_data_source,
             driver_data=driver_data,
             accept="*/*",
+            driver_format=driver_format,
+            driver_root=driver_root,
         )
         body = _json(response)
+        items = _parsed(
+            lambda: [m.EngineOutput.parse(i) for i in m.items_of(body, "generate response")]
+        )
+        errors = [i for i in items if i.error_message]
+        if errors:
+            raise ExternalServiceError(
+                "Exstream engine error: " + "; ".join(i.error_message for i in errors),
+                service=SERVICE,
+                retryable=False,
+                details=[i.raw for i in errors],
+            )
         outputs = []
-        for item in body.get("data", []):
-            if "errorMessage" in item:
+        for item in items:
+            try:
+                content = base64.b64decode(item.content, validate=False)
+            except ValueError as exc:
                 raise ExternalServiceError(
-                    f"Exstream engine error: {item['errorMessage']}",
+                    f"Exstream returned an output that is not base64 ({exc}).",
                     service=SERVICE,
                     retryable=False,
-                    details=body.get("data"),
-                )
-            context = item.get("engineOutputContext") or {}
+                ) from exc
             outputs.append(
                 GeneratedOutput(
-                    content=base64.b64decode(item.get("content", "")),
-                    mime_type=str(item.get("mimeType", "application/octet-stream")),
-                    queue_name=str(context.get("queueName", "")),
-                    file_name=str(context.get("fileName", "")),
-                    customer_number=str(context.get("customerNumber", "")),
+                    content=content,
+                    mime_type=item.mime_type,
+                    queue_name=item.queue_name,
+                    file_name=item.file_name,
+                    customer_number=item.customer_number,
                 )
             )
         return outputs
@@ -369,6 +418,8 @@ class ExstreamClient:
         communication_id: str,
         driver_data_source: str,
         driver_data: dict[str, Any],
+        driver_format: str = JSON,
+        driver_root: str = "",
     ) -> bytes:
         """Raw PDF bytes (Accept: application/pdf)."""
         response = self._generate(
@@ -377,6 +428,8 @@ class ExstreamClient:
             driver_data_source=driver_data_source,
             driver_data=driver_data,
             accept="application/pdf",
+            driver_format=driver_format,
+            driver_root=driver_root,
         )
         if not response.content.startswith(b"%PDF"):
             raise ExternalServiceError(
@@ -398,29 +451,50 @@ class ExstreamClient:
         channel: str | None = None,
     ) -> BatchResult:
         """POST the records to the HTTP batch channel. ``communication`` is an
-        ``ExstreamCommunication``; each record carries ``customerKey`` = Colophon message id.
-        The external id travels as ``exstream-variable-externalId`` and in the body, so
-        ``find_jobs_by_external_id`` can tell after a timeout whether the batch exists."""
+        ``ExstreamCommunication``; each record already carries Colophon's message key at the
+        design's customer-key field, and is sent shaped like the driver sample (nested JSON,
+        or XML). The external id travels as ``exstream-variable-externalId`` and in the body,
+        so ``find_jobs_by_external_id`` can tell after a timeout whether the batch exists.
+
+        Unconfirmed (reference §5): the batch channel's body. Colophon sends one envelope
+        ``{externalId, communicationId, driverDataSource, records: [...]}`` (JSON), or for an
+        XML sample ``<batch externalId=… communicationId=… driverDataSource=…>`` holding one
+        sample-rooted element per record; the channel's flow model must read that shape."""
         domain = domain or settings.EXSTREAM_DOMAIN
         channel = channel or settings.EXSTREAM_BATCH_CHANNEL
-        body = {
-            "externalId": external_id,
-            "communicationId": communication.communication_id,
-            "driverDataSource": communication.prod_dsn,
-            "records": records,
-        }
+        driver_format = getattr(communication, "driver_format", JSON) or JSON
+        if driver_format == XML:
+            root = Element(
+                "batch",
+                externalId=external_id,
+                communicationId=communication.communication_id,
+                driverDataSource=communication.prod_dsn,
+            )
+            for record in records:
+                root.append(xml_record(record, getattr(communication, "driver_root", "")))
+            data = tostring(root, encoding="utf-8", xml_declaration=True)
+            content_type = "application/xml"
+        else:
+            body = {
+                "externalId": external_id,
+                "communicationId": communication.communication_id,
+                "driverDataSource": communication.prod_dsn,
+                "records": [nest(r) for r in records],
+            }
+            data = json.dumps(body).encode()
+            content_type = "application/json"
         response = self.call(
             "POST",
             f"/orchestration/api/v1/inputs/batch/{domain}/{channel}",
             xsrf=True,
-            headers={
-                "exstream-variable-externalId": external_id,
-                "Content-Type": "application/json",
-            },
-            data=json.dumps(body).encode(),
+            headers={"exstream-variable-externalId": external_id, "Content-Type": content_type},
+            data=data,
             retries=0,  # never resubmit blindly: ask find_jobs_by_external_id first
         )
-        instances = list(_json(response).get("data", []))
+        body_json = _json(response)
+        instances = _parsed(
+            lambda: [m.FlowInstance.parse(i) for i in m.items_of(body_json, "batch response")]
+        )
         if not instances:
             raise ExternalServiceError(
                 "Exstream accepted the batch but started no flow instance.",
@@ -428,12 +502,12 @@ class ExstreamClient:
                 retryable=False,
             )
         return BatchResult(
-            job_id=str(instances[0].get("jobId", "")),
-            flow_instance_ids=[str(i["id"]) for i in instances],
+            job_id=instances[0].job_id,
+            flow_instance_ids=[i.id for i in instances],
             external_id=external_id,
             domain=domain,
             channel=channel,
-            flow_instances=instances,
+            flow_instances=[i.raw for i in instances],
         )
 
     # --- runtime --------------------------------------------------------------------------------
@@ -450,20 +524,26 @@ class ExstreamClient:
             offset=0,
             count=100,
         )
-        return list(body.get("data", []))
+        return _parsed(lambda: [m.Job.parse(j).raw for j in m.items_of(body, "job list")])
 
     def get_job(self, job_id: str, *, domain: str | None = None) -> dict[str, Any]:
-        return dict(self.get_json(f"{self._runtime(domain)}/jobs/{job_id}").get("data", {}))
+        body = self.get_json(f"{self._runtime(domain)}/jobs/{job_id}")
+        data = body.get("data", body) if isinstance(body, dict) else body
+        return _parsed(lambda: m.Job.parse(data).raw)
 
     def list_flow_instances(self, job_id: str, *, domain: str | None = None) -> list[dict]:
         body = self.get_json(f"{self._runtime(domain)}/flow-instances", filter=f"jobId:{job_id}")
-        return list(body.get("data", []))
+        return _parsed(
+            lambda: [m.FlowInstance.parse(i).raw for i in m.items_of(body, "flow-instance list")]
+        )
 
     def list_flow_steps(self, flow_instance_id: str, *, domain: str | None = None) -> list[dict]:
         body = self.get_json(
             f"{self._runtime(domain)}/flow-steps", filter=f"flowInstanceId:{flow_instance_id}"
         )
-        return list(body.get("data", []))
+        return _parsed(
+            lambda: [m.FlowStep.parse(i).raw for i in m.items_of(body, "flow-step list")]
+        )
 
     def delivery_file(self, step_id: str, *, domain: str | None = None) -> bytes:
         response = self.call(
@@ -517,12 +597,57 @@ class ExstreamClient:
                 offset=offset,
                 count=page_size,
             )
-            page = list(body.get("data", []))
-            yield from page
-            offset += len(page)
-            total = (body.get("page") or {}).get("totalElements")
-            if not page or len(page) < page_size or (total is not None and offset >= total):
+            items: list[Any] = _parsed(functools.partial(m.items_of, body, "e-mail event list"))
+            for item in items:
+                try:
+                    m.EmailEvent.parse(item)
+                except m.ContractError as exc:
+                    # never crash the puller: the event is logged and skipped
+                    logger.warning("Skipping an e-mail event Colophon cannot read: %s", exc)
+                    continue
+                yield item
+            offset += len(items)
+            total = m.Page.parse(body).total_elements
+            if not items or len(items) < page_size or (total is not None and offset >= total):
                 return
+
+
+def _parsed(build: Callable[[], T]) -> T:
+    """Run a typed-model parse; a contract breach becomes a non-retryable service error."""
+    try:
+        return build()
+    except m.ContractError as exc:
+        raise ExternalServiceError(str(exc), service=SERVICE, retryable=False) from exc
+
+
+def _resources(body: Any) -> list[m.ResourceVersion]:
+    return [m.ResourceVersion.parse(r) for r in m.items_of(body, "resource list")]
+
+
+def _xsrf_error(exc: ExternalServiceError, sent: str) -> ExternalServiceError:
+    """A 403 on an orchestration POST names the XSRF token (not "missing permissions")."""
+    readable = readable_error(exc)
+    why = (
+        "refused the XSRF token (X-Xsrf-Token header and XSRF-TOKEN cookie) even after it was "
+        "read again from /orchestration/api/v1/version"
+        if sent
+        else "wants an XSRF token, and /orchestration/api/v1/version set no XSRF-TOKEN cookie"
+    )
+    said = ""
+    try:
+        body = json.loads(exc.body) if exc.body else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        said = f" Exstream said: {body['message']}"
+    return ExternalServiceError(
+        f"Exstream answered 403: it {why}.{said}",
+        service=SERVICE,
+        retryable=False,
+        status=exc.status,
+        body=exc.body,
+        details=readable.details,
+    )
 
 
 def _json(response: requests.Response) -> Any:

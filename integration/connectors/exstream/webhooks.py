@@ -90,6 +90,3 @@ def verify(
 def event_type_of(payload: dict[str, Any]) -> str:
     expctr = payload.get("expctr") if isinstance(payload.get("expctr"), dict) else {}
     return str((expctr or {}).get("schemaType") or payload.get("type") or "")
-
-
-# --- handlers (event type -> handler) ----------------------------------------------------------

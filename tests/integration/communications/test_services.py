@@ -194,7 +194,9 @@ def test_dispatch_in_chunks_with_stable_external_ids(
     ]
     assert [len(exstream.batches[e]) for e in sorted(exstream.batches)] == [2, 1]
     record = exstream.batches[f"colophon-comm-{comm.pk}-chunk-1-{h}"][0]
-    assert record["recipientName"] == "Reader 1" and record["customerKey"]
+    # the message key goes to the design's customer-key field, not a top-level customerKey
+    assert record["recipientName"] == "Reader 1" and record["customer.customerNumber"]
+    assert "customerKey" not in record
     assert comm.status == S.SENT
     assert set(comm.messages.values_list("status", flat=True)) == {Message.Status.SUBMITTED}
     assert AuditEvent.objects.filter(verb="communication.sent", work_id=comm.work_id).exists()

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0050_syncrun_schema_warnings'),
+        ('integration', '0014_syncrun_schema_warnings'),
     ]
 
     operations = [
