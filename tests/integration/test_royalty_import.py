@@ -164,3 +164,32 @@ def test_the_same_file_is_not_imported_twice(imprint_a, contracts):
     assert not again.imported and "already been imported" in again.errors[0]["error"]
     assert RoyaltyLine.objects.count() == 1
     assert RoyaltyImport.objects.count() == 2
+
+
+# --- issue 12: no import crosses an imprint ------------------------------------------------
+
+
+def test_a_contract_of_another_imprint_is_refused_and_nothing_of_it_changes(
+    imprint_a, imprint_b, contracts
+):
+    """By source id: Harbour Lights' file names Northwind's contract."""
+    other = contracts["other"]
+    record = royalty_import(stream=_csv(_row(), _row(600001)), filename="x.csv", imprint=imprint_a)
+    assert not record.imported
+    assert [(e["row"], e["column"]) for e in record.errors] == [(3, "contract_id")]
+    assert "contract_id belongs to another imprint" in record.errors[0]["error"]
+    assert RoyaltyLine.objects.count() == 0
+    assert not ChangeEvent.objects.filter(work=other.work).exists()
+
+
+def test_an_isbn_of_another_imprint_is_refused(imprint_a, imprint_b, contracts):
+    """By ISBN: a line of this imprint's contract quoting Northwind's ISBN is refused."""
+    foreign = ProductFactory.create(work=contracts["other"].work, isbn13="9781908435500")
+    record = royalty_import(
+        stream=_csv(_row(isbn="978-1-908435-50-0")), filename="x.csv", imprint=imprint_a
+    )
+    assert not record.imported
+    assert record.errors[0]["column"] == "isbn"
+    assert "isbn belongs to a title of another imprint" in record.errors[0]["error"]
+    assert RoyaltyLine.objects.count() == 0
+    assert not ChangeEvent.objects.filter(work=foreign.work).exists()
