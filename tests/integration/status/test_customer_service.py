@@ -113,6 +113,7 @@ def test_report_screen_renders_svg_and_exports_csv(outcomes, viewer, login):
     assert "<svg" in body and 'class="bar bar-delay"' in body and "style=" not in body
     assert "The Salt Road" in body and "recurring" in body
     response = client.get(reverse("reports:customer_service_export"))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["title", "issue_type", "2026-09", "2026-10", "2026-11", "total"]
     assert rows[1] == ["The Salt Road", "Delay", "2", "0", "1", "3"]
