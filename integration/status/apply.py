@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.audit import log_action
+from integration.lib import uploads
 from integration.models import Message, MessageEvent
 from integration.models.status import STATUS_RANK
 
@@ -406,7 +407,13 @@ def read_csv(raw: bytes, *, required: list[str]) -> list[dict[str, str]]:
             f"The header row lacks {', '.join(missing)}; expected columns: {', '.join(required)}."
         )
     rows = []
+    budget = uploads.RowBudget(limit=MAX_CSV_ROWS * 2)  # lines read, blank ones too
     for row in reader:
+        try:
+            while budget.read < reader.line_num:  # the reader skips empty lines silently
+                budget.take()
+        except uploads.UploadTooLarge as exc:
+            raise ValidationError(str(exc)) from exc
         clean = {
             (k or "").strip().lower(): (v or "").strip()
             for k, v in row.items()

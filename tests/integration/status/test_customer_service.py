@@ -328,3 +328,18 @@ def test_webhook_refuses_outcomes_dated_in_the_future(salt_road):
     with pytest.raises(ValueError, match="is in the future"):
         customer_service_webhook_handler(body, inbound)
     assert not CustomerServiceOutcome.objects.exists()
+
+
+def test_blank_lines_count_against_the_csv_row_limit(salt_road, imprint_a, marketing, monkeypatch):
+    from integration.status import apply
+
+    monkeypatch.setattr(apply, "MAX_CSV_ROWS", 10)
+    raw = _csv(
+        HEADER,
+        "9781908435500,delay,CS-1,accepted,2026-10-10,",
+        *([""] * 100),
+        "9781908435500,delay,CS-2,accepted,2026-10-10,",
+    )
+    with pytest.raises(ValidationError, match="blank rows count too"):
+        customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw)
+    assert not CustomerServiceOutcome.objects.exists()
