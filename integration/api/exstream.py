@@ -10,15 +10,12 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integration.connectors.exstream import webhooks
 from integration.lib.queue import enqueue
 from integration.models import InboundEvent
-from integration.status.customer_service import EVENT_TYPE as CUSTOMER_SERVICE_OUTCOME
-from integration.status.customer_service import outcome_from_event
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +53,6 @@ def exstream_webhook(request: HttpRequest) -> JsonResponse:
         return _error(400, "invalid_json", "The event body is not valid JSON.")
     if not isinstance(payload, dict):
         return _error(400, "invalid_json", "The event body must be a JSON object.")
-    if webhooks.event_type_of(payload) == CUSTOMER_SERVICE_OUTCOME:
-        # Checked now, so the sender hears of a bad outcome (e.g. dated in the future) as the
-        # CSV import's user does, instead of it being stored and failing later.
-        try:
-            outcome_from_event(
-                payload, event_id=msg_id, source=webhooks.SOURCE, received_at=timezone.now()
-            )
-        except ValueError as exc:
-            return _error(400, "invalid_event", str(exc))
     headers = {
         k.lower(): v
         for k, v in request.headers.items()
