@@ -263,6 +263,12 @@ SPECTACULAR_SETTINGS = {
     "communications, approvals, timeline and outstanding actions.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/schema/ and /api/docs/ need a signed-in user, except in local development.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if DEBUG
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         # Hand-entered message statuses (contributor responses, returned mail).
@@ -287,7 +293,10 @@ Q_CLUSTER = {
 
 # --- External systems ---------------------------------------------------------------------------
 # With a URL unset, each connector talks over real HTTP to the built-in sandbox, served by this
-# app under /sandbox/ at SANDBOX_BASE_URL.
+# app under /sandbox/ at SANDBOX_BASE_URL — only when SANDBOX_ENABLED (on under `make run` and in
+# the tests, off by default: production never serves the sandbox's URLs). The sandbox app stays
+# installed either way so its tables and migrations stay consistent; only its URLs are unmounted.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CONSONANCE_URL = env.str("CONSONANCE_URL", default="").rstrip("/")
 CONSONANCE_API_KEY = secret("CONSONANCE_API_KEY")

@@ -9,7 +9,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission
+from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission, query_id
 from integration.catalogue.selectors import (
     can_start_sync,
     can_view_sync,
@@ -185,10 +185,9 @@ class TitleViewSet(viewsets.ReadOnlyModelViewSet[Work]):
         if getattr(self, "swagger_fake_view", False):
             return Work.objects.none()
         params = self.request.query_params
-        imprint = params.get("imprint")
         return title_list(
             self.request.user,
-            imprint_id=int(imprint) if imprint and imprint.isdigit() else None,
+            imprint_id=query_id(params, "imprint"),
             q=params.get("q", "").strip(),
             status=params.get("status", ""),
             season=params.get("season", ""),
@@ -201,7 +200,7 @@ class TitleViewSet(viewsets.ReadOnlyModelViewSet[Work]):
         )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        work = title_get(request.user, int(kwargs["pk"]))
+        work = title_get(request.user, int(kwargs["pk"]))  # the router allows digits only
         return Response(TitleDetailSerializer(work).data)
 
 

@@ -69,7 +69,9 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]) -> Any:
-    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv")
+    response = StreamingHttpResponse(
+        csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

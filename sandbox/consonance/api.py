@@ -10,7 +10,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -36,8 +35,9 @@ DEFAULT_SANDBOX_KEY = "sandbox-key"
 
 
 def sandbox_api_key() -> str:
-    """The key the sandbox accepts: CONSONANCE_API_KEY when set, else ``sandbox-key``."""
-    return str(getattr(settings, "CONSONANCE_API_KEY", "") or DEFAULT_SANDBOX_KEY)
+    """The key the sandbox accepts: always its own ``sandbox-key``, never the product's
+    CONSONANCE_API_KEY (so the sandbox cannot be used to test guesses of the real key)."""
+    return DEFAULT_SANDBOX_KEY
 
 
 # --- faults and auth -----------------------------------------------------------------------------

@@ -80,5 +80,8 @@ def control(request: AuthedRequest) -> HttpResponse:
                 count = seed_exstream_sandbox()
                 messages.success(request, f"Seeded {count} communications.")
                 return redirect("sandbox_exstream:control")
-    context = {"form": form, "jobs": ExstreamSandboxJob.objects.all()[:50]}
+    # Sandbox jobs carry no imprint, and their records hold every imprint's recipients: the
+    # list is for superusers only.
+    jobs = ExstreamSandboxJob.objects.all()[:50] if request.user.is_superuser else None
+    context = {"form": form, "jobs": jobs}
     return render(request, "sandbox/exstream_control.html", context)

@@ -52,11 +52,11 @@ def base_url() -> str:
 
 
 def api_key() -> str:
-    """CONSONANCE_API_KEY; against the sandbox with no key set, the sandbox default."""
-    key = str(getattr(settings, "CONSONANCE_API_KEY", "") or "")
-    if not key and not settings.CONSONANCE_URL:
+    """CONSONANCE_API_KEY for the real Consonance; the sandbox's own key against the sandbox
+    (CONSONANCE_URL unset): the real key is never sent to the sandbox."""
+    if not settings.CONSONANCE_URL:
         return SANDBOX_KEY
-    return key
+    return str(getattr(settings, "CONSONANCE_API_KEY", "") or "")
 
 
 def _error_text(error: Any) -> str:

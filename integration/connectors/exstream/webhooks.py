@@ -36,7 +36,10 @@ class WebhookVerificationError(Exception):
 
 
 def configured_secrets() -> list[str]:
-    raw = settings.EXSTREAM_EVENTS_SECRET or (SANDBOX_EVENTS_SECRET if using_sandbox() else "")
+    # The sandbox's published secret only while the sandbox is served: in production (sandbox
+    # off) an unset secret means no pushed event is accepted.
+    sandbox = using_sandbox() and settings.SANDBOX_ENABLED
+    raw = settings.EXSTREAM_EVENTS_SECRET or (SANDBOX_EVENTS_SECRET if sandbox else "")
     return [s.strip() for s in str(raw).split(",") if s.strip()]
 
 

@@ -176,3 +176,20 @@ def test_approver_in_another_imprint_is_refused_with_a_reason(
 
 def test_outsider_cannot_read_messages(created, outsider):
     assert _api(outsider).get(f"/api/v1/communications/{created.pk}/messages/").status_code == 404
+
+
+def test_approving_an_already_queued_communication_is_a_400_state_error(
+    created,
+    rights_manager,
+    second_rights_manager,
+    exstream,
+    django_capture_on_commit_callbacks,
+):
+    """Issue 12: a state error is a 400 (documented), not a 403; a role refusal stays 403."""
+    with django_capture_on_commit_callbacks(execute=True):
+        _api(rights_manager).post(f"/api/v1/communications/{created.pk}/submit/")
+        first = _api(second_rights_manager).post(f"/api/v1/communications/{created.pk}/approve/")
+    assert first.status_code == 200
+    again = _api(second_rights_manager).post(f"/api/v1/communications/{created.pk}/approve/")
+    assert again.status_code == 400
+    assert "not awaiting approval" in again.json()["error"]["message"]
