@@ -16,6 +16,7 @@ Objects expose their imprint as ``obj.imprint_id`` (or are an ``Imprint``); quer
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -226,13 +227,14 @@ def can_draft(user: Any, category: Category | str, obj: Any) -> bool:
 
 
 def can_approve(
-    user: Any, category: Category | str, obj: Any, *, submitted_by_id: int | None
+    user: Any, category: Category | str, obj: Any, *, author_ids: Collection[int]
 ) -> bool:
     """Four eyes: the approver holds an approving role for the category in the object's imprint
-    and is not the person who submitted it. Superusers are not exempt from four eyes."""
+    and is none of the people who drafted, edited or submitted it (``author_ids``). Superusers
+    are not exempt from four eyes."""
     if not _is_active(user):
         return False
-    if submitted_by_id is not None and user.pk == submitted_by_id:
+    if user.pk in author_ids:
         return False
     if user.is_superuser:
         return True
@@ -241,14 +243,16 @@ def can_approve(
 
 
 def approval_refusal(
-    user: Any, category: Category | str, obj: Any, *, submitted_by_id: int | None
+    user: Any, category: Category | str, obj: Any, *, author_ids: Collection[int]
 ) -> str | None:
     """Why ``user`` may not approve, in words a person can act on; ``None`` when they may."""
     if not _is_active(user):
         return "You must be signed in."
-    if submitted_by_id is not None and user.pk == submitted_by_id:
-        return "You submitted this communication; another person must approve it."
-    if can_approve(user, category, obj, submitted_by_id=submitted_by_id):
+    if user.pk in author_ids:
+        return (
+            "You drafted, edited or submitted this communication; another person must approve it."
+        )
+    if can_approve(user, category, obj, author_ids=author_ids):
         return None
     _, approvers = CATEGORY_ROLES[Category(category)]
     names = ", ".join(sorted(Role(r).label for r in approvers))

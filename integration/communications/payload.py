@@ -28,6 +28,7 @@ from integration.models import (
 from integration.setup.audiences import Recipient, audience_recipients
 from integration.setup.context import RECIPIENT_FIELDS, build_context
 from integration.setup.mappings import COLOPHON_SUPPLIED, build_driver_data
+from integration.setup.transfer import setup_object_snapshot
 
 
 @dataclass
@@ -96,12 +97,15 @@ class Composer:
         return canonical_json(
             {
                 "communication": c.pk,
-                "template": [self.template.pk, self.template.updated_at.isoformat()],
+                # The template's and the audience's content, never when they were saved: any
+                # change to them voids an approval, a save that changes nothing does not.
+                # Mapping and recipient changes show in each message's driver data below.
+                "template": [self.template.pk, setup_object_snapshot(self.template)],
                 "exstream": self.template.exstream_communication.communication_id,
                 "channels": self.channels,
                 "audience": [
                     c.audience_id,
-                    c.audience.updated_at.isoformat() if c.audience else "",
+                    setup_object_snapshot(c.audience) if c.audience else {},
                 ],
                 "offer": c.offer,
                 "campaign": c.campaign,

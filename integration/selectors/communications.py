@@ -51,7 +51,7 @@ def draftable_types(user: Any, imprint_ids: set[int]) -> QuerySet[CommunicationT
 
 def approvals_for(*, user: Any, imprint: Any = None) -> QuerySet[Communication]:
     """Submitted communications this user may approve: an approving role for the category in
-    the imprint, and not their own submission."""
+    the imprint, and not one they drafted, edited or submitted."""
     qs = Communication.objects.filter(status=Communication.Status.SUBMITTED)
     if imprint is not None:
         qs = qs.filter(imprint=imprint)
@@ -65,7 +65,7 @@ def approvals_for(*, user: Any, imprint: Any = None) -> QuerySet[Communication]:
             if categories:
                 cond |= Q(imprint_id=imprint_id, communication_type__category__in=categories)
         qs = qs.filter(cond)
-    qs = qs.exclude(submitted_by=user)
+    qs = qs.exclude(authors=user)
     return qs.select_related("imprint", "communication_type", "work", "submitted_by").order_by(
         "submitted_at", "id"
     )

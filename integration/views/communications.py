@@ -119,8 +119,7 @@ def available_actions(user: Any, c: Communication) -> list[ActionState]:
             ActionState(
                 "reject",
                 "Reject",
-                policy.approval_refusal(user, category, c, submitted_by_id=c.submitted_by_id)
-                is None,
+                policy.approval_refusal(user, category, c, author_ids=c.author_ids()) is None,
                 refusal or "",
                 danger=True,
             )

@@ -94,13 +94,13 @@ class TestCategoryRules:
 
     def test_nobody_approves_their_own_submission(self, imprint_a, rights_manager, superuser):
         assert not policy.can_approve(
-            rights_manager, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            rights_manager, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
         assert not policy.can_approve(
-            superuser, Category.RIGHTS, imprint_a, submitted_by_id=superuser.pk
+            superuser, Category.RIGHTS, imprint_a, author_ids={superuser.pk}
         )
         reason = policy.approval_refusal(
-            rights_manager, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            rights_manager, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
         assert reason and "another person" in reason
 
@@ -108,24 +108,24 @@ class TestCategoryRules:
         self, imprint_a, rights_manager, second_rights_manager
     ):
         assert policy.can_approve(
-            second_rights_manager, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            second_rights_manager, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
 
     def test_wrong_role_may_not_approve(self, imprint_a, rights_manager, marketing):
         assert not policy.can_approve(
-            marketing, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            marketing, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
         reason = policy.approval_refusal(
-            marketing, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            marketing, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
         assert reason and "Rights manager" in reason
 
     def test_wrong_imprint_may_not_approve(self, imprint_a, imprint_b, rights_manager):
         other_rm = member(Role.RIGHTS_MANAGER, imprint_b)
         assert not policy.can_approve(
-            other_rm, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            other_rm, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
 
     def test_admin_approves_any_category(self, imprint_a, admin_a, marketing):
         for category in Category:
-            assert policy.can_approve(admin_a, category, imprint_a, submitted_by_id=marketing.pk)
+            assert policy.can_approve(admin_a, category, imprint_a, author_ids={marketing.pk})

@@ -111,7 +111,10 @@ def test_detail_explains_actions(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("communications:action", args=[comm.pk, "submit"]))
     page = client.get(reverse("communications:detail", args=[comm.pk])).content.decode()
-    assert "You submitted this communication; another person must approve it." in page
+    assert (
+        "You drafted, edited or submitted this communication; another person must approve it."
+        in page
+    )
     response = client.post(reverse("communications:action", args=[comm.pk, "approve"]))
     assert response.status_code == 403
     assert "another person must approve" in response.content.decode()
