@@ -14,7 +14,7 @@ from integration.connectors.exstream.client import ExstreamClient
 from integration.lib.http import ExternalServiceError
 from integration.models import ExstreamCommunication
 from sandbox.exstream.catalogue import communication_id_for
-from tests.connectors.exstream.conftest import path_matches
+from tests.integration.connectors.exstream.conftest import path_matches
 
 RIGHTS = "Rights confirmation letter"
 STANDARD_HEADERS = {

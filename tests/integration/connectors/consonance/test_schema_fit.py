@@ -9,7 +9,7 @@ from graphql import build_schema, parse, validate
 
 from integration.connectors.consonance.client import load_query
 from integration.connectors.consonance.schema import fit_document
-from tests.connectors.consonance.test_contract import _read
+from tests.integration.connectors.consonance.test_contract import _read
 
 
 @pytest.fixture(scope="module")

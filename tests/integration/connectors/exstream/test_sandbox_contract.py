@@ -13,7 +13,7 @@ from defusedxml.ElementTree import fromstring
 from integration.connectors.exstream import models as m
 from sandbox.exstream.catalogue import communication_id_for
 from sandbox.models import ExstreamSandboxJob
-from tests.connectors.exstream.conftest import sandbox_extensions, schema_properties
+from tests.integration.connectors.exstream.conftest import sandbox_extensions, schema_properties
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ from tests.integration.exstream.conftest import exstream, make_client, sleeps, s
 
 __all__ = ["exstream", "make_client", "sleeps", "switches"]
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 # CI clones the repository elsewhere with shared/ beside it: resolve from the repo root.
 REFERENCE = REPO.parent / "shared" / "reference"
 OPENAPI = REFERENCE / "exstream-openapi"

@@ -33,7 +33,7 @@ from sandbox.consonance import api as sandbox_api
 from sandbox.consonance import store
 from sandbox.models import SandboxContract
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 REFERENCE = Path(os.environ.get("COLOPHON_REFERENCE_DIR") or REPO / ".." / "shared" / "reference")
 DOCS = REPO / "docs" / "consonance.md"
 
