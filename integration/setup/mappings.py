@@ -368,8 +368,13 @@ def mapping_delete(*, actor: Any, mapping: FieldMapping) -> None:
 _SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
     (("subtitle",), "work.subtitle"),
     (("isbn",), "product.isbn"),
+    (("coverimage", "coverurl"), "work.cover_url"),
+    (("blurb",), "work.blurb"),
+    (("confirmby", "respondby", "replyby", "deadline", "duedate"), "action.due_date"),
     (("publicationdate", "pubdate", "releasedate"), "product.publication_date"),
+    (("formats",), "work.formats"),
     (("format",), "product.format"),
+    (("prices",), "prices.by_territory"),
     (("price",), "prices.territory"),
     (("author", "contributor"), "contributors.authors"),
     (("contract", "agreement"), "contract.name"),
@@ -409,11 +414,16 @@ def suggest_context_field(driver_field: str) -> str | None:
 def suggested_transforms(context_field: str, driver_field: str = "") -> list[dict[str, Any]]:
     if context_field in ("prices.territory", "royalty.total", "royalty.balance", "offer.price"):
         return [{"op": "money"}]
-    if context_field.endswith("_date") or context_field in (
-        "today",
-        "royalty.period_start",
-        "royalty.period_end",
-        "product.publication_date",
+    if (
+        context_field.endswith("_date")
+        or context_field.startswith("dates.")
+        or context_field
+        in (
+            "today",
+            "royalty.period_start",
+            "royalty.period_end",
+            "product.publication_date",
+        )
     ):
         return [{"op": "date", "style": "long"}]
     if context_field == "contributors.authors":

@@ -34,16 +34,13 @@ from integration.models import (
 )
 from integration.models.setup import CHANNEL_VALUES
 from integration.models.status import STATUS_RANK, UNDELIVERABLE, WritebackRule
+from integration.setup.context import (  # noqa: F401  (re-exported for callers)
+    DEFAULT_RESPONSE_DAYS,
+    DELIVERABLE_WORDS,
+    response_due_date,
+)
 from integration.status.writeback import RuleCache, writeback_event_record
 
-DEFAULT_RESPONSE_DAYS = 14
-# Words that pick the contract's delivery date for each type (matched in deliverable_type).
-DELIVERABLE_WORDS: dict[str, tuple[str, ...]] = {
-    "proof-approval": ("proof",),
-    "cover-copy-confirmation": ("cover copy", "cover"),
-    "review-request": ("review",),
-    "contributor-request": ("manuscript", "typescript"),
-}
 REMINDER_TYPE = "contributor-request"
 A = ContributorAction.State
 MS = Message.Status
@@ -71,24 +68,13 @@ def due_date_for(
     today: datetime.date,
 ) -> tuple[datetime.date, DeliveryDate | None, str]:
     """The due date: the matching deliverable's slipped (or original) date — preferring the
-    recipient's own contract and undelivered deliverables — else today + the default."""
-    words = DELIVERABLE_WORDS.get(communication.communication_type.code, ())
-    matching = [
-        d for d in dates if d.effective_due and any(w in d.deliverable_type.lower() for w in words)
-    ]
-    if matching:
-
-        def preference(d: DeliveryDate) -> tuple[int, int, datetime.date]:
-            own = int(not (message.contact_id and d.contract.client_id == message.contact_id))
-            return (own, int(d.delivered_on is not None), d.effective_due)
-
-        best = min(matching, key=preference)
-        which = "slipped date" if best.slipped else "due date"
-        return best.effective_due, best, f"{best.deliverable_type} {which} on the contract"
-    return (
-        today + datetime.timedelta(days=DEFAULT_RESPONSE_DAYS),
-        None,
-        f"No matching delivery date; {DEFAULT_RESPONSE_DAYS} days from sending",
+    recipient's own contract and undelivered deliverables — else today + the default. The
+    ``action.due_date`` context field uses the same rule, so the letter and the board agree."""
+    return response_due_date(
+        type_code=communication.communication_type.code,
+        dates=dates,
+        today=today,
+        contact_id=message.contact_id,
     )
 
 
