@@ -233,7 +233,8 @@ class MappingForm(forms.ModelForm):
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
-                f"Not valid JSON: {exc.msg} (character {exc.pos})."
+                "These transforms cannot be read. Write a list of steps in square brackets, "
+                'e.g. [{"op": "date", "style": "long"}], or leave the box empty.'
             ) from exc
         if not isinstance(value, list):
             raise forms.ValidationError("Transforms must be a JSON list.")

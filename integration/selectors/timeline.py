@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.models import AuditEvent
+from accounts.wording import change_sentence, verb_sentence
 from integration.models import (
     Approval,
     ChangeEvent,
@@ -318,14 +319,14 @@ def _entry(kind: str, row: Any) -> TimelineEntry:
             kind=kind,
             id=row.pk,
             title=row.get_kind_display(),
-            detail=f"{row.field}: {row.old_value!r} → {row.new_value!r}" if row.field else "",
+            detail=change_sentence(row.field, row.old_value, row.new_value) if row.field else "",
         )
     if kind == "audit":
         return TimelineEntry(
             at=row.created_at,
             kind=kind,
             id=row.pk,
-            title=f"{row.verb.replace('_', ' ').replace('.', ': ')}",
+            title=verb_sentence(row.verb),
             detail=f"{row.actor_label} · {row.target_label}".strip(" ·"),
         )
     if kind == "writeback":

@@ -167,7 +167,7 @@ def test_mapping_screen_validation_and_try(login, admin_a, imprint_a):
         reverse("setup:mapping_create", args=[template.pk]),
         {"driver_field": "workTitle", "context_field": "work.title", "transforms": "[{bad"},
     )
-    assert "Not valid JSON" in response.content.decode()
+    assert "These transforms cannot be read" in response.content.decode()
     response = client.post(
         reverse("setup:mapping_create", args=[template.pk]),
         {
