@@ -328,6 +328,11 @@ def _entry(kind: str, row: Any) -> TimelineEntry:
             id=row.pk,
             title=verb_sentence(row.verb),
             detail=f"{row.actor_label} · {row.target_label}".strip(" ·"),
+            link=(
+                communication_link(int(row.target_id))
+                if row.target_type == "integration.communication" and row.target_id.isdigit()
+                else ""
+            ),
         )
     if kind == "writeback":
         return TimelineEntry(

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts import policy
@@ -308,7 +309,14 @@ def action_remind(request: AuthedRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("actions:detail", pk=action.pk)
-    messages.success(request, f"Drafted “{reminder.name}”. Compose and submit it as usual.")
+    messages.success(
+        request,
+        format_html(
+            'Drafted <a href="{}">“{}”</a>. Check it, then submit it as usual.',
+            reverse("communications:detail", args=[reminder.pk]),
+            reminder.name,
+        ),
+    )
     return redirect(request.POST.get("next") or reverse("actions:detail", args=[action.pk]))
 
 
