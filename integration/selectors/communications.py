@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts import policy
 from accounts.policy import CATEGORY_ROLES, Action, Category
-from integration.models import Communication, CommunicationType
+from integration.models import Communication, CommunicationType, Message
 
 
 def communications_for(
@@ -72,3 +73,35 @@ def approvals_for(*, user: Any, imprint: Any = None) -> QuerySet[Communication]:
 
 def category_label(category: str) -> str:
     return Category(category).value.replace("_", " ")
+
+
+# Message statuses that mean the recipient did not get it.
+FAILED_MESSAGE_STATUSES = (
+    Message.Status.FAILED,
+    Message.Status.BOUNCED,
+    Message.Status.NOT_DELIVERED,
+    Message.Status.RETURNED,
+)
+
+
+def failed_message_counts(communication_ids: Iterable[int]) -> dict[int, int]:
+    """How many messages of each communication did not reach their recipient; one grouped
+    query for a page of communications (missing ids: none failed)."""
+    ids = list(communication_ids)
+    if not ids:
+        return {}
+    rows = (
+        Message.objects.filter(communication_id__in=ids, status__in=FAILED_MESSAGE_STATUSES)
+        .values("communication_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["communication_id"]: row["n"] for row in rows}
+
+
+def with_failure_counts(communications: Iterable[Communication]) -> list[Communication]:
+    """The communications, each with ``failed_messages`` set (for "Sent — 2 of 24 failed")."""
+    items = list(communications)
+    counts = failed_message_counts(c.pk for c in items)
+    for c in items:
+        c.failed_messages = counts.get(c.pk, 0)  # type: ignore[attr-defined]
+    return items

@@ -29,6 +29,7 @@ from integration.selectors.communications import (
     category_label,
     communications_for,
     draftable_types,
+    with_failure_counts,
 )
 from integration.setup.templates import template_resolve
 
@@ -142,6 +143,7 @@ def communication_list(request: AuthedRequest) -> HttpResponse:
         }
     qs = communications_for(user=request.user, imprint=request.imprint, **filters)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_failure_counts(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     can_draft = request.user.is_superuser or bool(
@@ -237,6 +239,7 @@ def _detail_context(request: AuthedRequest, c: Communication) -> dict[str, Any]:
     message_page = Paginator(
         Message.objects.filter(communication=c).order_by("sequence"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
+    with_failure_counts([c])
     return {
         "c": c,
         "actions": available_actions(request.user, c),

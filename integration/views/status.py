@@ -32,6 +32,7 @@ from integration.forms.status import (
     WritebackRuleForm,
 )
 from integration.models import (
+    CommunicationType,
     ContributorAction,
     CustomerServiceOutcome,
     Message,
@@ -43,7 +44,12 @@ from integration.selectors.status import (
     customer_service_report,
     orphan_message_events,
 )
-from integration.selectors.timeline import KINDS, timeline_filters_from, title_timeline
+from integration.selectors.timeline import (
+    KINDS,
+    timeline_filters_from,
+    title_communication_outcomes,
+    title_timeline,
+)
 from integration.setup.audiences import spreadsheet_safe
 from integration.status.apply import STATUS_CSV_COLUMNS, message_status_import_csv
 from integration.status.contributor_actions import (
@@ -109,8 +115,13 @@ def timeline_context(request: AuthedRequest, work: Work) -> dict[str, Any]:
     )
     query = request.GET.copy()
     query.pop("cursor", None)
+    first_page = not request.GET.get("cursor")
     return {
         "work": work,
+        "outcomes": (
+            title_communication_outcomes(user=request.user, work=work) if first_page else []
+        ),
+        "types": CommunicationType.objects.order_by("name"),
         "timeline": page,
         "filters": filters,
         "filter_errors": errors,
