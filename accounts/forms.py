@@ -9,8 +9,12 @@ class AuditFilterForm(forms.Form):
     imprint = forms.ModelChoiceField(queryset=Imprint.objects.none(), required=False)
     actor = forms.CharField(required=False, label="Actor (e-mail contains)")
     verb = forms.CharField(required=False, label="Action contains")
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args, imprints=None, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -173,6 +173,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     "reports:customer_service_import": [lambda w: {}],
     "communications:list": [lambda w: {}],
     "communications:new": [lambda w: {}],
+    "communications:contract_options": [lambda w: {}],
     "communications:approvals": [lambda w: {}],
     "communications:detail": [_pk("communication")],
     "communications:progress": [_pk("communication")],

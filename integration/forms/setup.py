@@ -92,8 +92,8 @@ class TemplateForm(ImprintScopedForm):
             "notes",
         ]
         widgets = {
-            "effective_from": forms.DateInput(attrs={"type": "date"}),
-            "effective_to": forms.DateInput(attrs={"type": "date"}),
+            "effective_from": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "effective_to": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "locale": forms.Select(choices=[(x, x) for x in ("en-GB", "en-US", "fr-FR", "de-DE")]),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
@@ -253,7 +253,9 @@ class ResolveForm(forms.Form):
     imprint = forms.ModelChoiceField(queryset=Imprint.objects.none(), required=False)
     territory_code = forms.CharField(max_length=10, required=False, initial="GB")
     language = forms.CharField(max_length=10, required=False, initial="en")
-    on_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    on_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args: Any, imprints: QuerySet[Imprint], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts import policy
 from accounts.policy import CATEGORY_ROLES, Action, Category
-from integration.models import Communication, CommunicationType, Message
+from integration.models import Communication, CommunicationType, Contract, Message
 
 
 def communications_for(
@@ -105,3 +105,14 @@ def with_failure_counts(communications: Iterable[Communication]) -> list[Communi
     for c in items:
         c.failed_messages = counts.get(c.pk, 0)  # type: ignore[attr-defined]
     return items
+
+
+def contracts_for_drafting(*, user: Any, work_id: int | None) -> QuerySet[Contract]:
+    """Contracts a communication may name: in the imprints where ``user`` drafts, of the chosen
+    title when there is one."""
+    qs = Contract.objects.filter(
+        imprint_id__in=policy.imprint_ids_for(user, Action.DRAFT), withdrawn_at__isnull=True
+    )
+    if work_id is not None:
+        qs = qs.filter(work_id=work_id)
+    return qs.order_by("name", "id")

@@ -28,6 +28,7 @@ from integration.selectors.communications import (
     approvals_for,
     category_label,
     communications_for,
+    contracts_for_drafting,
     draftable_types,
     with_failure_counts,
 )
@@ -157,6 +158,16 @@ def communication_list(request: AuthedRequest) -> HttpResponse:
 
 
 @login_required
+def contract_options(request: AuthedRequest) -> HttpResponse:
+    """The contract <option>s for the title chosen on the new-communication form (htmx)."""
+    raw = request.GET.get("work", "")
+    contracts = contracts_for_drafting(
+        user=request.user, work_id=int(raw) if raw.isdigit() else None
+    )
+    return render(request, "communications/_contract_options.html", {"contracts": contracts[:200]})
+
+
+@login_required
 def communication_new(request: AuthedRequest) -> HttpResponse:
     imprints = policy.imprints_for(request.user, Action.DRAFT)
     if request.imprint is not None:
@@ -200,7 +211,7 @@ def communication_new(request: AuthedRequest) -> HttpResponse:
                     audience=data["audience"],
                     work=data["work"],
                     contract=data["contract"],
-                    royalty_import=data["royalty_import"],
+                    royalty_import=data.get("royalty_import"),
                     name=data["name"],
                     territory_code=data["territory_code"],
                     language=data["language"],

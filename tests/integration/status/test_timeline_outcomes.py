@@ -4,10 +4,16 @@ why; a sent communication with failures says "Sent — 2 of 24 failed" wherever 
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from integration.models import Message
 from integration.selectors.timeline import title_communication_outcomes
-from tests.factories import CommunicationFactory, MessageFactory, WorkFactory
+from tests.factories import (
+    CommunicationFactory,
+    ContributorActionFactory,
+    MessageFactory,
+    WorkFactory,
+)
 
 pytestmark = pytest.mark.django_db
 M = Message.Status
@@ -72,3 +78,16 @@ def test_lists_say_how_many_failed(sent, login, rights_manager):
 def test_outsider_gets_no_outcomes(sent, login, outsider):
     work, _comm, _quiet = sent
     assert login(outsider).get(f"/titles/{work.pk}/timeline/").status_code in (403, 404)
+
+
+def test_response_date_starts_as_today_in_a_form_a_date_input_accepts(
+    login, project_manager, imprint_a, settings
+):
+    settings.LANGUAGE_CODE = "en-gb"  # dd/mm/yyyy is what broke the date input
+    work = WorkFactory.create(imprint=imprint_a)
+    comm = CommunicationFactory.create(imprint=imprint_a, work=work)
+    action = ContributorActionFactory.create(message=MessageFactory.create(communication=comm))
+    html = login(project_manager).get(f"/actions/{action.pk}/").content.decode()
+    today = timezone.localdate()
+    assert f'type="date" name="responded_on" value="{today.isoformat()}"' in html
+    assert today.strftime("%d/%m/%Y") not in html
