@@ -144,3 +144,9 @@ def pretty_json(value: Any) -> str:
         except ValueError:
             return value.decode() if isinstance(value, bytes) else value
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=_jsonable)
+
+
+def slug_words(value: Any) -> str:
+    """A stored status slug as words: ``partially_failed`` -> "Partially failed"."""
+    text = str(value or "").replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]

@@ -14,12 +14,20 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # The split view serves Swagger UI's start-up script as a file, so no inline script runs.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    # Redoc styles itself with <style> elements it writes at run time; only this page allows them.
+    # The split view serves Swagger UI's start-up script as a file, so no inline script runs;
+    # Swagger UI styles its elements at run time, which this page alone allows (styles only).
+    path(
+        "api/docs/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+        ),
+        name="api-docs",
+    ),
+    # Redoc writes <style> elements and starts its search worker from a blob at run time; only
+    # this page allows them.
     path(
         "api/redoc/",
-        csp_update({"style-src": ["'unsafe-inline'"]})(
+        csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})(
             SpectacularRedocView.as_view(url_name="api-schema")
         ),
         name="api-redoc",

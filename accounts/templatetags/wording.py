@@ -30,3 +30,8 @@ def value_words(value: Any) -> str:
 @register.filter
 def field_words(name: str) -> str:
     return wording.field_words(name)
+
+
+@register.filter
+def slug_words(value: Any) -> str:
+    return wording.slug_words(value)
