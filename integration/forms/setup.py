@@ -23,6 +23,16 @@ from integration.models import (
 )
 from integration.setup.context import FIELDS
 
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
 
 class CommaListField(forms.CharField):
     """'A01, B01' <-> ["A01", "B01"]; ``to_int`` for weekdays."""
@@ -136,7 +146,13 @@ class ComplianceRuleForm(ImprintScopedForm):
         required=False,
         help_text="None ticked: every channel (for 'channel not allowed': the forbidden ones).",
     )
-    weekdays = CommaListField(to_int=True, help_text="0 = Monday … 6 = Sunday, e.g. 0,1,2,3,4")
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="For a sending window: the days sending is allowed.",
+    )
 
     class Meta:
         model = ComplianceRule

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.middleware import SESSION_KEY
 from accounts.models import AuditEvent
-from integration.models import Audience, CommunicationTemplate, ImprintTypeSetting
+from integration.models import Audience, CommunicationTemplate, ComplianceRule, ImprintTypeSetting
 from tests.factories import (
     AudienceFactory,
     CommunicationTemplateFactory,
@@ -348,3 +348,27 @@ def test_try_without_javascript_is_a_whole_page(login, admin_a, imprint_a):
     assert "<html" not in fragment and "Salt Roads" in fragment
     nothing = client.get(url, {"title": "no such book"}, HTTP_HX_REQUEST="true").content.decode()
     assert "No title matches “no such book”" in nothing
+
+
+def test_sending_window_weekdays_are_ticked_not_typed(login, admin_a, imprint_a):
+    client = login(admin_a)
+    page = client.get("/setup/rules/new/").content.decode()
+    assert '<input type="checkbox" name="weekdays" value="0" id="id_weekdays_0">' in page
+    assert "Monday" in page and "0 = Monday" not in page
+    base = {
+        "imprint": imprint_a.pk,
+        "name": "Office days",
+        "kind": "sending_window",
+        "severity": "blocking",
+        "start_hour": 9,
+        "end_hour": 18,
+        "active": "on",
+    }
+    bad = client.post("/setup/rules/new/", {**base, "weekdays": ["9"]})
+    assert bad.status_code == 200 and not ComplianceRule.objects.exists()
+    client.post("/setup/rules/new/", {**base, "weekdays": ["0", "2", "4"]})
+    rule = ComplianceRule.objects.get()
+    assert rule.weekdays == [0, 2, 4]
+    edit = client.get(f"/setup/rules/{rule.pk}/edit/").content.decode()
+    assert 'value="2" id="id_weekdays_2" checked>' in edit
+    assert 'value="1" id="id_weekdays_1">' in edit
