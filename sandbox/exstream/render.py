@@ -140,7 +140,8 @@ _LINE_COLUMNS = [("isbn", "ISBN"), ("channel", "Channel"), ("territory", "Territ
 def _amount_due(driver: dict[str, Any]) -> str:
     amount = display(driver.get("amountDue"))
     currency = driver.get("currency")
-    if amount and currency and str(currency) not in amount:
+    # A bare number gets its currency; an already formatted amount ("£734.56") stays as it is.
+    if amount and currency and re.fullmatch(r"-?[\d.,\s]+", amount):
         return f"{amount} {currency}"
     return amount
 

@@ -146,6 +146,10 @@ def test_statement_lists_its_lines_and_total():
     text = render_text("Royalty statement", driver, watermark=False, kind=STATEMENT)
     assert "9780000000001 | Home | GB | 1520 | 1234.56" in text
     assert "Amount due: 734.56 GBP" in text and "1 January – 30 June 2026" in text
+    formatted = render_text(
+        "Royalty statement", {**driver, "amountDue": "£734.56"}, watermark=False, kind=STATEMENT
+    )
+    assert "Amount due: £734.56" in formatted.splitlines()
 
 
 def test_values_read_as_words_never_reprs():

@@ -167,17 +167,21 @@ def test_mapping_screen_validation_and_try(login, admin_a, imprint_a):
         reverse("setup:mapping_create", args=[template.pk]),
         {"driver_field": "workTitle", "context_field": "work.title", "transforms": "[{bad"},
     )
-    assert "These transforms cannot be read" in response.content.decode()
+    assert "These steps cannot be read" in response.content.decode()
     response = client.post(
         reverse("setup:mapping_create", args=[template.pk]),
         {
             "driver_field": "workTitle",
             "context_field": "work.title",
-            "transforms": '[{"op": "upper"}]',
+            "shape": "upper",  # picked from a list, no JSON typed
             "required": "on",
         },
     )
     assert response.status_code == 302
+    mapping = template.mappings.get(driver_field="workTitle")
+    assert mapping.transforms == [{"op": "upper"}]
+    edit = client.get(reverse("setup:mapping_edit", args=[template.pk, mapping.pk])).content
+    assert b'<option value="upper" selected>UPPER CASE</option>' in edit
     WorkFactory.create(imprint=imprint_a, title="Salt Roads")
     tried = client.get(
         reverse("setup:template_try", args=[template.pk]), {"title": "salt"}, HTTP_HX_REQUEST="true"
@@ -372,3 +376,22 @@ def test_sending_window_weekdays_are_ticked_not_typed(login, admin_a, imprint_a)
     edit = client.get(f"/setup/rules/{rule.pk}/edit/").content.decode()
     assert 'value="2" id="id_weekdays_2" checked>' in edit
     assert 'value="1" id="id_weekdays_1">' in edit
+
+
+def test_more_steps_win_over_the_list_and_stay_editable(login, admin_a, imprint_a):
+    template = CommunicationTemplateFactory.create(imprint=imprint_a)
+    client = login(admin_a)
+    steps = '[{"op": "default", "value": "n/a"}, {"op": "upper"}]'
+    response = client.post(
+        reverse("setup:mapping_create", args=[template.pk]),
+        {"driver_field": "isbn", "context_field": "product.isbn", "shape": "lower",
+         "transforms": steps},
+    )  # fmt: skip
+    assert response.status_code == 302
+    mapping = template.mappings.get(driver_field="isbn")
+    assert mapping.transforms == [{"op": "default", "value": "n/a"}, {"op": "upper"}]
+    edit = client.get(reverse("setup:mapping_edit", args=[template.pk, mapping.pk]))
+    html = edit.content.decode()
+    assert "&quot;default&quot;" in html  # not a preset: shown in "More steps"
+    detail = client.get(reverse("setup:template_detail", args=[template.pk])).content.decode()
+    assert "“n/a” when empty, then UPPER CASE" in detail
