@@ -3,12 +3,20 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Imprint
+from accounts.wording import VERB_SENTENCES
 
 
 class AuditFilterForm(forms.Form):
     imprint = forms.ModelChoiceField(queryset=Imprint.objects.none(), required=False)
     actor = forms.CharField(required=False, label="Actor (e-mail contains)")
-    verb = forms.CharField(required=False, label="Action contains")
+    verb = forms.ChoiceField(
+        required=False,
+        label="Action",
+        choices=[
+            ("", "Any action"),
+            *sorted(VERB_SENTENCES.items(), key=lambda item: item[1].lower()),
+        ],
+    )
     date_from = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
