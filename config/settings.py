@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "django_q",
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentImprintMiddleware",
+    "config.middleware.StyledNotFoundMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -269,6 +271,10 @@ SPECTACULAR_SETTINGS = {
         if DEBUG
         else "rest_framework.permissions.IsAuthenticated"
     ],
+    # Swagger UI and Redoc from our own static files (the CSP allows no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         # Hand-entered message statuses (contributor responses, returned mail).
@@ -332,8 +338,9 @@ COMMUNICATION_COMPOSE_STALLED_MINUTES = env.int("COMMUNICATION_COMPOSE_STALLED_M
 # then puts them back to draft with the reason.
 COMMUNICATION_COMPOSE_SWEEP_MINUTES = env.int("COMMUNICATION_COMPOSE_SWEEP_MINUTES", default=15)
 COMMUNICATION_COMPOSE_MAX_RESTARTS = env.int("COMMUNICATION_COMPOSE_MAX_RESTARTS", default=3)
-# The address staff use, for absolute links in e-mails (e.g. "awaiting your approval").
-SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+# The address staff use, for absolute links in e-mails (e.g. "awaiting your approval"). Set it
+# in production; with DEBUG on (make run) it defaults to the local app's own address.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/") or (SANDBOX_BASE_URL if DEBUG else "")
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=15.0)
 HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=3)
 HTTP_RETRY_BASE_SECONDS = env.float("HTTP_RETRY_BASE_SECONDS", default=0.5)

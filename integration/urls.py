@@ -100,6 +100,7 @@ communications_patterns = (
     [
         path("", communication_views.communication_list, name="list"),
         path("new/", communication_views.communication_new, name="new"),
+        path("new/contracts/", communication_views.contract_options, name="contract_options"),
         path("approvals/", communication_views.approvals, name="approvals"),
         path("<int:pk>/", communication_views.communication_detail, name="detail"),
         path("<int:pk>/progress/", communication_views.communication_progress, name="progress"),

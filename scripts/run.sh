@@ -10,6 +10,8 @@ export DEBUG=${DEBUG:-true}
 export SANDBOX_ENABLED=${SANDBOX_ENABLED:-true}
 export SANDBOX_BASE_URL=${SANDBOX_BASE_URL:-http://127.0.0.1:$PORT}
 URL="http://127.0.0.1:$PORT"
+# Absolute links in approver e-mails point at this app unless SITE_URL says otherwise.
+export SITE_URL=${SITE_URL:-$URL}
 
 if (echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
   echo "Port $PORT is already in use. Stop what is running there, or: make run PORT=8001" >&2

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -43,6 +45,20 @@ from tests.factories import (
 
 EXAMPLES = 2  # per operation and mode (3 against a real id): ~400 requests per persona
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+
+
+@contextlib.contextmanager
+def _connections_kept_open() -> Any:
+    """The raw WSGI app closes the database connection at each request's start and end, as a
+    server does. Inside a test's transaction that would end the test's own connection (SQLite
+    in memory ignores it, PostgreSQL does not), so, like Django's test client, keep it."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def _schema() -> Any:
@@ -115,16 +131,20 @@ def _fuzz(user: Any, world: dict[str, int]) -> list[str]:
         with contextlib.suppress(Unsatisfiable):
             run()
 
-    for result in _schema().get_all_operations():
-        operation = result.ok()
-        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
-            strategy = operation.as_strategy(generation_mode=mode)
-            check(f"{operation.label} [{mode.value}]", strategy, EXAMPLES)
-        collection = operation.path.split("/")[3]
-        if "{id}" in operation.path and collection in world:
-            strategy = operation.as_strategy(path_parameters={"id": world[collection]})
-            check(f"{operation.label} [id={world[collection]}]", strategy, EXAMPLES + 1)
+    with _connections_kept_open():
+        for result in _schema().get_all_operations():
+            _fuzz_operation(result.ok(), check, world)
     return failures
+
+
+def _fuzz_operation(operation: Any, check: Any, world: dict[str, int]) -> None:
+    for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+        strategy = operation.as_strategy(generation_mode=mode)
+        check(f"{operation.label} [{mode.value}]", strategy, EXAMPLES)
+    collection = operation.path.split("/")[3]
+    if "{id}" in operation.path and collection in world:
+        strategy = operation.as_strategy(path_parameters={"id": world[collection]})
+        check(f"{operation.label} [id={world[collection]}]", strategy, EXAMPLES + 1)
 
 
 @pytest.mark.django_db

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -172,9 +174,21 @@ class TitleDetailSerializer(TitleSerializer):
         return list(ChangeEventSerializer(events, many=True).data)
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter("q", str, description="Search: title, subtitle, contributor or ISBN."),
+        OpenApiParameter("search", str, description="Same as q."),
+        OpenApiParameter("imprint", int),
+        OpenApiParameter("status", str, description="Publishing status (ONIX list 64)."),
+        OpenApiParameter("season", str),
+        OpenApiParameter("published_from", OpenApiTypes.DATE),
+        OpenApiParameter("published_to", OpenApiTypes.DATE),
+    ]
+)
 class TitleViewSet(viewsets.ReadOnlyModelViewSet[Work]):
-    """Titles the caller may view. Filters: ``q`` (title / ISBN / contributor), ``imprint``,
-    ``status`` (ONIX list 64), ``season``, ``published_from`` / ``published_to``."""
+    """Titles the caller may view. Search with ``q`` (or ``search``): title, subtitle,
+    contributor or ISBN (with or without hyphens). Filters: ``imprint``, ``status`` (ONIX list
+    64), ``season``, ``published_from`` / ``published_to``."""
 
     permission_classes = [PolicyPermission]
     pagination_class = Pagination
@@ -188,7 +202,7 @@ class TitleViewSet(viewsets.ReadOnlyModelViewSet[Work]):
         return title_list(
             self.request.user,
             imprint_id=query_id(params, "imprint"),
-            q=params.get("q", "").strip(),
+            q=(params.get("q") or params.get("search") or "").strip(),
             status=params.get("status", ""),
             season=params.get("season", ""),
             published_from=serializers.DateField().to_internal_value(params["published_from"])

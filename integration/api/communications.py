@@ -9,9 +9,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -274,7 +276,9 @@ class CommunicationViewSet(
     queryset = Communication.objects.none()
 
     def get_queryset(self) -> QuerySet[Communication]:
-        params = self.request.query_params
+        # The list's filters narrow the list only: on one communication (and its messages)
+        # "?status=failed" means the messages' status, not the communication's.
+        params = self.request.query_params if self.action == "list" else QueryDict()
         imprint = query_id(params, "imprint")
         work = query_id(params, "work") or query_id(params, "title")
         qs = communications_for(
@@ -375,6 +379,13 @@ class CommunicationViewSet(
         parameters=[
             OpenApiParameter("page", int, description="Page number (paginated as every list)."),
             OpenApiParameter("page_size", int),
+            OpenApiParameter(
+                "status",
+                str,
+                description="Only messages in this status, e.g. failed, delivered, bounced.",
+                enum=[value for value, _label in Message.Status.choices],
+            ),
+            OpenApiParameter("channel", str, description="print, email, sms or web."),
         ],
         responses=inline_serializer(
             "PaginatedCommunicationMessageList",
@@ -388,8 +399,21 @@ class CommunicationViewSet(
     )
     @action(detail=True, methods=["get"])
     def messages(self, request: Request, pk: str | None = None) -> Response:
+        """The communication's messages, one per recipient, in order; filter by ``status``
+        (``?status=failed`` lists the failures with their reasons in ``status_detail``)."""
         communication = self.get_object()
         qs = Message.objects.filter(communication=communication).order_by("sequence")
+        wanted = request.query_params.get("status", "").strip()
+        if wanted:
+            if wanted not in Message.Status.values:
+                known = ", ".join(Message.Status.values)
+                raise ValidationError(
+                    {"status": [f"Unknown status {wanted!r}; use one of {known}."]}
+                )
+            qs = qs.filter(status=wanted)
+        channel = request.query_params.get("channel", "").strip()
+        if channel:
+            qs = qs.filter(channel=channel)
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(MessageSerializer(page, many=True).data)

@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.ids import ID_REGEX
 from integration.api import communications as communications_api
 from integration.api import exstream
+from integration.api import exstream_catalogue as exstream_catalogue_api
 from integration.api import setup as setup_api
 from integration.api import status as status_api
 from integration.api.catalogue import SyncRunViewSet, TitleViewSet
@@ -45,6 +46,11 @@ router.register(
 router.register("communications", communications_api.CommunicationViewSet, basename="communication")
 router.register("titles", TitleViewSet, basename="title")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
+router.register(
+    "exstream-communications",
+    exstream_catalogue_api.ExstreamCommunicationViewSet,
+    basename="exstream-communication",
+)
 
 urlpatterns = [
     path("titles/<id:pk>/timeline/", status_api.title_timeline_api, name="title-timeline"),

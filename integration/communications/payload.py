@@ -70,6 +70,8 @@ class Composer:
             offer=communication.offer,
             campaign=communication.campaign,
             territory=communication.territory_code,
+            today=on_date,
+            communication_type=communication.communication_type,
         )
         context["today"] = on_date
         context["imprint.name"] = communication.imprint.name

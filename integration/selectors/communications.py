@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts import policy
 from accounts.policy import CATEGORY_ROLES, Action, Category
-from integration.models import Communication, CommunicationTemplate, CommunicationType
+from integration.models import (
+    Communication,
+    CommunicationTemplate,
+    CommunicationType,
+    Contract,
+    Message,
+)
 from integration.setup.mappings import mapping_problems
 
 
@@ -94,3 +101,46 @@ def incomplete_types(imprint_ids: set[int]) -> dict[int, str]:
         else:
             complete.add(template.communication_type_id)
     return {type_id: why for type_id, why in reasons.items() if type_id not in complete}
+
+
+# Message statuses that mean the recipient did not get it.
+FAILED_MESSAGE_STATUSES = (
+    Message.Status.FAILED,
+    Message.Status.BOUNCED,
+    Message.Status.NOT_DELIVERED,
+    Message.Status.RETURNED,
+)
+
+
+def failed_message_counts(communication_ids: Iterable[int]) -> dict[int, int]:
+    """How many messages of each communication did not reach their recipient; one grouped
+    query for a page of communications (missing ids: none failed)."""
+    ids = list(communication_ids)
+    if not ids:
+        return {}
+    rows = (
+        Message.objects.filter(communication_id__in=ids, status__in=FAILED_MESSAGE_STATUSES)
+        .values("communication_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["communication_id"]: row["n"] for row in rows}
+
+
+def with_failure_counts(communications: Iterable[Communication]) -> list[Communication]:
+    """The communications, each with ``failed_messages`` set (for "Sent — 2 of 24 failed")."""
+    items = list(communications)
+    counts = failed_message_counts(c.pk for c in items)
+    for c in items:
+        c.failed_messages = counts.get(c.pk, 0)  # type: ignore[attr-defined]
+    return items
+
+
+def contracts_for_drafting(*, user: Any, work_id: int | None) -> QuerySet[Contract]:
+    """Contracts a communication may name: in the imprints where ``user`` drafts, of the chosen
+    title when there is one."""
+    qs = Contract.objects.filter(
+        imprint_id__in=policy.imprint_ids_for(user, Action.DRAFT), withdrawn_at__isnull=True
+    )
+    if work_id is not None:
+        qs = qs.filter(work_id=work_id)
+    return qs.order_by("name", "id")

@@ -403,8 +403,13 @@ def mapping_delete(*, actor: Actor, mapping: FieldMapping) -> None:
 _SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
     (("subtitle",), "work.subtitle"),
     (("isbn",), "product.isbn"),
+    (("coverimage", "coverurl"), "work.cover_url"),
+    (("blurb",), "work.blurb"),
+    (("confirmby", "respondby", "replyby", "deadline", "duedate"), "action.due_date"),
     (("publicationdate", "pubdate", "releasedate"), "product.publication_date"),
+    (("formats",), "work.formats"),
     (("format",), "product.format"),
+    (("prices",), "prices.by_territory"),
     (("price",), "prices.territory"),
     (("author", "contributor"), "contributors.authors"),
     (("contract", "agreement"), "contract.name"),
@@ -444,11 +449,16 @@ def suggest_context_field(driver_field: str) -> str | None:
 def suggested_transforms(context_field: str, driver_field: str = "") -> list[dict[str, Any]]:
     if context_field in ("prices.territory", "royalty.total", "royalty.balance", "offer.price"):
         return [{"op": "money"}]
-    if context_field.endswith("_date") or context_field in (
-        "today",
-        "royalty.period_start",
-        "royalty.period_end",
-        "product.publication_date",
+    if (
+        context_field.endswith("_date")
+        or context_field.startswith("dates.")
+        or context_field
+        in (
+            "today",
+            "royalty.period_start",
+            "royalty.period_end",
+            "product.publication_date",
+        )
     ):
         return [{"op": "date", "style": "long"}]
     if context_field == "contributors.authors":
@@ -457,3 +467,37 @@ def suggested_transforms(context_field: str, driver_field: str = "") -> list[dic
         key = "territory" if "territor" in driver_field.lower() else "right_type"
         return [{"op": "join", "key": key}]
     return []
+
+
+def transform_words(step: dict[str, Any]) -> str:
+    """One transform step as a person says it: "long date", "money", "join by territory"."""
+    op = step.get("op") if isinstance(step, dict) else None
+    if op == "date":
+        style = step.get("style", "long")
+        text = {"long": "long date", "short": "short date", "iso": "ISO date (YYYY-MM-DD)"}.get(
+            style, f"{style} date"
+        )
+    elif op == "money":
+        text = "money" + (f" in {step['currency']}" if step.get("currency") else "")
+    elif op in ("upper", "lower", "title"):
+        text = {"upper": "UPPER CASE", "lower": "lower case", "title": "Title Case"}[op]
+    elif op == "join":
+        text = "join" + (f" the {step['key'].replace('_', ' ')}s" if step.get("key") else "")
+        if step.get("last_separator"):
+            text += f" (last with “{step['last_separator'].strip()}”)"
+    elif op == "default":
+        text = f"“{step.get('value', '')}” when empty"
+    elif op == "lookup":
+        text = f"look up ({len(step.get('table') or {})} values)"
+    else:
+        return f"unknown step {op!r}"
+    if step.get("locale"):
+        text += f", {step['locale']}"
+    return text
+
+
+def transforms_words(steps: Any) -> str:
+    """A transforms list in words ("long date, then UPPER CASE"); "—" when there is none."""
+    if not isinstance(steps, list) or not steps:
+        return "—"
+    return ", then ".join(transform_words(s) for s in steps)

@@ -32,16 +32,13 @@ from integration.models import (
     MessageEvent,
 )
 from integration.models.status import STATUS_RANK, UNDELIVERABLE, WritebackRule
+from integration.setup.context import (  # noqa: F401  (re-exported for callers)
+    DEFAULT_RESPONSE_DAYS,
+    DELIVERABLE_WORDS,
+    response_due_date,
+)
 from integration.status.writeback import RuleCache, writeback_event_record
 
-DEFAULT_RESPONSE_DAYS = 14
-# Words that pick the contract's delivery date for each type (matched in deliverable_type).
-DELIVERABLE_WORDS: dict[str, tuple[str, ...]] = {
-    "proof-approval": ("proof",),
-    "cover-copy-confirmation": ("cover copy", "cover"),
-    "review-request": ("review",),
-    "contributor-request": ("manuscript", "typescript"),
-}
 REMINDER_TYPE = "contributor-request"
 A = ContributorAction.State
 MS = Message.Status
@@ -106,26 +103,13 @@ def due_date_for(
 ) -> tuple[datetime.date, DeliveryDate | None, str]:
     """The due date: the matching deliverable's slipped (or original) date on a contract that
     names the recipient (``dates`` holds only those) — preferring undelivered deliverables —
-    else today + the default, saying why."""
-    words = DELIVERABLE_WORDS.get(communication.communication_type.code, ())
-    matching = [
-        d for d in dates if d.effective_due and any(w in d.deliverable_type.lower() for w in words)
-    ]
-    if matching:
-        best = min(matching, key=lambda d: (int(d.delivered_on is not None), d.effective_due))
-        which = "slipped date" if best.slipped else "due date"
-        return best.effective_due, best, f"{best.deliverable_type} {which} on the contract"
-    fallback = f"{DEFAULT_RESPONSE_DAYS} days from sending"
-    if why_none:
-        return (
-            today + datetime.timedelta(days=DEFAULT_RESPONSE_DAYS),
-            None,
-            f"{why_none}: {fallback}, nothing written back",
-        )
-    return (
-        today + datetime.timedelta(days=DEFAULT_RESPONSE_DAYS),
-        None,
-        f"No matching delivery date on the recipient's contract; {fallback}",
+    else today + the default, saying why. The ``action.due_date`` context field uses the same
+    rule (``setup.context.response_due_date``), so the letter and the board agree."""
+    return response_due_date(
+        type_code=communication.communication_type.code,
+        dates=dates,
+        today=today,
+        why_none=why_none,
     )
 
 

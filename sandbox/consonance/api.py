@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from graphql import (
@@ -503,20 +504,16 @@ def rest_products_view(request: HttpRequest) -> HttpResponse:
 COVER_COLOURS = ["#1f5fbf", "#8a2f4e", "#2f6b3a", "#6b4f1f", "#3a3f8a", "#1f6b6b"]
 
 
-@require_GET
-def cover_view(request: HttpRequest, work_id: int) -> HttpResponse:
-    """A generated front cover for a sandbox work (SVG, deterministic, no external assets)."""
-    from django.utils.html import escape
-
-    from sandbox.models import SandboxWork
-
+def cover_svg(work_id: int) -> str | None:
+    """A generated front cover for a sandbox work (SVG, deterministic, no external assets);
+    None when there is no such work. The sandbox Exstream inlines it in e-mail previews."""
     work = SandboxWork.objects.filter(pk=work_id).first()
     if work is None:
-        return HttpResponse(status=404)
+        return None
     title = escape(str(work.data.get("title", "")))
     author = escape(str(work.data.get("contributorPrettyList", "")))
     colour = COVER_COLOURS[work_id % len(COVER_COLOURS)]
-    svg = (
+    return (
         '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="300" viewBox="0 0 200 300">'
         f'<rect width="200" height="300" fill="{colour}"/>'
         '<rect x="12" y="12" width="176" height="276" fill="none" stroke="#fff" stroke-width="2"/>'
@@ -525,6 +522,14 @@ def cover_view(request: HttpRequest, work_id: int) -> HttpResponse:
         f'<text x="100" y="250" font-family="sans-serif" font-size="11" fill="#fff" '
         f'text-anchor="middle">{author}</text></svg>'
     )
+
+
+@require_GET
+def cover_view(request: HttpRequest, work_id: int) -> HttpResponse:
+    """A generated front cover for a sandbox work."""
+    svg = cover_svg(work_id)
+    if svg is None:
+        return HttpResponse(status=404)
     response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = "public, max-age=3600"
     return response

@@ -36,6 +36,12 @@ COMMON_FIELDS = [
         "description": "E-mail address for the e-mail channel.",
     },
     {"name": "imprintName", "type": "string", "required": True, "description": "Sending imprint."},
+    {
+        "name": "recipientAddress",
+        "type": "string",
+        "required": False,
+        "description": "Postal address, one line per part (the letter's address block).",
+    },
 ]
 _TITLE = [
     {"name": "workTitle", "type": "string", "required": True, "description": "Title of the work."},
@@ -73,7 +79,12 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
     ),
     (
         "Royalty statement",
-        [_f("statementPeriod"), _f("amountDue", "decimal"), _f("currency")],
+        [
+            _f("statementPeriod"),
+            _f("amountDue", "decimal"),
+            _f("currency"),
+            _f("statementLines", "array", False, "ISBN, channel, territory, units, royalty."),
+        ],
         [PRINT, EMAIL],
         True,
     ),
@@ -91,11 +102,29 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
     ("Publication notification", [*_TITLE, _f("publicationDate", "date")], [EMAIL, TEXT], False),
     (
         "Launch announcement e-mail",
-        [*_TITLE, _f("publicationDate", "date"), _f("blurb", required=False)],
+        [
+            *_TITLE,
+            _f("publicationDate", "date"),
+            _f("blurb", required=False),
+            _f("coverImageUrl", required=False, description="Front cover image address."),
+            _f("formats", "array", False, "Formats available, e.g. Hardback — Available."),
+            _f("prices", "array", False, "Price per territory, e.g. £16.99 (GB)."),
+        ],
         [EMAIL],
         False,
     ),
-    ("Retailer notice", [*_TITLE, _f("retailerAccount"), _f("noticeText")], [PRINT, EMAIL], False),
+    (
+        "Retailer notice",
+        [
+            *_TITLE,
+            _f("retailerAccount"),
+            _f("noticeText"),
+            _f("coverImageUrl", required=False, description="Front cover image address."),
+            _f("prices", "array", False, "Price per territory, e.g. £16.99 (GB)."),
+        ],
+        [PRINT, EMAIL],
+        False,
+    ),
     ("Advance reader communication", [*_TITLE, _f("accessLink")], [EMAIL], False),
     (
         "Member renewal notice",

@@ -386,18 +386,19 @@ def _outputs(
     comm: ExstreamSandboxCommunication, driver: dict[str, Any], *, watermark: bool
 ) -> list[tuple[dict[str, Any], str, bytes]]:
     results = []
+    kind = render.document_kind(comm.name, (q["driver"] for q in comm.queues))
     for queue in comm.queues:
         if queue["driver"] == "PDF":
             mime, content = (
                 "application/pdf",
-                render.render_pdf(comm.name, driver, watermark=watermark),
+                render.render_pdf(comm.name, driver, watermark=watermark, kind=kind),
             )
         elif queue["driver"] == "HTML":
             mime = "text/html"
-            content = render.render_html(comm.name, driver, watermark=watermark).encode()
+            content = render.render_html(comm.name, driver, watermark=watermark, kind=kind).encode()
         else:
             mime = "text/plain"
-            content = render.render_text(comm.name, driver, watermark=watermark).encode()
+            content = render.render_text(comm.name, driver, watermark=watermark, kind=kind).encode()
         results.append((queue, mime, content))
     return results
 

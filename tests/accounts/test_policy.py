@@ -104,6 +104,29 @@ class TestCategoryRules:
         )
         assert reason and "another person" in reason
 
+    def test_refusal_names_who_may_approve_instead(
+        self, imprint_a, imprint_b, rights_manager, second_rights_manager, admin_a, marketing
+    ):
+        member(Role.RIGHTS_MANAGER, imprint_b)  # another imprint's: never named
+        own = policy.approval_refusal(
+            rights_manager, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
+        )
+        assert own is not None and "change your role" not in own
+        names = sorted([second_rights_manager.get_full_name(), admin_a.get_full_name()])
+        assert own.endswith(f"Ask {names[0]} or {names[1]}.")
+        assert rights_manager.get_full_name() not in own
+        wrong_role = policy.approval_refusal(
+            marketing, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
+        )
+        assert wrong_role is not None and second_rights_manager.get_full_name() in wrong_role
+        assert rights_manager.get_full_name() not in wrong_role  # the submitter cannot
+
+    def test_refusal_says_when_nobody_else_may_approve(self, imprint_b, outsider):
+        reason = policy.approval_refusal(
+            outsider, Category.RIGHTS, imprint_b, author_ids={outsider.pk}
+        )
+        assert reason is not None and "Nobody else in this imprint may approve" in reason
+
     def test_another_rights_manager_may_approve(
         self, imprint_a, rights_manager, second_rights_manager
     ):

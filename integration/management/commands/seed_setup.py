@@ -243,8 +243,9 @@ class Command(BaseCommand):
                 context_field = suggest_context_field(field["name"])
                 if context_field is None:
                     continue
-                if context_field == "recipient.email":
-                    optional.append(field["name"])  # print recipients may have none
+                if context_field in ("recipient.email", "recipient.address"):
+                    # print recipients may have no e-mail, e-mail recipients no address
+                    optional.append(field["name"])
                 FieldMapping.objects.update_or_create(
                     template=template,
                     driver_field=field["name"],

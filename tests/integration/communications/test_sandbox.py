@@ -71,6 +71,7 @@ def letter(sandbox, imprint_a, settings):
         communication_type=communication_type("rights-confirmation"),
         exstream_communication=exstream,
         channels=["print", "email"],
+        optional_driver_fields=["recipientAddress"],
     )
     for driver, context, transforms in (
         ("recipientName", "recipient.name", []),

@@ -52,7 +52,7 @@ def test_preview_form_rejects_bad_json_and_foreign_imprints(admin_a, imprint_b, 
         COMMS, {"communication": comm.pk, "imprint": imprint_b.pk, "driver_json": "[1, 2"}
     )
     html = page.content.decode()
-    assert "This is not valid JSON" in html
+    assert "The driver data cannot be read" in html
     assert "Select a valid choice" in html  # imprint B is not the admin's
     assert PreviewOutput.objects.count() == 0
 
