@@ -1,10 +1,11 @@
-"""The key screens in a real browser, kept as screenshots in docs/screens/ (linked from the
-README): a preview that looks like a letter, the approval page, the timeline grouped by
+"""The key screens in a real browser, kept as screenshots (artifacts/screens/ on every run;
+docs/screens/, linked from the README, with COLOPHON_UPDATE_SCREENS=1): a preview that looks like a letter, the approval page, the timeline grouped by
 communication, the actions board; and the API docs running under the CSP."""
 
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from pathlib import Path
 
@@ -21,7 +22,12 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+# Every run keeps its screenshots as artifacts in artifacts/screens/ (not tracked);
+# COLOPHON_UPDATE_SCREENS=1 writes them to docs/screens/, the ones the README shows.
+ROOT = Path(__file__).resolve().parents[2]
+SCREENS = ROOT / (
+    "docs/screens" if os.environ.get("COLOPHON_UPDATE_SCREENS") else "artifacts/screens"
+)
 
 
 def _shot(page: Page, name: str) -> None:
