@@ -1,6 +1,7 @@
 """The key screens in a real browser, kept as screenshots (artifacts/screens/ on every run;
-docs/screens/, linked from the README, with COLOPHON_UPDATE_SCREENS=1): a preview that looks like a letter, the approval page, the timeline grouped by
-communication, the actions board; and the API docs running under the CSP."""
+docs/screens/, linked from the README, with COLOPHON_UPDATE_SCREENS=1): a preview that looks
+like a letter, the approval page, the timeline grouped by communication, the actions board;
+and the API docs running under the CSP."""
 
 from __future__ import annotations
 
