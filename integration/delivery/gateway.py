@@ -17,7 +17,8 @@ from django.urls import reverse
 
 from accounts.audit import log_action
 from accounts.types import Actor
-from integration.connectors.exstream.client import ExstreamClient, base_url, token_url
+from integration.connectors.exstream.base import base_url, token_url
+from integration.connectors.exstream.client import ExstreamClient
 from integration.delivery.preview import preview_generate
 from integration.models import ExstreamCommunication, ExstreamJob
 

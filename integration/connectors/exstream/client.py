@@ -1,5 +1,6 @@
-"""The Exstream client: OTDS tokens, XSRF, the DAS catalogue chain, on-demand generation, the
-HTTP batch channel, the runtime API and CXI e-mail events.
+"""The Exstream client: OTDS tokens, XSRF and the transport, combined with the API families —
+the DAS catalogue chain (``design.py``), and on-demand generation, the HTTP batch channel, the
+runtime API and CXI e-mail events (``orchestration.py``).
 
 Every call goes through ``integration.lib.http.request`` (timeouts, bounded retries on 429/5xx and
 connection errors honouring Retry-After). On top of that this client
@@ -21,83 +22,43 @@ connection errors honouring Retry-After). On top of that this client
 
 from __future__ import annotations
 
-import base64
-import functools
 import hashlib
-import json
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
-from xml.etree.ElementTree import Element, tostring
+from collections.abc import Callable
+from typing import Any
 
 import requests
 from django.conf import settings
 from django.core.cache import cache
 
 from integration.connectors.exstream import models as m
-from integration.connectors.exstream.driver import JSON, XML, encode_driver, nest, xml_record
+from integration.connectors.exstream.base import (
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SERVICE,
+    _json,
+    _xsrf_error,
+    base_url,
+    token_form,
+    token_url,
+    using_sandbox,
+)
+from integration.connectors.exstream.design import DesignApi
 from integration.connectors.exstream.errors import is_token_failure, readable_error
+from integration.connectors.exstream.orchestration import OrchestrationApi
 from integration.lib import http
 from integration.lib.http import ExternalServiceError
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
-SERVICE = "Exstream"
+
 TOKEN_REFRESH_FRACTION = 0.8
 
 # Used only when EXSTREAM_URL is unset (the built-in sandbox); see sandbox/exstream/views.py.
-SANDBOX_CLIENT_ID = "colophon-sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-exstream-client-secret"
-SANDBOX_TENANT = "colophon"
 
 
-def using_sandbox() -> bool:
-    return not settings.EXSTREAM_URL
-
-
-def base_url() -> str:
-    return settings.EXSTREAM_URL or f"{settings.SANDBOX_BASE_URL}/sandbox/exstream"
-
-
-def tenant() -> str:
-    return settings.EXSTREAM_TENANT or (SANDBOX_TENANT if using_sandbox() else "")
-
-
-def token_url() -> str:
-    if settings.EXSTREAM_TOKEN_URL:
-        return str(settings.EXSTREAM_TOKEN_URL)
-    return f"{base_url()}/tenants/{tenant()}/oauth2/token"
-
-
-def token_form(url: str) -> str:
-    """'form' for self-hosted OTDS (…/otdsws/otdstenant/{tenant}/oauth2/token and the OT2
-    variant …/otdstenant/…), 'json' for the OpenText cloud (…/tenants/{tenant}/oauth2/token)."""
-    return "form" if ("/otdsws/" in url or "/otdstenant/" in url) else "json"
-
-
-@dataclass
-class GeneratedOutput:
-    content: bytes
-    mime_type: str
-    queue_name: str = ""
-    file_name: str = ""
-    customer_number: str = ""
-
-
-@dataclass
-class BatchResult:
-    job_id: str
-    flow_instance_ids: list[str]
-    external_id: str
-    domain: str
-    channel: str
-    flow_instances: list[dict[str, Any]] = field(default_factory=list)
-
-
-class ExstreamClient:
+class ExstreamClient(DesignApi, OrchestrationApi):
     def __init__(
         self,
         *,
@@ -268,395 +229,3 @@ class ExstreamClient:
 
     def get_json(self, path: str, **params: Any) -> Any:
         return _json(self.call("GET", path, params=params or None))
-
-    # --- design (DAS) -------------------------------------------------------------------------
-
-    def version(self) -> dict[str, Any]:
-        return dict(self.get_json("/orchestration/api/v1/version"))
-
-    def list_domains(self) -> list[m.Domain]:
-        body = self.get_json("/design/api/v1/domains")
-        return _parsed(lambda: [m.Domain.parse(d) for d in m.items_of(body, "domain list")])
-
-    def list_approved_communications(self, domain: str) -> list[m.ResourceVersion]:
-        """Approved, latest exstrapplication resources (paged 100 at a time)."""
-        items: list[m.ResourceVersion] = []
-        offset = 0
-        while True:
-            body = self.get_json(
-                f"/design/api/v1/resources/{domain}",
-                **{
-                    "filter.types": "exstrapplication",
-                    "filter.states": "APPROVED",
-                    "filter.latestVersion": "true",
-                    "count": 100,
-                    "offset": offset,
-                },
-            )
-            page: list[m.ResourceVersion] = _parsed(functools.partial(_resources, body))
-            items.extend(page)
-            total = m.Page.parse(body).total_elements
-            offset += len(page)
-            if not page or len(page) < 100 or (total is not None and offset >= total):
-                return items
-
-    def links(self, domain: str, subject_id: str, *, type_id: str) -> list[m.Link]:
-        """Links of a subject whose object is of ``type_id``. The server is asked to filter;
-        the result is filtered again on ``typeId`` (without a filter other links come back
-        too, in any order)."""
-        body = self.get_json(
-            f"/design/api/v1/links/{domain}",
-            linkSubjectId=subject_id,
-            linkDepth=2,
-            **{"filter.types": type_id},
-        )
-        links = _parsed(lambda: [m.Link.parse(item) for item in m.items_of(body, "link list")])
-        return [link for link in links if link.type_id == type_id]
-
-    def communication_set_id(self, domain: str, communication_id: str) -> str | None:
-        links = self.links(domain, communication_id, type_id="exstrcommunicationset")
-        return links[0].link_object_id if links else None
-
-    def sample_file_id(self, domain: str, communication_id: str) -> str | None:
-        """The id of the communication's driver sample (a linked ``samplefile`` resource)."""
-        links = self.links(domain, communication_id, type_id="samplefile")
-        return links[0].link_object_id if links else None
-
-    def resource_content(self, domain: str, resource_id: str) -> bytes:
-        """``GET /design/api/v1/resources/{domain}/{id}/content``: the resource as uploaded."""
-        response = self.call("GET", f"/design/api/v1/resources/{domain}/{resource_id}/content")
-        return bytes(response.content)
-
-    def manifest(self, domain: str, set_id: str) -> m.Manifest:
-        body = self.get_json(f"/design/api/v1/manifests/{domain}/communication-set/{set_id}")
-        return _parsed(lambda: m.Manifest.parse(body))
-
-    # --- on-demand generation -----------------------------------------------------------------
-
-    def _generate(
-        self,
-        *,
-        domain: str,
-        communication_id: str,
-        driver_data_source: str,
-        driver_data: dict[str, Any],
-        accept: str,
-        driver_format: str = JSON,
-        driver_root: str = "",
-    ) -> requests.Response:
-        body, content_type = encode_driver(driver_data, format=driver_format, root=driver_root)
-        return self.call(
-            "POST",
-            f"/orchestration/api/v1/inputs/ondemand/{domain}/generate",
-            headers={
-                "communicationId": communication_id,
-                "driverDataSource": driver_data_source,
-                "Content-Type": content_type,
-                "Accept": accept,
-            },
-            data=body,
-        )
-
-    def generate(
-        self,
-        *,
-        domain: str,
-        communication_id: str,
-        driver_data_source: str,
-        driver_data: dict[str, Any],
-        driver_format: str = JSON,
-        driver_root: str = "",
-    ) -> list[GeneratedOutput]:
-        """The JSON envelope: one base64 output per queue. ``driver_data`` may be flat (dotted
-        keys) or nested; it is sent shaped like the sample (nested JSON, or XML)."""
-        response = self._generate(
-            domain=domain,
-            communication_id=communication_id,
-            driver_data_source=driver_data_source,
-            driver_data=driver_data,
-            accept="*/*",
-            driver_format=driver_format,
-            driver_root=driver_root,
-        )
-        body = _json(response)
-        items = _parsed(
-            lambda: [m.EngineOutput.parse(i) for i in m.items_of(body, "generate response")]
-        )
-        errors = [i for i in items if i.error_message]
-        if errors:
-            raise ExternalServiceError(
-                "Exstream engine error: " + "; ".join(i.error_message for i in errors),
-                service=SERVICE,
-                retryable=False,
-                details=[i.raw for i in errors],
-            )
-        outputs = []
-        for item in items:
-            try:
-                content = base64.b64decode(item.content, validate=False)
-            except ValueError as exc:
-                raise ExternalServiceError(
-                    f"Exstream returned an output that is not base64 ({exc}).",
-                    service=SERVICE,
-                    retryable=False,
-                ) from exc
-            outputs.append(
-                GeneratedOutput(
-                    content=content,
-                    mime_type=item.mime_type,
-                    queue_name=item.queue_name,
-                    file_name=item.file_name,
-                    customer_number=item.customer_number,
-                )
-            )
-        return outputs
-
-    def generate_pdf(
-        self,
-        *,
-        domain: str,
-        communication_id: str,
-        driver_data_source: str,
-        driver_data: dict[str, Any],
-        driver_format: str = JSON,
-        driver_root: str = "",
-    ) -> bytes:
-        """Raw PDF bytes (Accept: application/pdf)."""
-        response = self._generate(
-            domain=domain,
-            communication_id=communication_id,
-            driver_data_source=driver_data_source,
-            driver_data=driver_data,
-            accept="application/pdf",
-            driver_format=driver_format,
-            driver_root=driver_root,
-        )
-        if not response.content.startswith(b"%PDF"):
-            raise ExternalServiceError(
-                "Exstream answered a PDF request with something that is not a PDF.",
-                service=SERVICE,
-                retryable=False,
-            )
-        return response.content
-
-    # --- batch channel ------------------------------------------------------------------------
-
-    def submit_batch(
-        self,
-        *,
-        external_id: str,
-        communication: Any,
-        records: list[dict[str, Any]],
-        domain: str | None = None,
-        channel: str | None = None,
-    ) -> BatchResult:
-        """POST the records to the HTTP batch channel. ``communication`` is an
-        ``ExstreamCommunication``; each record already carries Colophon's message key at the
-        design's customer-key field, and is sent shaped like the driver sample (nested JSON,
-        or XML). The external id travels as ``exstream-variable-externalId`` and in the body,
-        so ``find_jobs_by_external_id`` can tell after a timeout whether the batch exists.
-
-        Unconfirmed (reference §5): the batch channel's body. Colophon sends one envelope
-        ``{externalId, communicationId, driverDataSource, records: [...]}`` (JSON), or for an
-        XML sample ``<batch externalId=… communicationId=… driverDataSource=…>`` holding one
-        sample-rooted element per record; the channel's flow model must read that shape."""
-        domain = domain or settings.EXSTREAM_DOMAIN
-        channel = channel or settings.EXSTREAM_BATCH_CHANNEL
-        driver_format = getattr(communication, "driver_format", JSON) or JSON
-        if driver_format == XML:
-            root = Element(
-                "batch",
-                externalId=external_id,
-                communicationId=communication.communication_id,
-                driverDataSource=communication.prod_dsn,
-            )
-            for record in records:
-                root.append(xml_record(record, getattr(communication, "driver_root", "")))
-            data = tostring(root, encoding="utf-8", xml_declaration=True)
-            content_type = "application/xml"
-        else:
-            body = {
-                "externalId": external_id,
-                "communicationId": communication.communication_id,
-                "driverDataSource": communication.prod_dsn,
-                "records": [nest(r) for r in records],
-            }
-            data = json.dumps(body).encode()
-            content_type = "application/json"
-        response = self.call(
-            "POST",
-            f"/orchestration/api/v1/inputs/batch/{domain}/{channel}",
-            xsrf=True,
-            headers={"exstream-variable-externalId": external_id, "Content-Type": content_type},
-            data=data,
-            retries=0,  # never resubmit blindly: ask find_jobs_by_external_id first
-        )
-        body_json = _json(response)
-        instances = _parsed(
-            lambda: [m.FlowInstance.parse(i) for i in m.items_of(body_json, "batch response")]
-        )
-        if not instances:
-            raise ExternalServiceError(
-                "Exstream accepted the batch but started no flow instance.",
-                service=SERVICE,
-                retryable=False,
-            )
-        return BatchResult(
-            job_id=instances[0].job_id,
-            flow_instance_ids=[i.id for i in instances],
-            external_id=external_id,
-            domain=domain,
-            channel=channel,
-            flow_instances=[i.raw for i in instances],
-        )
-
-    # --- runtime --------------------------------------------------------------------------------
-
-    def _runtime(self, domain: str | None) -> str:
-        return f"/orchestration/api/v1/runtime/{domain or settings.EXSTREAM_DOMAIN}"
-
-    def find_jobs_by_external_id(
-        self, external_id: str, *, domain: str | None = None
-    ) -> list[dict[str, Any]]:
-        body = self.get_json(
-            f"{self._runtime(domain)}/jobs",
-            filter=f"externalId:{external_id}",
-            offset=0,
-            count=100,
-        )
-        return _parsed(lambda: [m.Job.parse(j).raw for j in m.items_of(body, "job list")])
-
-    def get_job(self, job_id: str, *, domain: str | None = None) -> dict[str, Any]:
-        body = self.get_json(f"{self._runtime(domain)}/jobs/{job_id}")
-        data = body.get("data", body) if isinstance(body, dict) else body
-        return _parsed(lambda: m.Job.parse(data).raw)
-
-    def list_flow_instances(self, job_id: str, *, domain: str | None = None) -> list[dict]:
-        body = self.get_json(f"{self._runtime(domain)}/flow-instances", filter=f"jobId:{job_id}")
-        return _parsed(
-            lambda: [m.FlowInstance.parse(i).raw for i in m.items_of(body, "flow-instance list")]
-        )
-
-    def list_flow_steps(self, flow_instance_id: str, *, domain: str | None = None) -> list[dict]:
-        body = self.get_json(
-            f"{self._runtime(domain)}/flow-steps", filter=f"flowInstanceId:{flow_instance_id}"
-        )
-        return _parsed(
-            lambda: [m.FlowStep.parse(i).raw for i in m.items_of(body, "flow-step list")]
-        )
-
-    def delivery_file(self, step_id: str, *, domain: str | None = None) -> bytes:
-        response = self.call(
-            "GET",
-            f"{self._runtime(domain)}/flow-steps/{step_id}/delivery-file",
-            params={"download": "true"},
-        )
-        return response.content
-
-    def _control(self, path: str, **params: Any) -> str:
-        response = self.call("POST", path, params=params or None, retries=0)
-        try:
-            body = response.json()
-        except ValueError:
-            return response.text
-        return str(body.get("message", "")) if isinstance(body, dict) else str(body)
-
-    def stop_job(self, job_id: str, *, domain: str | None = None) -> str:
-        return self._control(f"{self._runtime(domain)}/jobs/{job_id}/stop")
-
-    def reprocess_job(self, job_id: str, *, domain: str | None = None) -> str:
-        return self._control(
-            f"{self._runtime(domain)}/jobs/{job_id}/reprocessing",
-            useCurrentFlowModel="true",
-            useCurrentFlowContext="false",
-        )
-
-    def release_step(self, step_id: str, *, domain: str | None = None) -> str:
-        return self._control(f"{self._runtime(domain)}/flow-steps/{step_id}/release")
-
-    # --- CXI e-mail events ----------------------------------------------------------------------
-
-    def email_events(
-        self,
-        *,
-        start_ms: int,
-        end_ms: int,
-        domain: str | None = None,
-        connector_type: str = "EMAIL",
-        page_size: int = 100,
-    ) -> Iterator[dict[str, Any]]:
-        """Every e-mail event whose lastUpdateTime is in [start, end), page by page."""
-        domain = domain or settings.EXSTREAM_DOMAIN
-        offset = 0
-        while True:
-            body = self.get_json(
-                f"/ei/api/v1/eventmetrics/email-event/{tenant()}/{domain}/content",
-                connectorType=connector_type,
-                lastUpdateTimeStart=start_ms,
-                lastUpdateTimeEnd=end_ms,
-                offset=offset,
-                count=page_size,
-            )
-            items: list[Any] = _parsed(functools.partial(m.items_of, body, "e-mail event list"))
-            for item in items:
-                try:
-                    m.EmailEvent.parse(item)
-                except m.ContractError as exc:
-                    # never crash the puller: the event is logged and skipped
-                    logger.warning("Skipping an e-mail event Colophon cannot read: %s", exc)
-                    continue
-                yield item
-            offset += len(items)
-            total = m.Page.parse(body).total_elements
-            if not items or len(items) < page_size or (total is not None and offset >= total):
-                return
-
-
-def _parsed(build: Callable[[], T]) -> T:
-    """Run a typed-model parse; a contract breach becomes a non-retryable service error."""
-    try:
-        return build()
-    except m.ContractError as exc:
-        raise ExternalServiceError(str(exc), service=SERVICE, retryable=False) from exc
-
-
-def _resources(body: Any) -> list[m.ResourceVersion]:
-    return [m.ResourceVersion.parse(r) for r in m.items_of(body, "resource list")]
-
-
-def _xsrf_error(exc: ExternalServiceError, sent: str) -> ExternalServiceError:
-    """A 403 on an orchestration POST names the XSRF token (not "missing permissions")."""
-    readable = readable_error(exc)
-    why = (
-        "refused the XSRF token (X-Xsrf-Token header and XSRF-TOKEN cookie) even after it was "
-        "read again from /orchestration/api/v1/version"
-        if sent
-        else "wants an XSRF token, and /orchestration/api/v1/version set no XSRF-TOKEN cookie"
-    )
-    said = ""
-    try:
-        body = json.loads(exc.body) if exc.body else None
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("message"):
-        said = f" Exstream said: {body['message']}"
-    return ExternalServiceError(
-        f"Exstream answered 403: it {why}.{said}",
-        service=SERVICE,
-        retryable=False,
-        status=exc.status,
-        body=exc.body,
-        details=readable.details,
-    )
-
-
-def _json(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise ExternalServiceError(
-            f"Exstream answered {response.status_code} with a body that is not JSON.",
-            service=SERVICE,
-            retryable=False,
-            status=response.status_code,
-        ) from exc

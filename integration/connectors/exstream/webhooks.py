@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
-from integration.connectors.exstream.client import using_sandbox
+from integration.connectors.exstream.base import using_sandbox
 
 logger = logging.getLogger(__name__)
 

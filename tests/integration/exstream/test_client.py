@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from integration.connectors.exstream.client import ExstreamClient, token_form
+from integration.connectors.exstream.base import token_form
+from integration.connectors.exstream.client import ExstreamClient
 from integration.lib.http import ExternalServiceError
 from sandbox.exstream.catalogue import communication_id_for
 from sandbox.models import ExstreamSandboxToken
