@@ -15,7 +15,7 @@ from accounts.types import AuthedRequest
 from integration.lib.http import ExternalServiceError
 from sandbox.exstream.catalogue import seed_exstream_sandbox
 from sandbox.exstream.push import push_email_events
-from sandbox.exstream.views import advance_job
+from sandbox.exstream.runtime import advance_job
 from sandbox.models import ExstreamSandboxJob, ExstreamSandboxSwitches, ExstreamSandboxToken
 
 
