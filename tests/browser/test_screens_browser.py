@@ -123,7 +123,8 @@ def test_actions_board(
     assert not console_errors
 
 
-def test_api_docs_run_under_the_csp(live_server, page, console_errors):
+def test_api_docs_run_under_the_csp(live_server, page, console_errors, sign_in, marketing):
+    sign_in(marketing)  # outside development the API docs need a signed-in user
     page.goto(f"{live_server.url}/api/docs/")
     expect(page.locator(".swagger-ui .information-container")).to_contain_text("Colophon API")
     page.goto(f"{live_server.url}/api/redoc/")
