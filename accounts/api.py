@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import JSONField, Model, QuerySet
 from django.http import Http404
 from rest_framework import exceptions, pagination, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import policy
+from accounts.ids import id_param
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -59,10 +60,38 @@ class PolicyRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[ty
 _MT = TypeVar("_MT", bound=Model)
 
 
+class StrictJSONField(serializers.JSONField):
+    """A JSON model field that is not nullable refuses ``null`` however it arrives — also as the
+    text ``null`` of a form-encoded body, which DRF parses after its own null check (that was a
+    database IntegrityError, a 500, before)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if value is None and not self.allow_null:
+            self.fail("null")
+        return value
+
+
 class PolicyModelSerializer(serializers.ModelSerializer[_MT]):
     """The base of every model serializer of the API: relation fields go through the policy."""
 
     serializer_related_field = PolicyRelatedField
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        JSONField: StrictJSONField,
+    }
+
+
+def query_id(params: Any, name: str) -> int | None:
+    """The id in query parameter ``name``: None when absent or empty, a 400 naming the parameter
+    when it is not an id (words, negative or huge numbers) — never a ValueError or OverflowError."""
+    raw = str(params.get(name, "") or "").strip()
+    if not raw:
+        return None
+    value = id_param(raw)
+    if value is None:
+        raise exceptions.ValidationError({name: ["Give an id (a whole number)."]})
+    return value
 
 
 class Pagination(pagination.PageNumberPagination):

@@ -18,6 +18,9 @@ NAVIGATION: list[tuple[str, str, Action]] = [
     ("Reports", "reports:customer_service", Action.VIEW),
     ("Setup", "setup:index", Action.VIEW),
     ("Operations", "operations:index", Action.OPERATE),
+    ("Sync", "sync:index", Action.SYNC),
+    ("Exstream", "exstream:communications", Action.CONFIGURE),
+    ("Audit", "audit_log", Action.AUDIT),
 ]
 
 

@@ -16,6 +16,7 @@ Objects expose their imprint as ``obj.imprint_id`` (or are an ``Imprint``); quer
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -226,13 +227,14 @@ def can_draft(user: Any, category: Category | str, obj: Any) -> bool:
 
 
 def can_approve(
-    user: Any, category: Category | str, obj: Any, *, submitted_by_id: int | None
+    user: Any, category: Category | str, obj: Any, *, author_ids: Collection[int]
 ) -> bool:
     """Four eyes: the approver holds an approving role for the category in the object's imprint
-    and is not the person who submitted it. Superusers are not exempt from four eyes."""
+    and is none of the people who drafted, edited or submitted it (``author_ids``). Superusers
+    are not exempt from four eyes."""
     if not _is_active(user):
         return False
-    if submitted_by_id is not None and user.pk == submitted_by_id:
+    if user.pk in author_ids:
         return False
     if user.is_superuser:
         return True
@@ -241,15 +243,54 @@ def can_approve(
 
 
 def approval_refusal(
-    user: Any, category: Category | str, obj: Any, *, submitted_by_id: int | None
+    user: Any, category: Category | str, obj: Any, *, author_ids: Collection[int]
 ) -> str | None:
-    """Why ``user`` may not approve, in words a person can act on; ``None`` when they may."""
+    """Why ``user`` may not approve, in words a person can act on — naming who may approve
+    instead; ``None`` when they may."""
     if not _is_active(user):
         return "You must be signed in."
-    if submitted_by_id is not None and user.pk == submitted_by_id:
-        return "You submitted this communication; another person must approve it."
-    if can_approve(user, category, obj, submitted_by_id=submitted_by_id):
+    if user.pk in author_ids:
+        return (
+            "You drafted, edited or submitted this communication; another person must approve it."
+            + _ask(category, obj, exclude={user.pk, *author_ids})
+        )
+    if can_approve(user, category, obj, author_ids=author_ids):
         return None
     _, approvers = CATEGORY_ROLES[Category(category)]
-    names = ", ".join(sorted(Role(r).label for r in approvers))
-    return f"Approving {Category(category).value} communications in this imprint needs: {names}."
+    names = " or ".join(sorted(Role(r).label for r in approvers))
+    return (
+        f"Approving {Category(category).value} communications in this imprint needs a "
+        f"{names}." + _ask(category, obj, exclude={user.pk, *author_ids})
+    )
+
+
+def approver_names(
+    category: Category | str, obj: Any, *, exclude: set[int | None] | None = None
+) -> list[str]:
+    """The active people who may approve ``category`` in ``obj``'s imprint (full name, else
+    e-mail), leaving out ``exclude`` (its authors, the person asking)."""
+    _, approvers = CATEGORY_ROLES[Category(category)]
+    imprint_id = imprint_id_of(obj)
+    if imprint_id is None:
+        return []
+    rows = (
+        Membership.objects.filter(imprint_id=imprint_id, role__in=approvers, user__is_active=True)
+        .exclude(user_id__in=[pk for pk in exclude or set() if pk is not None])
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+    names: list[str] = []
+    for m in rows:
+        name = m.user.get_full_name() or m.user.email
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _ask(category: Category | str, obj: Any, *, exclude: set[int | None]) -> str:
+    names = approver_names(category, obj, exclude=exclude)
+    if not names:
+        return " Nobody else in this imprint may approve it yet; an imprint admin can add one."
+    shown = names[:5]
+    who = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+    return f" Ask {who}{' (and others)' if len(names) > 5 else ''}."

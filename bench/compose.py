@@ -34,6 +34,7 @@ def _setup(db: Path, **extra: str) -> None:
         {
             "DATABASE_URL": f"sqlite:///{db}",
             "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SANDBOX_ENABLED": "true",
             "DEBUG": "true",
             "COLOPHON_TESTING": "true",
             "LOG_LEVEL": "WARNING",
@@ -184,6 +185,7 @@ def dispatch(db: Path, server_db: Path, communication_id: int) -> dict[str, Any]
         **os.environ,
         "DATABASE_URL": f"sqlite:///{server_db}",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SANDBOX_ENABLED": "true",
         "DEBUG": "true",
         "COLOPHON_TESTING": "true",
         "PYTHONPATH": str(ROOT),

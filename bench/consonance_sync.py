@@ -58,6 +58,7 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
         "COLOPHON_TESTING": "false",
         "CONSONANCE_API_KEY": "",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SANDBOX_ENABLED": "true",
     }
     server_env = {**base, "DATABASE_URL": f"sqlite:///{tmp / 'sandbox.db'}"}
     manage = [PYTHON, str(ROOT / "manage.py")]

@@ -33,6 +33,7 @@ def run(recipients: int) -> dict[str, Any]:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SANDBOX_ENABLED": "true",
             "DATABASE_URL": f"sqlite:///{tmp / 'colophon.db'}",
             "DEBUG": "false",
             "SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "django_q",
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentImprintMiddleware",
+    "config.middleware.StyledNotFoundMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -263,6 +265,16 @@ SPECTACULAR_SETTINGS = {
     "communications, approvals, timeline and outstanding actions.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/schema/ and /api/docs/ need a signed-in user, except in local development.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if DEBUG
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
+    # Swagger UI and Redoc from our own static files (the CSP allows no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         # Hand-entered message statuses (contributor responses, returned mail).
@@ -287,7 +299,10 @@ Q_CLUSTER = {
 
 # --- External systems ---------------------------------------------------------------------------
 # With a URL unset, each connector talks over real HTTP to the built-in sandbox, served by this
-# app under /sandbox/ at SANDBOX_BASE_URL.
+# app under /sandbox/ at SANDBOX_BASE_URL — only when SANDBOX_ENABLED (on under `make run` and in
+# the tests, off by default: production never serves the sandbox's URLs). The sandbox app stays
+# installed either way so its tables and migrations stay consistent; only its URLs are unmounted.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CONSONANCE_URL = env.str("CONSONANCE_URL", default="").rstrip("/")
 CONSONANCE_API_KEY = secret("CONSONANCE_API_KEY")
@@ -323,8 +338,9 @@ COMMUNICATION_COMPOSE_STALLED_MINUTES = env.int("COMMUNICATION_COMPOSE_STALLED_M
 # then puts them back to draft with the reason.
 COMMUNICATION_COMPOSE_SWEEP_MINUTES = env.int("COMMUNICATION_COMPOSE_SWEEP_MINUTES", default=15)
 COMMUNICATION_COMPOSE_MAX_RESTARTS = env.int("COMMUNICATION_COMPOSE_MAX_RESTARTS", default=3)
-# The address staff use, for absolute links in e-mails (e.g. "awaiting your approval").
-SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+# The address staff use, for absolute links in e-mails (e.g. "awaiting your approval"). Set it
+# in production; with DEBUG on (make run) it defaults to the local app's own address.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/") or (SANDBOX_BASE_URL if DEBUG else "")
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=15.0)
 HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=3)
 HTTP_RETRY_BASE_SECONDS = env.float("HTTP_RETRY_BASE_SECONDS", default=0.5)

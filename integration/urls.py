@@ -3,7 +3,15 @@
 from django.urls import include, path
 
 from integration.views import communications as communication_views
-from integration.views import exstream, imports, operations, sync, titles
+from integration.views import (
+    exstream,
+    imports,
+    operations,
+    setup_audiences,
+    setup_templates,
+    sync,
+    titles,
+)
 from integration.views import setup as setup_views
 from integration.views import status as status_views
 
@@ -29,22 +37,24 @@ setup_patterns = (
         path("resolve/", setup_views.resolve, name="resolve"),
         path("transfer/", setup_views.transfer, name="transfer"),
         path("export/<int:imprint_pk>/", setup_views.export, name="export"),
-        path("templates/<int:pk>/", setup_views.template_detail, name="template_detail"),
-        path("templates/<int:pk>/try/", setup_views.template_try, name="template_try"),
-        path("templates/<int:pk>/mappings/new/", setup_views.mapping_form, name="mapping_create"),
+        path("templates/<int:pk>/", setup_templates.template_detail, name="template_detail"),
+        path("templates/<int:pk>/try/", setup_templates.template_try, name="template_try"),
+        path(
+            "templates/<int:pk>/mappings/new/", setup_templates.mapping_form, name="mapping_create"
+        ),
         path(
             "templates/<int:pk>/mappings/<int:mapping_pk>/",
-            setup_views.mapping_form,
+            setup_templates.mapping_form,
             name="mapping_edit",
         ),
         path(
             "templates/<int:pk>/mappings/<int:mapping_pk>/delete/",
-            setup_views.mapping_remove,
+            setup_templates.mapping_remove,
             name="mapping_delete",
         ),
-        path("audiences/<int:pk>/", setup_views.audience_detail, name="audience_detail"),
-        path("audiences/<int:pk>/upload/", setup_views.audience_upload, name="audience_upload"),
-        path("audiences/<int:pk>/export/", setup_views.audience_export, name="audience_export"),
+        path("audiences/<int:pk>/", setup_audiences.audience_detail, name="audience_detail"),
+        path("audiences/<int:pk>/upload/", setup_audiences.audience_upload, name="audience_upload"),
+        path("audiences/<int:pk>/export/", setup_audiences.audience_export, name="audience_export"),
         path("<slug:kind>/", setup_views.object_list, name="list"),
         path("<slug:kind>/new/", setup_views.object_create, name="create"),
         path("<slug:kind>/<int:pk>/edit/", setup_views.object_edit, name="edit"),
@@ -100,6 +110,7 @@ communications_patterns = (
     [
         path("", communication_views.communication_list, name="list"),
         path("new/", communication_views.communication_new, name="new"),
+        path("new/contracts/", communication_views.contract_options, name="contract_options"),
         path("approvals/", communication_views.approvals, name="approvals"),
         path("<int:pk>/", communication_views.communication_detail, name="detail"),
         path("<int:pk>/progress/", communication_views.communication_progress, name="progress"),

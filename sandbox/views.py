@@ -6,13 +6,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts import policy
+from accounts.models import Imprint
 from accounts.types import AuthedRequest
 from sandbox.consonance import store
-from sandbox.consonance.api import sandbox_api_key
 from sandbox.models import SandboxContract, SandboxProduct, SandboxState, SandboxWork
 
 
@@ -40,6 +41,25 @@ def _require_sandbox_admin(request: AuthedRequest) -> None:
         request.user.is_superuser or policy.imprint_ids_for(request.user, policy.Action.CONFIGURE)
     ):
         raise PermissionDenied("The sandbox control page is for superusers and imprint admins.")
+
+
+def _sandbox_imprints(request: AuthedRequest) -> list[int] | None:
+    """Consonance imprint ids whose sandbox titles this user may see (None: every imprint,
+    for superusers). Sandbox titles carry their imprint's Consonance id."""
+    if request.user.is_superuser:
+        return None
+    ids = policy.imprint_ids_for(request.user, policy.Action.CONFIGURE)
+    return [
+        cid
+        for cid in Imprint.objects.filter(pk__in=ids).values_list("consonance_id", flat=True)
+        if cid is not None
+    ]
+
+
+def _visible_works(request: AuthedRequest) -> QuerySet[SandboxWork]:
+    imprints = _sandbox_imprints(request)
+    works = SandboxWork.objects.all()
+    return works if imprints is None else works.filter(imprint_id__in=imprints)
 
 
 def _simulate(change: str, work_id: int) -> str:
@@ -81,9 +101,8 @@ def control(request: AuthedRequest) -> HttpResponse:
             "page_size": state.page_size,
         }
     )
-    simulate_form = SimulateForm(
-        initial={"work_id": SandboxWork.objects.values_list("id", flat=True).first()}
-    )
+    works = _visible_works(request)
+    simulate_form = SimulateForm(initial={"work_id": works.values_list("id", flat=True).first()})
     if request.method == "POST":
         if request.POST.get("form") == "fault":
             fault_form = FaultForm(request.POST)
@@ -97,6 +116,12 @@ def control(request: AuthedRequest) -> HttpResponse:
                 return redirect("sandbox:control")
         else:
             simulate_form = SimulateForm(request.POST)
+            if simulate_form.is_valid():
+                work_id = simulate_form.cleaned_data["work_id"]
+                if not _visible_works(request).filter(pk=work_id).exists():
+                    simulate_form.add_error(
+                        "work_id", f"No sandbox work {work_id} in your imprints."
+                    )
             if simulate_form.is_valid():
                 try:
                     text = _simulate(
@@ -112,11 +137,10 @@ def control(request: AuthedRequest) -> HttpResponse:
         "fault_form": fault_form,
         "simulate_form": simulate_form,
         "counts": {
-            "works": SandboxWork.objects.count(),
-            "products": SandboxProduct.objects.count(),
-            "contracts": SandboxContract.objects.count(),
+            "works": works.count(),
+            "products": SandboxProduct.objects.filter(work_id__in=works.values("id")).count(),
+            "contracts": SandboxContract.objects.filter(work_id__in=works.values("id")).count(),
         },
-        "key_is_default": sandbox_api_key() == "sandbox-key",
-        "recent_works": SandboxWork.objects.order_by("-changed_on", "id")[:10],
+        "recent_works": works.order_by("-changed_on", "id")[:10],
     }
     return render(request, "sandbox/control.html", context)

@@ -6,8 +6,12 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT=${PORT:-8000}
 export DEBUG=${DEBUG:-true}
+# The built-in sandbox Consonance and Exstream are served under /sandbox/ only when this is on.
+export SANDBOX_ENABLED=${SANDBOX_ENABLED:-true}
 export SANDBOX_BASE_URL=${SANDBOX_BASE_URL:-http://127.0.0.1:$PORT}
 URL="http://127.0.0.1:$PORT"
+# Absolute links in approver e-mails point at this app unless SITE_URL says otherwise.
+export SITE_URL=${SITE_URL:-$URL}
 
 if (echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
   echo "Port $PORT is already in use. Stop what is running there, or: make run PORT=8001" >&2
@@ -16,8 +20,10 @@ fi
 
 # Local development settings for later `manage.py` commands too (never committed; see .env.example).
 if [ ! -f .env ]; then
-  printf '# Written by make run for local development. Production: see .env.example.\nDEBUG=true\n' > .env
-  echo "Wrote .env (DEBUG=true) so manage.py commands work in this checkout."
+  printf '# Written by make run for local development. Production: see .env.example.\nDEBUG=true\nSANDBOX_ENABLED=true\n' > .env
+  echo "Wrote .env (DEBUG=true, SANDBOX_ENABLED=true) so manage.py commands work in this checkout."
+elif head -n1 .env | grep -q '^# Written by make run' && ! grep -q '^SANDBOX_ENABLED=' .env; then
+  echo 'SANDBOX_ENABLED=true' >> .env
 fi
 
 $PY manage.py migrate --noinput

@@ -141,7 +141,8 @@ class ContractFactory(factory.django.DjangoModelFactory[Contract]):
     consonance_id = factory.Sequence(lambda n: 30_000 + n)
     work = factory.SubFactory(WorkFactory)
     imprint = factory.LazyAttribute(lambda o: o.work.imprint)
-    client = factory.SubFactory(ContactFactory)
+    client_consonance_id = 1  # the publisher's own client record in Consonance
+    client_name = "Lighthouse Publishing Group Ltd"
     name = factory.LazyAttribute(lambda o: f"Agreement for {o.work.title}")
     signed_date = datetime.date(2025, 6, 1)
     term_months = 60
@@ -175,7 +176,9 @@ class ExstreamCommunicationFactory(factory.django.DjangoModelFactory[ExstreamCom
     prod_dsn = "ColophonDriver"
     queues = [{"name": "PDF", "driver": "PDF", "use": "print"}]
     channels = ["print", "email"]
+    production_approved = True
     driver_fields = [
+        {"name": "customer.customerNumber", "type": "string", "required": True},
         {"name": "recipientName", "type": "string", "required": True},
         {"name": "workTitle", "type": "string", "required": True},
         {"name": "isbn", "type": "string", "required": False},

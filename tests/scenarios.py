@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import Imprint
+from integration.connectors.exstream.driver import record_key
 from integration.delivery.gateway import ExstreamGateway
 from integration.models import Audience, AudienceMember, ExstreamCommunication, ExstreamJob
 
@@ -27,7 +28,7 @@ def batch_submitted(
         external_id=external_id,
         communication=communication,
         imprint_id=imprint.pk if imprint else None,
-        customer_keys=[str(r.get("customerKey", "")) for r in records],
+        customer_keys=[record_key(r, communication.default_customer_key) for r in records],
     )
     return ExstreamJob.objects.get(job_id=submitted.job_id)
 

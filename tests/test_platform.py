@@ -40,7 +40,8 @@ def test_worker_heartbeat_task_runs_after_commit(django_capture_on_commit_callba
 
 
 @pytest.mark.django_db
-def test_openapi_schema_and_docs(client):
+def test_openapi_schema_and_docs(client, viewer):
+    client.force_login(viewer)
     response = client.get("/api/schema/")
     assert response.status_code == 200
     assert b"openapi: 3" in response.content

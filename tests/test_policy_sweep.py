@@ -48,6 +48,7 @@ from tests.factories import (
     CustomerServiceOutcomeFactory,
     ExstreamJobFactory,
     FieldMappingFactory,
+    GratisCopyFactory,
     MessageFactory,
     OutboxItemFactory,
     PreviewOutputFactory,
@@ -112,6 +113,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     # API docs
     "api-schema": [lambda w: {}],
     "api-docs": [lambda w: {}],
+    "api-redoc": [lambda w: {}],
     "api-root": [lambda w: {}],
     # API v1
     "title-timeline": [_pk("work")],
@@ -154,6 +156,8 @@ KWARGS: dict[str, list[Kwargs]] = {
     "title-detail": [_pk("work")],
     "sync-run-list": [lambda w: {}],
     "sync-run-detail": [_pk("onix_run")],
+    "exstream-communication-list": [lambda w: {}],
+    "exstream-communication-detail": [_pk("exstream_communication")],
     # Staff screens
     "timeline:title": [lambda w: {"work_id": w.ids["work"]}],
     "timeline:export": [lambda w: {"work_id": w.ids["work"]}],
@@ -170,6 +174,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     "reports:customer_service_import": [lambda w: {}],
     "communications:list": [lambda w: {}],
     "communications:new": [lambda w: {}],
+    "communications:contract_options": [lambda w: {}],
     "communications:approvals": [lambda w: {}],
     "communications:detail": [_pk("communication")],
     "communications:progress": [_pk("communication")],
@@ -243,6 +248,8 @@ KWARGS: dict[str, list[Kwargs]] = {
 # the outsider may open them (200) for their own imprint; the body must still not leak A's data.
 # Every other name with kwargs must answer 403 / 404.
 SHARED_OBJECTS = {
+    # The Exstream catalogue is shared by every imprint (no imprint of its own).
+    "exstream-communication-detail",
     # Communication types are global (seeded); the per-imprint setting is keyed by the
     # caller's own imprints.
     "communication-type-detail",
@@ -304,7 +311,8 @@ def world(imprint_a, imprint_b, outsider, admin_a) -> World:
     work = WorkFactory.create(imprint=imprint_a, title=f"{SECRET} Memoir")
     product = ProductFactory.create(work=work, full_title=f"{SECRET} Memoir (hardback)")
     contact = ContactFactory.create(name=f"Ada {SECRET}")
-    contract = ContractFactory.create(work=work, client=contact, name=f"{SECRET} agreement")
+    contract = ContractFactory.create(work=work, name=f"{SECRET} agreement")
+    GratisCopyFactory.create(contract=contract, contact_consonance_id=contact.consonance_id)
     communication = CommunicationFactory.create(
         work=work,
         name=f"{SECRET} proofs",
@@ -382,6 +390,7 @@ def world(imprint_a, imprint_b, outsider, admin_a) -> World:
             "message": message.pk,
             "communication_type": communication.communication_type_id,
             "template": template.pk,
+            "exstream_communication": template.exstream_communication_id,
             "mapping": mapping.pk,
             "audience": audience.pk,
             "rule": rule.pk,
@@ -569,7 +578,7 @@ def test_anonymous_is_sent_to_login_or_refused(world: World) -> None:
                 where = f"{method} {url} ({name}) -> {response.status_code}"
                 if SECRET.lower() in _body(response).lower():
                     failures.append(f"{where}: shows imprint A's data")
-                if name == "api-schema" or name == "api-docs":
+                if name in ("api-schema", "api-docs", "api-redoc"):
                     continue  # the schema describes the API, not its data (checked above)
                 if is_api:
                     if response.status_code not in (401, 403, 405):

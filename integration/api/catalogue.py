@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission
+from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission, query_id
 from integration.catalogue.selectors import (
     can_start_sync,
     can_view_sync,
@@ -76,7 +78,8 @@ class ContributionSerializer(PolicyModelSerializer[Contribution]):
 
 
 class ContractSerializer(PolicyModelSerializer[Contract]):
-    client = serializers.CharField(source="client.name", default="")
+    # The publisher's own client record in Consonance (not a contributor).
+    client = serializers.CharField(source="client_name", default="")
     licensed_rights = serializers.SerializerMethodField()
     delivery_dates = serializers.SerializerMethodField()
 
@@ -171,9 +174,21 @@ class TitleDetailSerializer(TitleSerializer):
         return list(ChangeEventSerializer(events, many=True).data)
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter("q", str, description="Search: title, subtitle, contributor or ISBN."),
+        OpenApiParameter("search", str, description="Same as q."),
+        OpenApiParameter("imprint", int),
+        OpenApiParameter("status", str, description="Publishing status (ONIX list 64)."),
+        OpenApiParameter("season", str),
+        OpenApiParameter("published_from", OpenApiTypes.DATE),
+        OpenApiParameter("published_to", OpenApiTypes.DATE),
+    ]
+)
 class TitleViewSet(viewsets.ReadOnlyModelViewSet[Work]):
-    """Titles the caller may view. Filters: ``q`` (title / ISBN / contributor), ``imprint``,
-    ``status`` (ONIX list 64), ``season``, ``published_from`` / ``published_to``."""
+    """Titles the caller may view. Search with ``q`` (or ``search``): title, subtitle,
+    contributor or ISBN (with or without hyphens). Filters: ``imprint``, ``status`` (ONIX list
+    64), ``season``, ``published_from`` / ``published_to``."""
 
     permission_classes = [PolicyPermission]
     pagination_class = Pagination
@@ -184,11 +199,10 @@ class TitleViewSet(viewsets.ReadOnlyModelViewSet[Work]):
         if getattr(self, "swagger_fake_view", False):
             return Work.objects.none()
         params = self.request.query_params
-        imprint = params.get("imprint")
         return title_list(
             self.request.user,
-            imprint_id=int(imprint) if imprint and imprint.isdigit() else None,
-            q=params.get("q", "").strip(),
+            imprint_id=query_id(params, "imprint"),
+            q=(params.get("q") or params.get("search") or "").strip(),
             status=params.get("status", ""),
             season=params.get("season", ""),
             published_from=serializers.DateField().to_internal_value(params["published_from"])
@@ -200,7 +214,7 @@ class TitleViewSet(viewsets.ReadOnlyModelViewSet[Work]):
         )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        work = title_get(request.user, int(kwargs["pk"]))
+        work = title_get(request.user, int(kwargs["pk"]))  # the router allows digits only
         return Response(TitleDetailSerializer(work).data)
 
 
@@ -230,6 +244,7 @@ class SyncRunSerializer(PolicyModelSerializer[SyncRun]):
             "heartbeat_at",
             "products_source",
             "source_reason",
+            "warnings",
         ]
         read_only_fields = fields
 

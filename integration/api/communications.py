@@ -6,16 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from django.http import QueryDict
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import policy
-from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission, PolicyRelatedField
+from accounts.api import (
+    Pagination,
+    PolicyModelSerializer,
+    PolicyPermission,
+    PolicyRelatedField,
+    query_id,
+)
 from accounts.models import Imprint
 from accounts.policy import Action
 from integration.communications.approval import (
@@ -231,6 +240,22 @@ class CommunicationPermission(PolicyPermission):
         return policy.can(request.user, Action.VIEW, obj)
 
 
+class StateError(exceptions.APIException):
+    """The communication is not in a state that allows this (400, as documented)."""
+
+    status_code = 400
+    default_code = "invalid_state"
+
+
+def _approval_state_problem(communication: Communication) -> str | None:
+    """The state part of ``approve_refusal`` (same words), to tell it from a role refusal."""
+    if communication.status != Communication.Status.SUBMITTED:
+        return f"It is {communication.get_status_display().lower()}, not awaiting approval."
+    if communication.blocking_count:
+        return f"{communication.blocking_count} recipient(s) have blocking findings."
+    return None
+
+
 @extend_schema(
     parameters=[
         OpenApiParameter("status", str),
@@ -251,17 +276,19 @@ class CommunicationViewSet(
     queryset = Communication.objects.none()
 
     def get_queryset(self) -> QuerySet[Communication]:
-        params = self.request.query_params
-        imprint = params.get("imprint", "")
-        work = params.get("work", "") or params.get("title", "")
+        # The list's filters narrow the list only: on one communication (and its messages)
+        # "?status=failed" means the messages' status, not the communication's.
+        params = self.request.query_params if self.action == "list" else QueryDict()
+        imprint = query_id(params, "imprint")
+        work = query_id(params, "work") or query_id(params, "title")
         qs = communications_for(
             user=self.request.user,
             status=params.get("status", ""),
             type_code=params.get("type", ""),
-            work_id=int(work) if work.isdigit() else None,
+            work_id=work,
         )
-        if imprint.isdigit():
-            qs = qs.filter(imprint_id=int(imprint))
+        if imprint is not None:
+            qs = qs.filter(imprint_id=imprint)
         return qs
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
@@ -287,6 +314,12 @@ class CommunicationViewSet(
             CommunicationDetailSerializer(fresh, context={"request": self.request}).data
         )
 
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "CommunicationPreviews", {"previews": PreviewSerializer(many=True)}
+        ),
+    )
     @action(detail=True, methods=["post"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
         previews = communication_preview(actor=request.user, communication=self.get_object())
@@ -302,13 +335,21 @@ class CommunicationViewSet(
     def approve(self, request: Request, pk: str | None = None) -> Response:
         body = CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._reply(
-            communication_approve(
+        communication = self.get_object()
+        try:
+            approved = communication_approve(
                 actor=request.user,
-                communication=self.get_object(),
+                communication=communication,
                 comment=body.validated_data["comment"],
             )
-        )
+        except DjangoPermissionDenied as exc:
+            # The service refuses both who (403) and when (the state); a state error is a 400,
+            # as for reject and every other transition.
+            fresh = Communication.objects.get(pk=communication.pk)
+            if str(exc) == _approval_state_problem(fresh):
+                raise StateError(str(exc)) from exc
+            raise
+        return self._reply(approved)
 
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
@@ -334,10 +375,45 @@ class CommunicationViewSet(
         communication_replay(actor=request.user, communication=communication)
         return self._reply(communication)
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int, description="Page number (paginated as every list)."),
+            OpenApiParameter("page_size", int),
+            OpenApiParameter(
+                "status",
+                str,
+                description="Only messages in this status, e.g. failed, delivered, bounced.",
+                enum=[value for value, _label in Message.Status.choices],
+            ),
+            OpenApiParameter("channel", str, description="print, email, sms or web."),
+        ],
+        responses=inline_serializer(
+            "PaginatedCommunicationMessageList",
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": MessageSerializer(many=True),
+            },
+        ),
+    )
     @action(detail=True, methods=["get"])
     def messages(self, request: Request, pk: str | None = None) -> Response:
+        """The communication's messages, one per recipient, in order; filter by ``status``
+        (``?status=failed`` lists the failures with their reasons in ``status_detail``)."""
         communication = self.get_object()
         qs = Message.objects.filter(communication=communication).order_by("sequence")
+        wanted = request.query_params.get("status", "").strip()
+        if wanted:
+            if wanted not in Message.Status.values:
+                known = ", ".join(Message.Status.values)
+                raise ValidationError(
+                    {"status": [f"Unknown status {wanted!r}; use one of {known}."]}
+                )
+            qs = qs.filter(status=wanted)
+        channel = request.query_params.get("channel", "").strip()
+        if channel:
+            qs = qs.filter(channel=channel)
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(MessageSerializer(page, many=True).data)

@@ -38,9 +38,18 @@ def exstream_webhook(request: HttpRequest) -> JsonResponse:
     except webhooks.WebhookVerificationError as exc:
         logger.warning("Rejected an Exstream webhook: %s", exc)
         return _error(401, "bad_signature", str(exc))
+    # JSON on the wire is UTF-8 (RFC 8259 §8.1). A UTF-8 byte order mark is tolerated and
+    # dropped (the signature was checked over the bytes as sent); UTF-16/32 is refused, never
+    # stored in a form the worker cannot read back.
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in body:
+        return _error(400, "not_utf8", "The event body must be UTF-8 JSON, not UTF-16/32.")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _error(400, "not_utf8", "The event body is not UTF-8 text; send UTF-8 JSON.")
+    try:
+        payload = json.loads(text)
+    except ValueError:
         return _error(400, "invalid_json", "The event body is not valid JSON.")
     if not isinstance(payload, dict):
         return _error(400, "invalid_json", "The event body must be a JSON object.")
@@ -55,7 +64,7 @@ def exstream_webhook(request: HttpRequest) -> JsonResponse:
                 source=webhooks.SOURCE,
                 event_id=msg_id,
                 event_type=webhooks.event_type_of(payload)[:200],
-                raw_body=body.decode("utf-8"),
+                raw_body=text,
                 headers=headers,
             )
             enqueue("integration.tasks.exstream_process_inbound_event", event.pk)

@@ -13,7 +13,12 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -22,7 +27,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import policy
-from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission, PolicyRelatedField
+from accounts.api import (
+    Pagination,
+    PolicyModelSerializer,
+    PolicyPermission,
+    PolicyRelatedField,
+    query_id,
+)
+from accounts.ids import id_param
 from accounts.models import Imprint
 from accounts.policy import Action
 from integration.lib.uploads import CSV_MAX_BYTES, validate_upload
@@ -97,10 +109,10 @@ class CommunicationTypeViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
-        raw = self.request.query_params.get("imprint", "")
-        if raw.isdigit() and policy.can(self.request.user, Action.VIEW, int(raw)):
+        raw = id_param(self.request.query_params.get("imprint", ""))
+        if raw is not None and policy.can(self.request.user, Action.VIEW, raw):
             context["auto_approvable"] = dict(
-                ImprintTypeSetting.objects.filter(imprint_id=int(raw)).values_list(
+                ImprintTypeSetting.objects.filter(imprint_id=raw).values_list(
                     "communication_type_id", "auto_approvable"
                 )
             )
@@ -143,9 +155,9 @@ class SetupViewSet(viewsets.ModelViewSet):
         if self.global_allowed:
             cond |= Q(imprint__isnull=True)
         qs = qs.filter(cond)
-        raw = self.request.query_params.get("imprint", "")
-        if raw.isdigit():
-            qs = qs.filter(imprint_id=int(raw))
+        imprint = query_id(self.request.query_params, "imprint")
+        if imprint is not None:
+            qs = qs.filter(imprint_id=imprint)
         return qs
 
     def _check_target(self, imprint: Imprint | None) -> None:
@@ -195,6 +207,8 @@ class TemplateSerializer(PolicyModelSerializer):
             "name",
             "communication_type",
             "exstream_communication",
+            "customer_key_field",
+            "optional_driver_fields",
             "channels",
             "territory_code",
             "language",
@@ -232,12 +246,13 @@ class TemplateViewSet(SetupViewSet):
         if ctype is None:
             raise serializers.ValidationError({"communication_type": ["Unknown type code."]})
         imprint = None
-        if params.get("imprint", "").isdigit():
+        imprint_id = query_id(params, "imprint")
+        if imprint_id is not None:
             imprint = get_object_or_404(
                 Imprint.objects.filter(pk__in=_visible_imprint_ids(request.user))
                 if not request.user.is_superuser
                 else Imprint.objects.all(),
-                pk=int(params["imprint"]),
+                pk=imprint_id,
             )
         try:
             on_date = (
@@ -271,6 +286,16 @@ class TemplateViewSet(SetupViewSet):
             }
         )
 
+    @extend_schema(
+        request=TryBody,
+        responses=inline_serializer(
+            "TemplateTryResult",
+            {
+                "driver_data": serializers.DictField(),
+                "problems": serializers.ListField(child=serializers.CharField()),
+            },
+        ),
+    )
     @action(detail=True, methods=["post"], url_path="try")
     def try_(self, request: Request, pk: str | None = None) -> Response:
         """Driver data for a title (``work``) or a given context; sample values fill gaps."""
@@ -306,9 +331,9 @@ class MappingViewSet(viewsets.ModelViewSet):
         if not self.request.user.is_superuser:
             ids = _visible_imprint_ids(self.request.user)
             qs = qs.filter(Q(template__imprint_id__in=ids) | Q(template__imprint__isnull=True))
-        raw = self.request.query_params.get("template", "")
-        if raw.isdigit():
-            qs = qs.filter(template_id=int(raw))
+        template = query_id(self.request.query_params, "template")
+        if template is not None:
+            qs = qs.filter(template_id=template)
         return qs
 
     def _template(self, template: CommunicationTemplate) -> CommunicationTemplate:
@@ -367,6 +392,16 @@ class AudienceViewSet(SetupViewSet):
     serializer_class = AudienceSerializer
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
+    @extend_schema(
+        responses=inline_serializer(
+            "AudienceRecipients",
+            {
+                "count": serializers.IntegerField(allow_null=True),
+                "count_note": serializers.CharField(),
+                "sample": serializers.ListField(child=serializers.DictField()),
+            },
+        )
+    )
     @action(detail=True, methods=["get"])
     def recipients(self, request: Request, pk: str | None = None) -> Response:
         """The count (null for an Exstream segment: unknown until sent) and a sample."""
@@ -464,7 +499,7 @@ class SetupTransferViewSet(viewsets.ViewSet):
         qs = Imprint.objects.all()
         if not request.user.is_superuser:
             qs = qs.filter(pk__in=_visible_imprint_ids(request.user))
-        imprint = get_object_or_404(qs, pk=int(pk) if pk and pk.isdigit() else -1)
+        imprint = get_object_or_404(qs, pk=id_param(pk) or -1)
         policy.require(request.user, Action.CONFIGURE, imprint)
         return imprint
 

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.request import Request
@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from accounts import policy
 from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission
+from accounts.ids import id_param
 from accounts.policy import Action
 from integration.models import (
     ContributorAction,
@@ -54,9 +55,10 @@ def _int_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    value = id_param(raw)
+    if value is None:
         raise serializers.ValidationError({name: ["Give a number."]})
-    return int(raw)
+    return value
 
 
 # --- timeline --------------------------------------------------------------------------------
@@ -81,7 +83,13 @@ class TimelineEntrySerializer(serializers.Serializer):
     ]
     + [OpenApiParameter(n, OpenApiTypes.DATE) for n in ("date_from", "date_to")]
     + [OpenApiParameter("page_size", OpenApiTypes.INT)],
-    responses=TimelineEntrySerializer(many=True),
+    responses=inline_serializer(
+        "TitleTimelinePage",
+        {
+            "next": serializers.URLField(allow_null=True),
+            "results": TimelineEntrySerializer(many=True),
+        },
+    ),
 )
 @api_view(["GET"])
 @permission_classes([PolicyPermission])
@@ -119,7 +127,9 @@ def title_timeline_api(request: Request, pk: int) -> Response:
 
 class ContributorActionSerializer(PolicyModelSerializer):
     state = serializers.SerializerMethodField()
-    owner = serializers.CharField(source="owner.email", read_only=True, default=None)
+    owner = serializers.CharField(
+        source="owner.email", read_only=True, default=None, allow_null=True
+    )
     communication_type = serializers.CharField(source="communication.communication_type.code")
     message_key = serializers.UUIDField(source="message.key")
     message_status = serializers.CharField(source="message.status")
@@ -150,8 +160,20 @@ class ContributorActionSerializer(PolicyModelSerializer):
         return obj.display_state(self.context.get("today"))
 
 
+EARLIEST_STATUS_DATE = datetime.date(1970, 1, 1)
+
+
+def _status_date(value: datetime.date) -> None:
+    """A hand-entered status date: not in the future (as the CSV imports) and not absurdly old
+    (a year-285 date cannot be shown as an RFC 3339 time)."""
+    if value > timezone.localdate():
+        raise serializers.ValidationError("The date is in the future.")
+    if value < EARLIEST_STATUS_DATE:
+        raise serializers.ValidationError(f"The date is before {EARLIEST_STATUS_DATE}.")
+
+
 class RecordResponseSerializer(serializers.Serializer):
-    responded_on = serializers.DateField()
+    responded_on = serializers.DateField(validators=[_status_date])
     note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     status = serializers.ChoiceField(choices=HAND_STATUSES, default=Message.Status.RESPONDED)
 
@@ -223,7 +245,7 @@ class ContributorActionViewSet(viewsets.ReadOnlyModelViewSet):
 class MessageStatusEntrySerializer(serializers.Serializer):
     message_key = serializers.UUIDField()
     status = serializers.ChoiceField(choices=HAND_STATUSES)
-    date = serializers.DateField()
+    date = serializers.DateField(validators=[_status_date])
     note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
 
 
@@ -328,7 +350,7 @@ class WritebackRecordViewSet(viewsets.ReadOnlyModelViewSet):
 
 class CustomerServiceOutcomeSerializer(PolicyModelSerializer):
     communication_type = serializers.CharField(
-        source="communication_type.code", read_only=True, default=None
+        source="communication_type.code", read_only=True, default=None, allow_null=True
     )
 
     class Meta:

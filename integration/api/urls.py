@@ -1,15 +1,30 @@
 """REST API v1. Each area registers its routes here."""
 
+from typing import Any
+
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from accounts.ids import ID_REGEX
 from integration.api import communications as communications_api
 from integration.api import exstream
+from integration.api import exstream_catalogue as exstream_catalogue_api
 from integration.api import setup as setup_api
 from integration.api import status as status_api
 from integration.api.catalogue import SyncRunViewSet, TitleViewSet
 
-router = DefaultRouter()
+
+class Router(DefaultRouter):
+    """A viewset's ``{pk}`` matches ID_REGEX unless it says otherwise: a word or a huge number
+    in a path is a 404, never a ValueError or OverflowError."""
+
+    def get_lookup_regex(self, viewset: Any, lookup_prefix: str = "") -> str:
+        if getattr(viewset, "lookup_value_regex", None) is None:
+            viewset.lookup_value_regex = ID_REGEX
+        return super().get_lookup_regex(viewset, lookup_prefix)
+
+
+router = Router()
 router.register(
     "communication-types", setup_api.CommunicationTypeViewSet, basename="communication-type"
 )
@@ -31,9 +46,14 @@ router.register(
 router.register("communications", communications_api.CommunicationViewSet, basename="communication")
 router.register("titles", TitleViewSet, basename="title")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
+router.register(
+    "exstream-communications",
+    exstream_catalogue_api.ExstreamCommunicationViewSet,
+    basename="exstream-communication",
+)
 
 urlpatterns = [
-    path("titles/<int:pk>/timeline/", status_api.title_timeline_api, name="title-timeline"),
+    path("titles/<id:pk>/timeline/", status_api.title_timeline_api, name="title-timeline"),
     path("message-status/", status_api.message_status_entry, name="message-status"),
     path("webhooks/exstream/", exstream.exstream_webhook, name="webhook-exstream"),
     path("", include(router.urls)),

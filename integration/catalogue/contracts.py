@@ -13,12 +13,10 @@ from django.utils import timezone
 
 from integration.catalogue.diff import EventSpec, Kind, Outcome, diff_contract
 from integration.catalogue.mirror import change_events_build, parse_iso_date
-from integration.catalogue.parties import upsert_contacts
 from integration.connectors.consonance.mapping import content_hash
 from integration.lib.bulk import insert_rows
 from integration.models import (
     ChangeEvent,
-    Contact,
     Contract,
     DeliveryDate,
     GratisCopy,
@@ -40,6 +38,9 @@ def _contract_values(doc: dict[str, Any]) -> dict[str, Any]:
         "terminated_date": parse_iso_date(doc["terminated_date"]),
         "ms_delivery_date": parse_iso_date(doc["ms_delivery_date"]),
         "pub_before_date": parse_iso_date(doc["pub_before_date"]),
+        # The publisher's own client record (Consonance Client), never a contact (issue 11).
+        "client_consonance_id": (doc["client"] or {}).get("id"),
+        "client_name": str((doc["client"] or {}).get("name") or "")[:300],
     }
 
 
@@ -51,7 +52,6 @@ def _apply_contract(
     run: SyncRun | None,
     outcome: Outcome,
     works: dict[int, tuple[int, int]],
-    clients: dict[int, int],
     existing: dict[int, dict[str, Any]],
     now: Any,
 ) -> None:
@@ -64,12 +64,10 @@ def _apply_contract(
         outcome.fail("contract", doc["id"], f"Its work {doc['work_id']} is not in the mirror.")
         return
     work_pk, imprint_id = works[doc["work_id"]]
-    client_id = clients.get(doc["client"]["id"]) if doc["client"] else None
     values = dict(
         _contract_values(doc),
         work_id=work_pk,
         imprint_id=imprint_id,
-        client_id=client_id,
         raw=raw,
         snapshot=doc,
         content_hash=digest,
@@ -139,6 +137,7 @@ def _apply_contract(
                 contract=contract,
                 consonance_id=g["id"],
                 product_id=product_pks.get(g["product_id"]),
+                contact_consonance_id=g.get("contact_id"),
                 number_of_copies=g["copies"],
                 send_on=parse_iso_date(g["send_on"]),
                 sent_on=parse_iso_date(g["sent_on"]),
@@ -169,7 +168,6 @@ def _create_contracts(
     source: str,
     run: SyncRun | None,
     works: dict[int, tuple[int, int]],
-    clients: dict[int, int],
     now: Any,
 ) -> None:
     """Bulk path for contracts new to the mirror (the bulk of an initial sync)."""
@@ -180,7 +178,6 @@ def _create_contracts(
                 consonance_id=doc["id"],
                 work_id=works[doc["work_id"]][0],
                 imprint_id=works[doc["work_id"]][1],
-                client_id=clients.get(doc["client"]["id"]) if doc["client"] else None,
                 raw=raw,
                 snapshot=doc,
                 content_hash=content_hash(doc),
@@ -234,6 +231,7 @@ def _create_contracts(
                     contract_id=pk,
                     consonance_id=g["id"],
                     product_id=product_pks.get(g["product_id"]),
+                    contact_consonance_id=g.get("contact_id"),
                     number_of_copies=g["copies"],
                     send_on=parse_iso_date(g["send_on"]),
                     sent_on=parse_iso_date(g["sent_on"]),
@@ -294,44 +292,13 @@ def mirror_contracts(
             consonance_id__in=[d["work_id"] for d, _ in pending]
         ).values_list("consonance_id", "pk", "imprint_id")
     }
-    clients = dict(
-        Contact.objects.filter(
-            consonance_id__in=[d["client"]["id"] for d, _ in pending if d["client"]]
-        ).values_list("consonance_id", "pk")
-    )
-    missing_clients = [
-        d["client"] for d, _ in pending if d["client"] and d["client"]["id"] not in clients
-    ]
-    if missing_clients:
-        clients.update(
-            upsert_contacts(
-                (
-                    {
-                        "id": c["id"],
-                        "kind": c["kind"],
-                        "name": c["name"],
-                        "key_names": "",
-                        "person_name_inverted": "",
-                        "isni": "",
-                        "country": "",
-                        "emails": [],
-                        "phones": [],
-                        "addresses": [],
-                    }
-                    for c in missing_clients
-                ),
-                source=source,
-            )
-        )
     fresh = [
         (doc, raw) for doc, raw in pending if doc["id"] not in existing and doc["work_id"] in works
     ]
     if fresh:
         try:
             with transaction.atomic():
-                _create_contracts(
-                    fresh, source=source, run=run, works=works, clients=clients, now=now
-                )
+                _create_contracts(fresh, source=source, run=run, works=works, now=now)
             outcome.created += len(fresh)
             outcome.work_ids |= {works[d["work_id"]][0] for d, _ in fresh}
             done = {d["id"] for d, _ in fresh}
@@ -348,7 +315,6 @@ def mirror_contracts(
                     run=run,
                     outcome=outcome,
                     works=works,
-                    clients=clients,
                     existing=existing,
                     now=now,
                 )

@@ -1,11 +1,17 @@
 """ONIX 3.0 imports into the catalogue mirror (same upsert, same change events as the sync).
 
-A file-level problem (not XML, wrong root, entities, truncated) imports nothing: the whole file
-is one transaction. A bad record inside a good file is recorded on the run and skipped.
+Whole or nothing: the file is one transaction. A file-level problem (not XML, wrong root, a
+DTD, truncated) or any bad record (unreadable, no imprint, or a title of another imprint)
+imports nothing; the run is marked failed and lists every record's problem (its error report).
+
+No import crosses an imprint: a record whose RecordReference (its source id) or ISBN is
+already a title of another imprint is refused before the mirror is touched, so nothing of the
+other imprint changes.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import IO, Any
 
 from django.db import transaction
@@ -18,9 +24,59 @@ from integration.catalogue.changes import notify_catalogue_changed
 from integration.catalogue.diff import Outcome
 from integration.catalogue.mirror import mirror_works
 from integration.connectors.consonance.onix import OnixError, iter_products
-from integration.models import SyncRun, Work
+from integration.models import Product, SyncRun, Work
 
 BATCH = 100
+
+
+class _Refused(Exception):
+    """Some records cannot be imported: the transaction is rolled back."""
+
+
+def _same_imprint(imprint_id: int, name: str, doc: dict[str, Any], imprint: Imprint | None) -> bool:
+    if imprint is not None:
+        return imprint_id == imprint.pk
+    # No imprint chosen (superusers only): each record names its imprint.
+    return name.casefold() == str(doc["imprint"]["name"] or "").casefold()
+
+
+def cross_imprint_problems(docs: list[dict[str, Any]], imprint: Imprint | None) -> dict[int, str]:
+    """Record id → why it is refused, for records that are (by source id) or share an ISBN
+    with a title of another imprint. The other imprint is not named."""
+    ids = [d["id"] for d in docs]
+    works = {
+        cid: (imprint_id, name)
+        for cid, imprint_id, name in Work.objects.filter(consonance_id__in=ids).values_list(
+            "consonance_id", "imprint_id", "imprint__name"
+        )
+    }
+    isbns = {p["isbn13"] for d in docs for p in d["products"] if p["isbn13"]}
+    holders: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for isbn, work_cid, imprint_id, name in Product.objects.filter(isbn13__in=isbns).values_list(
+        "isbn13", "work__consonance_id", "work__imprint_id", "work__imprint__name"
+    ):
+        holders[isbn or ""].append((work_cid, imprint_id, name))
+    problems: dict[int, str] = {}
+    for doc in docs:
+        ref = doc["in_house_reference"]
+        if doc["id"] in works and not _same_imprint(*works[doc["id"]], doc, imprint):
+            problems[doc["id"]] = (
+                f"RecordReference {ref} is a title of another imprint; an import cannot "
+                "change another imprint's titles."
+            )
+            continue
+        for product in doc["products"]:
+            isbn = product["isbn13"]
+            if any(
+                work_cid != doc["id"] and not _same_imprint(imprint_id, name, doc, imprint)
+                for work_cid, imprint_id, name in holders.get(isbn or "", [])
+            ):
+                problems[doc["id"]] = (
+                    f"ISBN {isbn} belongs to a title of another imprint; an import cannot "
+                    "take over another imprint's ISBN."
+                )
+                break
+    return problems
 
 
 def _only_imprint(work_ids: Any) -> Imprint | None:
@@ -54,11 +110,21 @@ def onix_import(
             imprint_names: set[str] = set()
 
             def flush() -> None:
-                if batch:
+                if not batch:
+                    return
+                refused = cross_imprint_problems([doc for doc, _raw in batch], imprint)
+                for doc, raw in batch:
+                    if doc["id"] in refused:
+                        total.seen += 1
+                        total.fail("onix product", raw["record_reference"], refused[doc["id"]])
+                allowed = [(doc, raw) for doc, raw in batch if doc["id"] not in refused]
+                if allowed and not total.failed:
                     total.add(
-                        mirror_works(batch, source="onix", run=run, actor=actor, imprint=imprint)
+                        mirror_works(allowed, source="onix", run=run, actor=actor, imprint=imprint)
                     )
-                    batch.clear()
+                elif allowed:
+                    total.seen += len(allowed)  # read, not stored: the import is refused anyway
+                batch.clear()
 
             for doc, ref, error in iter_products(stream):
                 if doc is None:
@@ -92,6 +158,8 @@ def onix_import(
                             "upload (or --imprint) to import it.",
                         )
             flush()
+            if total.failed:
+                raise _Refused
             run.status = SyncRun.Status.SUCCEEDED
             run.phase = SyncRun.Phase.DONE
             run.imprint = imprint or _only_imprint(total.work_ids)
@@ -121,6 +189,26 @@ def onix_import(
                     "updated": run.updated,
                     "failed": run.failed,
                 },
+            )
+    except _Refused:
+        run.refresh_from_db()
+        run.status = SyncRun.Status.FAILED
+        run.phase = SyncRun.Phase.DONE
+        run.seen, run.created, run.updated, run.unchanged = total.seen, 0, 0, 0
+        run.failed, run.errors = total.failed, total.errors[:200]
+        run.finished_at = timezone.now()
+        run.message = (
+            f"{filename}: nothing was imported. {total.failed} of {total.seen} records have "
+            "problems (listed below); fix them and upload the whole file again."
+        )
+        run.save()
+        with transaction.atomic():
+            log_action(
+                actor=actor,
+                verb="onix.refused",
+                target=run,
+                imprint=imprint,
+                data={"filename": filename, "failed": total.failed},
             )
     except OnixError as exc:
         run.refresh_from_db()

@@ -1,4 +1,7 @@
-"""Royalty / sales line imports: validated row by row; imported whole or not at all."""
+"""Royalty / sales line imports: validated row by row; imported whole or not at all.
+
+No import crosses an imprint: a row whose contract (its source id) or ISBN belongs to another
+imprint is refused with a per-row error, and then nothing is imported."""
 
 from __future__ import annotations
 
@@ -23,7 +26,14 @@ from integration.connectors.consonance.royalties import (
     validate_row,
 )
 from integration.lib.csv import spreadsheet_safe
-from integration.models import ChangeEvent, Contact, Contract, RoyaltyImport, RoyaltyLine
+from integration.models import (
+    ChangeEvent,
+    Contact,
+    Contract,
+    Product,
+    RoyaltyImport,
+    RoyaltyLine,
+)
 
 
 def royalty_import(
@@ -70,7 +80,22 @@ def royalty_import(
                 consonance_id__in={v["payee_contact_id"] for _, v in rows}
             ).values_list("consonance_id", "pk")
         )
+        isbn_imprints: dict[str, set[int]] = defaultdict(set)
+        for isbn, imprint_id in Product.objects.filter(
+            isbn13__in={v["isbn"] for _, v in rows if v["isbn"]}
+        ).values_list("isbn13", "work__imprint_id"):
+            isbn_imprints[isbn or ""].add(imprint_id)
         for number, v in rows:
+            holders = isbn_imprints.get(v["isbn"], set())
+            if holders and imprint.pk not in holders:
+                errors.append(
+                    {
+                        "row": number,
+                        "column": "isbn",
+                        "value": v["isbn"],
+                        "error": f"isbn belongs to a title of another imprint, not {imprint}",
+                    }
+                )
             contract = contracts.get(v["contract_id"])
             if contract is None:
                 errors.append(

@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from accounts import policy
 from integration.models import (
     ChangeEvent,
+    Contact,
     Contract,
     Contribution,
     DeliveryDate,
+    GratisCopy,
     LicensedRight,
     Price,
     Product,
@@ -90,10 +92,20 @@ def title_get(user: Any, work_id: int) -> Work:
         Prefetch("contributions", queryset=Contribution.objects.select_related("contact")),
         Prefetch(
             "contracts",
-            queryset=Contract.objects.select_related("client").prefetch_related(
+            queryset=Contract.objects.prefetch_related(
                 Prefetch("licensed_rights", queryset=LicensedRight.objects.all()),
                 Prefetch("delivery_dates", queryset=DeliveryDate.objects.all()),
-                "gratis_copies__product",
+                # Whom each gratis copy is for: the contact a contract names (issue 11).
+                Prefetch(
+                    "gratis_copies",
+                    queryset=GratisCopy.objects.select_related("product").annotate(
+                        contact_name=Subquery(
+                            Contact.objects.filter(
+                                consonance_id=OuterRef("contact_consonance_id")
+                            ).values("name")[:1]
+                        )
+                    ),
+                ),
             ),
         ),
         "marketing_texts",

@@ -33,9 +33,10 @@ from integration.connectors.consonance.mapping import (
     normalise_rest_product,
     normalise_work,
 )
+from integration.connectors.consonance.schema import Fitted
 from integration.lib.http import ExternalServiceError
 from integration.lib.queue import enqueue
-from integration.models import ChangeEvent, SyncRun, Work
+from integration.models import ChangeEvent, Contract, SyncRun, Work
 
 logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=10)
@@ -167,15 +168,62 @@ def _normalise(
     return items
 
 
+def _warn(run: SyncRun, *lines: str) -> None:
+    """Add warnings to the run (shown on the Sync screen), once each."""
+    new = [line for line in lines if line and line not in run.warnings]
+    if new:
+        run.warnings = [*run.warnings, *new]
+        run.save(update_fields=["warnings"])
+
+
+def _fit(run: SyncRun, client: ConsonanceClient, operation: str) -> Fitted:
+    """The operation fitted to this server's schema (introspected once per run); what the server
+    lacks is named on the run."""
+    fitted = client.fit(operation)
+    _warn(run, client.schema_note)
+    if fitted.dropped:
+        _warn(
+            run,
+            f"This Consonance does not offer {', '.join(fitted.dropped)}; "
+            "Colophon did not ask for them and their values stay empty.",
+        )
+    return fitted
+
+
 def _phase(
     run: SyncRun, client: ConsonanceClient, *, phase: str, progress: Progress | None
-) -> None:
+) -> bool:
+    """Run one phase to its end. ``False`` when the server does not offer it (contracts only;
+    the run carries the warning)."""
     since = run.since.isoformat() if run.since else None
     if phase == SyncRun.Phase.WORKS:
+        fitted = _fit(run, client, "WorksPage")
+        if fitted.missing:
+            # "Cannot query field 'works'" is what graphql_unavailable recognises: REST fallback.
+            root = (
+                " Cannot query field 'works' on type 'Query'."
+                if any(m.startswith("Query.works") for m in fitted.missing)
+                else ""
+            )
+            raise ExternalServiceError(
+                f"WorksPage: this Consonance's schema lacks {', '.join(fitted.missing)}, which "
+                f"a sync cannot do without.{root}",
+                service="Consonance",
+                retryable=False,
+            )
         pages = client.works_pages(since=since, after=run.cursor)
         normalise, record_type = normalise_work, "work"
     else:
-        pages = client.contracts_pages(since=since, after=run.cursor)
+        fitted = _fit(run, client, "ContractsPage")
+        if fitted.missing:
+            _warn(
+                run,
+                "This Consonance does not offer the contracts list "
+                f"({', '.join(fitted.missing)} missing): contracts, licensed rights, delivery "
+                "dates and gratis copies were not synced and keep their last synced values.",
+            )
+            return False
+        pages = client.contracts_pages(after=run.cursor)
         normalise, record_type = normalise_contract, "contract"
     for records, cursor in pages:
         outcome = Outcome()
@@ -196,6 +244,7 @@ def _phase(
             notify_catalogue_changed(result.work_ids)
         if progress is not None:
             progress(run)
+    return True
 
 
 CHOSEN_REASON = "CONSONANCE_PRODUCTS_SOURCE is set to 'rest'."
@@ -329,7 +378,14 @@ def consonance_sync(
             run.phase, run.cursor = SyncRun.Phase.CONTRACTS, None
             run.save(update_fields=["phase", "cursor"])
         if run.phase == SyncRun.Phase.CONTRACTS and run.products_source != rest:
-            _phase(run, client, phase=SyncRun.Phase.CONTRACTS, progress=progress)
+            done = _phase(run, client, phase=SyncRun.Phase.CONTRACTS, progress=progress)
+            if not done and run.kind == SyncRun.Kind.FULL:
+                # Contracts were not read: none of them may be withdrawn for not being seen.
+                run.seen_ids["contract"] = list(
+                    Contract.objects.filter(withdrawn_at__isnull=True).values_list(
+                        "consonance_id", flat=True
+                    )
+                )
         if run.phase == SyncRun.Phase.CONTRACTS:
             run.phase, run.cursor = SyncRun.Phase.WITHDRAWALS, None
             run.save(update_fields=["phase", "cursor"])
@@ -364,6 +420,8 @@ def consonance_sync(
                     f"{run.unchanged} unchanged, {run.failed} failed"
                     + (f", {run.withdrawn} withdrawn." if run.kind == SyncRun.Kind.FULL else ".")
                 )
+            if run.warnings:
+                run.message += f" {len(run.warnings)} warning(s) about this Consonance's schema."
             run.save()
             log_action(
                 actor=run.started_by,
@@ -373,6 +431,7 @@ def consonance_sync(
                     "message": run.message,
                     "products_source": run.products_source,
                     "source_reason": run.source_reason,
+                    "warnings": run.warnings,
                 },
             )
     except ExternalServiceError as exc:

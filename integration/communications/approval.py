@@ -45,6 +45,8 @@ def communication_submit(*, actor: Actor, communication: Communication) -> Commu
             raise ValidationError(f"This communication cannot be submitted: {refusal}")
         locked.submit()
         locked.submitted_by = person(actor)
+        if locked.submitted_by is not None:
+            locked.authors.add(locked.submitted_by)
         locked.submitted_at = timezone.now()
         locked.save()
         log_action(
@@ -64,7 +66,7 @@ def approve_refusal(actor: Actor, communication: Communication) -> str | None:
         actor,
         communication.category,
         communication,
-        submitted_by_id=communication.submitted_by_id,
+        author_ids=communication.author_ids(),
     )
     if refusal:
         return refusal
@@ -106,7 +108,7 @@ def communication_reject(
     with transaction.atomic():
         locked = Communication.objects.select_for_update().get(pk=communication.pk)
         refusal = policy.approval_refusal(
-            actor, locked.category, locked, submitted_by_id=locked.submitted_by_id
+            actor, locked.category, locked, author_ids=locked.author_ids()
         )
         if refusal:
             raise PermissionDenied(refusal.replace("approve", "reject"))
@@ -137,7 +139,7 @@ def communication_reject(
 def cancel_refusal(actor: Actor, communication: Communication) -> str | None:
     if not (
         policy.can_draft(actor, communication.category, communication)
-        or policy.can_approve(actor, communication.category, communication, submitted_by_id=None)
+        or policy.can_approve(actor, communication.category, communication, author_ids=())
     ):
         return "Only the category's drafters and approvers in this imprint may cancel it."
     if communication.status not in (S.DRAFT, S.REJECTED, S.SUBMITTED, S.APPROVED, S.QUEUED):
@@ -174,8 +176,7 @@ def approvers_for(communication: Communication) -> QuerySet[Any]:
         imprint_id=communication.imprint_id, role__in=roles
     ).values("user_id")
     users = User.objects.filter(pk__in=user_ids, is_active=True)
-    if communication.submitted_by_id:
-        users = users.exclude(pk=communication.submitted_by_id)
+    users = users.exclude(pk__in=communication.author_ids())
     return users.order_by("email")
 
 

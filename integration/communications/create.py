@@ -129,6 +129,8 @@ def communication_create(
             change_event=change_event,
             trigger_key=trigger_key,
         )
+        if communication.created_by is not None:
+            communication.authors.add(communication.created_by)
         log_action(
             actor=actor,
             verb="communication.created",
@@ -195,5 +197,7 @@ def communication_recompose(*, actor: Actor, communication: Communication) -> Co
             raise ValidationError(resolution.explanation)
         locked.template = resolution.template
         locked.template_explanation = resolution.explanation + "\n" + "\n".join(resolution.lines)
+        if (editor := person(actor)) is not None:
+            locked.authors.add(editor)
         start_composing(locked, actor=actor)
     return locked

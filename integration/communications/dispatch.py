@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.audit import log_action
 from integration.communications.chunks import current_outbox_items
 from integration.communications.revalidation import communication_revalidate
+from integration.connectors.exstream.driver import with_customer_key
 from integration.delivery.gateway import Submitted, gateway
 from integration.delivery.outbox import SendResult
 from integration.lib.http import ExternalServiceError
@@ -39,14 +40,21 @@ def _not_sendable(message: str) -> ExternalServiceError:
 
 
 def chunk_records(communication_id: int, chunk: int) -> list[dict[str, Any]]:
-    """The records of one chunk: the driver data plus the customer key (the message key that
-    status events name) and the channel."""
+    """The records of one chunk: the driver data (flat, dotted keys; the connector nests it as
+    the sample does) with the message key written at the design's customer-key field, which
+    is what delivery files and e-mail events carry back."""
+    template = (
+        Communication.objects.select_related("template__exstream_communication")
+        .get(pk=communication_id)
+        .template
+    )
+    key_field = template.customer_key_path if template is not None else ""
     rows = (
         Message.objects.filter(communication_id=communication_id, chunk=chunk)
         .order_by("sequence")
-        .values_list("key", "channel", "driver_data")
+        .values_list("key", "driver_data")
     )
-    return [{"channel": channel, **data, "customerKey": str(key)} for key, channel, data in rows]
+    return [with_customer_key(data, key_field, str(key)) for key, data in rows]
 
 
 def _ready(item: OutboxItem) -> Communication:

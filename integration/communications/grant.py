@@ -14,6 +14,7 @@ from integration.models import (
     Approval,
     Communication,
 )
+from integration.setup.mappings import mapping_problems
 from integration.setup.triggers import type_is_auto_approvable
 
 
@@ -29,6 +30,10 @@ def submit_refusal(communication: Communication) -> str | None:
         return "It has not been composed yet."
     if communication.recipient_count == 0:
         return "It has no recipients."
+    if communication.template is not None and (
+        incomplete := mapping_problems(communication.template)
+    ):
+        return "Its template is incomplete: " + " ".join(incomplete)
     if communication.blocking_count:
         return (
             f"{communication.blocking_count} recipient(s) have blocking findings; fix the data, "

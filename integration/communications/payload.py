@@ -28,6 +28,7 @@ from integration.models import (
 from integration.setup.audiences import Recipient, audience_recipients
 from integration.setup.context import RECIPIENT_FIELDS, build_context
 from integration.setup.mappings import COLOPHON_SUPPLIED, build_driver_data
+from integration.setup.transfer import setup_object_snapshot
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Composer:
             offer=communication.offer,
             campaign=communication.campaign,
             territory=communication.territory_code,
+            today=on_date,
+            communication_type=communication.communication_type,
         )
         context["today"] = on_date
         context["imprint.name"] = communication.imprint.name
@@ -96,12 +99,15 @@ class Composer:
         return canonical_json(
             {
                 "communication": c.pk,
-                "template": [self.template.pk, self.template.updated_at.isoformat()],
+                # The template's and the audience's content, never when they were saved: any
+                # change to them voids an approval, a save that changes nothing does not.
+                # Mapping and recipient changes show in each message's driver data below.
+                "template": [self.template.pk, setup_object_snapshot(self.template)],
                 "exstream": self.template.exstream_communication.communication_id,
                 "channels": self.channels,
                 "audience": [
                     c.audience_id,
-                    c.audience.updated_at.isoformat() if c.audience else "",
+                    setup_object_snapshot(c.audience) if c.audience else {},
                 ],
                 "offer": c.offer,
                 "campaign": c.campaign,
@@ -134,7 +140,7 @@ class Composer:
         per_recipient = [m for m in mappings if levels.get(m.context_field) == "recipient"]
         per_title = [m for m in mappings if m not in per_recipient]
         # The customer key is Colophon's own (the message key), added to every record at send.
-        required = set(template.exstream_communication.required_fields) - COLOPHON_SUPPLIED
+        required = set(template.required_driver_fields) - COLOPHON_SUPPLIED
         recipient_names = {m.driver_field for m in per_recipient}
         title_part = SimpleNamespace(
             _compiled_mappings=per_title,

@@ -72,6 +72,7 @@ def communication_preview(
                 driver_data=message.driver_data,
                 imprint=communication.imprint,
                 customer_key=str(message.key),
+                customer_key_field=communication.template.customer_key_path,
             )
         except Exception as exc:  # shown next to the recipient; others still render
             error = getattr(exc, "message", None) or str(exc)

@@ -17,7 +17,8 @@ from django.urls import reverse
 
 from accounts.audit import log_action
 from accounts.types import Actor
-from integration.connectors.exstream.client import ExstreamClient, base_url, token_url
+from integration.connectors.exstream.base import base_url, token_url
+from integration.connectors.exstream.client import ExstreamClient
 from integration.delivery.preview import preview_generate
 from integration.models import ExstreamCommunication, ExstreamJob
 
@@ -68,6 +69,7 @@ class Gateway(Protocol):
         driver_data: dict[str, Any],
         imprint: Any,
         customer_key: str,
+        customer_key_field: str = "",
     ) -> list[dict[str, Any]]: ...
 
 
@@ -161,6 +163,7 @@ class ExstreamGateway:
         driver_data: dict[str, Any],
         imprint: Any,
         customer_key: str,
+        customer_key_field: str = "",
     ) -> list[dict[str, Any]]:
         outputs = preview_generate(
             actor=actor,
@@ -168,6 +171,7 @@ class ExstreamGateway:
             driver_data=driver_data,
             imprint=imprint,
             customer_key=customer_key,
+            customer_key_field=customer_key_field,
         )
         return [
             {

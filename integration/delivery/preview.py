@@ -17,6 +17,7 @@ from accounts.audit import log_action
 from accounts.models import Imprint
 from accounts.types import Actor, person
 from integration.connectors.exstream.client import ExstreamClient
+from integration.connectors.exstream.driver import with_customer_key
 from integration.models import (
     ExstreamCommunication,
     PreviewOutput,
@@ -38,6 +39,7 @@ def preview_generate(
     driver_data: dict[str, Any],
     imprint: Imprint,
     customer_key: str = "",
+    customer_key_field: str = "",
     client: ExstreamClient | None = None,
 ) -> list[PreviewOutput]:
     """Generate on the non-production preview domain (watermarked, not counted) and store every
@@ -57,15 +59,16 @@ def preview_generate(
         ).first()
         or exstream_communication
     )
-    data = dict(driver_data)
-    if customer_key:
-        data.setdefault("customerKey", customer_key)
+    key_field = customer_key_field or exstream_communication.default_customer_key
+    data = with_customer_key(driver_data, key_field, customer_key)
     digest = driver_hash(data)
     outputs = (client or ExstreamClient()).generate(
         domain=domain,
         communication_id=exstream_communication.communication_id,
         driver_data_source=preview_row.prod_dsn or exstream_communication.prod_dsn,
         driver_data=data,
+        driver_format=exstream_communication.driver_format,
+        driver_root=exstream_communication.driver_root,
     )
     stored = []
     with transaction.atomic():
@@ -75,7 +78,7 @@ def preview_generate(
                 communication_id=exstream_communication.communication_id,
                 domain=domain,
                 imprint=imprint,
-                customer_key=str(data.get("customerKey", "")),
+                customer_key=str(data.get(key_field, "") if key_field else customer_key),
                 driver_hash=digest,
                 queue_name=output.queue_name,
                 file_name=output.file_name,

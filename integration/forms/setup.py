@@ -23,6 +23,16 @@ from integration.models import (
 )
 from integration.setup.context import FIELDS
 
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
 
 class CommaListField(forms.CharField):
     """'A01, B01' <-> ["A01", "B01"]; ``to_int`` for weekdays."""
@@ -71,7 +81,11 @@ class TemplateForm(ImprintScopedForm):
     )
     exstream_communication = forms.ModelChoiceField(
         queryset=ExstreamCommunication.objects.filter(active=True).order_by("name"),
-        help_text="From the synced Exstream catalogue.",
+        help_text="From the synced Exstream catalogue; only designs approved in production can "
+        "be bound (any can be previewed from the Exstream screen).",
+    )
+    optional_driver_fields = CommaListField(
+        help_text="Driver-sample fields this design does not require, comma-separated."
     )
 
     class Meta:
@@ -81,6 +95,8 @@ class TemplateForm(ImprintScopedForm):
             "name",
             "communication_type",
             "exstream_communication",
+            "customer_key_field",
+            "optional_driver_fields",
             "channels",
             "territory_code",
             "language",
@@ -92,8 +108,8 @@ class TemplateForm(ImprintScopedForm):
             "notes",
         ]
         widgets = {
-            "effective_from": forms.DateInput(attrs={"type": "date"}),
-            "effective_to": forms.DateInput(attrs={"type": "date"}),
+            "effective_from": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "effective_to": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "locale": forms.Select(choices=[(x, x) for x in ("en-GB", "en-US", "fr-FR", "de-DE")]),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
@@ -126,7 +142,13 @@ class ComplianceRuleForm(ImprintScopedForm):
         required=False,
         help_text="None ticked: every channel (for 'channel not allowed': the forbidden ones).",
     )
-    weekdays = CommaListField(to_int=True, help_text="0 = Monday … 6 = Sunday, e.g. 0,1,2,3,4")
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="For a sending window: the days sending is allowed.",
+    )
 
     class Meta:
         model = ComplianceRule
@@ -167,21 +189,58 @@ class TriggerRuleForm(ImprintScopedForm):
         audience.label_from_instance = lambda obj: f"{obj.name} ({obj.imprint})"  # type: ignore[method-assign,assignment]
 
 
+# The common ways to shape a value, as a person would pick them; anything else (a lookup
+# table, a default, a locale) goes in "More steps" as a list of steps.
+TRANSFORM_PRESETS: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "": ("As it is", []),
+    "date-long": ("Date, long (5 March 2026)", [{"op": "date", "style": "long"}]),
+    "date-short": ("Date, short (05/03/2026)", [{"op": "date", "style": "short"}]),
+    "date-iso": ("Date, ISO (2026-03-05)", [{"op": "date", "style": "iso"}]),
+    "money": ("Money (£16.99)", [{"op": "money"}]),
+    "upper": ("UPPER CASE", [{"op": "upper"}]),
+    "lower": ("lower case", [{"op": "lower"}]),
+    "title": ("Title Case", [{"op": "title"}]),
+    "join-and": (
+        "A list as a phrase (A, B and C)",
+        [{"op": "join", "separator": ", ", "last_separator": " and "}],
+    ),
+    "join-territory": ("Territories, joined", [{"op": "join", "key": "territory"}]),
+    "join-right": ("Rights, joined", [{"op": "join", "key": "right_type"}]),
+    "join-lines": ("A list, one per line", [{"op": "join", "separator": "\n"}]),
+}
+
+
+def preset_for(steps: Any) -> str | None:
+    for key, (_label, preset) in TRANSFORM_PRESETS.items():
+        if steps == preset or (not steps and not preset):
+            return key
+    return None
+
+
 class MappingForm(forms.ModelForm):
     context_field = forms.ChoiceField(
-        choices=[(f.key, f"{f.key} — {f.label}") for f in FIELDS],
+        choices=[(f.key, f"{f.label} ({f.key})") for f in FIELDS],
+        label="From",
         help_text="The Colophon value that fills the driver field.",
+    )
+    shape = forms.ChoiceField(
+        choices=[(k, label) for k, (label, _steps) in TRANSFORM_PRESETS.items()],
+        required=False,
+        label="Shown as",
+        help_text="How the value is written into the driver field.",
     )
     transforms = forms.CharField(
         required=False,
+        label="More steps (optional)",
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text='JSON list, e.g. [{"op": "date", "style": "long"}] or [{"op": "upper"}]. '
-        "Ops: date, money, upper, lower, title, join, default, lookup.",
+        help_text="Only for what the list above does not offer (a lookup table, a default, "
+        'another locale), as steps such as [{"op": "default", "value": "—"}]. When filled, '
+        "these steps are used instead of “Shown as”.",
     )
 
     class Meta:
         model = FieldMapping
-        fields = ["driver_field", "context_field", "transforms", "required"]
+        fields = ["driver_field", "context_field", "shape", "transforms", "required"]
 
     def __init__(self, *args: Any, template: CommunicationTemplate, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -199,19 +258,32 @@ class MappingForm(forms.ModelForm):
                 help_text=f"Driver fields of {template.exstream_communication.name}.",
             )
         if self.instance.pk and not self.is_bound:
-            self.initial["transforms"] = json.dumps(self.instance.transforms)
+            preset = preset_for(self.instance.transforms)
+            if preset is not None:
+                self.initial["shape"] = preset
+            else:
+                self.initial["transforms"] = json.dumps(self.instance.transforms)
 
-    def clean_transforms(self) -> list[Any]:
-        text = self.cleaned_data.get("transforms") or "[]"
+    def clean_transforms(self) -> list[Any] | None:
+        text = (self.cleaned_data.get("transforms") or "").strip()
+        if not text:
+            return None
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
-                f"Not valid JSON: {exc.msg} (character {exc.pos})."
+                "These steps cannot be read. Write a list of steps in square brackets, "
+                'e.g. [{"op": "default", "value": "—"}], or leave the box empty.'
             ) from exc
         if not isinstance(value, list):
-            raise forms.ValidationError("Transforms must be a JSON list.")
+            raise forms.ValidationError("Write the steps as a list, in square brackets.")
         return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("transforms") is None:
+            data["transforms"] = list(TRANSFORM_PRESETS.get(data.get("shape") or "", ("", []))[1])
+        return data
 
 
 class TryForm(forms.Form):
@@ -226,7 +298,9 @@ class ResolveForm(forms.Form):
     imprint = forms.ModelChoiceField(queryset=Imprint.objects.none(), required=False)
     territory_code = forms.CharField(max_length=10, required=False, initial="GB")
     language = forms.CharField(max_length=10, required=False, initial="en")
-    on_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    on_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args: Any, imprints: QuerySet[Imprint], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -23,7 +23,9 @@ class RecordResponseForm(forms.Form):
         label="What happened",
     )
     responded_on = forms.DateField(
-        label="Date", widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+        label="Date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        initial=timezone.localdate,
     )
     note = forms.CharField(
         required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})

@@ -1,5 +1,6 @@
-"""Readable names for the ONIX code lists staff see on title pages (EDItEUR lists 64, 65, 58
-and 150). Unknown codes are shown as they are; the code itself always stays visible."""
+"""Readable names for the ONIX code lists staff see on title pages (EDItEUR lists 17, 28, 58,
+59, 64, 65, 150 and 153). Unknown codes are shown as they are; the code itself always stays
+visible."""
 
 from __future__ import annotations
 
@@ -79,7 +80,65 @@ PRODUCT_FORM = {  # ONIX list 150 (the common ones)
     "ED": "Digital download",
 }
 
+AUDIENCE = {  # ONIX list 28
+    "01": "General / trade",
+    "02": "Children / juvenile",
+    "03": "Young adult",
+    "04": "Primary and secondary education",
+    "05": "College / higher education",
+    "06": "Professional and scholarly",
+    "07": "English language teaching",
+    "08": "Adult education",
+    "09": "Second language teaching",
+}
+
+PRICE_QUALIFIER = {  # ONIX list 59
+    "00": "Unqualified price",
+    "01": "Member / subscriber price",
+    "02": "Export price",
+    "03": "Reduced price when bought as part of a set",
+    "04": "Voucher price",
+    "05": "Consumer price",
+    "06": "Corporate price",
+    "07": "Reseller price",
+    "08": "Institution price",
+    "10": "Phone order price",
+    "11": "Online order price",
+}
+
+CONTRIBUTOR_ROLE = {  # ONIX list 17 (the common ones)
+    "A01": "By (author)",
+    "A02": "With",
+    "A06": "Composer",
+    "A07": "Artist",
+    "A08": "Photographer",
+    "A09": "Created by",
+    "A12": "Illustrated by",
+    "A13": "Photographs by",
+    "A15": "Preface by",
+    "A19": "Afterword by",
+    "A23": "Foreword by",
+    "A24": "Introduction by",
+    "B01": "Edited by",
+    "B06": "Translated by",
+    "B09": "Series edited by",
+    "E07": "Read by",
+}
+
+TEXT_TYPE = {  # ONIX list 153 (the common ones)
+    "01": "Main description",
+    "02": "Short description",
+    "03": "Long description",
+    "04": "Table of contents",
+    "06": "Review quote",
+    "10": "Promotional headline",
+}
+
 LISTS: dict[str, dict[str, str]] = {
+    "17": CONTRIBUTOR_ROLE,
+    "28": AUDIENCE,
+    "59": PRICE_QUALIFIER,
+    "153": TEXT_TYPE,
     "64": PUBLISHING_STATUS,
     "65": AVAILABILITY,
     "58": PRICE_TYPE,

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from integration.lib import uploads
+
 MAX_CSV_BYTES = 5 * 1024 * 1024
 
 
@@ -46,7 +48,13 @@ def read_csv(raw: bytes, *, required: list[str]) -> list[dict[str, str]]:
             f"The header row lacks {', '.join(missing)}; expected columns: {', '.join(required)}."
         )
     rows = []
+    budget = uploads.RowBudget(limit=MAX_CSV_ROWS * 2)  # lines read, blank ones too
     for row in reader:
+        try:
+            while budget.read < reader.line_num:  # the reader skips empty lines silently
+                budget.take()
+        except uploads.UploadTooLarge as exc:
+            raise ValidationError(str(exc)) from exc
         clean = {
             (k or "").strip().lower(): (v or "").strip()
             for k, v in row.items()

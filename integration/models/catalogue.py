@@ -159,7 +159,13 @@ class Contribution(models.Model):
 
 
 class Contract(MirroredRecord):
-    """A publication agreement between the publisher and a rights holder (the client)."""
+    """A publication agreement. Its parties are kept apart (issue 11, defect 8):
+
+    * ``client_consonance_id`` / ``client_name``: Consonance's ``clientId`` / ``client`` (type
+      Client), the publisher's own client record. Never a contact, never a recipient.
+    * the rights holders/contributors it concerns: the contacts its gratis copies go to
+      (``GratisCopy.contact_consonance_id``); see ``Contract.names``.
+    """
 
     work = models.ForeignKey(
         Work, null=True, blank=True, on_delete=models.SET_NULL, related_name="contracts"
@@ -167,9 +173,10 @@ class Contract(MirroredRecord):
     imprint = models.ForeignKey(
         "accounts.Imprint", on_delete=models.PROTECT, related_name="contracts"
     )
-    client = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="contracts"
+    client_consonance_id = models.BigIntegerField(
+        null=True, blank=True, help_text="Consonance clientId: the publisher's own client record."
     )
+    client_name = models.CharField(max_length=300, blank=True)
     name = models.CharField(max_length=300, blank=True)
     signed_date = models.DateField(null=True, blank=True)
     term_months = models.PositiveIntegerField(null=True, blank=True)
@@ -183,6 +190,14 @@ class Contract(MirroredRecord):
 
     def __str__(self) -> str:
         return self.name or f"Contract {self.consonance_id}"
+
+    def names(self, contact: Contact | None) -> bool:
+        """Whether this contract names ``contact`` as a party: one of its gratis copies is for
+        that contact (``GratisCopy.contactId``, the only documented field on a contract that
+        names a contact). ``client`` never counts: it is the publisher's own record."""
+        if contact is None or self.pk is None:
+            return False
+        return self.gratis_copies.filter(contact_consonance_id=contact.consonance_id).exists()
 
 
 class LicensedRight(models.Model):
@@ -227,6 +242,12 @@ class GratisCopy(models.Model):
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="gratis_copies")
     consonance_id = models.BigIntegerField(null=True, blank=True)
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL)
+    contact_consonance_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Consonance contactId: whom the copies go to; names the contract's party.",
+    )
     number_of_copies = models.PositiveIntegerField(default=0)
     send_on = models.DateField(null=True, blank=True)
     sent_on = models.DateField(null=True, blank=True)
@@ -373,6 +394,11 @@ class SyncRun(models.Model):
     )
     source_reason = models.CharField(
         max_length=500, blank=True, help_text="Why products came from REST v4, when they did."
+    )
+    warnings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What this Consonance's schema does not offer (fields dropped, parts skipped).",
     )
 
     class Meta:

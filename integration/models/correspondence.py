@@ -146,6 +146,12 @@ class Communication(models.Model):
     blocking_count = models.PositiveIntegerField(default=0)
     warning_count = models.PositiveIntegerField(default=0)
 
+    # Four eyes: everyone who drafted, edited (recomposed) or submitted it. None of them may
+    # approve or reject it.
+    authors = models.ManyToManyField(
+        "accounts.User", blank=True, related_name="authored_communications"
+    )
+
     # Approval
     submitted_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -169,6 +175,10 @@ class Communication(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"Communication {self.pk}"
+
+    def author_ids(self) -> set[int]:
+        """Who drafted, edited or submitted it (from a prefetch of ``authors`` if there is one)."""
+        return {user.pk for user in self.authors.all()}
 
     @property
     def category(self) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from integration.connectors.exstream.driver import default_customer_key
+
 
 class ExstreamCommunication(models.Model):
     """An approved, latest communication in an Exstream domain, with its communication-set
@@ -31,6 +33,26 @@ class ExstreamCommunication(models.Model):
         help_text="[{name, type, required, description}] the driver data the design reads.",
     )
     active = models.BooleanField(default=True, help_text="False once it is no longer approved.")
+    production_approved = models.BooleanField(
+        default=False,
+        help_text="Approved (latest) on a production domain: only such designs can be sent.",
+    )
+    sample_resource_id = models.CharField(
+        max_length=64, blank=True, help_text="DAS id of the linked driver sample (samplefile)."
+    )
+    driver_format = models.CharField(
+        max_length=4,
+        choices=[("json", "JSON"), ("xml", "XML")],
+        default="json",
+        help_text="How the driver sample (and so every driver body) is written.",
+    )
+    driver_root = models.CharField(
+        max_length=200, blank=True, help_text="Root element of an XML driver sample."
+    )
+    driver_sample = models.TextField(blank=True, help_text="The driver sample as uploaded.")
+    sample_problem = models.TextField(
+        blank=True, help_text="Why no driver fields could be read from the sample, if so."
+    )
     raw = models.JSONField(default=dict, blank=True)
     synced_at = models.DateTimeField(default=timezone.now)
 
@@ -48,6 +70,15 @@ class ExstreamCommunication(models.Model):
     @property
     def required_fields(self) -> list[str]:
         return [f["name"] for f in self.driver_fields if f.get("required")]
+
+    @property
+    def field_names(self) -> list[str]:
+        return [str(f["name"]) for f in self.driver_fields if f.get("name")]
+
+    @property
+    def default_customer_key(self) -> str:
+        """A customer-number-like field of the driver sample, or ''."""
+        return default_customer_key(self.field_names)
 
 
 class PreviewOutput(models.Model):
@@ -160,3 +191,33 @@ class EventCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.position}"
+
+
+class ExstreamDeliveryFile(models.Model):
+    """A delivery file (``_STDDELIVERYFILE.xml``) read for a job step, kept as received.
+    ``unparsed``: Colophon could not read it, so none of its customers counts as delivered."""
+
+    class Status(models.TextChoices):
+        PARSED = "parsed", "Parsed"
+        UNPARSED = "unparsed", "Unparsed"
+
+    policy_imprint_field = "job__imprint"
+
+    job = models.ForeignKey(ExstreamJob, on_delete=models.CASCADE, related_name="delivery_files")
+    step_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    problem = models.TextField(blank=True)
+    delivered = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    raw = models.FileField(upload_to="exstream/delivery-files/%Y/%m/")
+    size = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "step_id"], name="uniq_delivery_file_step")
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery file of step {self.step_id} ({self.status})"

@@ -121,6 +121,18 @@ class CommunicationTemplate(models.Model):
     version = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     notes = models.TextField(blank=True)
+    customer_key_field = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The driver field that keys a customer in the design (Colophon writes its "
+        "message key there; delivery files and e-mail events carry it back). Empty: the "
+        "sample's customer-number field.",
+    )
+    optional_driver_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Driver-sample fields this design does not require (may stay unmapped).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -133,6 +145,25 @@ class CommunicationTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    @property
+    def customer_key_path(self) -> str:
+        """The driver field Colophon writes its message key to ('' when none is known)."""
+        if self.customer_key_field:
+            return self.customer_key_field
+        return self.exstream_communication.default_customer_key
+
+    @property
+    def required_driver_fields(self) -> list[str]:
+        """Sample fields that must be mapped (and filled): all of them except those declared
+        optional and the customer key, which Colophon fills itself."""
+        optional = set(self.optional_driver_fields or [])
+        key = self.customer_key_path
+        return [
+            name
+            for name in self.exstream_communication.required_fields
+            if name not in optional and name != key
+        ]
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
@@ -161,6 +192,25 @@ class CommunicationTemplate(models.Model):
             errors["exstream_communication"] = [
                 "That Exstream communication is no longer approved."
             ]
+        elif self.exstream_communication_id and not self.exstream_communication.production_approved:
+            errors["exstream_communication"] = [
+                f"'{self.exstream_communication.name}' is not approved on the production domain, "
+                "so nothing could be sent with it. Preview it from the Exstream screen, and bind "
+                "it once it is approved in production (then sync the catalogue)."
+            ]
+        if self.exstream_communication_id:
+            names = set(self.exstream_communication.field_names)
+            if self.customer_key_field and names and self.customer_key_field not in names:
+                errors["customer_key_field"] = [
+                    f"'{self.customer_key_field}' is not a field of the driver sample."
+                ]
+            unknown = [f for f in self.optional_driver_fields or [] if names and f not in names]
+            if not isinstance(self.optional_driver_fields, list):
+                errors["optional_driver_fields"] = ["Give a list of driver field names."]
+            elif unknown:
+                errors["optional_driver_fields"] = [
+                    "Not fields of the driver sample: " + ", ".join(map(str, unknown)) + "."
+                ]
         if errors:
             raise ValidationError(errors)
 

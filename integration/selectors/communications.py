@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts import policy
 from accounts.policy import CATEGORY_ROLES, Action, Category
-from integration.models import Communication, CommunicationType
+from integration.models import (
+    Communication,
+    CommunicationTemplate,
+    CommunicationType,
+    Contract,
+    Message,
+)
+from integration.setup.mappings import mapping_problems
 
 
 def communications_for(
@@ -50,7 +58,7 @@ def draftable_types(user: Any, imprint_ids: set[int]) -> QuerySet[CommunicationT
 
 def approvals_for(*, user: Any, imprint: Any = None) -> QuerySet[Communication]:
     """Submitted communications this user may approve: an approving role for the category in
-    the imprint, and not their own submission."""
+    the imprint, and not one they drafted, edited or submitted."""
     qs = Communication.objects.filter(status=Communication.Status.SUBMITTED)
     if imprint is not None:
         qs = qs.filter(imprint=imprint)
@@ -64,7 +72,7 @@ def approvals_for(*, user: Any, imprint: Any = None) -> QuerySet[Communication]:
             if categories:
                 cond |= Q(imprint_id=imprint_id, communication_type__category__in=categories)
         qs = qs.filter(cond)
-    qs = qs.exclude(submitted_by=user)
+    qs = qs.exclude(authors=user)
     return qs.select_related("imprint", "communication_type", "work", "submitted_by").order_by(
         "submitted_at", "id"
     )
@@ -72,3 +80,67 @@ def approvals_for(*, user: Any, imprint: Any = None) -> QuerySet[Communication]:
 
 def category_label(category: str) -> str:
     return Category(category).value.replace("_", " ")
+
+
+def incomplete_types(imprint_ids: set[int]) -> dict[int, str]:
+    """Communication type id → why its active template(s) for these imprints (or the default
+    for every imprint) cannot send: the first problem of an incomplete mapping. Types whose
+    templates are all complete are absent."""
+    reasons: dict[int, str] = {}
+    complete: set[int] = set()
+    templates = (
+        CommunicationTemplate.objects.filter(status=CommunicationTemplate.Status.ACTIVE)
+        .filter(Q(imprint_id__in=imprint_ids) | Q(imprint__isnull=True))
+        .select_related("exstream_communication")
+        .prefetch_related("mappings")
+    )
+    for template in templates:
+        problems = mapping_problems(template)
+        if problems:
+            reasons.setdefault(template.communication_type_id, f"{template}: {problems[0]}")
+        else:
+            complete.add(template.communication_type_id)
+    return {type_id: why for type_id, why in reasons.items() if type_id not in complete}
+
+
+# Message statuses that mean the recipient did not get it.
+FAILED_MESSAGE_STATUSES = (
+    Message.Status.FAILED,
+    Message.Status.BOUNCED,
+    Message.Status.NOT_DELIVERED,
+    Message.Status.RETURNED,
+)
+
+
+def failed_message_counts(communication_ids: Iterable[int]) -> dict[int, int]:
+    """How many messages of each communication did not reach their recipient; one grouped
+    query for a page of communications (missing ids: none failed)."""
+    ids = list(communication_ids)
+    if not ids:
+        return {}
+    rows = (
+        Message.objects.filter(communication_id__in=ids, status__in=FAILED_MESSAGE_STATUSES)
+        .values("communication_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["communication_id"]: row["n"] for row in rows}
+
+
+def with_failure_counts(communications: Iterable[Communication]) -> list[Communication]:
+    """The communications, each with ``failed_messages`` set (for "Sent — 2 of 24 failed")."""
+    items = list(communications)
+    counts = failed_message_counts(c.pk for c in items)
+    for c in items:
+        c.failed_messages = counts.get(c.pk, 0)  # type: ignore[attr-defined]
+    return items
+
+
+def contracts_for_drafting(*, user: Any, work_id: int | None) -> QuerySet[Contract]:
+    """Contracts a communication may name: in the imprints where ``user`` drafts, of the chosen
+    title when there is one."""
+    qs = Contract.objects.filter(
+        imprint_id__in=policy.imprint_ids_for(user, Action.DRAFT), withdrawn_at__isnull=True
+    )
+    if work_id is not None:
+        qs = qs.filter(work_id=work_id)
+    return qs.order_by("name", "id")

@@ -27,17 +27,52 @@ def worker_state() -> dict[str, Any]:
     }
 
 
+# What each background task does, in words (Operations lists tasks by these, not by their
+# Python names).
+TASK_LABELS: dict[str, str] = {
+    "worker_heartbeat": "Worker heartbeat",
+    "outbox_dispatch": "Send queued calls (Exstream batches, Consonance write-backs)",
+    "communication_compose": "Compose a communication",
+    "communication_revalidate": "Re-check a communication after a change",
+    "communications_revalidate_for_setup": "Re-check communications after a setup change",
+    "communications_revalidate_for_work": "Re-check communications after a title changed",
+    "communication_notify_approvers": "E-mail the approvers",
+    "triggers_process_change_events": "Run triggers on catalogue changes",
+    "triggers_run_due": "Run scheduled triggers",
+    "exstream_process_inbound_event": "Apply an event pushed by Exstream",
+    "exstream_pull_email_events": "Fetch e-mail events from Exstream",
+    "exstream_poll_jobs": "Check Exstream jobs",
+    "exstream_sync_catalogue": "Sync the Exstream catalogue",
+    "consonance_sync": "Sync titles from Consonance",
+    "consonance_scheduled_sync": "Scheduled Consonance sync",
+    "contributor_actions_open_missing": "Open missing outstanding actions",
+    "catalogue_changes_recorded": "Process catalogue changes",
+    "communications_compose_sweep": "Restart stalled composing",
+}
+
+
+def task_label(func: str) -> str:
+    name = str(func or "").rsplit(".", 1)[-1]
+    return TASK_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def _labelled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**row, "label": task_label(row["func"])} for row in rows]
+
+
 def queue_summary(*, failed_limit: int = 50) -> dict[str, Any]:
     return {
         "queued": OrmQ.objects.count(),
         "failed_count": Failure.objects.count(),
-        "failed": list(
-            Failure.objects.order_by("-stopped").values(
-                "id", "name", "func", "stopped", "result", "attempt_count"
-            )[:failed_limit]
+        "failed": _labelled(
+            list(
+                Failure.objects.order_by("-stopped").values(
+                    "id", "name", "func", "stopped", "result", "attempt_count"
+                )[:failed_limit]
+            )
         ),
-        "recent": list(
-            Success.objects.order_by("-stopped").values("id", "name", "func", "stopped")[:20]
+        "recent": _labelled(
+            list(Success.objects.order_by("-stopped").values("id", "name", "func", "stopped")[:20])
         ),
     }
 

@@ -20,22 +20,25 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts import policy
 from accounts.models import AuditEvent
+from accounts.wording import change_sentence, verb_sentence
 from integration.models import (
     Approval,
     ChangeEvent,
     Communication,
+    Message,
     MessageEvent,
     OutboxAttempt,
     OutboxItem,
     Work,
     WritebackRecord,
 )
+from integration.selectors.communications import FAILED_MESSAGE_STATUSES
 
 # Audit verbs shown elsewhere on the timeline: write-backs (records and attempts), and the
 # creation and decisions of communications (their own rows, with the same facts).
@@ -318,15 +321,20 @@ def _entry(kind: str, row: Any) -> TimelineEntry:
             kind=kind,
             id=row.pk,
             title=row.get_kind_display(),
-            detail=f"{row.field}: {row.old_value!r} → {row.new_value!r}" if row.field else "",
+            detail=change_sentence(row.field, row.old_value, row.new_value) if row.field else "",
         )
     if kind == "audit":
         return TimelineEntry(
             at=row.created_at,
             kind=kind,
             id=row.pk,
-            title=f"{row.verb.replace('_', ' ').replace('.', ': ')}",
+            title=verb_sentence(row.verb),
             detail=f"{row.actor_label} · {row.target_label}".strip(" ·"),
+            link=(
+                communication_link(int(row.target_id))
+                if row.target_type == "integration.communication" and row.target_id.isdigit()
+                else ""
+            ),
         )
     if kind == "writeback":
         return TimelineEntry(
@@ -420,3 +428,64 @@ def timeline_filters_from(params: Any) -> tuple[TimelineFilters, dict[str, str]]
         ),
         errors,
     )
+
+
+@dataclass
+class CommunicationOutcome:
+    """One communication about a title with what happened to its messages."""
+
+    communication: Communication
+    counts: list[tuple[str, int]]  # (status label, messages), most common first
+    failed: int
+    failures: list[Any]  # failed messages (recipient, channel, reason), the first few
+
+
+def title_communication_outcomes(
+    *, user: Any, work: Work, limit: int = 20, failures_per: int = 10
+) -> list[CommunicationOutcome]:
+    """The title's communications, newest first, each with its per-status message counts and
+    the recipients it failed for (with the reason). Three queries whatever the size."""
+    policy.require(user, policy.Action.VIEW, work)
+    communications = list(
+        policy.for_user(user, Communication.objects.filter(work=work))
+        .select_related("communication_type")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    ids = [c.pk for c in communications]
+    labels = dict(Message.Status.choices)
+    counts: dict[int, list[tuple[str, int]]] = {pk: [] for pk in ids}
+    rows = (
+        Message.objects.filter(communication_id__in=ids)
+        .values("communication_id", "status")
+        .annotate(n=Count("id"))
+        .order_by("communication_id", "-n")
+    )
+    for row in rows:
+        counts[row["communication_id"]].append((labels.get(row["status"], row["status"]), row["n"]))
+    failures: dict[int, list[Any]] = {pk: [] for pk in ids}
+    failed_total: dict[int, int] = {pk: 0 for pk in ids}
+    for row in (
+        Message.objects.filter(communication_id__in=ids, status__in=FAILED_MESSAGE_STATUSES)
+        .values("communication_id")
+        .annotate(n=Count("id"))
+    ):
+        failed_total[row["communication_id"]] = row["n"]
+    wanted = [pk for pk in ids if failed_total[pk]]
+    if wanted:
+        for m in Message.objects.filter(
+            communication_id__in=wanted, status__in=FAILED_MESSAGE_STATUSES
+        ).order_by("communication_id", "sequence")[: failures_per * len(wanted)]:
+            if len(failures[m.communication_id]) < failures_per:
+                failures[m.communication_id].append(m)
+    outcomes = []
+    for c in communications:
+        c.failed_messages = failed_total[c.pk]  # type: ignore[attr-defined]
+        outcomes.append(
+            CommunicationOutcome(
+                communication=c,
+                counts=counts[c.pk],
+                failed=failed_total[c.pk],
+                failures=failures[c.pk],
+            )
+        )
+    return outcomes

@@ -18,7 +18,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from integration.models import Contract, Product, RoyaltyLine, Work
+from integration.lib.codelists import name as code_name
+from integration.models import Contract, DeliveryDate, Product, RoyaltyLine, Work
 
 Source = dict[str, Any]
 
@@ -190,6 +191,114 @@ def _imprint_name(src: Source) -> str | None:
     return getattr(imprint, "name", None)
 
 
+# ONIX list 153 text types, most blurb-like first: short description, description, main
+# description. Any other text is the blurb only when there is nothing better.
+_BLURB_TYPES = ("02", "03", "01")
+
+
+def _blurb(src: Source) -> str | None:
+    texts = [t for t in src.get("marketing_texts") or [] if (t.text or "").strip()]
+    if not texts:
+        return None
+    texts.sort(key=lambda t: _BLURB_TYPES.index(t.text_type) if t.text_type in _BLURB_TYPES else 9)
+    return str(texts[0].text).strip()
+
+
+def _cover(src: Source) -> Any:
+    resources = list(src.get("resources") or [])
+    covers = [r for r in resources if r.is_cover] or [
+        r for r in resources if (r.content_type or "").startswith("image/")
+    ]
+    return covers[0] if covers else None
+
+
+def _cover_url(src: Source) -> str | None:
+    cover = _cover(src)
+    return cover.url if cover is not None else None
+
+
+def _assets(src: Source) -> list[dict[str, Any]]:
+    return [
+        {"url": r.url, "caption": r.caption, "content_type": r.content_type, "cover": r.is_cover}
+        for r in src.get("resources") or []
+    ]
+
+
+def _prices_by_territory(src: Source) -> list[str]:
+    """ "16.99 GBP (GB)" per price, locale-neutral (a money transform needs one amount)."""
+    return [
+        f"{p.amount} {p.currency}" + (f" ({p.territory})" if p.territory else "")
+        for p in src.get("prices") or []
+    ]
+
+
+def _format_availability(src: Source) -> list[str]:
+    """ "Hardback — Available" for each of the work's products (ONIX lists 150/7 and 65)."""
+    rows = []
+    for product in src.get("products") or []:
+        form = product.product_form_description or code_name(product.product_form, "150")
+        availability = code_name(product.availability, "65")
+        rows.append(f"{form} — {availability}" if availability else form)
+    return [r for r in rows if r]
+
+
+def _today_plus(days: int) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        today = src.get("today")
+        return today + datetime.timedelta(days=days) if today else None
+
+    return resolve
+
+
+# Kept in step with integration.status.contributor_actions (which imports these): the words
+# that pick a contract's delivery date for a type, and the default reply window.
+DEFAULT_RESPONSE_DAYS = 14
+DELIVERABLE_WORDS: dict[str, tuple[str, ...]] = {
+    "proof-approval": ("proof",),
+    "cover-copy-confirmation": ("cover copy", "cover"),
+    "review-request": ("review",),
+    "contributor-request": ("manuscript", "typescript"),
+}
+
+
+def response_due_date(
+    *,
+    type_code: str,
+    dates: Iterable[DeliveryDate],
+    today: datetime.date,
+    why_none: str = "",
+) -> tuple[datetime.date, DeliveryDate | None, str]:
+    """The date a reply is due: the matching deliverable's slipped (or original) date —
+    preferring undelivered deliverables — else today plus the default window, saying why.
+    ``dates`` are those of the contracts that name the recipient (the actions board) or of the
+    communication's title or contract (the letter's "respond by"); both use this rule."""
+    words = DELIVERABLE_WORDS.get(type_code, ())
+    matching = [
+        d for d in dates if d.effective_due and any(w in d.deliverable_type.lower() for w in words)
+    ]
+    if matching:
+        best = min(matching, key=lambda d: (int(d.delivered_on is not None), d.effective_due))
+        which = "slipped date" if best.slipped else "due date"
+        return best.effective_due, best, f"{best.deliverable_type} {which} on the contract"
+    due = today + datetime.timedelta(days=DEFAULT_RESPONSE_DAYS)
+    fallback = f"{DEFAULT_RESPONSE_DAYS} days from sending"
+    if why_none:
+        return due, None, f"{why_none}: {fallback}, nothing written back"
+    return due, None, f"No matching delivery date on the recipient's contract; {fallback}"
+
+
+def _action_due(src: Source) -> datetime.date | None:
+    # Title-level: when several contracts of the title match, the board may pick the
+    # recipient's own contract's date; with the communication's contract set they agree.
+    today = src.get("today")
+    if today is None:
+        return None
+    due, _delivery, _why = response_due_date(
+        type_code=src.get("type_code") or "", dates=src.get("delivery_dates") or [], today=today
+    )
+    return due
+
+
 _SAMPLE_DATE = datetime.date(2026, 3, 5)
 
 FIELDS: list[ContextField] = [
@@ -217,6 +326,24 @@ FIELDS: list[ContextField] = [
                  _SAMPLE_DATE, _attr(_product, "publication_date"), group="product"),
     ContextField("product.availability", "Availability", "ONIX list 65 code.", "20",
                  _attr(_product, "availability"), group="product"),
+    ContextField("product.availability_name", "Availability (words)",
+                 "The product's availability, named (ONIX list 65).", "Available",
+                 lambda src: code_name(getattr(_product(src), "availability", None), "65")
+                 or None, group="product"),
+    ContextField("work.formats", "Format availability",
+                 "Each format of the title with its availability.",
+                 ["Hardback — Available", "E-book — Not yet available"],
+                 _format_availability, group="product"),
+    ContextField("work.blurb", "Blurb", "The title's marketing description (short one first).",
+                 "A keeper's last winter on the rock, and the ship that never came.",
+                 _blurb),
+    ContextField("work.cover_url", "Cover image", "Address of the front cover image.",
+                 "https://covers.example.test/lighthouse-keeper.jpg", _cover_url),
+    ContextField("work.assets", "Cover and other assets",
+                 "Every supporting resource: address, caption, type, whether it is the cover.",
+                 [{"url": "https://covers.example.test/lighthouse-keeper.jpg",
+                   "caption": "Front cover", "content_type": "image/jpeg", "cover": True}],
+                 _assets),
     ContextField("prices.territory", "Price in the territory",
                  "The product's price for the compose territory (money).",
                  {"amount": Decimal("16.99"), "currency": "GBP"}, _price_for_territory,
@@ -225,6 +352,9 @@ FIELDS: list[ContextField] = [
                  [{"amount": Decimal("16.99"), "currency": "GBP", "territory": "GB"},
                   {"amount": Decimal("24.99"), "currency": "USD", "territory": "US"}],
                  _all_prices, group="prices"),
+    ContextField("prices.by_territory", "Prices by territory",
+                 "One line per price: amount, currency and territory.",
+                 ["16.99 GBP (GB)", "24.99 USD (US)"], _prices_by_territory, group="prices"),
     ContextField("contributors.all", "Contributors", "Name, role and e-mail of each.",
                  [{"name": "Jane Doe", "role": "A01", "email": "jane@authors.test"}],
                  _contributors, group="contributors"),
@@ -283,6 +413,18 @@ FIELDS: list[ContextField] = [
                  _mapping_value("campaign", "code"), group="campaign"),
     ContextField("today", "Today", "The date of composing.", _SAMPLE_DATE,
                  lambda src: src.get("today")),
+    ContextField("dates.today_plus_7", "Today + 7 days", "A week from composing.",
+                 _SAMPLE_DATE + datetime.timedelta(days=7), _today_plus(7), group="dates"),
+    ContextField("dates.today_plus_14", "Today + 14 days", "Two weeks from composing.",
+                 _SAMPLE_DATE + datetime.timedelta(days=14), _today_plus(14), group="dates"),
+    ContextField("dates.today_plus_30", "Today + 30 days", "Thirty days from composing.",
+                 _SAMPLE_DATE + datetime.timedelta(days=30), _today_plus(30), group="dates"),
+    ContextField("action.due_date", "Reply due date",
+                 "When the reply is due on the actions board: the contract's matching "
+                 "delivery date (proofs, cover copy, review, manuscript), else "
+                 f"{DEFAULT_RESPONSE_DAYS} days from composing.",
+                 _SAMPLE_DATE + datetime.timedelta(days=DEFAULT_RESPONSE_DAYS), _action_due,
+                 group="dates"),
     ContextField("imprint.name", "Imprint", "The sending imprint's name.", "Harbour Lights",
                  _imprint_name),
 ]  # fmt: skip
@@ -304,20 +446,38 @@ def _title_source(
     offer: Mapping[str, Any] | None,
     campaign: Mapping[str, Any] | None,
     territory: str | None,
+    today: datetime.date | None = None,
+    type_code: str = "",
 ) -> Source:
     """Load everything title-level in a handful of queries."""
     if product is not None and work is None:
         work = product.work
+    products = list(work.products.order_by("publication_date", "id")) if work else []
     if work is not None and product is None:
-        product = work.products.order_by("publication_date", "id").first()
+        product = products[0] if products else None
     contributions = (
         list(work.contributions.select_related("contact").order_by("sequence")) if work else []
     )
     prices = list(product.prices.all()) if product else []
+    explicit_contract = contract is not None
     if contract is None and work is not None:
         contract = work.contracts.order_by("-signed_date", "id").first()
     rights = list(contract.licensed_rights.filter(ended_at__isnull=True)) if contract else []
+    # The same delivery dates the actions board reads: the communication's contract, else
+    # every contract of the title.
+    dates_qs = DeliveryDate.objects.select_related("contract")
+    if explicit_contract and contract is not None:
+        delivery_dates = list(dates_qs.filter(contract=contract))
+    elif work is not None:
+        delivery_dates = list(dates_qs.filter(contract__work=work))
+    else:
+        delivery_dates = []
     return {
+        "products": products,
+        "marketing_texts": list(work.marketing_texts.all()) if work else [],
+        "resources": list(work.supporting_resources.all()) if work else [],
+        "delivery_dates": delivery_dates,
+        "type_code": type_code,
         "work": work,
         "product": product,
         "contract": contract,
@@ -327,7 +487,7 @@ def _title_source(
         "offer": dict(offer or {}),
         "campaign": dict(campaign or {}),
         "territory": territory or "",
-        "today": timezone.localdate(),
+        "today": today or timezone.localdate(),
     }
 
 
@@ -350,6 +510,8 @@ def build_context(
     campaign: Mapping[str, Any] | None = None,
     territory: str | None = None,
     sample: bool = False,
+    today: datetime.date | None = None,
+    communication_type: Any = None,
 ) -> dict[str, Any]:
     """The context a mapping reads, keyed by context-field key. ``sample=True`` fills every
     field that real data leaves empty with its sample value (for trying a mapping)."""
@@ -360,6 +522,8 @@ def build_context(
         offer=offer,
         campaign=campaign,
         territory=territory,
+        today=today,
+        type_code=getattr(communication_type, "code", "") or "",
     )
     context = {f.key: f.resolver(src) for f in TITLE_FIELDS}
     context.update(recipient_context(recipient, royalty_lines))

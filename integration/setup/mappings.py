@@ -57,7 +57,10 @@ _LOCAL_SYMBOLS = {
     ("fr-FR", "GBP"): "£GB",
 }
 
-# Driver fields Colophon fills itself at send time (never mapped): the message key.
+# Driver fields Colophon fills itself at send time (never mapped): the message key. Kept for
+# callers that still subtract it; the real customer-key field is the template's
+# ``customer_key_path`` (the design's own field, e.g. ``customer.customerNumber``), which
+# ``CommunicationTemplate.required_driver_fields`` already leaves out.
 COLOPHON_SUPPLIED = frozenset({"customerKey"})
 
 TRANSFORMS = ("date", "money", "upper", "lower", "title", "join", "default", "lookup")
@@ -207,12 +210,39 @@ def transform_problems(transforms: Any) -> list[str]:
     return problems
 
 
+def template_problems(template: CommunicationTemplate) -> list[str]:
+    """Why nothing could be sent with this template whatever its mappings: the design is not
+    approved in production, its driver sample could not be read, or no driver field keys the
+    customer."""
+    communication = template.exstream_communication
+    problems = []
+    if not communication.production_approved:
+        problems.append(
+            f"The Exstream communication '{communication.name}' is not approved on the "
+            "production domain; it can be previewed but not sent."
+        )
+    if not communication.driver_fields:
+        problems.append(
+            f"The Exstream communication '{communication.name}' has no driver fields: "
+            + (communication.sample_problem or "sync the Exstream catalogue.")
+        )
+    elif not template.customer_key_path:
+        problems.append(
+            "Choose which driver field is the customer key (the sample has no customer-number "
+            "field); Colophon writes its message key there and reads it back from delivery "
+            "files and e-mail events."
+        )
+    return problems
+
+
 def mapping_problems(template: CommunicationTemplate) -> list[str]:
     """Every missing or unknown field, named: unknown context fields, required driver fields
-    left unmapped, mappings to driver fields the Exstream communication does not have."""
+    left unmapped, mappings to driver fields the Exstream communication does not have, and
+    the template-level problems of ``template_problems``."""
     communication = template.exstream_communication
     driver_names = {f["name"] for f in communication.driver_fields}
-    problems = []
+    problems = template_problems(template)
+    key_field = template.customer_key_path
     mappings = list(template.mappings.all())
     mapped = {m.driver_field for m in mappings}
     for m in mappings:
@@ -226,8 +256,13 @@ def mapping_problems(template: CommunicationTemplate) -> list[str]:
                 f"'{m.driver_field}' is not a driver field of the Exstream communication "
                 f"'{communication.name}'."
             )
+        if key_field and m.driver_field == key_field:
+            problems.append(
+                f"'{m.driver_field}' is the customer key, which Colophon fills with its message "
+                "key; remove this mapping."
+            )
         problems.extend(f"'{m.driver_field}': {p}" for p in transform_problems(m.transforms))
-    for name in communication.required_fields:
+    for name in template.required_driver_fields:
         if name in COLOPHON_SUPPLIED:
             continue
         if name not in mapped:
@@ -241,7 +276,7 @@ def _compiled(template: CommunicationTemplate) -> list[FieldMapping]:
         cached = list(template.mappings.all())
         template._compiled_mappings = cached  # type: ignore[attr-defined]
         template._required_driver = (  # type: ignore[attr-defined]
-            set(template.exstream_communication.required_fields) - COLOPHON_SUPPLIED
+            set(template.required_driver_fields) - COLOPHON_SUPPLIED
         )
     return cached
 
@@ -368,8 +403,13 @@ def mapping_delete(*, actor: Actor, mapping: FieldMapping) -> None:
 _SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
     (("subtitle",), "work.subtitle"),
     (("isbn",), "product.isbn"),
+    (("coverimage", "coverurl"), "work.cover_url"),
+    (("blurb",), "work.blurb"),
+    (("confirmby", "respondby", "replyby", "deadline", "duedate"), "action.due_date"),
     (("publicationdate", "pubdate", "releasedate"), "product.publication_date"),
+    (("formats",), "work.formats"),
     (("format",), "product.format"),
+    (("prices",), "prices.by_territory"),
     (("price",), "prices.territory"),
     (("author", "contributor"), "contributors.authors"),
     (("contract", "agreement"), "contract.name"),
@@ -409,11 +449,16 @@ def suggest_context_field(driver_field: str) -> str | None:
 def suggested_transforms(context_field: str, driver_field: str = "") -> list[dict[str, Any]]:
     if context_field in ("prices.territory", "royalty.total", "royalty.balance", "offer.price"):
         return [{"op": "money"}]
-    if context_field.endswith("_date") or context_field in (
-        "today",
-        "royalty.period_start",
-        "royalty.period_end",
-        "product.publication_date",
+    if (
+        context_field.endswith("_date")
+        or context_field.startswith("dates.")
+        or context_field
+        in (
+            "today",
+            "royalty.period_start",
+            "royalty.period_end",
+            "product.publication_date",
+        )
     ):
         return [{"op": "date", "style": "long"}]
     if context_field == "contributors.authors":
@@ -422,3 +467,37 @@ def suggested_transforms(context_field: str, driver_field: str = "") -> list[dic
         key = "territory" if "territor" in driver_field.lower() else "right_type"
         return [{"op": "join", "key": key}]
     return []
+
+
+def transform_words(step: dict[str, Any]) -> str:
+    """One transform step as a person says it: "long date", "money", "join by territory"."""
+    op = step.get("op") if isinstance(step, dict) else None
+    if op == "date":
+        style = step.get("style", "long")
+        text = {"long": "long date", "short": "short date", "iso": "ISO date (YYYY-MM-DD)"}.get(
+            style, f"{style} date"
+        )
+    elif op == "money":
+        text = "money" + (f" in {step['currency']}" if step.get("currency") else "")
+    elif op in ("upper", "lower", "title"):
+        text = {"upper": "UPPER CASE", "lower": "lower case", "title": "Title Case"}[op]
+    elif op == "join":
+        text = "join" + (f" the {step['key'].replace('_', ' ')}s" if step.get("key") else "")
+        if step.get("last_separator"):
+            text += f" (last with “{step['last_separator'].strip()}”)"
+    elif op == "default":
+        text = f"“{step.get('value', '')}” when empty"
+    elif op == "lookup":
+        text = f"look up ({len(step.get('table') or {})} values)"
+    else:
+        return f"unknown step {op!r}"
+    if step.get("locale"):
+        text += f", {step['locale']}"
+    return text
+
+
+def transforms_words(steps: Any) -> str:
+    """A transforms list in words ("long date, then UPPER CASE"); "—" when there is none."""
+    if not isinstance(steps, list) or not steps:
+        return "—"
+    return ", then ".join(transform_words(s) for s in steps)

@@ -90,9 +90,11 @@ def parse_message_key(key: str) -> uuid.UUID | None:
 
 
 def _summary(source: str, detail: dict[str, Any]) -> str:
+    """What a person reads beside the status: the note or reason, if the event has one. The
+    source stays on the event (and the timeline names it); a slug is not a reason."""
     text = (detail or {}).get("note") or (detail or {}).get("reason") or ""
     text = text or (detail or {}).get("schema_type") or ""
-    return f"{source}: {text}"[:500] if text else source[:500]
+    return str(text)[:500]
 
 
 def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -> ApplyResult:

@@ -23,6 +23,8 @@ from accounts.policy import Category
 from accounts.types import Actor
 from integration.models import (
     Communication,
+    Contact,
+    Contract,
     ContributorAction,
     DeliveryDate,
     GratisCopy,
@@ -30,16 +32,13 @@ from integration.models import (
     MessageEvent,
 )
 from integration.models.status import STATUS_RANK, UNDELIVERABLE, WritebackRule
+from integration.setup.context import (  # noqa: F401  (re-exported for callers)
+    DEFAULT_RESPONSE_DAYS,
+    DELIVERABLE_WORDS,
+    response_due_date,
+)
 from integration.status.writeback import RuleCache, writeback_event_record
 
-DEFAULT_RESPONSE_DAYS = 14
-# Words that pick the contract's delivery date for each type (matched in deliverable_type).
-DELIVERABLE_WORDS: dict[str, tuple[str, ...]] = {
-    "proof-approval": ("proof",),
-    "cover-copy-confirmation": ("cover copy", "cover"),
-    "review-request": ("review",),
-    "contributor-request": ("manuscript", "typescript"),
-}
 REMINDER_TYPE = "contributor-request"
 A = ContributorAction.State
 MS = Message.Status
@@ -50,13 +49,48 @@ def expects_response(communication: Communication) -> bool:
     return bool(ctype.response_expected and ctype.category == Category.CONTRIBUTOR)
 
 
-def _delivery_dates(communication: Communication) -> list[DeliveryDate]:
-    qs = DeliveryDate.objects.select_related("contract")
-    if communication.contract_id:
-        return list(qs.filter(contract_id=communication.contract_id))
-    if communication.work_id:
-        return list(qs.filter(contract__work_id=communication.work_id))
-    return []
+class RecipientContracts:
+    """The delivery dates of the contracts that name each recipient, for one communication.
+
+    Only a contract that names the recipient counts (issue 11, defect 8): Consonance names a
+    contract's contributor through its gratis copies' ``contactId``; the contract's ``client`` is
+    the publisher's own record and names nobody. The communication's own contract, when it has
+    one, else every contract of its work, is a candidate."""
+
+    def __init__(self, communication: Communication) -> None:
+        candidates = Contract.objects.filter(withdrawn_at__isnull=True)
+        if communication.contract_id:
+            candidates = candidates.filter(pk=communication.contract_id)
+        elif communication.work_id:
+            candidates = candidates.filter(work_id=communication.work_id)
+        else:
+            candidates = candidates.none()
+        self.parties: dict[int, set[int]] = defaultdict(set)
+        for contract_id, contact_id in GratisCopy.objects.filter(
+            contract__in=candidates, contact_consonance_id__isnull=False
+        ).values_list("contract_id", "contact_consonance_id"):
+            if contact_id is not None:
+                self.parties[contact_id].add(contract_id)
+        self.dates: dict[int, list[DeliveryDate]] = defaultdict(list)
+        for date in DeliveryDate.objects.select_related("contract").filter(contract__in=candidates):
+            self.dates[date.contract_id].append(date)
+        self.scope = (
+            "the communication's contract"
+            if communication.contract_id
+            else ("the title's contracts" if communication.work_id else "no title or contract")
+        )
+
+    def for_message(
+        self, message: Message, contact_consonance_id: int | None
+    ) -> tuple[list[DeliveryDate], str]:
+        """(delivery dates of the contracts naming the recipient, why none when empty)."""
+        who = (message.recipient_name or message.recipient_email or "the recipient")[:60]
+        if contact_consonance_id is None:
+            return [], f"{who} is not a Consonance contact, so no contract is theirs"
+        contracts = self.parties.get(int(contact_consonance_id), set())
+        if not contracts:
+            return [], f"No contract names {who} (checked {self.scope})"
+        return [d for c in sorted(contracts) for d in self.dates.get(c, [])], ""
 
 
 def due_date_for(
@@ -65,26 +99,17 @@ def due_date_for(
     message: Message,
     dates: list[DeliveryDate],
     today: datetime.date,
+    why_none: str = "",
 ) -> tuple[datetime.date, DeliveryDate | None, str]:
-    """The due date: the matching deliverable's slipped (or original) date — preferring the
-    recipient's own contract and undelivered deliverables — else today + the default."""
-    words = DELIVERABLE_WORDS.get(communication.communication_type.code, ())
-    matching = [
-        d for d in dates if d.effective_due and any(w in d.deliverable_type.lower() for w in words)
-    ]
-    if matching:
-
-        def preference(d: DeliveryDate) -> tuple[int, int, datetime.date]:
-            own = int(not (message.contact_id and d.contract.client_id == message.contact_id))
-            return (own, int(d.delivered_on is not None), d.effective_due)
-
-        best = min(matching, key=preference)
-        which = "slipped date" if best.slipped else "due date"
-        return best.effective_due, best, f"{best.deliverable_type} {which} on the contract"
-    return (
-        today + datetime.timedelta(days=DEFAULT_RESPONSE_DAYS),
-        None,
-        f"No matching delivery date; {DEFAULT_RESPONSE_DAYS} days from sending",
+    """The due date: the matching deliverable's slipped (or original) date on a contract that
+    names the recipient (``dates`` holds only those) — preferring undelivered deliverables —
+    else today + the default, saying why. The ``action.due_date`` context field uses the same
+    rule (``setup.context.response_due_date``), so the letter and the board agree."""
+    return response_due_date(
+        type_code=communication.communication_type.code,
+        dates=dates,
+        today=today,
+        why_none=why_none,
     )
 
 
@@ -117,10 +142,20 @@ def _open(messages: list[Message], owner: Any = None) -> list[ContributorAction]
     today = timezone.localdate()
     for group in by_comm.values():
         communication = group[0].communication
-        dates = _delivery_dates(communication)
+        contracts = RecipientContracts(communication)
+        consonance_ids = dict(
+            Contact.objects.filter(
+                pk__in={m.contact_id for m in group if m.contact_id}
+            ).values_list("pk", "consonance_id")
+        )
         for m in group:
+            dates, why_none = contracts.for_message(m, consonance_ids.get(m.contact_id or 0))
             due, delivery, why = due_date_for(
-                communication=communication, message=m, dates=dates, today=today
+                communication=communication,
+                message=m,
+                dates=dates,
+                today=today,
+                why_none=why_none,
             )
             created.append(
                 ContributorAction(
@@ -236,6 +271,9 @@ def status_side_effects(
                     target={
                         "delivery_date": action.delivery_date_id,
                         "on": action.responded_on.isoformat(),
+                        # Only the recipient's own contract may be written (issue 11).
+                        "contact": action.contact_id,
+                        "why": action.due_source,
                     },
                     actor=actor,
                     rules=rules,
@@ -256,6 +294,7 @@ def status_side_effects(
                 occurred_at=m.status_at,
                 target={
                     "contract": communication.contract_id,
+                    "contact": m.contact_id,
                     "line": (
                         f"{m.status_at:%Y-%m-%d}: rights confirmation "
                         f"'{communication.name}' delivered to {m.recipient_name} "
@@ -273,11 +312,18 @@ def _gratis_copies_sent(
     message: Message, communication: Communication, actor: Actor, rules: RuleCache
 ) -> None:
     """A publication notification goes out with the contributor's gratis copies: once it is
-    delivered, the contract's unsent gratis copies that were due by then are sent."""
+    delivered, the recipient's unsent gratis copies on the contract that were due by then are
+    sent."""
     sent_on = message.status_at.date()
     assert communication.contract_id is not None
+    if message.contact is None:
+        return  # not a Consonance contact: no gratis copy can be theirs
+    # Only the copies that go to this recipient (GratisCopy.contactId), never a co-contributor's.
     copies = GratisCopy.objects.filter(
-        contract_id=communication.contract_id, sent_on__isnull=True, send_on__lte=sent_on
+        contract_id=communication.contract_id,
+        contact_consonance_id=message.contact.consonance_id,
+        sent_on__isnull=True,
+        send_on__lte=sent_on,
     )
     for copy in copies:
         copy.sent_on = sent_on

@@ -85,11 +85,19 @@ class OutcomeInput:
     message_key: str = ""
 
 
-def _products_by_isbn(isbns: set[str]) -> dict[str, Product]:
+def _products_by_isbn(isbns: set[str], *, imprint_id: int | None = None) -> dict[str, Product]:
+    """ISBN → the product that has it. With ``imprint_id``, only that imprint's products count
+    (an import never reaches into another imprint). Without one (webhooks, pulled events), an
+    ISBN that titles of several imprints share is ambiguous and links to none: the outcome is
+    kept unlinked rather than given to whichever imprint happens to come first."""
+    found: dict[str, list[Product]] = {}
+    for p in Product.objects.select_related("work").filter(isbn13__in=isbns).order_by("pk"):
+        if p.isbn13 and (imprint_id is None or p.work.imprint_id == imprint_id):
+            found.setdefault(p.isbn13, []).append(p)
     return {
-        p.isbn13: p
-        for p in Product.objects.select_related("work").filter(isbn13__in=isbns)
-        if p.isbn13
+        isbn: products[0]
+        for isbn, products in found.items()
+        if len({p.work.imprint_id for p in products}) == 1
     }
 
 
@@ -100,7 +108,7 @@ def customer_service_outcomes_ingest(
     (created, already known). Unknown ISBNs are kept unlinked (imprint and title empty)."""
     if not outcomes:
         return 0, 0
-    products = _products_by_isbn({o.isbn13 for o in outcomes})
+    products = _products_by_isbn({o.isbn13 for o in outcomes}, imprint_id=imprint_id)
     types = {t.code: t for t in CommunicationType.objects.filter(code__in=TYPE_CODES.values())}
     known = set(
         CustomerServiceOutcome.objects.filter(
@@ -108,13 +116,23 @@ def customer_service_outcomes_ingest(
         ).values_list("source_event_id", flat=True)
     )
     keys = [o.message_key for o in outcomes if o.message_key]
-    messages = {str(m.key): m for m in Message.objects.filter(key__in=_uuids(keys))}
+    messages = {
+        str(m.key): m
+        for m in Message.objects.select_related("communication").filter(key__in=_uuids(keys))
+    }
     rows: list[CustomerServiceOutcome] = []
     for o in outcomes:
         if o.source_event_id in known:
             continue
         known.add(o.source_event_id)
         product = products.get(o.isbn13)
+        message = messages.get(o.message_key)
+        if (
+            message is not None
+            and product is not None
+            and message.communication.imprint_id != product.work.imprint_id
+        ):
+            message = None  # never link another imprint's message to this outcome
         rows.append(
             CustomerServiceOutcome(
                 imprint_id=product.work.imprint_id if product else imprint_id,
@@ -122,7 +140,7 @@ def customer_service_outcomes_ingest(
                 product=product,
                 issue_type=o.issue_type,
                 communication_type=types.get(TYPE_CODES[o.issue_type]),
-                message=messages.get(o.message_key),
+                message=message,
                 isbn13=o.isbn13[:13],
                 case_reference=o.case_reference[:100],
                 outcome=o.outcome,
@@ -172,7 +190,18 @@ def customer_service_import_csv(
     and date) are skipped."""
     policy.require(actor, policy.Action.IMPORT, imprint_id)
     rows = read_csv(raw, required=["isbn", "issue_type", "case_reference", "outcome", "date"])
-    products = _products_by_isbn({normalize_isbn(r.get("isbn", "")) for r in rows})
+    products = _products_by_isbn(
+        {normalize_isbn(r.get("isbn", "")) for r in rows}, imprint_id=imprint_id
+    )
+    # By source id: an event id another imprint's import (or a webhook for another imprint's
+    # title) already stored is refused, not silently counted as "already known".
+    taken = dict(
+        CustomerServiceOutcome.objects.filter(
+            source_event_id__in=[f"csv:{r['event_id']}" for r in rows if r.get("event_id")]
+        )
+        .exclude(imprint_id=imprint_id)
+        .values_list("source_event_id", "imprint_id")
+    )
     today = timezone.localdate()
     errors: list[str] = []
     outcomes: list[OutcomeInput] = []
@@ -199,6 +228,11 @@ def customer_service_import_csv(
             )
         if not case:
             problems.append("case_reference is empty")
+        if row.get("event_id") and f"csv:{row['event_id']}" in taken:
+            problems.append(
+                f"event_id {row['event_id']!r} is an outcome of another imprint; "
+                "an import cannot change another imprint's outcomes"
+            )
         try:
             on = parse_date(row.get("date", ""))
             if on > today:
@@ -277,6 +311,12 @@ def outcome_from_event(
     if not ident:
         raise ValueError("The event has no id; outcomes are stored once per event id.")
     occurred = _when(payload.get("occurredAt")) or received_at
+    if timezone.localdate(occurred) > timezone.localdate(received_at):
+        # As the CSV import: an outcome cannot have happened after it was reported.
+        raise ValueError(
+            f"occurredAt {payload.get('occurredAt')!r} is in the future; outcomes are "
+            "recorded once they have happened."
+        )
     return OutcomeInput(
         isbn13=isbn,
         issue_type=issue,

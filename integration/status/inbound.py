@@ -29,7 +29,9 @@ def _status_event(payload: dict[str, Any], inbound: InboundEvent) -> list[Status
     status = ev.status_for_schema_type(inbound.event_type)
     user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
     user = user or {}
-    key = str(user.get("customerKey") or user.get("customerId") or "")
+    # ``user`` is output-manifest metadata (reference §7: "such as customer id"); its key names
+    # come from the design, so the usual customer-key names are all read.
+    key = str(user.get("customerNumber") or user.get("customerKey") or user.get("customerId") or "")
     if status is None or not key:
         raise ValueError("The event names no customer key (user.customerKey or user.customerId).")
     expctr = payload.get("expctr") or {}

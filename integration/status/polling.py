@@ -15,9 +15,7 @@ from django.utils import timezone
 from integration.connectors.exstream import events as ev
 from integration.connectors.exstream.client import ExstreamClient
 from integration.connectors.exstream.delivery import (
-    DeliveryFileError,
     DeliveryOutcome,
-    parse_delivery_file,
 )
 from integration.connectors.exstream.events import StatusEvent
 from integration.lib.http import ExternalServiceError
@@ -25,6 +23,7 @@ from integration.models import (
     EventCursor,
     ExstreamJob,
 )
+from integration.status.delivery_files import delivery_files_read
 from integration.status.sink import deliver_status_events
 
 logger = logging.getLogger(__name__)
@@ -100,19 +99,9 @@ def exstream_job_poll(*, job_pk: int, client: ExstreamClient | None = None) -> l
     )
     outcome = DeliveryOutcome()
     error = ""
-    if terminal:
-        for step in steps:
-            if step.get("deliveryFileRetrievable"):
-                try:
-                    part = parse_delivery_file(
-                        client.delivery_file(str(step["id"]), domain=job.domain)
-                    )
-                except DeliveryFileError as exc:
-                    error = f"Delivery file of step {step['id']}: {exc}"
-                    logger.warning("Exstream job %s: %s", job.job_id, error)
-                    continue
-                outcome.delivered.update(part.delivered)
-                outcome.failed.update(part.failed)
+    if terminal:  # integration/status/delivery_files.py keeps every file, unparsed ones too
+        read = delivery_files_read(client=client, job=job, steps=steps)
+        outcome, error = read.outcome, read.error
     now = timezone.now()
     events: list[StatusEvent] = []
     with transaction.atomic():

@@ -22,6 +22,14 @@ What each event writes (only mutations Consonance documents, reference §5):
   a retry see that the line is already there.
 * **gratis copy sent** → ``updateGratisCopy`` with ``sentOn``.
 
+Only the recipient's own contract is written (issue 11, defect 8): a delivery date or gratis copy
+is written only when its contract names the recipient (``Contract.names``: one of its gratis
+copies is for that contact; a contract's ``client`` is the publisher's own record and names
+nobody). Otherwise the record is kept with the reason and nothing is sent.
+
+Note: the documented SDL also lists ``DeliveryDate.actualDate`` (settable through
+``UpdateDeliveryDateInput``); Colophon does not use it yet (see docs/consonance.md).
+
 Reconcile (before any retry) reads the contract back and checks whether the change is already
 there; only if not is the mutation sent again.
 """
@@ -42,6 +50,7 @@ from integration.connectors.consonance.client import ConsonanceClient
 from integration.delivery.outbox import SendResult, outbox_enqueue
 from integration.lib.http import ExternalServiceError
 from integration.models import (
+    Contact,
     Contract,
     DeliveryDate,
     GratisCopy,
@@ -164,6 +173,24 @@ def writeback_event_record(
     return record
 
 
+def _not_recipients(contract: Contract, target: dict[str, Any]) -> str:
+    """Why ``contract`` may not be written for this event's recipient, or ``""``: only a contract
+    that names the recipient (``Contract.names``: its gratis copies' contactId) is written, never
+    a co-contributor's (issue 11, defect 8)."""
+    contact = Contact.objects.filter(pk=target.get("contact") or 0).first()
+    if contact is None:
+        return (
+            f"The recipient is not a Consonance contact, so {contract} cannot be shown to be "
+            "theirs. Nothing is written to Consonance."
+        )
+    if not contract.names(contact):
+        return (
+            f"{contract} does not name {contact.name} (none of its gratis copies is theirs). "
+            "Nothing is written to Consonance."
+        )
+    return ""
+
+
 def _build(mutation: str, target: dict[str, Any]) -> dict[str, Any] | str:
     """The mutation input, the contract to read back and what to check; or why not."""
     if mutation == M.UPDATE_DELIVERY_DATE:
@@ -173,7 +200,15 @@ def _build(mutation: str, target: dict[str, Any]) -> dict[str, Any] | str:
             .first()
         )
         if delivery is None:
-            return "No matching delivery date on the contract; nothing to update in Consonance."
+            why = str(target.get("why") or "").strip()
+            return (
+                f"{why}."
+                if why and not why.startswith("No matching delivery date")
+                else "No matching delivery date on the recipient's contract"
+            ) + " Nothing is written to Consonance."
+        refused = _not_recipients(delivery.contract, target)
+        if refused:
+            return refused
         if delivery.consonance_id is None:
             return "The delivery date is not known to Consonance (no Consonance id)."
         received = datetime.date.fromisoformat(str(target["on"]))
@@ -200,6 +235,10 @@ def _build(mutation: str, target: dict[str, Any]) -> dict[str, Any] | str:
         gratis = copy.first()
         if gratis is None or gratis.consonance_id is None:
             return "The gratis copy is not known to Consonance (no Consonance id)."
+        if "contact" in target:
+            refused = _not_recipients(gratis.contract, target)
+            if refused:
+                return refused
         sent = str(target["on"])
         return {
             "input": {"id": gratis.consonance_id, "sentOn": sent},
@@ -212,6 +251,9 @@ def _build(mutation: str, target: dict[str, Any]) -> dict[str, Any] | str:
             },
         }
     if mutation == M.UPDATE_CONTRACT:
+        # The contract the communication itself names (chosen by a person, about that very
+        # contract); the line appended names the recipient. Not derived from the recipient, so
+        # no party check here — unlike delivery dates and gratis copies, which are theirs.
         contract = Contract.objects.filter(pk=target.get("contract") or 0).first()
         if contract is None:
             return "The communication names no contract; the record stays in Colophon."

@@ -8,7 +8,7 @@ from django import template
 
 from accounts import policy
 from accounts.policy import Action
-from integration.selectors.communications import communications_for
+from integration.selectors.communications import communications_for, with_failure_counts
 
 register = template.Library()
 
@@ -18,6 +18,6 @@ def title_communications(context: dict[str, Any], work: Any) -> dict[str, Any]:
     user = context["request"].user
     return {
         "work": work,
-        "communications": communications_for(user=user, work_id=work.pk)[:20],
+        "communications": with_failure_counts(communications_for(user=user, work_id=work.pk)[:20]),
         "can_draft": policy.can(user, Action.DRAFT, work.imprint_id),
     }

@@ -45,7 +45,10 @@ from integration.selectors.communications import (
     approvals_for,
     category_label,
     communications_for,
+    contracts_for_drafting,
     draftable_types,
+    incomplete_types,
+    with_failure_counts,
 )
 from integration.setup.templates import template_resolve
 
@@ -118,8 +121,7 @@ def available_actions(user: Any, c: Communication) -> list[ActionState]:
             ActionState(
                 "reject",
                 "Reject",
-                policy.approval_refusal(user, category, c, submitted_by_id=c.submitted_by_id)
-                is None,
+                policy.approval_refusal(user, category, c, author_ids=c.author_ids()) is None,
                 refusal or "",
                 danger=True,
             )
@@ -159,6 +161,7 @@ def communication_list(request: AuthedRequest) -> HttpResponse:
         }
     qs = communications_for(user=request.user, imprint=request.imprint, **filters)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_failure_counts(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     can_draft = request.user.is_superuser or bool(
@@ -169,6 +172,16 @@ def communication_list(request: AuthedRequest) -> HttpResponse:
         "communications/list.html",
         {"page": page, "form": form, "query": query.urlencode(), "can_draft": can_draft},
     )
+
+
+@login_required
+def contract_options(request: AuthedRequest) -> HttpResponse:
+    """The contract <option>s for the title chosen on the new-communication form (htmx)."""
+    raw = request.GET.get("work", "")
+    contracts = contracts_for_drafting(
+        user=request.user, work_id=int(raw) if raw.isdigit() else None
+    )
+    return render(request, "communications/_contract_options.html", {"contracts": contracts[:200]})
 
 
 @login_required
@@ -195,6 +208,10 @@ def communication_new(request: AuthedRequest) -> HttpResponse:
     elif len(ids) == 1:
         initial = {"imprint": next(iter(ids))}
     form = CommunicationForm(request.POST or None, initial=initial, imprints=imprints, types=types)
+    incomplete = incomplete_types(ids)
+    form.fields["communication_type"].label_from_instance = (  # type: ignore[attr-defined]
+        lambda t: f"{t} — template incomplete: {incomplete[t.pk]}" if t.pk in incomplete else str(t)
+    )
     resolution = None
     if form.is_valid():
         data = form.cleaned_data
@@ -215,7 +232,7 @@ def communication_new(request: AuthedRequest) -> HttpResponse:
                     audience=data["audience"],
                     work=data["work"],
                     contract=data["contract"],
-                    royalty_import=data["royalty_import"],
+                    royalty_import=data.get("royalty_import"),
                     name=data["name"],
                     territory_code=data["territory_code"],
                     language=data["language"],
@@ -254,6 +271,7 @@ def _detail_context(request: AuthedRequest, c: Communication) -> dict[str, Any]:
     message_page = Paginator(
         Message.objects.filter(communication=c).order_by("sequence"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
+    with_failure_counts([c])
     return {
         "c": c,
         "actions": available_actions(request.user, c),

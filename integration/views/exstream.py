@@ -65,7 +65,10 @@ class PreviewForm(forms.Form):
         try:
             value = json.loads(self.cleaned_data["driver_json"])
         except ValueError as exc:
-            raise forms.ValidationError(f"This is not valid JSON: {exc}.") from exc
+            raise forms.ValidationError(
+                "The driver data cannot be read: write one object in braces, "
+                'e.g. {"recipientName": "Jane Doe"}.'
+            ) from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("The driver data must be a JSON object ({...}).")
         return value

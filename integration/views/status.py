@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts import policy
@@ -33,6 +34,7 @@ from integration.forms.status import (
 )
 from integration.lib.csv import spreadsheet_safe
 from integration.models import (
+    CommunicationType,
     ContributorAction,
     CustomerServiceOutcome,
     Message,
@@ -44,7 +46,12 @@ from integration.selectors.status import (
     customer_service_report,
     orphan_message_events,
 )
-from integration.selectors.timeline import KINDS, timeline_filters_from, title_timeline
+from integration.selectors.timeline import (
+    KINDS,
+    timeline_filters_from,
+    title_communication_outcomes,
+    title_timeline,
+)
 from integration.status.contributor_actions import contributor_action_assign
 from integration.status.customer_service import customer_service_import_csv
 from integration.status.imports import STATUS_CSV_COLUMNS, message_status_import_csv
@@ -69,7 +76,9 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]) -> Any:
-    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv")
+    response = StreamingHttpResponse(
+        csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -106,8 +115,13 @@ def timeline_context(request: AuthedRequest, work: Work) -> dict[str, Any]:
     )
     query = request.GET.copy()
     query.pop("cursor", None)
+    first_page = not request.GET.get("cursor")
     return {
         "work": work,
+        "outcomes": (
+            title_communication_outcomes(user=request.user, work=work) if first_page else []
+        ),
+        "types": CommunicationType.objects.order_by("name"),
         "timeline": page,
         "filters": filters,
         "filter_errors": errors,
@@ -306,7 +320,14 @@ def action_remind(request: AuthedRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("actions:detail", pk=action.pk)
-    messages.success(request, f"Drafted “{reminder.name}”. Compose and submit it as usual.")
+    messages.success(
+        request,
+        format_html(
+            'Drafted <a href="{}">“{}”</a>. Check it, then submit it as usual.',
+            reverse("communications:detail", args=[reminder.pk]),
+            reminder.name,
+        ),
+    )
     return redirect(request.POST.get("next") or reverse("actions:detail", args=[action.pk]))
 
 

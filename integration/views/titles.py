@@ -39,10 +39,14 @@ class TitleFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Publishing status")
     season = forms.ChoiceField(required=False)
     published_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Published from"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label="Published from",
     )
     published_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Published to"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label="Published to",
     )
 
     def __init__(self, *args: object, request: AuthedRequest, **kwargs: object) -> None:

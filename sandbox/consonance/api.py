@@ -10,9 +10,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from graphql import (
@@ -36,8 +36,9 @@ DEFAULT_SANDBOX_KEY = "sandbox-key"
 
 
 def sandbox_api_key() -> str:
-    """The key the sandbox accepts: CONSONANCE_API_KEY when set, else ``sandbox-key``."""
-    return str(getattr(settings, "CONSONANCE_API_KEY", "") or DEFAULT_SANDBOX_KEY)
+    """The key the sandbox accepts: always its own ``sandbox-key``, never the product's
+    CONSONANCE_API_KEY (so the sandbox cannot be used to test guesses of the real key)."""
+    return DEFAULT_SANDBOX_KEY
 
 
 # --- faults and auth -----------------------------------------------------------------------------
@@ -220,8 +221,8 @@ def _contracts_qs(search: dict[str, Any]) -> QuerySet[SandboxContract]:
 
 
 def _expand_contracts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    contacts = _contacts({c["clientId"] for c in rows if c.get("clientId")})
-    return [{**c, "client": contacts.get(c.get("clientId") or 0, c.get("client"))} for c in rows]
+    # ``client`` is the publisher's own client record (type Client {id name}), stored as is.
+    return rows
 
 
 def resolve_contracts(_root: Any, _info: Any, contractSearch: Any = None):
@@ -244,9 +245,10 @@ def _payload(input_: dict[str, Any], **values: Any) -> dict[str, Any]:
 
 
 def _not_found(input_: dict[str, Any], what: str, key: str = "id") -> dict[str, Any]:
+    message = f"{what} {input_.get(key)} not found"
     return {
         "clientMutationId": input_.get("clientMutationId"),
-        _FIELD_ERRORS: [{"field": key, "message": f"{what} {input_.get(key)} not found"}],
+        _FIELD_ERRORS: [{"field": key, "message": message, "messages": [message]}],
     }
 
 
@@ -268,6 +270,18 @@ def resolve_update_product(_root: Any, _info: Any, input: dict[str, Any]):
     return _payload(input, product=product.data)
 
 
+def resolve_update_work(_root: Any, _info: Any, input: dict[str, Any]):
+    work = SandboxWork.objects.filter(pk=input["id"]).first()
+    if work is None:
+        return _not_found(input, "Work")
+    for key in ("title", "subtitle"):
+        if key in input:
+            work.data[key] = input[key]
+    work.changed_on = datetime.date.today()
+    work.save()
+    return _payload(input, work=_expand_works([work.data])[0])
+
+
 def resolve_update_contract(_root: Any, _info: Any, input: dict[str, Any]):
     contract = SandboxContract.objects.filter(pk=input["id"]).first()
     if contract is None:
@@ -278,6 +292,11 @@ def resolve_update_contract(_root: Any, _info: Any, input: dict[str, Any]):
         "description",
         "freeCopies",
         "freeCopiesUsed",
+        "authorDiscount",
+        "remainderRate",
+        "remainderRateOverCost",
+        "guaranteedRoyaltyValue",
+        "flatFeeValue",
         "terminatedDate",
         "terminationReason",
     ):
@@ -345,13 +364,14 @@ def resolve_update_delivery_date(_root: Any, _info: Any, input: dict[str, Any]):
     return _update_child(input, "deliveryDates", "deliveryDate", "Delivery date")
 
 
-@cache
-def schema() -> GraphQLSchema:
-    built = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+def build(sdl: str) -> GraphQLSchema:
+    """An executable schema from SDL: the sandbox's resolvers on every root field the SDL has
+    (tests build reduced schemas to play a Consonance that lacks optional parts)."""
+    built = build_schema(sdl)
     query = built.query_type
     mutation = built.mutation_type
-    assert query is not None and mutation is not None
-    for name, func in {
+    assert query is not None
+    resolvers = {
         "works": resolve_works,
         "work": resolve_work,
         "products": resolve_products,
@@ -359,18 +379,28 @@ def schema() -> GraphQLSchema:
         "contacts": resolve_contacts,
         "contracts": resolve_contracts,
         "contract": resolve_contract,
-    }.items():
-        query.fields[name].resolve = func
-    for name, func in {
+    }
+    for name, func in resolvers.items():
+        if name in query.fields:
+            query.fields[name].resolve = func
+    mutations = {
         "updateProduct": resolve_update_product,
+        "updateWork": resolve_update_work,
         "updateContract": resolve_update_contract,
         "createGratisCopy": resolve_create_gratis_copy,
         "updateGratisCopy": resolve_update_gratis_copy,
         "createDeliveryDate": resolve_create_delivery_date,
         "updateDeliveryDate": resolve_update_delivery_date,
-    }.items():
-        mutation.fields[name].resolve = func
+    }
+    for name, func in mutations.items():
+        if mutation is not None and name in mutation.fields:
+            mutation.fields[name].resolve = func
     return built
+
+
+@cache
+def schema() -> GraphQLSchema:
+    return build(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
 @csrf_exempt
@@ -401,6 +431,10 @@ def graphql_view(request: HttpRequest) -> HttpResponse:
 # --- REST v4 products ----------------------------------------------------------------------------
 
 
+# REST v4 marketing text ``code``: the reference gives `01` main description and `08` review.
+REST_TEXT_CODES = {"DESCRIPTION": "01", "REVIEW_QUOTE": "08"}
+
+
 def _rest_product(product: dict[str, Any], work: dict[str, Any]) -> dict[str, Any]:
     isbn = (product.get("isbn") or {}).get("isbnWithDashes") or "No ISBN"
     return {
@@ -414,17 +448,21 @@ def _rest_product(product: dict[str, Any], work: dict[str, Any]) -> dict[str, An
         "product_form": product.get("onix21ProductFormCode"),
         "imprint": (work.get("imprint") or {}).get("name"),
         "authorship": work.get("contributorPrettyList"),
+        # Only the documented keys (consonance-api.md, REST v4 product object): a price has no
+        # price type here, so a client must not rely on one.
         "prices": [
             {
                 "currency_code": p["currencyCode"],
                 "price_qualifier": p.get("onixPriceTypeQualifierCode"),
-                "price_type": p.get("onixPriceTypeCode"),
                 "price_amount": p["amount"],
             }
             for p in product.get("prices", [])
         ],
         "marketingtexts": [
-            {"code": t.get("onixTextTypeCode"), "external_text": t.get("externalText")}
+            {
+                "code": REST_TEXT_CODES.get(t.get("variant") or "", "01"),
+                "external_text": t.get("externalText"),
+            }
             for t in work.get("marketingTexts", [])
         ],
         "supportingresources": [
@@ -466,20 +504,16 @@ def rest_products_view(request: HttpRequest) -> HttpResponse:
 COVER_COLOURS = ["#1f5fbf", "#8a2f4e", "#2f6b3a", "#6b4f1f", "#3a3f8a", "#1f6b6b"]
 
 
-@require_GET
-def cover_view(request: HttpRequest, work_id: int) -> HttpResponse:
-    """A generated front cover for a sandbox work (SVG, deterministic, no external assets)."""
-    from django.utils.html import escape
-
-    from sandbox.models import SandboxWork
-
+def cover_svg(work_id: int) -> str | None:
+    """A generated front cover for a sandbox work (SVG, deterministic, no external assets);
+    None when there is no such work. The sandbox Exstream inlines it in e-mail previews."""
     work = SandboxWork.objects.filter(pk=work_id).first()
     if work is None:
-        return HttpResponse(status=404)
+        return None
     title = escape(str(work.data.get("title", "")))
     author = escape(str(work.data.get("contributorPrettyList", "")))
     colour = COVER_COLOURS[work_id % len(COVER_COLOURS)]
-    svg = (
+    return (
         '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="300" viewBox="0 0 200 300">'
         f'<rect width="200" height="300" fill="{colour}"/>'
         '<rect x="12" y="12" width="176" height="276" fill="none" stroke="#fff" stroke-width="2"/>'
@@ -488,6 +522,14 @@ def cover_view(request: HttpRequest, work_id: int) -> HttpResponse:
         f'<text x="100" y="250" font-family="sans-serif" font-size="11" fill="#fff" '
         f'text-anchor="middle">{author}</text></svg>'
     )
+
+
+@require_GET
+def cover_view(request: HttpRequest, work_id: int) -> HttpResponse:
+    """A generated front cover for a sandbox work."""
+    svg = cover_svg(work_id)
+    if svg is None:
+        return HttpResponse(status=404)
     response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = "public, max-age=3600"
     return response

@@ -120,6 +120,8 @@ RIGHT_TERRITORIES = ["WORLD", "GB", "US", "EU", "DE", "FR", "ANZ", "JP"]
 DELIVERABLES = ["Manuscript", "Revised manuscript", "Proofs", "Index", "Cover copy"]
 
 BASE_DATE = datetime.date(2026, 11, 1)
+# The publisher's own client record in Consonance (Contract.client / clientId, type Client).
+CLIENT = {"id": 1, "name": "Lighthouse Publishing Group Ltd"}
 
 
 @dataclass
@@ -229,11 +231,11 @@ def generate(works: int = 60, seed: int = 1842) -> Dataset:
                 isbn_seq += 1
                 isbn = _isbn13(isbn_seq)
             prices = []
-            for currency, price_type, _ in CURRENCIES[: 2 + (n + k) % 4]:
+            for i, (currency, price_type, _) in enumerate(CURRENCIES[: 2 + (n + k) % 4]):
                 amount = round(rng.choice([8.99, 9.99, 12.99, 16.99, 20.0, 25.0]) + k * 2, 2)
                 prices.append(
                     {
-                        "id": f"{currency}-{price_type}-05",
+                        "id": pid * 10 + i,  # Price.id is an Int in the documented SDL
                         "amount": amount,
                         "amountWithCurrencyCode": f"{amount:.2f} {currency}",
                         "currencyCode": currency,
@@ -241,7 +243,6 @@ def generate(works: int = 60, seed: int = 1842) -> Dataset:
                         "onixPriceTypeQualifierCode": "05",
                         "effectiveFrom": None,
                         "effectiveTo": None,
-                        "label": None,
                     }
                 )
             status = "04" if pub_date <= BASE_DATE else "02"
@@ -259,7 +260,6 @@ def generate(works: int = 60, seed: int = 1842) -> Dataset:
                     "onix21ProductFormCode": form,
                     "onix21ProductForm": {"code": form, "description": form_desc},
                     "onixPublishingStatusCode": status,
-                    "onixProductAvailabilityCode": "21" if status == "04" else "10",
                     "publicationDate": pub_date.isoformat(),
                     "plannedPublicationDate": pub_date.isoformat(),
                     "forSaleCountryCodes": ["GB", "IE", "US", "CA", "AU", "NZ"]
@@ -288,6 +288,7 @@ def generate(works: int = 60, seed: int = 1842) -> Dataset:
             for j, a in enumerate(authors)
         ]
         pretty = " and ".join(a["name"] for a in authors)
+        blurb = f"A {rng.choice(WORDS).lower()} story by {pretty}."
         data.works.append(
             {
                 "id": wid,
@@ -304,9 +305,12 @@ def generate(works: int = 60, seed: int = 1842) -> Dataset:
                 "marketingTexts": [
                     {
                         "id": wid,
-                        "externalText": f"A {rng.choice(WORDS).lower()} story by {pretty}.",
-                        "languageCode": "eng",
-                        "onixTextTypeCode": "01",
+                        "variant": "DESCRIPTION",
+                        "externalText": blurb,
+                        "externalTextMarkdown": blurb,
+                        "externalTextNumberOfCharacters": len(blurb),
+                        "internalText": "",
+                        "fromDate": None,
                         "onixContentAudienceCodes": [AUDIENCES[n % len(AUDIENCES)]],
                         "productIds": pids,
                     }
@@ -323,7 +327,10 @@ def generate(works: int = 60, seed: int = 1842) -> Dataset:
                 ],
             }
         )
-        client = agencies[n % len(agencies)] if n % 5 == 4 and agencies else authors[0]
+        # The rights holder: the contributor, or for some works their agency. Consonance names a
+        # contract's party only through its gratis copies' contactId (documented); ``client`` is
+        # the publisher's own client record (type Client), never a contact.
+        holder = agencies[n % len(agencies)] if n % 5 == 4 and agencies else authors[0]
         signed = pub_date - datetime.timedelta(days=500 + rng.randint(0, 200))
         rights = [
             {
@@ -340,45 +347,47 @@ def generate(works: int = 60, seed: int = 1842) -> Dataset:
             deliveries.append(
                 {
                     "id": contract_id(n) * 10 + d,
+                    "contractId": contract_id(n),
                     "dateDue": due.isoformat(),
                     "deliverableType": kind,
                     "deliveryRequirement": f"{kind} as agreed",
                     "percentageOfTotal": None,
                     "slippedDate": None,
+                    "actualDate": None,
+                    "note": None,
                 }
             )
+        named = [holder] + [a for a in authors if a["id"] != holder["id"]]
         data.contracts.append(
             {
                 "id": contract_id(n),
-                "clientId": client["id"],
-                "client": {
-                    "__typename": client["__typename"],
-                    "id": client["id"],
-                    "name": client["name"],
-                },
-                "contractName": f"{title} — {client['name']}",
+                "clientId": CLIENT["id"],
+                "client": dict(CLIENT),
+                "contractName": f"{title} — {holder['name']}",
                 "description": None,
                 "signedDate": signed.isoformat(),
-                "term": "84",
+                "term": 84,
                 "terminatedDate": None,
                 "msDeliveryDate": deliveries[0]["dateDue"],
                 "pubBeforeDate": None,
                 "reviewDate": None,
-                "freeCopies": 12,
-                "freeCopiesUsed": 0,
+                "freeCopies": "12",
+                "freeCopiesUsed": "0",
                 "work": {"id": wid, "title": title},
                 "licensedRights": rights,
                 "deliveryDates": deliveries,
                 "gratisCopies": [
                     {
-                        "id": contract_id(n),
+                        "id": contract_id(n) * 10 + g,
+                        "contractId": contract_id(n),
                         "productId": pids[0],
-                        "contactId": client["id"],
-                        "numberOfCopies": 12,
+                        "contactId": party["id"],
+                        "numberOfCopies": 12 if g == 0 else 6,
                         "sendOn": pub_date.isoformat(),
                         "sentOn": None,
                         "note": None,
                     }
+                    for g, party in enumerate(named)
                 ],
             }
         )

@@ -15,10 +15,21 @@ from sandbox.models import SandboxContact, SandboxContract, SandboxProduct, Sand
 BATCH = 2000
 
 
+def _stale() -> bool:
+    """Data seeded before the sandbox served the documented schema (issue 11): string price ids,
+    a contract ``client`` that was a contact. Such data cannot be served any more: reseed it."""
+    contract = SandboxContract.objects.order_by("id").first()
+    product = SandboxProduct.objects.order_by("id").first()
+    if contract is not None and "__typename" in (contract.data.get("client") or {}):
+        return True
+    prices = (product.data.get("prices") or []) if product is not None else []
+    return any(not isinstance(p.get("id"), int) for p in prices)
+
+
 def seed(*, works: int = 60, reset: bool = False) -> dict[str, int]:
     """Load the deterministic data set. Idempotent: when the sandbox already holds exactly this
     many works it is left alone (so changes simulated since survive), unless ``reset``."""
-    if not reset and SandboxWork.objects.count() == works:
+    if not reset and SandboxWork.objects.count() == works and not _stale():
         return {"works": works, "products": SandboxProduct.objects.count(), "created": 0}
     data = generate(works=works)
     today = timezone.localdate()

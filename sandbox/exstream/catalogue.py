@@ -1,8 +1,10 @@
 """The sandbox Exstream catalogue: approved communications for the publishing flows.
 
-Real Exstream derives a communication's driver fields from its driver sample file (uploaded to
-DAS as ``type=samplefile&subtype=driver``); the sandbox keeps the fields beside each
-communication and serves them in the communication-set manifest as ``driverFields``.
+Each communication has a driver sample (a DAS ``samplefile`` resource linked to it, served as
+resource content), built here from its fields: dotted names nest (``customer.customerNumber``
+is ``{"customer": {"customerNumber": …}}``). Which fields are required is the design's own
+knowledge: the sandbox keeps it beside each communication to answer a 422, and never serves it.
+The designs key customers on ``customer.customerNumber``.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from sandbox.models import ExstreamSandboxCommunication
 
 _NS = uuid.UUID("6f1c1f2e-7d0b-4a57-9b8e-0c0ff0e5e001")
 
-# Every communication reads these; the customer key is Colophon's message id.
+CUSTOMER_KEY = "customer.customerNumber"
+
+# Every communication reads these; the design keys customers on customer.customerNumber.
 COMMON_FIELDS = [
     {
-        "name": "customerKey",
+        "name": CUSTOMER_KEY,
         "type": "string",
         "required": True,
-        "description": "Colophon message id; comes back as the delivery-file customer key.",
+        "description": "Keys the customer; comes back in delivery files and e-mail events.",
     },
     {"name": "recipientName", "type": "string", "required": True, "description": "Addressee."},
     {
@@ -32,6 +36,12 @@ COMMON_FIELDS = [
         "description": "E-mail address for the e-mail channel.",
     },
     {"name": "imprintName", "type": "string", "required": True, "description": "Sending imprint."},
+    {
+        "name": "recipientAddress",
+        "type": "string",
+        "required": False,
+        "description": "Postal address, one line per part (the letter's address block).",
+    },
 ]
 _TITLE = [
     {"name": "workTitle", "type": "string", "required": True, "description": "Title of the work."},
@@ -69,7 +79,12 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
     ),
     (
         "Royalty statement",
-        [_f("statementPeriod"), _f("amountDue", "decimal"), _f("currency")],
+        [
+            _f("statementPeriod"),
+            _f("amountDue", "decimal"),
+            _f("currency"),
+            _f("statementLines", "array", False, "ISBN, channel, territory, units, royalty."),
+        ],
         [PRINT, EMAIL],
         True,
     ),
@@ -87,11 +102,29 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
     ("Publication notification", [*_TITLE, _f("publicationDate", "date")], [EMAIL, TEXT], False),
     (
         "Launch announcement e-mail",
-        [*_TITLE, _f("publicationDate", "date"), _f("blurb", required=False)],
+        [
+            *_TITLE,
+            _f("publicationDate", "date"),
+            _f("blurb", required=False),
+            _f("coverImageUrl", required=False, description="Front cover image address."),
+            _f("formats", "array", False, "Formats available, e.g. Hardback — Available."),
+            _f("prices", "array", False, "Price per territory, e.g. £16.99 (GB)."),
+        ],
         [EMAIL],
         False,
     ),
-    ("Retailer notice", [*_TITLE, _f("retailerAccount"), _f("noticeText")], [PRINT, EMAIL], False),
+    (
+        "Retailer notice",
+        [
+            *_TITLE,
+            _f("retailerAccount"),
+            _f("noticeText"),
+            _f("coverImageUrl", required=False, description="Front cover image address."),
+            _f("prices", "array", False, "Price per territory, e.g. £16.99 (GB)."),
+        ],
+        [PRINT, EMAIL],
+        False,
+    ),
     ("Advance reader communication", [*_TITLE, _f("accessLink")], [EMAIL], False),
     (
         "Member renewal notice",
@@ -127,6 +160,35 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
         False,
     ),
 ]
+
+
+_SAMPLE_VALUES = {"date": "2026-12-01", "decimal": "125.00"}
+
+
+def sample_id_for(communication_set_id: str) -> str:
+    """DAS id of the communication's driver sample (one per communication set)."""
+    return str(uuid.uuid5(_NS, f"sample:{communication_set_id}"))
+
+
+def driver_sample(driver_fields: list[dict]) -> dict:
+    """The driver sample (JSON) a designer would upload: every field with a sample value."""
+    sample: dict = {}
+    for f in driver_fields:
+        node = sample
+        *parents, leaf = str(f["name"]).split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = _SAMPLE_VALUES.get(f.get("type", ""), f"Sample {leaf}")
+    return sample
+
+
+def get_path(data: dict, path: str) -> object:
+    node: object = data
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
 
 
 def communication_id_for(name: str) -> str:

@@ -15,7 +15,7 @@ from accounts.types import AuthedRequest
 from integration.lib.http import ExternalServiceError
 from sandbox.exstream.catalogue import seed_exstream_sandbox
 from sandbox.exstream.push import push_email_events
-from sandbox.exstream.views import advance_job
+from sandbox.exstream.runtime import advance_job
 from sandbox.models import ExstreamSandboxJob, ExstreamSandboxSwitches, ExstreamSandboxToken
 
 
@@ -80,5 +80,8 @@ def control(request: AuthedRequest) -> HttpResponse:
                 count = seed_exstream_sandbox()
                 messages.success(request, f"Seeded {count} communications.")
                 return redirect("sandbox_exstream:control")
-    context = {"form": form, "jobs": ExstreamSandboxJob.objects.all()[:50]}
+    # Sandbox jobs carry no imprint, and their records hold every imprint's recipients: the
+    # list is for superusers only.
+    jobs = ExstreamSandboxJob.objects.all()[:50] if request.user.is_superuser else None
+    context = {"form": form, "jobs": jobs}
     return render(request, "sandbox/exstream_control.html", context)

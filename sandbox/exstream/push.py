@@ -33,7 +33,7 @@ def cxi_payload(event: ExstreamSandboxEmailEvent) -> dict:
             "domain": event.domain,
             "eventType": event.event_type,
         },
-        "user": {"customerKey": event.customer_key},
+        "user": {"customerNumber": event.customer_key},
     }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sandbox.exstream import control, views
+from sandbox.exstream import control, generation, runtime, views
 
 R = "orchestration/api/v1/runtime/<str:domain>/"
 
@@ -11,21 +11,22 @@ urlpatterns = [
     path("orchestration/api/v1/version", views.version, name="version"),
     path("design/api/v1/domains", views.domains),
     path("design/api/v1/resources/<str:domain>", views.resources),
+    path("design/api/v1/resources/<str:domain>/<str:resource_id>/content", views.resource_content),
     path("design/api/v1/links/<str:domain>", views.links),
     path("design/api/v1/manifests/<str:domain>/communication-set/<str:set_id>", views.manifest),
-    path("orchestration/api/v1/inputs/ondemand/<str:domain>/generate", views.generate),
-    path("orchestration/api/v1/inputs/batch/<str:domain>/<str:channel>", views.batch),
-    path(R + "jobs", views.jobs),
-    path(R + "jobs/<str:job_id>", views.job_detail),
-    path(R + "jobs/<str:job_id>/stop", views.job_stop),
-    path(R + "jobs/<str:job_id>/reprocessing", views.job_reprocess),
-    path(R + "flow-instances", views.flow_instances),
-    path(R + "flow-steps", views.flow_steps),
-    path(R + "flow-steps/<str:step_id>/release", views.step_release),
-    path(R + "flow-steps/<str:step_id>/delivery-file", views.step_delivery_file),
+    path("orchestration/api/v1/inputs/ondemand/<str:domain>/generate", generation.generate),
+    path("orchestration/api/v1/inputs/batch/<str:domain>/<str:channel>", generation.batch),
+    path(R + "jobs", runtime.jobs),
+    path(R + "jobs/<str:job_id>", runtime.job_detail),
+    path(R + "jobs/<str:job_id>/stop", runtime.job_stop),
+    path(R + "jobs/<str:job_id>/reprocessing", runtime.job_reprocess),
+    path(R + "flow-instances", runtime.flow_instances),
+    path(R + "flow-steps", runtime.flow_steps),
+    path(R + "flow-steps/<str:step_id>/release", runtime.step_release),
+    path(R + "flow-steps/<str:step_id>/delivery-file", runtime.step_delivery_file),
     path(
         "ei/api/v1/eventmetrics/email-event/<str:tenant>/<str:domain>/content",
-        views.email_events,
+        runtime.email_events,
     ),
     path("control/", control.control, name="control"),
 ]

@@ -94,38 +94,61 @@ class TestCategoryRules:
 
     def test_nobody_approves_their_own_submission(self, imprint_a, rights_manager, superuser):
         assert not policy.can_approve(
-            rights_manager, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            rights_manager, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
         assert not policy.can_approve(
-            superuser, Category.RIGHTS, imprint_a, submitted_by_id=superuser.pk
+            superuser, Category.RIGHTS, imprint_a, author_ids={superuser.pk}
         )
         reason = policy.approval_refusal(
-            rights_manager, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            rights_manager, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
         assert reason and "another person" in reason
+
+    def test_refusal_names_who_may_approve_instead(
+        self, imprint_a, imprint_b, rights_manager, second_rights_manager, admin_a, marketing
+    ):
+        member(Role.RIGHTS_MANAGER, imprint_b)  # another imprint's: never named
+        own = policy.approval_refusal(
+            rights_manager, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
+        )
+        assert own is not None and "change your role" not in own
+        names = sorted([second_rights_manager.get_full_name(), admin_a.get_full_name()])
+        assert own.endswith(f"Ask {names[0]} or {names[1]}.")
+        assert rights_manager.get_full_name() not in own
+        wrong_role = policy.approval_refusal(
+            marketing, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
+        )
+        assert wrong_role is not None and second_rights_manager.get_full_name() in wrong_role
+        assert rights_manager.get_full_name() not in wrong_role  # the submitter cannot
+
+    def test_refusal_says_when_nobody_else_may_approve(self, imprint_b, outsider):
+        reason = policy.approval_refusal(
+            outsider, Category.RIGHTS, imprint_b, author_ids={outsider.pk}
+        )
+        assert reason is not None and "Nobody else in this imprint may approve" in reason
 
     def test_another_rights_manager_may_approve(
         self, imprint_a, rights_manager, second_rights_manager
     ):
         assert policy.can_approve(
-            second_rights_manager, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            second_rights_manager, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
 
     def test_wrong_role_may_not_approve(self, imprint_a, rights_manager, marketing):
         assert not policy.can_approve(
-            marketing, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            marketing, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
         reason = policy.approval_refusal(
-            marketing, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            marketing, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
         assert reason and "Rights manager" in reason
 
     def test_wrong_imprint_may_not_approve(self, imprint_a, imprint_b, rights_manager):
         other_rm = member(Role.RIGHTS_MANAGER, imprint_b)
         assert not policy.can_approve(
-            other_rm, Category.RIGHTS, imprint_a, submitted_by_id=rights_manager.pk
+            other_rm, Category.RIGHTS, imprint_a, author_ids={rights_manager.pk}
         )
 
     def test_admin_approves_any_category(self, imprint_a, admin_a, marketing):
         for category in Category:
-            assert policy.can_approve(admin_a, category, imprint_a, submitted_by_id=marketing.pk)
+            assert policy.can_approve(admin_a, category, imprint_a, author_ids={marketing.pk})

@@ -95,8 +95,13 @@ def test_audit_log_is_for_admins_and_filtered_by_imprint(
     assert response.status_code == 200
     verbs = [e.verb for e in response.context["page"]]
     assert verbs == ["template.updated"]  # imprint B's row is not shown
-    response = login(admin_a).get(reverse("audit_log"), {"verb": "nothing-matches"})
+    response = login(admin_a).get(reverse("audit_log"), {"verb": "setup.seeded"})
     assert list(response.context["page"]) == []
+    assert b'<option value="setup.seeded" selected>Set up the demo</option>' in response.content
+    log_action(actor=admin_a, verb="setup.seeded", target=imprint_a)
+    response = login(admin_a).get(reverse("audit_log"), {"verb": "setup.seeded"})
+    assert [e.verb for e in response.context["page"]] == ["setup.seeded"]
+    assert b"Set up the demo" in response.content and b"setup.seeded</" not in response.content
 
 
 def test_audit_filter_rejects_inverted_dates(login, admin_a):

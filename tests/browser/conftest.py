@@ -118,6 +118,7 @@ def letter(sandbox, imprint_a, settings, communication_types) -> Iterator[dict[s
         communication_type=communication_type("rights-confirmation"),
         exstream_communication=exstream,
         channels=["print", "email"],
+        optional_driver_fields=["recipientAddress"],  # e-mail recipients have none
     )
     for driver, context, transforms in (
         ("recipientName", "recipient.name", []),

@@ -78,11 +78,11 @@ def test_draft_preview_submit_approve_send(
     expect(frame).to_be_visible()
     html = page.frame_locator("iframe.preview-frame").first.locator("body")
     expect(html).to_contain_text("Tides")
-    page.get_by_text("Driver JSON").first.click()
+    page.get_by_text("Driver data (JSON)").first.click()
     driver_json = page.locator("details pre").first
     expect(driver_json).to_be_visible()
-    expect(driver_json).to_contain_text("'workTitle': 'Tides'")
-    expect(driver_json).to_contain_text("'territories': 'FR'")
+    expect(driver_json).to_contain_text('"workTitle": "Tides"')
+    expect(driver_json).to_contain_text('"territories": "FR"')
 
     _submit(page)
     approve = page.get_by_role("button", name="Approve and send")

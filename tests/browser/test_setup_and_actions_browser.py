@@ -62,7 +62,9 @@ def test_admin_tries_a_template_then_adds_a_compliance_rule(
     page.get_by_role("link", name="New compliance rule").click()
     page.get_by_label("Name").fill("Office hours only")
     page.get_by_label("Kind").select_option(label="Only send within days and hours")
-    page.get_by_label("Weekdays").fill("0,1,2,3,4")
+    weekdays = page.get_by_role("group", name="Weekdays")
+    for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"):
+        weekdays.get_by_role("checkbox", name=day).check()
     page.get_by_label("Start hour").fill("18")
     page.get_by_label("End hour").fill("9")
     page.get_by_role("button", name="Save").click()

@@ -57,11 +57,11 @@ def test_timeline_filters_in_place_and_board_records(live_server, page, imprint_
         ]
     )
     page.goto(f"{live_server.url}/titles/{work.pk}/timeline/")
-    assert page.locator("#timeline tbody tr").count() == 3
+    assert page.locator("#timeline-log tbody tr").count() == 3
     page.fill("#tl-recipient", "ben")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_load_state("networkidle")
-    rows = page.locator("#timeline tbody tr")
+    rows = page.locator("#timeline-log tbody tr")
     assert rows.count() == 1 and "Ben Marsh" in rows.inner_text()
 
     page.goto(f"{live_server.url}/actions/")

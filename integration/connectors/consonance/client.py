@@ -18,6 +18,14 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from integration.connectors.consonance.schema import (
+    INTROSPECTION,
+    INTROSPECTION_OPERATION,
+    Fitted,
+    as_shipped,
+    fit_document,
+    schema_from_introspection,
+)
 from integration.lib import http
 from integration.lib.http import ExternalServiceError
 
@@ -32,17 +40,33 @@ def load_query(name: str) -> str:
     return (QUERIES / f"{name}.graphql").read_text(encoding="utf-8")
 
 
+@cache
+def shipped(name: str) -> Fitted:
+    """The shipped document as it is, with the variables it declares."""
+    return as_shipped(name, load_query(name))
+
+
 def base_url() -> str:
     """CONSONANCE_URL, or the built-in sandbox when it is unset."""
     return settings.CONSONANCE_URL or f"{settings.SANDBOX_BASE_URL}/sandbox/consonance"
 
 
 def api_key() -> str:
-    """CONSONANCE_API_KEY; against the sandbox with no key set, the sandbox default."""
-    key = str(getattr(settings, "CONSONANCE_API_KEY", "") or "")
-    if not key and not settings.CONSONANCE_URL:
+    """CONSONANCE_API_KEY for the real Consonance; the sandbox's own key against the sandbox
+    (CONSONANCE_URL unset): the real key is never sent to the sandbox."""
+    if not settings.CONSONANCE_URL:
         return SANDBOX_KEY
-    return key
+    return str(getattr(settings, "CONSONANCE_API_KEY", "") or "")
+
+
+def _error_text(error: Any) -> str:
+    """One payload error. The reference's examples disagree on its shape (``{field message}``,
+    ``{attribute message}``, ``{field messages}``): every reading is accepted."""
+    if not isinstance(error, dict):
+        return str(error)
+    where = error.get("field") or error.get("attribute") or "?"
+    message = error.get("message") or "; ".join(str(m) for m in error.get("messages") or [])
+    return f"{where}: {message}"
 
 
 class ConsonanceClient:
@@ -60,12 +84,63 @@ class ConsonanceClient:
         self.session = session or requests.Session()
         self.sleep = sleep
         self.timeout = timeout
+        self._schema_loaded = False
+        self._schema: Any = None
+        self.schema_note = ""
+        self._fitted: dict[str, Fitted] = {}
 
     # --- GraphQL ---------------------------------------------------------------------------------
 
     def graphql(self, operation: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run the named query document and return ``data``. Raises ``ExternalServiceError`` with
-        the operation name on GraphQL ``errors[]`` or an unexpected response shape."""
+        the operation name on GraphQL ``errors[]`` or an unexpected response shape.
+
+        After ``fit(operation)`` the document fitted to this server's schema is sent (with only
+        the variables it still declares); otherwise the shipped document."""
+        fitted = self._fitted.get(operation) or shipped(operation)
+        # Only the variables the document declares (a server may refuse undeclared ones).
+        sent = {k: v for k, v in (variables or {}).items() if k in fitted.variables}
+        return self._post(operation, fitted.source, sent)
+
+    def server_schema(self) -> Any:
+        """This server's schema by introspection, asked once per client (one client per sync
+        run). ``None`` when the server refuses introspection (GraphQL errors): the shipped,
+        documented documents are then sent as they are and ``schema_note`` says so. HTTP
+        failures (404, 5xx …) raise as for any other call."""
+        if not self._schema_loaded:
+            try:
+                data = self._post(INTROSPECTION_OPERATION, INTROSPECTION, {})
+                self._schema = schema_from_introspection(data)
+            except ExternalServiceError as exc:
+                if not isinstance(exc.details, list):  # not GraphQL errors: HTTP, malformed …
+                    raise
+                self._schema = None
+                self.schema_note = (
+                    "Consonance did not describe its schema (introspection failed: "
+                    f"{str(exc)[:200]}); the documented fields were requested as they are."
+                )
+            except (TypeError, ValueError, KeyError) as exc:
+                self._schema = None
+                self.schema_note = (
+                    f"Consonance's schema description could not be read ({exc}); the documented "
+                    "fields were requested as they are."
+                )
+            self._schema_loaded = True
+        return self._schema
+
+    def fit(self, operation: str) -> Fitted:
+        """The named document fitted to this server's schema (introspected once), cached."""
+        if operation not in self._fitted:
+            schema = self.server_schema()
+            source = load_query(operation)
+            self._fitted[operation] = (
+                as_shipped(operation, source)
+                if schema is None
+                else fit_document(operation, source, schema)
+            )
+        return self._fitted[operation]
+
+    def _post(self, operation: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         if not self.key:
             raise ExternalServiceError(
                 "CONSONANCE_API_KEY is not set; add the key from Consonance's settings page.",
@@ -80,11 +155,7 @@ class ConsonanceClient:
             sleep=self.sleep,
             timeout=self.timeout,
             headers={"Authorization": f"Bearer {self.key}", "Accept": "application/json"},
-            json={
-                "query": load_query(operation),
-                "operationName": operation,
-                "variables": variables or {},
-            },
+            json={"query": query, "operationName": operation, "variables": variables},
         )
         try:
             body = response.json()
@@ -199,9 +270,10 @@ class ConsonanceClient:
         return self.pages("WorksPage", "works", since=since, after=after, prefetch=prefetch)
 
     def contracts_pages(
-        self, *, since: str | None = None, after: int | None = None, prefetch: bool | None = None
+        self, *, after: int | None = None, prefetch: bool | None = None
     ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
-        return self.pages("ContractsPage", "contracts", since=since, after=after, prefetch=prefetch)
+        """Every contract, keyset paged: ContractSearchAttributes has no ``changedSince``."""
+        return self.pages("ContractsPage", "contracts", after=after, prefetch=prefetch)
 
     def mutate(self, operation: str, input_: dict[str, Any]) -> dict[str, Any]:
         """Run a write-back mutation; payload ``errors`` become an ``ExternalServiceError``."""
@@ -212,7 +284,7 @@ class ConsonanceClient:
                 f"{operation}: no payload returned.", service=SERVICE, retryable=False
             )
         if payload.get("errors"):
-            text = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in payload["errors"])
+            text = "; ".join(_error_text(e) for e in payload["errors"])
             raise ExternalServiceError(
                 f"{operation}: Consonance refused the change: {text}",
                 service=SERVICE,

@@ -11,6 +11,15 @@ Choices documented here:
   home market (GBP → GB, USD → US, EUR → EU …), ONIX prices carry their own territory.
 * Audience: Work has no audience field in Consonance; the first marketing text's
   ``onixContentAudienceCodes`` (ONIX list 154) is used.
+* Marketing text type: GraphQL gives ``variant`` (MarketingTextVariant), whose values are the
+  ONIX 3.0 list 153 text types by name; we store the list 153 code. The reference documents no
+  language field on MarketingText, so ``language`` stays empty.
+* Availability (ONIX list 65): the reference names no Product field for it. When the server's
+  schema has a Product field of the documented type ``ONIXProductAvailabilityCode``, the client
+  selects it under the alias ``availability`` (see ``schema.py``); otherwise it stays empty.
+* Contract parties: ``client`` is the publisher's own client record (type Client), kept as
+  ``client`` ``{id, name}`` and never stored as a contact. A contract names a contributor only
+  through its gratis copies' ``contactId`` (documented); see ``party_contact_ids``.
 """
 
 from __future__ import annotations
@@ -35,6 +44,25 @@ CURRENCY_TERRITORY = {
     "SEK": "SE",
     "NOK": "NO",
     "DKK": "DK",
+}
+
+
+# MarketingTextVariant (documented enum) → ONIX 3.0 list 153 text type code.
+TEXT_TYPE_CODES = {
+    "SENDER_DEFINED": "01",
+    "SHORT_DESCRIPTION": "02",
+    "DESCRIPTION": "03",
+    "TABLE_OF_CONTENTS": "04",
+    "PRIMARY_COVER_COPY": "05",
+    "REVIEW_QUOTE": "06",
+    "PREVIOUS_EDITION_REVIEW_QUOTE": "07",
+    "PREVIOUS_WORK_REVIEW_QUOTE": "08",
+    "ENDORSEMENT": "09",
+    "PROMOTIONAL_HEADLINE": "10",
+    "FEATURE": "11",
+    "BIOGRAPHICAL_NOTE": "12",
+    "PUBLISHERS_NOTICE": "13",
+    "EXCERPT": "14",
 }
 
 
@@ -129,6 +157,14 @@ def normalise_price(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _availability(value: Any) -> str:
+    """The aliased availability field when the server offers one: a code, or an object with
+    ``code`` (ONIXCode-like). Both readings are tolerated; absent → empty."""
+    if isinstance(value, dict):
+        value = value.get("code")
+    return _s(value).lstrip("_")
+
+
 def normalise_product(record: dict[str, Any]) -> dict[str, Any]:
     isbn = record.get("isbn")
     form = record.get("onix21ProductForm") or {}
@@ -145,7 +181,7 @@ def normalise_product(record: dict[str, Any]) -> dict[str, Any]:
         "publication_date": _date(record.get("publicationDate")),
         "planned_publication_date": _date(record.get("plannedPublicationDate")),
         "publishing_status": _s(record.get("onixPublishingStatusCode")),
-        "availability": _s(record.get("onixProductAvailabilityCode")),
+        "availability": _availability(record.get("availability")),
         "for_sale": sorted(record.get("forSaleCountryCodes") or []),
         "not_for_sale": sorted(record.get("notForSaleCountryCodes") or []),
         "prices": prices,
@@ -200,9 +236,9 @@ def normalise_work(record: dict[str, Any]) -> dict[str, Any]:
         "marketing_texts": [
             {
                 "id": t.get("id"),
-                "type": _s(t.get("onixTextTypeCode")),
+                "type": TEXT_TYPE_CODES.get(_s(t.get("variant")), ""),
                 "text": _s(t.get("externalText")),
-                "language": _s(t.get("languageCode")),
+                "language": "",
             }
             for t in texts
         ],
@@ -238,14 +274,11 @@ def normalise_contract(record: dict[str, Any]) -> dict[str, Any]:
         "pub_before_date": _date(record.get("pubBeforeDate")),
         "review_date": _date(record.get("reviewDate")),
         "work_id": work.get("id") if isinstance(work, dict) else None,
+        # The publisher's own client record (type Client), not a party to notify.
         "client": (
-            {
-                "id": client.get("id"),
-                "name": _s(client.get("name")),
-                "kind": "organisation" if client.get("__typename") == "Organisation" else "person",
-            }
+            {"id": client.get("id", record.get("clientId")), "name": _s(client.get("name"))}
             if isinstance(client, dict)
-            else None
+            else ({"id": record["clientId"], "name": ""} if record.get("clientId") else None)
         ),
         "rights": sorted(
             (
@@ -282,6 +315,7 @@ def normalise_contract(record: dict[str, Any]) -> dict[str, Any]:
                 {
                     "id": g.get("id"),
                     "product_id": g.get("productId"),
+                    "contact_id": g.get("contactId"),
                     "copies": int(g.get("numberOfCopies") or 0),
                     "send_on": _date(g.get("sendOn")),
                     "sent_on": _date(g.get("sentOn")),
@@ -353,11 +387,26 @@ def merge_rest_product(old: dict[str, Any] | None, rest: dict[str, Any]) -> dict
     for price in old.get("prices") or []:
         key = (price["currency"], price["type"], price["qualifier"])
         previous.setdefault(key, []).append(price)
+    # REST v4 documents no price type on a price (`currency_code, price_qualifier,
+    # price_amount`); when it is absent, match the old price on currency and qualifier alone.
+    loose: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for key, group in previous.items():
+        loose.setdefault((key[0], key[2]), []).extend(group)
     prices = []
     for price in rest["prices"]:
-        matches = previous.get((price["currency"], price["type"], price["qualifier"]))
+        if price["type"]:
+            matches = previous.get((price["currency"], price["type"], price["qualifier"]))
+        else:
+            matches = loose.get((price["currency"], price["qualifier"]))
         prices.append({**matches.pop(0), "amount": price["amount"]} if matches else price)
     merged["prices"] = sorted(
         prices, key=lambda p: (p["currency"], p["type"], p["qualifier"], p["territory"])
     )
     return merged
+
+
+def party_contact_ids(doc: dict[str, Any]) -> list[int]:
+    """The Consonance contact ids a normalised contract names: its gratis copies' ``contactId``
+    (documented on GratisCopy and CreateGratisCopyInput). ``client`` is the publisher's own client
+    record and is not a party here."""
+    return sorted({g["contact_id"] for g in doc.get("gratis") or [] if g.get("contact_id")})

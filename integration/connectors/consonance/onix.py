@@ -1,7 +1,11 @@
 """Streaming, hardened reader for ONIX 3.0 reference-tag messages → normalised work documents.
 
 Safety: lxml ``iterparse`` with ``resolve_entities=False, no_network=True, huge_tree=False,
-load_dtd=False``; a DOCTYPE that declares entities is refused before parsing starts.
+load_dtd=False``, and any DTD is refused by the parser itself: when the root element starts,
+everything before it (where XML allows a DOCTYPE) has been parsed, and a document with a
+DOCTYPE, internal subset or external DTD is refused there — wherever in the prolog it appears,
+however long the comments before it. ONIX 3.0 files never need a DTD. A quick look at the first
+64 KB refuses the obvious cases before parsing starts.
 Both EDItEUR namespace spellings (``http://ns.editeur.org/onix/3.0/reference`` and the
 non-standard ``http://www.editeur.org/onix/3.0/reference``) and no namespace are accepted.
 
@@ -15,6 +19,7 @@ is the ISNI, else the sender's internal identifier, else the inverted name.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 from collections.abc import Iterator
@@ -87,18 +92,34 @@ def _all(el: Any, name: str) -> Iterator[Any]:
 def _onix_date(value: str) -> str | None:
     digits = re.sub(r"\D", "", value)
     if len(digits) >= 8:
-        return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}"
+        iso = f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}"
+        try:
+            datetime.date.fromisoformat(iso)
+        except ValueError as exc:
+            raise RecordError(f"The date {value!r} is not a calendar date (YYYYMMDD).") from exc
+        return iso
     return None
 
 
+DTD_REFUSED = (
+    "The file declares a DOCTYPE (a DTD); ONIX 3.0 files never need one, and files with a "
+    "DTD (which can hide entities: XXE, billion laughs) are refused for safety."
+)
+
+
 def check_prolog(head: bytes) -> None:
-    """Refuse DOCTYPEs that declare entities (XXE, billion laughs) before any parsing."""
-    text = head.decode("utf-8", errors="replace")
-    if "<!DOCTYPE" in text.upper() and ("<!ENTITY" in text.upper() or "[" in text):
-        raise OnixError(
-            "The file declares a DOCTYPE with entities; ONIX 3.0 files never need one, and "
-            "such files are refused for safety."
-        )
+    """Refuse a DOCTYPE seen in the first bytes before any parsing (the parser refuses the rest)."""
+    if b"<!DOCTYPE" in head.upper():
+        raise OnixError(DTD_REFUSED)
+
+
+def refuse_dtd(root: Any) -> None:
+    """Refuse a document with any DTD; called when the root element starts."""
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+        raise OnixError(DTD_REFUSED)
+    if info.system_url or info.public_id:
+        raise OnixError(DTD_REFUSED)
 
 
 def _territory(el: Any) -> list[str]:
@@ -328,6 +349,7 @@ def iter_products(
                 depth += 1
                 if not root_seen:
                     root_seen = True
+                    refuse_dtd(el)
                     if _local(el.tag) != "ONIXMessage":
                         raise OnixError(
                             f"The root element is <{_local(el.tag) or el.tag}>, not "

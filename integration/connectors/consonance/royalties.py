@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
+from integration.lib import uploads
+
 COLUMNS = [
     "payee_contact_id",
     "contract_id",
@@ -70,6 +72,11 @@ def read_rows(stream: IO[bytes], filename: str) -> Iterator[tuple[int, dict[str,
 
         from openpyxl import load_workbook
 
+        budget = uploads.RowBudget()
+        try:
+            uploads.check_xlsx_archive(stream)
+        except uploads.UploadTooLarge as exc:
+            raise RoyaltyFileError(str(exc)) from exc
         try:
             book = load_workbook(stream, read_only=True, data_only=True)
         except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
@@ -81,6 +88,10 @@ def read_rows(stream: IO[bytes], filename: str) -> Iterator[tuple[int, dict[str,
         except StopIteration as exc:
             raise RoyaltyFileError(f"{filename} is empty.") from exc
         for number, values in enumerate(rows, start=2):
+            try:
+                budget.take()
+            except uploads.UploadTooLarge as exc:
+                raise RoyaltyFileError(str(exc)) from exc
             cells = [_cell(c) for c in values]
             if any(cells):
                 yield number, dict(zip(header, cells, strict=False))
@@ -98,12 +109,16 @@ def read_rows(stream: IO[bytes], filename: str) -> Iterator[tuple[int, dict[str,
         raise RoyaltyFileError(f"{filename} is empty.") from exc
     except csv.Error as exc:
         raise RoyaltyFileError(f"{filename} is not valid CSV: {exc}") from exc
+    budget = uploads.RowBudget()
     try:
         for number, cells in enumerate(reader, start=2):
+            budget.take()
             if any(c.strip() for c in cells):
                 yield number, dict(zip(header, (c.strip() for c in cells), strict=False))
     except csv.Error as exc:
         raise RoyaltyFileError(f"{filename} is not valid CSV: {exc}") from exc
+    except uploads.UploadTooLarge as exc:
+        raise RoyaltyFileError(str(exc)) from exc
 
 
 def validate_row(row: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
-from integration.connectors.exstream.client import using_sandbox
+from integration.connectors.exstream.base import using_sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,10 @@ class WebhookVerificationError(Exception):
 
 
 def configured_secrets() -> list[str]:
-    raw = settings.EXSTREAM_EVENTS_SECRET or (SANDBOX_EVENTS_SECRET if using_sandbox() else "")
+    # The sandbox's published secret only while the sandbox is served: in production (sandbox
+    # off) an unset secret means no pushed event is accepted.
+    sandbox = using_sandbox() and settings.SANDBOX_ENABLED
+    raw = settings.EXSTREAM_EVENTS_SECRET or (SANDBOX_EVENTS_SECRET if sandbox else "")
     return [s.strip() for s in str(raw).split(",") if s.strip()]
 
 
@@ -90,6 +93,3 @@ def verify(
 def event_type_of(payload: dict[str, Any]) -> str:
     expctr = payload.get("expctr") if isinstance(payload.get("expctr"), dict) else {}
     return str((expctr or {}).get("schemaType") or payload.get("type") or "")
-
-
-# --- handlers (event type -> handler) ----------------------------------------------------------

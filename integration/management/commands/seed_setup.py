@@ -236,19 +236,28 @@ class Command(BaseCommand):
                     "status": CommunicationTemplate.Status.ACTIVE,
                 },
             )
+            optional = []
             for field in comm.driver_fields:
+                if field["name"] == template.customer_key_path:
+                    continue  # Colophon writes its message key there
                 context_field = suggest_context_field(field["name"])
                 if context_field is None:
                     continue
+                if context_field in ("recipient.email", "recipient.address"):
+                    # print recipients may have no e-mail, e-mail recipients no address
+                    optional.append(field["name"])
                 FieldMapping.objects.update_or_create(
                     template=template,
                     driver_field=field["name"],
                     defaults={
                         "context_field": context_field,
                         "transforms": suggested_transforms(context_field, field["name"]),
-                        "required": bool(field.get("required")),
+                        "required": False,
                     },
                 )
+            if optional != template.optional_driver_fields:
+                template.optional_driver_fields = optional
+                template.save(update_fields=["optional_driver_fields"])
             made += 1
         return made
 

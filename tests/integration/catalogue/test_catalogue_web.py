@@ -205,7 +205,7 @@ def test_sandbox_control_page(login, viewer, admin_a):
     missing = client.post(
         reverse("sandbox:control"), {"form": "simulate", "change": "price", "work_id": 4}
     )
-    assert b"has no products" in missing.content
+    assert b"No sandbox work 4 in your imprints" in missing.content
 
 
 def test_sync_is_scheduled_every_configured_minutes(settings):

@@ -120,8 +120,8 @@ WRONG_ROOT = b"""<?xml version="1.0"?><rss><channel><title>Not ONIX</title></cha
     [
         (b"this is not xml at all", "not well-formed XML"),
         (WRONG_ROOT, "not <ONIXMessage>"),
-        (XXE, "DOCTYPE with entities"),
-        (LAUGHS, "DOCTYPE with entities"),
+        (XXE, "declares a DOCTYPE"),
+        (LAUGHS, "declares a DOCTYPE"),
         (b"", "empty"),
     ],
     ids=["not-xml", "wrong-root", "xxe", "entity-expansion", "empty"],
@@ -142,3 +142,138 @@ def test_truncated_file_imports_nothing(onix_dir):
     # Products before the cut were parsed, but the whole file is one transaction.
     assert Work.objects.count() == 0 and Product.objects.count() == 0
     assert Imprint.objects.filter(name="Snowbooks").count() == 0
+
+
+# --- issue 12: no import crosses an imprint; whole or nothing; any DTD refused ---------------
+
+
+def _onix(*products: tuple[str, str, str]) -> io.BytesIO:
+    """An ONIX message with (RecordReference, ISBN, title) products."""
+    body = "".join(
+        f"<Product><RecordReference>{ref}</RecordReference><NotificationType>03</NotificationType>"
+        f"<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>{isbn}</IDValue>"
+        "</ProductIdentifier><DescriptiveDetail><ProductForm>BC</ProductForm><TitleDetail>"
+        f"<TitleType>01</TitleType><TitleElement><TitleElementLevel>01</TitleElementLevel>"
+        f"<TitleText>{title}</TitleText></TitleElement></TitleDetail></DescriptiveDetail>"
+        "</Product>"
+        for ref, isbn, title in products
+    )
+    return io.BytesIO(
+        (
+            '<?xml version="1.0"?><ONIXMessage xmlns="http://ns.editeur.org/onix/3.0/reference" '
+            f'release="3.0"><Header><Sender><SenderName>x</SenderName></Sender></Header>{body}'
+            "</ONIXMessage>"
+        ).encode()
+    )
+
+
+@pytest.fixture
+def harbour_title(imprint_a):
+    run = onix_import(
+        stream=_onix(("HL-0001", "9781908435500", "Harbour Lights' own title")),
+        filename="hl.xml",
+        imprint=imprint_a,
+    )
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    return Work.objects.get()
+
+
+def _unchanged(work: Work) -> None:
+    fresh = Work.objects.get(pk=work.pk)
+    assert (fresh.imprint_id, fresh.title, fresh.content_hash) == (
+        work.imprint_id,
+        work.title,
+        work.content_hash,
+    )
+    assert set(fresh.products.values_list("isbn13", flat=True)) == {"9781908435500"}
+
+
+@pytest.mark.django_db
+def test_onix_record_reference_of_another_imprint_is_refused(harbour_title, imprint_b):
+    events = ChangeEvent.objects.count()
+    run = onix_import(
+        stream=_onix(("HL-0001", "9780000000017", "Taken over")),
+        filename="northwind.xml",
+        imprint=imprint_b,
+    )
+    assert run.status == SyncRun.Status.FAILED
+    assert "nothing was imported" in run.message
+    assert run.errors[0]["id"] == "HL-0001"
+    assert "RecordReference HL-0001 is a title of another imprint" in run.errors[0]["error"]
+    _unchanged(harbour_title)
+    assert ChangeEvent.objects.count() == events
+    assert not Work.objects.filter(imprint=imprint_b).exists()
+
+
+@pytest.mark.django_db
+def test_onix_isbn_of_another_imprint_is_refused(harbour_title, imprint_b):
+    run = onix_import(
+        stream=_onix(("NW-0001", "978-1-908435-50-0", "Same ISBN, other record")),
+        filename="northwind.xml",
+        imprint=imprint_b,
+    )
+    assert run.status == SyncRun.Status.FAILED
+    assert "ISBN 9781908435500 belongs to a title of another imprint" in run.errors[0]["error"]
+    _unchanged(harbour_title)
+    assert Product.objects.filter(isbn13="9781908435500").count() == 1
+
+
+@pytest.mark.django_db
+def test_onix_superuser_import_by_imprint_name_cannot_move_a_title(harbour_title, imprint_b):
+    stream = _onix(("HL-0001", "9781908435500", "Renamed"))
+    text = stream.getvalue().replace(
+        b"</DescriptiveDetail>",
+        b"</DescriptiveDetail><PublishingDetail><Imprint><ImprintName>Northwind Press"
+        b"</ImprintName></Imprint></PublishingDetail>",
+    )
+    run = onix_import(stream=io.BytesIO(text), filename="x.xml")
+    assert run.status == SyncRun.Status.FAILED
+    _unchanged(harbour_title)
+
+
+@pytest.mark.django_db
+def test_the_same_imprint_may_reimport_its_titles(harbour_title, imprint_a):
+    run = onix_import(
+        stream=_onix(("HL-0001", "9781908435500", "New title")),
+        filename="hl.xml",
+        imprint=imprint_a,
+    )
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    assert Work.objects.get(pk=harbour_title.pk).title == "New title"
+
+
+@pytest.mark.django_db
+def test_onix_import_is_whole_or_nothing_with_an_error_report(imprint_a):
+    stream = _onix(("OK-1", "9780000000017", "Fine"), ("BAD-1", "9780000000024", "Bad"))
+    text = stream.getvalue().replace(
+        b"<RecordReference>BAD-1</RecordReference>",
+        b"<RecordReference>BAD-1</RecordReference><PublishingDetail><PublishingDate>"
+        b"<PublishingDateRole>01</PublishingDateRole><Date>20261301</Date></PublishingDate>"
+        b"</PublishingDetail>",
+    )
+    run = onix_import(stream=io.BytesIO(text), filename="mixed.xml", imprint=imprint_a)
+    assert run.status == SyncRun.Status.FAILED
+    assert (run.failed, run.created) == (1, 0)
+    assert run.errors[0]["id"] == "BAD-1"
+    assert "nothing was imported" in run.message
+    assert Work.objects.count() == 0 and ChangeEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        b'<!DOCTYPE ONIXMessage SYSTEM "http://www.editeur.org/onix/3.0/onix.dtd">',
+        b'<!DOCTYPE ONIXMessage [<!ENTITY x "y">]>',
+    ],
+    ids=["external", "internal-subset"],
+)
+def test_a_dtd_after_a_long_comment_is_refused_by_the_parser(doctype):
+    content = _onix(("OK-1", "9780000000017", "Fine")).getvalue()
+    content = content.replace(
+        b"<ONIXMessage", b"<!--" + b"x" * 100_000 + b"-->" + doctype + b"<ONIXMessage", 1
+    )
+    run = onix_import(stream=io.BytesIO(content), filename="dtd.xml")
+    assert run.status == SyncRun.Status.FAILED
+    assert "declares a DOCTYPE" in run.message
+    assert Work.objects.count() == 0

@@ -23,10 +23,10 @@ def contracts(imprint_a, imprint_b):
     work_b = WorkFactory(imprint=imprint_a)
     other = WorkFactory(imprint=imprint_b)
     ProductFactory(work=work_a, isbn13="9780000000017")
-    payee = ContactFactory(consonance_id=1003)
+    ContactFactory(consonance_id=1003)  # the payee
     return {
-        "a": ContractFactory(work=work_a, consonance_id=500002, client=payee),
-        "b": ContractFactory(work=work_b, consonance_id=500003, client=payee),
+        "a": ContractFactory(work=work_a, consonance_id=500002),
+        "b": ContractFactory(work=work_b, consonance_id=500003),
         "other": ContractFactory(work=other, consonance_id=600001),
     }
 
@@ -164,3 +164,84 @@ def test_the_same_file_is_not_imported_twice(imprint_a, contracts):
     assert not again.imported and "already been imported" in again.errors[0]["error"]
     assert RoyaltyLine.objects.count() == 1
     assert RoyaltyImport.objects.count() == 2
+
+
+# --- issue 12: no import crosses an imprint ------------------------------------------------
+
+
+def test_a_contract_of_another_imprint_is_refused_and_nothing_of_it_changes(
+    imprint_a, imprint_b, contracts
+):
+    """By source id: Harbour Lights' file names Northwind's contract."""
+    other = contracts["other"]
+    record = royalty_import(stream=_csv(_row(), _row(600001)), filename="x.csv", imprint=imprint_a)
+    assert not record.imported
+    assert [(e["row"], e["column"]) for e in record.errors] == [(3, "contract_id")]
+    assert "contract_id belongs to another imprint" in record.errors[0]["error"]
+    assert RoyaltyLine.objects.count() == 0
+    assert not ChangeEvent.objects.filter(work=other.work).exists()
+
+
+def test_an_isbn_of_another_imprint_is_refused(imprint_a, imprint_b, contracts):
+    """By ISBN: a line of this imprint's contract quoting Northwind's ISBN is refused."""
+    foreign = ProductFactory.create(work=contracts["other"].work, isbn13="9781908435500")
+    record = royalty_import(
+        stream=_csv(_row(isbn="978-1-908435-50-0")), filename="x.csv", imprint=imprint_a
+    )
+    assert not record.imported
+    assert record.errors[0]["column"] == "isbn"
+    assert "isbn belongs to a title of another imprint" in record.errors[0]["error"]
+    assert RoyaltyLine.objects.count() == 0
+    assert not ChangeEvent.objects.filter(work=foreign.work).exists()
+
+
+# --- issue 12: work is bounded by rows read and uncompressed size, not by rows kept --------
+
+
+def test_blank_csv_rows_count_against_the_row_limit(imprint_a, contracts, monkeypatch):
+    from integration.lib import uploads
+
+    monkeypatch.setattr(uploads, "MAX_ROWS_READ", 50)
+    content = (HEADER + "\n" + _row() + "\n" + "\n" * 5000).encode()
+    record = royalty_import(stream=io.BytesIO(content), filename="blank.csv", imprint=imprint_a)
+    assert not record.imported
+    assert "more than 50 rows (blank rows count too)" in record.errors[0]["error"]
+    assert RoyaltyLine.objects.count() == 0
+
+
+def test_blank_xlsx_rows_count_against_the_row_limit(imprint_a, contracts, monkeypatch):
+    from integration.lib import uploads
+
+    monkeypatch.setattr(uploads, "MAX_ROWS_READ", 50)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(COLUMNS)
+    for _ in range(200):
+        sheet.append([""] * len(COLUMNS))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    buffer.seek(0)
+    record = royalty_import(stream=buffer, filename="blank.xlsx", imprint=imprint_a)
+    assert not record.imported
+    assert "blank rows count too" in record.errors[0]["error"]
+
+
+def test_a_zip_bomb_workbook_is_refused_before_it_is_opened(imprint_a, monkeypatch):
+    import zipfile
+
+    from integration.lib import uploads
+
+    monkeypatch.setattr(uploads, "XLSX_MAX_UNCOMPRESSED_BYTES", 1024 * 1024)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * (3 * 1024 * 1024))
+    buffer.seek(0)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the workbook must not be opened")
+
+    monkeypatch.setattr("openpyxl.load_workbook", never)
+    record = royalty_import(stream=buffer, filename="bomb.xlsx", imprint=imprint_a)
+    assert not record.imported
+    assert "The workbook expands to 3 MB" in record.errors[0]["error"]

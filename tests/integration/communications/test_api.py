@@ -143,6 +143,30 @@ def test_messages_endpoint_pages(created, rights_manager):
     assert body["count"] == 3 and len(body["results"]) == 2
 
 
+def test_messages_filter_by_their_status_not_the_communications(created, rights_manager):
+    """``?status=failed`` on the messages of a draft filters its messages (it used to filter
+    the communication away and answer 404)."""
+    first = created.messages.order_by("sequence").first()
+    first.status, first.status_detail = "failed", "The address is incomplete."
+    first.save(update_fields=["status", "status_detail"])
+    api = _api(rights_manager)
+    body = api.get(f"/api/v1/communications/{created.pk}/messages/?status=failed").json()
+    assert body["count"] == 1
+    assert body["results"][0]["status_detail"] == "The address is incomplete."
+    none = api.get(f"/api/v1/communications/{created.pk}/messages/?status=delivered").json()
+    assert none["count"] == 0
+    bad = api.get(f"/api/v1/communications/{created.pk}/messages/?status=lost")
+    assert bad.status_code == 400 and "Unknown status" in bad.content.decode()
+    # the list still filters communications by their own status
+    assert api.get("/api/v1/communications/?status=failed").json()["count"] == 0
+    assert api.get(f"/api/v1/communications/{created.pk}/?status=sent").status_code == 200
+
+
+def test_outsider_cannot_filter_their_way_to_messages(created, outsider):
+    response = _api(outsider).get(f"/api/v1/communications/{created.pk}/messages/?status=failed")
+    assert response.status_code == 404
+
+
 def test_type_code_unknown_is_400(rights_setup, rights_manager):
     response = _create(_api(rights_manager), rights_setup, communication_type="nope")
     assert response.status_code == 400
@@ -176,3 +200,20 @@ def test_approver_in_another_imprint_is_refused_with_a_reason(
 
 def test_outsider_cannot_read_messages(created, outsider):
     assert _api(outsider).get(f"/api/v1/communications/{created.pk}/messages/").status_code == 404
+
+
+def test_approving_an_already_queued_communication_is_a_400_state_error(
+    created,
+    rights_manager,
+    second_rights_manager,
+    exstream,
+    django_capture_on_commit_callbacks,
+):
+    """Issue 12: a state error is a 400 (documented), not a 403; a role refusal stays 403."""
+    with django_capture_on_commit_callbacks(execute=True):
+        _api(rights_manager).post(f"/api/v1/communications/{created.pk}/submit/")
+        first = _api(second_rights_manager).post(f"/api/v1/communications/{created.pk}/approve/")
+    assert first.status_code == 200
+    again = _api(second_rights_manager).post(f"/api/v1/communications/{created.pk}/approve/")
+    assert again.status_code == 400
+    assert "not awaiting approval" in again.json()["error"]["message"]

@@ -71,6 +71,7 @@ def letter(sandbox, imprint_a, settings):
         communication_type=communication_type("rights-confirmation"),
         exstream_communication=exstream,
         channels=["print", "email"],
+        optional_driver_fields=["recipientAddress"],
     )
     for driver, context, transforms in (
         ("recipientName", "recipient.name", []),
@@ -156,7 +157,9 @@ def test_full_lifecycle_over_http(letter, rights_manager, second_rights_manager,
     }
     sandbox_records = [r for job in ExstreamSandboxJob.objects.all() for r in job.records]
     keys = {str(k) for k in comm.messages.values_list("key", flat=True)}
-    assert {r["customerKey"] for r in sandbox_records} == keys
+    # Exstream received bodies nested as the driver sample, keyed on customer.customerNumber
+    assert {r["customer"]["customerNumber"] for r in sandbox_records} == keys
+    assert not any("customer.customerNumber" in r or "customerKey" in r for r in sandbox_records)
     assert {r["imprintName"] for r in sandbox_records} == {"Harbour Lights"}
     assert set(comm.messages.values_list("status", flat=True)) == {"submitted"}
     assert ExstreamJob.objects.count() == 2  # tracked for runtime polling

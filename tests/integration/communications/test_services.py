@@ -117,7 +117,9 @@ def test_four_eyes(
     outsider,
     django_capture_on_commit_callbacks,
     exstream,
+    settings,
 ):
+    settings.SITE_URL = "https://colophon.example.test"
     comm = _submit(composed, rights_manager, django_capture_on_commit_callbacks)
     assert comm.status == S.SUBMITTED
     # the e-mail goes to approvers of the category in the imprint, never the submitter
@@ -125,6 +127,7 @@ def test_four_eyes(
     assert second_rights_manager.email in mail.outbox[0].to
     assert rights_manager.email not in mail.outbox[0].to
     assert marketing.email not in mail.outbox[0].to
+    assert f"https://colophon.example.test/communications/{comm.pk}/" in mail.outbox[0].body
     with pytest.raises(PermissionDenied, match="another person must approve"):
         approval.communication_approve(actor=rights_manager, communication=comm)
     with pytest.raises(PermissionDenied, match="Rights manager"):
@@ -194,7 +197,9 @@ def test_dispatch_in_chunks_with_stable_external_ids(
     ]
     assert [len(exstream.batches[e]) for e in sorted(exstream.batches)] == [2, 1]
     record = exstream.batches[f"colophon-comm-{comm.pk}-chunk-1-{h}"][0]
-    assert record["recipientName"] == "Reader 1" and record["customerKey"]
+    # the message key goes to the design's customer-key field, not a top-level customerKey
+    assert record["recipientName"] == "Reader 1" and record["customer.customerNumber"]
+    assert "customerKey" not in record
     assert comm.status == S.SENT
     assert set(comm.messages.values_list("status", flat=True)) == {Message.Status.SUBMITTED}
     assert AuditEvent.objects.filter(verb="communication.sent", work_id=comm.work_id).exists()

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from integration.communications import approval, compose, create
 from integration.models import Communication
-from tests.factories import communication_type
+from tests.factories import ContractFactory, WorkFactory, communication_type
 
 S = Communication.Status
 
@@ -81,19 +81,81 @@ def test_new_form_explains_template_then_creates(
         "communication_type": ctype.pk,
         "audience": rights_setup.audience.pk,
         "work": rights_setup.work.pk,
-        "offer": "",
-        "campaign": "",
     }
     page = client.post(reverse("communications:new"), {**data, "check": "1"})
     assert "most specific match" in page.content.decode()
     assert not Communication.objects.exists()
-    page = client.post(reverse("communications:new"), {**data, "offer": "[1]"})
-    assert "Use an object" in page.content.decode()
+    page = client.post(reverse("communications:new"), {**data, "offer_price": "12.99"})
+    assert "Say which currency the offer price is in." in page.content.decode()
+    assert not Communication.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("communications:new"), data)
+        response = client.post(
+            reverse("communications:new"),
+            {
+                **data,
+                "offer_code": "LIGHT20",
+                "offer_price": "12.99",
+                "offer_currency": "gbp",
+                "campaign_name": "Autumn launches",
+            },
+        )
     comm = Communication.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("communications:detail", args=[comm.pk])
+    assert comm.offer == {"code": "LIGHT20", "price": {"amount": "12.99", "currency": "GBP"}}
+    assert comm.campaign == {"name": "Autumn launches"}
+
+
+def test_new_form_has_fields_not_json_and_tells_same_titles_apart(
+    rights_setup, login, rights_manager, marketing, royalties, imprint_a
+):
+    WorkFactory.create(imprint=imprint_a, title="The Wild House", contributor_list="Ada Okafor")
+    WorkFactory.create(imprint=imprint_a, title="The Wild House", contributor_list="Kiri Silva")
+    page = login(rights_manager).get(reverse("communications:new")).content.decode()
+    assert "The Wild House — Ada Okafor" in page and "The Wild House — Kiri Silva" in page
+    assert 'name="offer_code"' in page and 'name="campaign_name"' in page
+    assert "e.g. {" not in page and 'name="offer"' not in page  # no JSON to type
+    assert 'name="royalty_import"' not in page  # rights staff draft no statements
+    assert (
+        'name="royalty_import"'
+        not in login(marketing).get(reverse("communications:new")).content.decode()
+    )
+    assert (
+        'name="royalty_import"'
+        in login(royalties).get(reverse("communications:new")).content.decode()
+    )
+
+
+def test_contracts_follow_the_chosen_title(
+    rights_setup, login, rights_manager, imprint_a, imprint_b
+):
+    other = ContractFactory.create(
+        work=WorkFactory.create(imprint=imprint_a), name="Agreement for another title"
+    )
+    ContractFactory.create(work=WorkFactory.create(imprint=imprint_b), name="Imprint B deal")
+    mine = ContractFactory.create(work=rights_setup.work, name="Agreement for this title")
+    client = login(rights_manager)
+    url = reverse("communications:contract_options")
+    options = client.get(f"{url}?work={rights_setup.work.pk}").content.decode()
+    assert "Agreement for this title" in options and "another title" not in options
+    assert "Imprint B deal" not in client.get(url).content.decode()
+    page = client.get(reverse("communications:new") + f"?work={rights_setup.work.pk}")
+    html = page.content.decode()
+    assert "Agreement for this title" in html and "Agreement for another title" not in html
+    assert f'hx-get="{url}"' in html
+    response = client.post(
+        reverse("communications:new"),
+        {
+            "imprint": imprint_a.pk,
+            "communication_type": communication_type("rights-confirmation").pk,
+            "audience": rights_setup.audience.pk,
+            "work": rights_setup.work.pk,
+            "contract": other.pk,
+        },
+    )
+    assert response.status_code == 200  # refused: not a contract of that title
+    assert not Communication.objects.filter(contract=other).exists()
+    assert mine.pk
 
 
 def test_new_form_refused_without_drafting_role(login, viewer, outsider, rights_setup):
@@ -111,7 +173,10 @@ def test_detail_explains_actions(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("communications:action", args=[comm.pk, "submit"]))
     page = client.get(reverse("communications:detail", args=[comm.pk])).content.decode()
-    assert "You submitted this communication; another person must approve it." in page
+    assert (
+        "You drafted, edited or submitted this communication; another person must approve it."
+        in page
+    )
     response = client.post(reverse("communications:action", args=[comm.pk, "approve"]))
     assert response.status_code == 403
     assert "another person must approve" in response.content.decode()

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def record(key, email="reader@example.test", **extra):
     return {
-        "customerKey": key,
+        "customer.customerNumber": key,
         "recipientName": "Reader",
         "recipientEmail": email,
         "imprintName": "Harbour Lights",
@@ -81,7 +81,7 @@ def test_batch_missing_driver_fields_per_record(rights, imprint_a):
             communication=rights,
             imprint=imprint_a,
             external_id="b-2",
-            records=[record("ok"), {"customerKey": "bad", "recipientName": "X"}],
+            records=[record("ok"), {"customer.customerNumber": "bad", "recipientName": "X"}],
         )
     assert info.value.status == 422
     assert {(d["record"], d["field"]) for d in info.value.details} >= {
@@ -96,7 +96,7 @@ def test_held_step_is_released_then_completes(exstream, imprint_a, rights_manage
     exstream_catalogue_sync(actor=None, domains=["production"])
     statement = ExstreamCommunication.objects.get(domain="production", name="Royalty statement")
     rec = {
-        "customerKey": "roy-1",
+        "customer.customerNumber": "roy-1",
         "recipientName": "Author",
         "imprintName": "H",
         "statementPeriod": "2026H1",

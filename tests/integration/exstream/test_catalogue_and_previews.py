@@ -44,8 +44,14 @@ def test_sync_stores_approved_communications_with_manifests(exstream):
     assert comm.communication_set_id
     assert [q["driver"] for q in comm.queues] == ["PDF", "HTML"]
     assert comm.channels == ["email", "print"]
-    assert "confirmByDate" in comm.required_fields
-    assert "isbn" not in comm.required_fields
+    # the driver sample (linked samplefile) gives the fields, nested paths included
+    assert comm.sample_resource_id and comm.driver_format == "json"
+    assert {"customer.customerNumber", "confirmByDate", "isbn"} <= set(comm.field_names)
+    assert comm.default_customer_key == "customer.customerNumber"
+    # the manifest lists a reference data source first; the driver is the one typed 'driver'
+    assert [d["type"] for d in comm.dsn_list] == ["reference", "driver"]
+    assert comm.production_approved
+    assert ExstreamCommunication.objects.get(domain="preview", name=RIGHTS).production_approved
     assert AuditEvent.objects.filter(verb="exstream.catalogue_synced").count() == 1
 
 
@@ -98,7 +104,7 @@ def test_text_output_for_sms_queues(exstream, imprint_a, admin_a):
         exstream_communication=comm,
         imprint=imprint_a,
         driver_data={
-            "customerKey": "k",
+            "customer.customerNumber": "k",
             "recipientName": "B",
             "imprintName": "H",
             "workTitle": "T",
@@ -129,7 +135,7 @@ def test_raw_pdf_on_request(make_client):
         domain="production",
         communication_id=communication_id_for(RIGHTS),
         driver_data_source="RightsConfirmationLetterDriver",
-        driver_data={"customerKey": "m1", **rights_driver()},
+        driver_data={"customer.customerNumber": "m1", **rights_driver()},
     )
     assert pdf.startswith(b"%PDF") and b"PREVIEW" not in pdf  # production: no watermark
 
@@ -139,7 +145,7 @@ def test_json_envelope_carries_base64_per_queue(make_client):
         domain="preview",
         communication_id=communication_id_for(RIGHTS),
         driver_data_source="RightsConfirmationLetterDriver",
-        driver_data={"customerKey": "m1", **rights_driver()},
+        driver_data={"customer.customerNumber": "m1", **rights_driver()},
     )
     assert [(o.queue_name, o.customer_number) for o in outputs] == [
         ("PrintPDF", "m1"),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from integration.connectors.exstream.client import ExstreamClient, token_form
+from integration.connectors.exstream.base import token_form
+from integration.connectors.exstream.client import ExstreamClient
 from integration.lib.http import ExternalServiceError
 from sandbox.exstream.catalogue import communication_id_for
 from sandbox.models import ExstreamSandboxToken
@@ -33,7 +34,7 @@ def test_self_hosted_form_encoded_token(make_client, settings):
     url = f"{settings.SANDBOX_BASE_URL}/sandbox/exstream/otdsws/otdstenant/colophon/oauth2/token"
     client = make_client(token_endpoint=url)
     domains = client.list_domains()
-    assert {d["id"] for d in domains} == {"preview", "production"}
+    assert {d.id for d in domains} == {"preview", "production"}
     assert client.tokens_fetched == 1
 
 
@@ -82,7 +83,7 @@ def test_xsrf_is_read_once_per_token_and_sent_with_batches(make_client):
         prod_dsn="RightsConfirmationLetterDriver",
     )
     rec = {
-        "customerKey": "m1",
+        "customer.customerNumber": "m1",
         "recipientName": "A",
         "imprintName": "H",
         "workTitle": "T",
@@ -105,6 +106,7 @@ def test_batch_without_xsrf_is_refused(make_client):
             "/orchestration/api/v1/inputs/batch/production/colophon-batch",
             json={"records": []},
             retries=0,
+            xsrf=False,
         )
     assert info.value.status == 403
     assert "XSRF" in info.value.message
@@ -152,7 +154,7 @@ def test_422_names_each_missing_driver_field(make_client):
             domain="preview",
             communication_id=communication_id_for(RIGHTS),
             driver_data_source="RightsConfirmationLetterDriver",
-            driver_data={"customerKey": "m1", "recipientName": "Ada"},
+            driver_data={"customer.customerNumber": "m1", "recipientName": "Ada"},
         )
     exc = info.value
     assert exc.status == 422 and exc.retryable is False
@@ -179,7 +181,7 @@ def test_stale_xsrf_token_is_read_again_once(make_client):
     )
     client._xsrf = (client.access_token(), "stale-value")
     rec = {
-        "customerKey": "m1",
+        "customer.customerNumber": "m1",
         "recipientName": "A",
         "imprintName": "H",
         "workTitle": "T",

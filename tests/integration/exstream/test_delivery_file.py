@@ -20,7 +20,7 @@ GOOD = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_outcomes_per_customer_key():
-    outcome = parse_delivery_file(GOOD)
+    outcome = parse_delivery_file(GOOD, key_name="customer.customerKey")
     assert outcome.delivered == {"msg-1": ["PrintPDF", "EmailHTML"], "msg-2": ["PrintPDF"]}
     assert outcome.failed == {"msg-3": "Address rejected"}
     assert outcome.customers_processed == 2 and outcome.pages_processed == 3

@@ -104,8 +104,8 @@ def test_batch_completion_creates_email_events_that_pull_maps(exstream, imprint_
         imprint=imprint_a,
         external_id="launch-1",
         records=[
-            {**base, "customerKey": "L1", "recipientEmail": "fan@example.test"},
-            {**base, "customerKey": "L2", "recipientEmail": "bounce@example.test"},
+            {**base, "customer.customerNumber": "L1", "recipientEmail": "fan@example.test"},
+            {**base, "customer.customerNumber": "L2", "recipientEmail": "bounce@example.test"},
         ],
     )
     for _ in range(4):

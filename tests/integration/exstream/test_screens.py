@@ -52,7 +52,7 @@ def test_preview_form_rejects_bad_json_and_foreign_imprints(admin_a, imprint_b, 
         COMMS, {"communication": comm.pk, "imprint": imprint_b.pk, "driver_json": "[1, 2"}
     )
     html = page.content.decode()
-    assert "This is not valid JSON" in html
+    assert "The driver data cannot be read" in html
     assert "Select a valid choice" in html  # imprint B is not the admin's
     assert PreviewOutput.objects.count() == 0
 
@@ -65,7 +65,7 @@ def test_admin_syncs_and_tries_a_preview_then_views_outputs(
     assert client.post("/exstream/communications/sync/").status_code == 302
     comm = ExstreamCommunication.objects.get(domain="production", name="Rights confirmation letter")
     driver = {
-        "customerKey": "p1",
+        "customer.customerNumber": "p1",
         "recipientName": "Ada",
         "imprintName": "Harbour Lights",
         "workTitle": "Tides",
@@ -101,7 +101,7 @@ def test_admin_syncs_and_tries_a_preview_then_views_outputs(
         {
             "communication": comm.pk,
             "imprint": imprint_a.pk,
-            "driver_json": json.dumps({"customerKey": "x"}),
+            "driver_json": json.dumps({"customer.customerNumber": "x"}),
         },
     )
     assert "missing required field(s)" in missing.content.decode()

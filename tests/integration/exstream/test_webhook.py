@@ -187,3 +187,52 @@ def test_sandbox_default_secret_only_without_a_real_exstream(settings):
     assert configured_secrets() == [SANDBOX_EVENTS_SECRET]
     settings.EXSTREAM_URL = "https://exstream.example"
     assert configured_secrets() == []
+
+
+# --- issue 12: encodings and future-dated outcomes ------------------------------------------
+
+OUTCOME = {
+    "type": "customer_service.outcome",
+    "id": "evt_9",
+    "occurredAt": "2026-01-05T10:00:00Z",
+    "data": {
+        "caseReference": "CS-1",
+        "issueType": "delay",
+        "isbn": "9781908435500",
+        "outcome": "accepted",
+    },
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_utf16_body_is_400_with_a_clear_error_and_not_stored(encoding):
+    response = post(json.dumps(OPENED).encode(encoding))
+    assert response.status_code == 400
+    assert "UTF-8" in response.json()["error"]["message"]
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_utf8_bom_body_is_accepted_and_processed(django_capture_on_commit_callbacks):
+    from integration.models import CustomerServiceOutcome
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(b"\xef\xbb\xbf" + json.dumps(OUTCOME).encode())
+    assert response.status_code == 202
+    event = InboundEvent.objects.get()
+    assert event.processing_error == "" and event.processed_at is not None
+    assert CustomerServiceOutcome.objects.get().case_reference == "CS-1"
+
+
+@pytest.mark.django_db
+def test_a_future_dated_outcome_is_refused_by_the_webhook(django_capture_on_commit_callbacks):
+    """Stored raw first (as every event), then refused when applied, as the CSV import refuses
+    it: no outcome, and the reason on the event."""
+    from integration.models import CustomerServiceOutcome
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post({**OUTCOME, "occurredAt": "2099-01-01T00:00:00Z"})
+    assert response.status_code == 202
+    assert "in the future" in InboundEvent.objects.get().processing_error
+    assert not CustomerServiceOutcome.objects.exists()

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.middleware import SESSION_KEY
 from accounts.models import AuditEvent
-from integration.models import Audience, CommunicationTemplate, ImprintTypeSetting
+from integration.models import Audience, CommunicationTemplate, ComplianceRule, ImprintTypeSetting
 from tests.factories import (
     AudienceFactory,
     CommunicationTemplateFactory,
@@ -167,17 +167,21 @@ def test_mapping_screen_validation_and_try(login, admin_a, imprint_a):
         reverse("setup:mapping_create", args=[template.pk]),
         {"driver_field": "workTitle", "context_field": "work.title", "transforms": "[{bad"},
     )
-    assert "Not valid JSON" in response.content.decode()
+    assert "These steps cannot be read" in response.content.decode()
     response = client.post(
         reverse("setup:mapping_create", args=[template.pk]),
         {
             "driver_field": "workTitle",
             "context_field": "work.title",
-            "transforms": '[{"op": "upper"}]',
+            "shape": "upper",  # picked from a list, no JSON typed
             "required": "on",
         },
     )
     assert response.status_code == 302
+    mapping = template.mappings.get(driver_field="workTitle")
+    assert mapping.transforms == [{"op": "upper"}]
+    edit = client.get(reverse("setup:mapping_edit", args=[template.pk, mapping.pk])).content
+    assert b'<option value="upper" selected>UPPER CASE</option>' in edit
     WorkFactory.create(imprint=imprint_a, title="Salt Roads")
     tried = client.get(
         reverse("setup:template_try", args=[template.pk]), {"title": "salt"}, HTTP_HX_REQUEST="true"
@@ -348,3 +352,46 @@ def test_try_without_javascript_is_a_whole_page(login, admin_a, imprint_a):
     assert "<html" not in fragment and "Salt Roads" in fragment
     nothing = client.get(url, {"title": "no such book"}, HTTP_HX_REQUEST="true").content.decode()
     assert "No title matches “no such book”" in nothing
+
+
+def test_sending_window_weekdays_are_ticked_not_typed(login, admin_a, imprint_a):
+    client = login(admin_a)
+    page = client.get("/setup/rules/new/").content.decode()
+    assert '<input type="checkbox" name="weekdays" value="0" id="id_weekdays_0">' in page
+    assert "Monday" in page and "0 = Monday" not in page
+    base = {
+        "imprint": imprint_a.pk,
+        "name": "Office days",
+        "kind": "sending_window",
+        "severity": "blocking",
+        "start_hour": 9,
+        "end_hour": 18,
+        "active": "on",
+    }
+    bad = client.post("/setup/rules/new/", {**base, "weekdays": ["9"]})
+    assert bad.status_code == 200 and not ComplianceRule.objects.exists()
+    client.post("/setup/rules/new/", {**base, "weekdays": ["0", "2", "4"]})
+    rule = ComplianceRule.objects.get()
+    assert rule.weekdays == [0, 2, 4]
+    edit = client.get(f"/setup/rules/{rule.pk}/edit/").content.decode()
+    assert 'value="2" id="id_weekdays_2" checked>' in edit
+    assert 'value="1" id="id_weekdays_1">' in edit
+
+
+def test_more_steps_win_over_the_list_and_stay_editable(login, admin_a, imprint_a):
+    template = CommunicationTemplateFactory.create(imprint=imprint_a)
+    client = login(admin_a)
+    steps = '[{"op": "default", "value": "n/a"}, {"op": "upper"}]'
+    response = client.post(
+        reverse("setup:mapping_create", args=[template.pk]),
+        {"driver_field": "isbn", "context_field": "product.isbn", "shape": "lower",
+         "transforms": steps},
+    )  # fmt: skip
+    assert response.status_code == 302
+    mapping = template.mappings.get(driver_field="isbn")
+    assert mapping.transforms == [{"op": "default", "value": "n/a"}, {"op": "upper"}]
+    edit = client.get(reverse("setup:mapping_edit", args=[template.pk, mapping.pk]))
+    html = edit.content.decode()
+    assert "&quot;default&quot;" in html  # not a preset: shown in "More steps"
+    detail = client.get(reverse("setup:template_detail", args=[template.pk])).content.decode()
+    assert "“n/a” when empty, then UPPER CASE" in detail

@@ -9,8 +9,10 @@ import pytest
 from integration.models import Communication, Message
 from tests.factories import (
     CommunicationFactory,
+    ContactFactory,
     ContractFactory,
     DeliveryDateFactory,
+    GratisCopyFactory,
     MessageFactory,
     WorkFactory,
     communication_type,
@@ -29,8 +31,22 @@ def work(imprint_a):
 
 
 @pytest.fixture
-def contract(work):
-    return ContractFactory.create(work=work)
+def ada(work):
+    """The contributor the proofs go to: a Consonance contact."""
+    return ContactFactory.create(name="Ada Quill", emails=["ada@authors.test"])
+
+
+@pytest.fixture
+def contract(work, ada):
+    """Ada's contract: it names her through a gratis copy (GratisCopy.contactId), the one
+    documented way a Consonance contract names a contributor."""
+    contract = ContractFactory.create(work=work)
+    GratisCopyFactory.create(
+        contract=contract,
+        contact_consonance_id=ada.consonance_id,
+        send_on=datetime.date(2027, 6, 1),
+    )
+    return contract
 
 
 @pytest.fixture
@@ -56,12 +72,12 @@ def proof_communication(work, contract, project_manager) -> Communication:
 
 
 @pytest.fixture
-def message(proof_communication) -> Message:
+def message(proof_communication, ada) -> Message:
     return MessageFactory.create(
         communication=proof_communication,
         recipient_name="Ada Quill",
         recipient_email="ada@authors.test",
-        contact=proof_communication.contract.client,
+        contact=ada,
     )
 
 

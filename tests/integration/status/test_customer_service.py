@@ -113,6 +113,7 @@ def test_report_screen_renders_svg_and_exports_csv(outcomes, viewer, login):
     assert "<svg" in body and 'class="bar bar-delay"' in body and "style=" not in body
     assert "The Salt Road" in body and "recurring" in body
     response = client.get(reverse("reports:customer_service_export"))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["title", "issue_type", "2026-09", "2026-10", "2026-11", "total"]
     assert rows[1] == ["The Salt Road", "Delay", "2", "0", "1", "3"]
@@ -248,3 +249,97 @@ def test_unknown_isbn_is_kept_unlinked():
     )
     outcome = CustomerServiceOutcome.objects.get()
     assert created == 1 and outcome.work is None and outcome.imprint is None
+
+
+# --- issue 12: no import crosses an imprint; no future outcomes --------------------------
+
+
+@pytest.fixture
+def shared_isbn(salt_road, imprint_b):
+    """Northwind holds a title with Harbour Lights' ISBN (as a duplicate in Consonance could)."""
+    return ProductFactory.create(
+        work=WorkFactory.create(imprint=imprint_b, title="Northwind copy"),
+        isbn13=salt_road.isbn13,
+    )
+
+
+def test_csv_import_by_isbn_links_to_this_imprints_title_only(
+    salt_road, shared_isbn, imprint_a, imprint_b, marketing, outsider
+):
+    raw = _csv(HEADER, "9781908435500,delay,CS-1,accepted,2026-10-10,")
+    assert customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw) == (
+        1,
+        0,
+    )
+    outcome = CustomerServiceOutcome.objects.get()
+    assert outcome.work == salt_road.work and outcome.imprint == imprint_a
+    # Northwind imports the same row for its own title: its own outcome, Harbour's untouched.
+    customer_service_import_csv(
+        actor=outsider,
+        imprint_id=imprint_b.pk,
+        raw=_csv(HEADER, "9781908435500,delay,CS-9,accepted,2026-10-10,"),
+    )
+    assert CustomerServiceOutcome.objects.get(case_reference="CS-9").work == shared_isbn.work
+    outcome.refresh_from_db()
+    assert outcome.work == salt_road.work and outcome.imprint == imprint_a
+
+
+def test_csv_import_refuses_an_isbn_only_another_imprint_has(salt_road, imprint_b, outsider):
+    raw = _csv(HEADER, "9781908435500,delay,CS-1,accepted,2026-10-10,")
+    with pytest.raises(ValidationError, match="no title in this imprint has the ISBN"):
+        customer_service_import_csv(actor=outsider, imprint_id=imprint_b.pk, raw=raw)
+    assert not CustomerServiceOutcome.objects.exists()
+
+
+def test_csv_import_refuses_an_event_id_of_another_imprint(
+    salt_road, shared_isbn, imprint_a, imprint_b, marketing, outsider
+):
+    """By source id: Northwind's file reuses the event id of Harbour Lights' outcome."""
+    header = HEADER + ",event_id"
+    customer_service_import_csv(
+        actor=marketing,
+        imprint_id=imprint_a.pk,
+        raw=_csv(header, "9781908435500,delay,CS-1,accepted,2026-10-10,,evt-1"),
+    )
+    with pytest.raises(ValidationError, match="event_id 'evt-1' is an outcome of another imprint"):
+        customer_service_import_csv(
+            actor=outsider,
+            imprint_id=imprint_b.pk,
+            raw=_csv(header, "9781908435500,delay,CS-1,refunded,2026-10-10,,evt-1"),
+        )
+    outcome = CustomerServiceOutcome.objects.get()
+    assert (outcome.imprint, outcome.outcome) == (imprint_a, "accepted")
+
+
+def test_webhook_outcome_for_a_shared_isbn_lands_in_no_imprint(salt_road, shared_isbn):
+    inbound = SimpleNamespace(
+        event_id="msg_1", received_at=datetime.datetime(2026, 11, 2, tzinfo=datetime.UTC)
+    )
+    customer_service_webhook_handler(WEBHOOK_BODY, inbound)
+    outcome = CustomerServiceOutcome.objects.get()
+    assert outcome.imprint is None and outcome.work is None
+
+
+def test_webhook_refuses_outcomes_dated_in_the_future(salt_road):
+    inbound = SimpleNamespace(
+        event_id="msg_1", received_at=datetime.datetime(2026, 11, 2, tzinfo=datetime.UTC)
+    )
+    body = {**WEBHOOK_BODY, "occurredAt": "2099-01-01T00:00:00Z"}
+    with pytest.raises(ValueError, match="is in the future"):
+        customer_service_webhook_handler(body, inbound)
+    assert not CustomerServiceOutcome.objects.exists()
+
+
+def test_blank_lines_count_against_the_csv_row_limit(salt_road, imprint_a, marketing, monkeypatch):
+    from integration.lib import csv as csv_lib
+
+    monkeypatch.setattr(csv_lib, "MAX_CSV_ROWS", 10)
+    raw = _csv(
+        HEADER,
+        "9781908435500,delay,CS-1,accepted,2026-10-10,",
+        *([""] * 100),
+        "9781908435500,delay,CS-2,accepted,2026-10-10,",
+    )
+    with pytest.raises(ValidationError, match="blank rows count too"):
+        customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw)
+    assert not CustomerServiceOutcome.objects.exists()

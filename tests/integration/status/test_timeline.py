@@ -245,4 +245,4 @@ def test_audit_rows_already_shown_elsewhere_are_not_repeated(
         for e in title_timeline(user=project_manager, work=work).entries
         if e.kind == "audit"
     ]
-    assert audit == ["communication: submitted", "contributor action: reminder drafted"]
+    assert audit == ["Submitted for approval", "Drafted a reminder"]

@@ -214,24 +214,31 @@ def test_rights_confirmation_delivered_appends_to_the_contract_description(
 
 
 def test_gratis_copies_sent_with_the_publication_notification(
-    work, contract, fake, imprint_a, admin_a
+    work, contract, ada, fake, imprint_a, admin_a
 ):
     writeback_rule_set(actor=admin_a, imprint_id=imprint_a.pk, event_kind=K.GRATIS_COPY_SENT)
-    gratis = GratisCopyFactory.create(contract=contract, send_on=datetime.date(2026, 11, 1))
-    later = GratisCopyFactory.create(contract=contract, send_on=datetime.date(2027, 1, 1))
+    mine = {"contract": contract, "contact_consonance_id": ada.consonance_id}
+    gratis = GratisCopyFactory.create(**mine, send_on=datetime.date(2026, 11, 1))
+    later = GratisCopyFactory.create(**mine, send_on=datetime.date(2027, 1, 1))
+    # A co-contributor's copies on the same contract are not Ada's: they stay unsent.
+    other = GratisCopyFactory.create(
+        contract=contract, contact_consonance_id=ada.consonance_id + 1, send_on=gratis.send_on
+    )
     fake.contract["gratisCopies"] = [{"id": gratis.consonance_id, "sentOn": None}]
     comm = CommunicationFactory.create(
         work=work,
         contract=contract,
         communication_type=communication_type("publication-notification"),
     )
-    m = MessageFactory.create(communication=comm)
+    m = MessageFactory.create(communication=comm, contact=ada)
     message_status_apply(
         events=[StatusInput(str(m.key), S.DELIVERED, at(1), "exstream-runtime", "d")]
     )
     gratis.refresh_from_db()
     later.refresh_from_db()
+    other.refresh_from_db()
     assert gratis.sent_on == datetime.date(2026, 11, 2) and later.sent_on is None
+    assert other.sent_on is None
     assert outbox.outbox_dispatch(worker="w") == {"succeeded": 1}
     assert fake.mutations[0][0] == "UpdateGratisCopy"
     assert fake.mutations[0][1]["sentOn"] == "2026-11-02"

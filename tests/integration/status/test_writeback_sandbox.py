@@ -15,8 +15,10 @@ from integration.status.writeback import HANDLER, writeback_rule_set
 from sandbox.models import SandboxContract, SandboxState
 from tests.factories import (
     CommunicationFactory,
+    ContactFactory,
     ContractFactory,
     DeliveryDateFactory,
+    GratisCopyFactory,
     MessageFactory,
     WorkFactory,
     communication_type,
@@ -43,6 +45,8 @@ def setup(seeded_types, sandbox, imprint_a, admin_a, project_manager, monkeypatc
     delivery = remote.data["deliveryDates"][0]
     work = WorkFactory.create(imprint=imprint_a)
     contract = ContractFactory.create(work=work, consonance_id=remote.pk)
+    author = ContactFactory.create()
+    GratisCopyFactory.create(contract=contract, contact_consonance_id=author.consonance_id)
     local = DeliveryDateFactory.create(
         contract=contract,
         consonance_id=delivery["id"],
@@ -60,7 +64,7 @@ def setup(seeded_types, sandbox, imprint_a, admin_a, project_manager, monkeypatc
         communication_type=communication_type("proof-approval"),
         submitted_by=project_manager,
     )
-    message = MessageFactory.create(communication=comm)
+    message = MessageFactory.create(communication=comm, contact=author)
     return {"remote": remote, "delivery": delivery, "local": local, "message": message}
 
 

@@ -1,0 +1,173 @@
+"""The sandbox's on-demand generation and HTTP batch channel."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from sandbox.exstream import render
+from sandbox.exstream.catalogue import get_path
+from sandbox.exstream.runtime import _flow_instance
+from sandbox.exstream.views import (
+    _customer,
+    engine_error,
+    exstream_api,
+    reference_dsn,
+    spring_error,
+)
+from sandbox.models import (
+    ExstreamSandboxCommunication,
+    ExstreamSandboxJob,
+    ExstreamSandboxSwitches,
+)
+
+
+def _missing_fields(comm: ExstreamSandboxCommunication, driver: dict[str, Any]) -> list[str]:
+    """Required fields of the design absent from the (nested, as the sample) driver data."""
+    return [
+        f["name"]
+        for f in comm.driver_fields
+        if f.get("required") and get_path(driver, f["name"]) in (None, "")
+    ]
+
+
+def _outputs(
+    comm: ExstreamSandboxCommunication, driver: dict[str, Any], *, watermark: bool
+) -> list[tuple[dict[str, Any], str, bytes]]:
+    results = []
+    kind = render.document_kind(comm.name, (q["driver"] for q in comm.queues))
+    for queue in comm.queues:
+        if queue["driver"] == "PDF":
+            mime, content = (
+                "application/pdf",
+                render.render_pdf(comm.name, driver, watermark=watermark, kind=kind),
+            )
+        elif queue["driver"] == "HTML":
+            mime = "text/html"
+            content = render.render_html(comm.name, driver, watermark=watermark, kind=kind).encode()
+        else:
+            mime = "text/plain"
+            content = render.render_text(comm.name, driver, watermark=watermark, kind=kind).encode()
+        results.append((queue, mime, content))
+    return results
+
+
+@exstream_api()
+def generate(request: HttpRequest, domain: str) -> HttpResponse:
+    from django.conf import settings
+
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    comm_id = request.headers.get("communicationId", "")
+    dsn = request.headers.get("driverDataSource", "")
+    comm = (
+        ExstreamSandboxCommunication.objects.filter(
+            domain=domain, communication_id=comm_id, state="APPROVED", latest=True
+        ).first()
+        if comm_id
+        else None
+    )
+    if comm is None:
+        return engine_error(404, f"Communication {comm_id!r} is not approved in domain {domain!r}.")
+    if dsn == reference_dsn(comm):
+        return engine_error(
+            400, f"Driver data source {dsn!r} is a reference data source, not the driver."
+        )
+    if dsn != comm.dsn:
+        return engine_error(400, f"Driver data source {dsn!r} does not belong to {comm.name!r}.")
+    try:
+        driver = json.loads(request.body or b"")
+    except ValueError:
+        return spring_error(request, 400, "Bad Request", "The driver data is not valid JSON.")
+    if not isinstance(driver, dict):
+        return spring_error(request, 400, "Bad Request", "The driver data must be a JSON object.")
+    missing = _missing_fields(comm, driver)
+    if missing:
+        return spring_error(
+            request,
+            422,
+            "Unprocessable Entity",
+            "The driver data is missing required fields: " + ", ".join(missing) + ".",
+            details=[{"field": n, "message": "required driver field is missing"} for n in missing],
+            code="DRIVER_VALIDATION",
+        )
+    watermark = domain != settings.EXSTREAM_DOMAIN
+    outputs = _outputs(comm, driver, watermark=watermark)
+    customer = _customer(driver)
+    if "application/pdf" in request.headers.get("Accept", ""):
+        for _queue, mime, content in outputs:
+            if mime == "application/pdf":
+                return HttpResponse(content, content_type="application/pdf")
+        return engine_error(406, f"{comm.name!r} has no PDF output queue.")
+    data = [
+        {
+            "content": base64.b64encode(content).decode(),
+            "mimeType": mime,
+            "engineOutputContext": {
+                "queueName": queue["name"],
+                "fileName": queue.get("prodFile", ""),
+                "customerNumber": customer,
+            },
+        }
+        for queue, mime, content in outputs
+    ]
+    return JsonResponse({"status": "success", "data": data})
+
+
+@exstream_api(xsrf=True)
+def batch(request: HttpRequest, domain: str, channel: str) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    try:
+        body = json.loads(request.body or b"")
+    except ValueError:
+        return spring_error(request, 400, "Bad Request", "The driver data is not valid JSON.")
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        return spring_error(request, 400, "Bad Request", "The batch body needs a 'records' list.")
+    comm = ExstreamSandboxCommunication.objects.filter(
+        domain=domain,
+        communication_id=body.get("communicationId", ""),
+        state="APPROVED",
+        latest=True,
+    ).first()
+    if comm is None:
+        return engine_error(
+            404, f"Communication {body.get('communicationId')!r} is not approved in {domain!r}."
+        )
+    problems = []
+    for index, record in enumerate(body["records"]):
+        for name in _missing_fields(comm, record if isinstance(record, dict) else {}):
+            problems.append(
+                {"record": index, "field": name, "message": "required driver field is missing"}
+            )
+    if problems:
+        return spring_error(
+            request,
+            422,
+            "Unprocessable Entity",
+            "Records are missing required driver fields: "
+            + "; ".join(f"record {p['record']}: {p['field']}" for p in problems)
+            + ".",
+            details=problems,
+            code="DRIVER_VALIDATION",
+        )
+    external_id = request.headers.get("exstream-variable-externalId") or str(
+        body.get("externalId", "")
+    )
+    switches = ExstreamSandboxSwitches.current()
+    job = ExstreamSandboxJob.objects.create(
+        job_id=str(uuid.uuid4()),
+        flow_instance_id=str(uuid.uuid4()),
+        domain=domain,
+        channel=channel,
+        external_id=external_id,
+        communication_id=comm.communication_id,
+        records=body["records"],
+        hold=comm.hold_for_release,
+        created_at=switches.now(),
+    )
+    return JsonResponse({"status": "success", "data": [_flow_instance(job)]})

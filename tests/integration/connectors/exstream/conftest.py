@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.exstream.conftest import exstream, make_client, sleeps, switches
+
+__all__ = ["exstream", "make_client", "sleeps", "switches"]
+
+REPO = Path(__file__).resolve().parents[4]
+# CI clones the repository elsewhere with shared/ beside it: resolve from the repo root.
+REFERENCE = REPO.parent / "shared" / "reference"
+OPENAPI = REFERENCE / "exstream-openapi"
+
+
+def _load() -> tuple[dict[str, Any], dict[str, Any]]:
+    runtime = json.loads((OPENAPI / "exstream-orchestration-v1.json").read_text())
+    ondemand = yaml.safe_load((OPENAPI / "exstream-orchestration-v1.yaml").read_text())
+    return runtime, ondemand
+
+
+@pytest.fixture(scope="session")
+def openapi() -> dict[str, dict[str, Any]]:
+    if not OPENAPI.is_dir():
+        pytest.fail(f"The Exstream contract files are missing: {OPENAPI} (shared/ beside the repo)")
+    runtime, ondemand = _load()
+    return {"runtime": runtime, "ondemand": ondemand}
+
+
+def schema_properties(spec: dict[str, Any], name: str) -> set[str]:
+    return set(spec["components"]["schemas"][name].get("properties", {}))
+
+
+def path_matches(template: str, path: str) -> bool:
+    pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+    return re.match(pattern, path) is not None
+
+
+def sandbox_extensions() -> set[str]:
+    """Names listed under 'Sandbox-only extensions' in docs/exstream.md (first column)."""
+    text = (REPO / "docs" / "exstream.md").read_text()
+    section = text.split("## Sandbox-only extensions", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([^`]+)`", section, flags=re.M))

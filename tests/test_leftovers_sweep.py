@@ -1,0 +1,186 @@
+"""Every user page of the seeded demo speaks publishing, not developer.
+
+The demo is built as ``make run`` builds it (seed_demo, the sandboxes, the Exstream and
+Consonance syncs over real HTTP, seed_setup, seed_demo_outcomes), then one rights confirmation
+goes through the whole journey (compose, preview, four eyes, send; one letter fails, one is
+answered). Each demo persona then follows every link reachable from the home page, and no page
+may show a Python repr, a "None →", a dotted audit verb, a task's Python name, a source slug
+such as "exstream-runtime", a raw exception text or a bare ONIX code after its list's name.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import io
+import re
+from collections import deque
+from html import unescape
+
+import pytest
+from django.apps import apps
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import AuditEvent, Imprint, User
+from integration.delivery.gateway import ExstreamGateway
+from integration.models import Audience, Communication, Message, MessageEvent
+from integration.status.apply import StatusInput, message_status_apply
+from tests.factories import AudienceFactory
+from tests.integration.communications.conftest import add_members
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SKIP = re.compile(
+    r"^/(static|media|sandbox|admin|api|accounts/(logout|password))|/(export|raw)/|\.csv|/logout"
+)
+HREF = re.compile(r'href="(/[^"#]*)"')
+LEFTOVERS = [
+    (re.compile(r"None →|→ None"), "a None in a change"),
+    (re.compile(r"\{'|': '|\[\{'|<\w+ object|\bQuerySet\b"), "a Python repr"),
+    (re.compile(r"integration\.tasks\.|accounts\.\w+\.\w+\("), "a Python task name"),
+    (re.compile(r"exstream-(runtime|email|webhook)|colophon-dispatch"), "a source slug"),
+    (re.compile(r"Expecting value|Traceback|JSONDecodeError|object at 0x"), "a raw exception"),
+    (
+        re.compile(r"\b(Audience|Qualifier|Price type|Availability|Form|Role) \d{2}\b"),
+        "a bare list code",
+    ),
+]
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"(?s)<(script|style|template)\b.*?</\1>", " ", html)
+    html = re.sub(r"(?s)<[^>]+>", " ", html)
+    return re.sub(r"\s+", " ", unescape(html))
+
+
+def _demo(live_server) -> None:
+    # a transactional test before this one flushed the migration-seeded communication types
+    importlib.import_module("integration.migrations.0003_seed_communication_types").seed(apps, None)
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_sandbox", "--works", "6", stdout=out)
+    call_command("seed_sandbox_exstream", stdout=out)
+    call_command("sync_exstream", stdout=out)
+    call_command("sync_consonance", stdout=out)
+    call_command("seed_setup", stdout=out)
+    call_command("seed_demo_outcomes", stdout=out)
+
+
+def _journey() -> Communication:
+    """A rights confirmation to three agents: previewed, approved by a second person, sent; one
+    letter fails at Exstream, one is answered."""
+    harbour = Imprint.objects.get(code="harbour")
+    rights = User.objects.get(email="rights@demo.colophon.test")
+    rights2 = User.objects.get(email="rights2@demo.colophon.test")
+    audience = AudienceFactory.create(
+        imprint=harbour, kind=Audience.Kind.UPLOADED, name="Foreign agents (list)"
+    )
+    add_members(audience, 3)
+    work = harbour.works.order_by("pk").first()
+    drafter, approver = Client(), Client()
+    drafter.force_login(rights)
+    approver.force_login(rights2)
+    response = drafter.post(
+        "/api/v1/communications/",
+        {
+            "imprint": harbour.pk,
+            "communication_type": "rights-confirmation",
+            "audience": audience.pk,
+            "work": work.pk,
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    comm = Communication.objects.get(pk=response.json()["id"])
+    assert drafter.post(f"/api/v1/communications/{comm.pk}/preview/").status_code == 200
+    submitted = drafter.post(f"/api/v1/communications/{comm.pk}/submit/")
+    assert submitted.status_code == 200, submitted.content
+    assert approver.post(f"/api/v1/communications/{comm.pk}/approve/").status_code == 200
+    messages = list(comm.messages.order_by("sequence"))
+    now = timezone.now()
+    message_status_apply(
+        events=[
+            StatusInput(
+                message_key=str(messages[0].key),
+                status=Message.Status.FAILED,
+                occurred_at=now,
+                source=MessageEvent.Source.RUNTIME,
+                external_event_id="sweep-failed",
+                detail={"reason": "The address is incomplete."},
+            ),
+            StatusInput(
+                message_key=str(messages[1].key),
+                status=Message.Status.DELIVERED,
+                occurred_at=now,
+                source=MessageEvent.Source.RUNTIME,
+                external_event_id="sweep-delivered",
+            ),
+        ]
+    )
+    return Communication.objects.get(pk=comm.pk)
+
+
+def _crawl(user: User, verbs: set[str], limit: int = 400) -> list[str]:
+    client = Client()
+    client.force_login(user)
+    seen: set[str] = set()
+    shapes: dict[str, int] = {}  # /setup/templates/N/mappings/N/ -> pages of that shape seen
+    queue = deque(["/"])
+    problems: list[str] = []
+    while queue and len(seen) < limit:
+        url = queue.popleft()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        if response.status_code in (301, 302):
+            continue
+        if response.status_code >= 500:
+            problems.append(f"{url}: HTTP {response.status_code}")
+            continue
+        if "text/html" not in response.get("Content-Type", ""):
+            continue
+        html = response.content.decode()
+        text = _visible_text(html)
+        for pattern, what in LEFTOVERS:
+            match = pattern.search(text)
+            if match:
+                start = max(0, match.start() - 60)
+                problems.append(f"{url}: {what}: …{text[start : match.end() + 60]}…")
+        for verb in verbs:
+            if re.search(rf"(?<![\w.]){re.escape(verb)}(?![\w.])", text):
+                problems.append(f"{url}: the audit verb {verb!r}")
+        for link in HREF.findall(html):
+            link = unescape(link)
+            # one page of each list is enough; filters and cursors repeat the same rows
+            if SKIP.search(link) or "cursor=" in link or "page=" in link:
+                continue
+            shape = re.sub(r"\d+", "N", link)
+            if link not in seen and shapes.get(shape, 0) < 3:
+                shapes[shape] = shapes.get(shape, 0) + 1
+                queue.append(link)
+    return problems
+
+
+def test_no_developer_leftovers_on_any_demo_page(sandbox, settings):
+    cache.clear()
+    ExstreamGateway._clients.clear()
+    settings.COMMUNICATION_DISPATCH_CHUNK = 2
+    # The live server shares the test's in-memory SQLite connection: one request at a time.
+    settings.CONSONANCE_PREFETCH = False
+    _demo(sandbox)
+    comm = _journey()
+    assert comm.status == Communication.Status.SENT
+    verbs = set(AuditEvent.objects.values_list("verb", flat=True).distinct())
+    assert any("." in v for v in verbs)  # the demo does have dotted verbs to hide
+    problems: list[str] = []
+    for email in ("rights", "rights2", "marketing", "royalties", "pm", "admin", "viewer"):
+        user = User.objects.get(email=f"{email}@demo.colophon.test")
+        problems += [f"{email}: {p}" for p in _crawl(user, verbs)]
+    cache.clear()
+    ExstreamGateway._clients.clear()
+    assert problems == [], "\n".join(sorted(set(problems)))
+    assert datetime.date.today()  # the demo ran to the end
