@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
+
+from django.core.cache import cache
 
 from accounts.models import Imprint
 from integration.connectors.exstream.driver import record_key
 from integration.delivery.gateway import ExstreamGateway
 from integration.models import Audience, AudienceMember, ExstreamCommunication, ExstreamJob
+from integration.setup.designs import exstream_catalogue_sync
+from sandbox.exstream.catalogue import seed_exstream_sandbox
+from tests.factories import (
+    AudienceFactory,
+    CommunicationTemplateFactory,
+    ContractFactory,
+    FieldMappingFactory,
+    LicensedRightFactory,
+    ProductFactory,
+    WorkFactory,
+    communication_type,
+)
 
 
 def batch_submitted(
@@ -48,3 +63,52 @@ def add_members(audience: Audience, n: int, *, consent: bool = True, start: int 
             for i in range(start, start + n)
         ]
     )
+
+
+LETTER = "Rights confirmation letter"
+
+
+def rights_letter_setup(*, imprint: Imprint, domains: list[str]) -> dict[str, Any]:
+    """The sandbox Exstream catalogue synced (one letter) on ``domains``, a rights confirmation
+    template for ``imprint`` mapped to the title, contract and recipient, and an uploaded list
+    of three agents. Needs the sandbox running (its live server) and the communication types."""
+    cache.clear()
+    ExstreamGateway._clients.clear()
+    seed_exstream_sandbox(only=[LETTER])
+    exstream_catalogue_sync(actor=None, domains=domains)
+    exstream = ExstreamCommunication.objects.get(domain="production", name=LETTER)
+    work = WorkFactory.create(imprint=imprint, title="Tides")
+    ProductFactory.create(work=work)
+    contract = ContractFactory.create(
+        work=work, imprint=imprint, review_date=datetime.date(2027, 6, 1)
+    )
+    LicensedRightFactory.create(contract=contract, right_type="Translation", territory="FR")
+    template = CommunicationTemplateFactory.create(
+        imprint=imprint,
+        communication_type=communication_type("rights-confirmation"),
+        exstream_communication=exstream,
+        channels=["print", "email"],
+        optional_driver_fields=["recipientAddress"],  # e-mail recipients have none
+    )
+    for driver, context, transforms in (
+        ("recipientName", "recipient.name", []),
+        ("recipientEmail", "recipient.email", []),
+        ("imprintName", "imprint.name", []),
+        ("workTitle", "work.title", []),
+        ("isbn", "product.isbn", []),
+        ("territories", "licensed_rights.all", [{"op": "join", "key": "territory"}]),
+        ("rightsGranted", "licensed_rights.all", [{"op": "join", "key": "right_type"}]),
+        ("confirmByDate", "contract.review_date", [{"op": "date", "style": "iso"}]),
+    ):
+        FieldMappingFactory.create(
+            template=template, driver_field=driver, context_field=context, transforms=transforms
+        )
+    audience = AudienceFactory.create(imprint=imprint, kind=Audience.Kind.UPLOADED, name="Agents")
+    add_members(audience, 3)
+    return {"work": work, "template": template, "audience": audience, "exstream": exstream}
+
+
+def sandbox_clients_forgotten() -> None:
+    """Forget cached tokens and clients (between tests that each run their own sandbox)."""
+    cache.clear()
+    ExstreamGateway._clients.clear()
