@@ -37,6 +37,7 @@ from integration.setup.context import (  # noqa: F401  (re-exported for callers)
     DELIVERABLE_WORDS,
     response_due_date,
 )
+from integration.status.rights import rights_status_side_effects
 from integration.status.writeback import RuleCache, writeback_event_record
 
 REMINDER_TYPE = "contributor-request"
@@ -306,6 +307,9 @@ def status_side_effects(
             )
         if delivered and code == "publication-notification" and communication.contract_id:
             _gratis_copies_sent(m, communication, actor, rules)
+    rights_status_side_effects(
+        messages=moved_messages, moved=moved, events=events, actor=actor, rules=rules
+    )
 
 
 def _gratis_copies_sent(
