@@ -31,6 +31,10 @@ def reverted_events(*, change_event: ChangeEvent) -> list[ChangeEvent]:
     event's new value. Empty when the new value was never the field's value in that chain."""
     if change_event.kind not in REVERTIBLE or change_event.new_value in (None, ""):
         return []
+    if change_event.old_value in (None, "") or str(change_event.new_value) >= str(
+        change_event.old_value
+    ):
+        return []  # only a date moved back (earlier) can undo a slip; ISO dates sort as text
     earlier = ChangeEvent.objects.filter(
         kind=change_event.kind,
         field=change_event.field,
@@ -48,8 +52,8 @@ def reverted_events(*, change_event: ChangeEvent) -> list[ChangeEvent]:
     chain: list[ChangeEvent] = []
     expected = change_event.old_value
     for event in earlier[:50]:
-        if event.new_value != expected:
-            break  # the chain is broken: something else happened to the field in between
+        if event.new_value != expected or str(event.new_value) <= str(event.old_value or ""):
+            break  # the chain is broken: not a slip, or something else happened in between
         chain.append(event)
         if event.old_value == change_event.new_value:
             return chain

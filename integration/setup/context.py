@@ -299,6 +299,25 @@ def _action_due(src: Source) -> datetime.date | None:
     return due
 
 
+def _slipped_delivery(src: Source) -> DeliveryDate | None:
+    """The delivery date that slipped furthest (the communication's contract, else the
+    title's): what a publication delay letter is about. None when nothing slipped."""
+    slipped = [
+        d
+        for d in src.get("delivery_dates") or []
+        if d.slipped is not None and d.due is not None and d.slipped > d.due
+    ]
+    return max(slipped, key=lambda d: (d.slipped - d.due, d.pk)) if slipped else None
+
+
+def _slip_value(attr: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        delivery = _slipped_delivery(src)
+        return getattr(delivery, attr) if delivery is not None else None
+
+    return resolve
+
+
 _SAMPLE_DATE = datetime.date(2026, 3, 5)
 
 FIELDS: list[ContextField] = [
@@ -427,6 +446,17 @@ FIELDS: list[ContextField] = [
                  group="dates"),
     ContextField("imprint.name", "Imprint", "The sending imprint's name.", "Harbour Lights",
                  _imprint_name),
+    ContextField("delivery.slipped_deliverable", "Slipped deliverable",
+                 "The deliverable whose delivery date slipped furthest (the contract's, else "
+                 "the title's), e.g. Manuscript.", "Manuscript",
+                 _slip_value("deliverable_type"), group="dates"),
+    ContextField("delivery.original_date", "Original delivery date",
+                 "The slipped deliverable's original due date.", _SAMPLE_DATE,
+                 _slip_value("due"), group="dates"),
+    ContextField("delivery.slipped_date", "Slipped delivery date",
+                 "The slipped deliverable's new (slipped) date.",
+                 _SAMPLE_DATE + datetime.timedelta(days=30), _slip_value("slipped"),
+                 group="dates"),
 ]  # fmt: skip
 
 REGISTRY: dict[str, ContextField] = {f.key: f for f in FIELDS}
