@@ -65,7 +65,7 @@ def designs(*names: str) -> None:
 
 def sync(full: bool = False) -> SyncRun:
     run = consonance_sync(run=sync_run_start(full=full, enqueue_task=False))
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.status == SyncRun.Status.SUCCEEDED, run.errors
     return run
 
 
