@@ -81,6 +81,7 @@ def template(
     fields: dict[str, str],
     transforms: dict[str, list[dict[str, Any]]] | None = None,
     channels: tuple[str, ...] = ("email",),
+    optional: tuple[str, ...] = (),
     **extra: Any,
 ) -> CommunicationTemplate:
     exstream = ExstreamCommunication.objects.get(domain="production", name=design)
@@ -89,7 +90,7 @@ def template(
         communication_type=communication_type(code),
         exstream_communication=exstream,
         channels=list(channels),
-        optional_driver_fields=["recipientAddress"],
+        optional_driver_fields=["recipientAddress", *optional],
         **extra,
     )
     for driver, context in fields.items():
