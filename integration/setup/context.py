@@ -287,12 +287,26 @@ def response_due_date(
     return due, None, f"No matching delivery date on the recipient's contract; {fallback}"
 
 
+def reminder_due_date(campaign: Mapping[str, Any]) -> datetime.date | None:
+    """A reminder (``communications.reminders``) carries the due date of the action it chases
+    (``campaign["due_on"]``): the reminder asks for the same thing by the same date."""
+    if not campaign.get("reminder_for_action"):
+        return None
+    try:
+        return datetime.date.fromisoformat(str(campaign.get("due_on") or ""))
+    except ValueError:
+        return None
+
+
 def _action_due(src: Source) -> datetime.date | None:
     # Title-level: when several contracts of the title match, the board may pick the
     # recipient's own contract's date; with the communication's contract set they agree.
     today = src.get("today")
     if today is None:
         return None
+    carried = reminder_due_date(src.get("campaign") or {})
+    if carried is not None:
+        return carried
     due, _delivery, _why = response_due_date(
         type_code=src.get("type_code") or "", dates=src.get("delivery_dates") or [], today=today
     )
