@@ -16,6 +16,9 @@ VERB_SENTENCES: dict[str, str] = {
     "communication.auto_approval_withheld": "Withheld automatic approval",
     "communication.approval_voided": "Voided an approval (something changed)",
     "communication.cancelled": "Cancelled a communication",
+    "communication.withdrawn": "Withdrew a draft: the change that caused it was reverted",
+    "communication.revert_after_approval": "The change behind an approved communication "
+    "was reverted",
     "communication.compose_abandoned": "Gave up composing",
     "communication.compose_failed": "Composing failed",
     "communication.compose_restarted": "Restarted composing",

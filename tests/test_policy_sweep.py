@@ -139,6 +139,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     "contributor-action-list": [lambda w: {}],
     "contributor-action-detail": [_pk("action")],
     "contributor-action-record-response": [_pk("action")],
+    "contributor-action-remind": [_pk("action")],
     "writeback-list": [lambda w: {}],
     "writeback-detail": [_pk("writeback")],
     "customer-service-outcome-list": [lambda w: {}],

@@ -24,6 +24,10 @@ from django.utils import timezone
 from accounts.audit import log_action
 from integration.communications.create import communication_create
 from integration.communications.revalidation import communications_revalidate_for_work
+from integration.communications.withdrawals import (
+    communications_withdraw_reverted,
+    reverted_events,
+)
 from integration.models import ChangeEvent, Communication, Contract, DeliveryDate, TriggerRule
 from integration.setup.triggers import trigger_rules_due, trigger_rules_matching
 
@@ -87,7 +91,12 @@ def triggers_process_change_events(*, change_event_ids: list[int]) -> list[int]:
             )
             if event is None:
                 continue
-            for rule in trigger_rules_matching(change_event=event):
+            # A date moved back where it was: the drafts of the slip are withdrawn and the
+            # revert itself drafts nothing (integration/communications/withdrawals.py).
+            reverted = bool(reverted_events(change_event=event))
+            if reverted:
+                communications_withdraw_reverted(change_event=event)
+            for rule in [] if reverted else trigger_rules_matching(change_event=event):
                 about = str(
                     event.work or event.contract or event.product or event.get_kind_display()
                 )

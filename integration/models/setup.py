@@ -462,6 +462,11 @@ class TriggerRule(models.Model):
     deliverable_type = models.CharField(
         max_length=100, blank=True, help_text="For 'delivery due': e.g. Proofs; empty: any."
     )
+    territory = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="Only for titles for sale in this territory (e.g. GB, US); empty: any.",
+    )
     days_before = models.PositiveIntegerField(
         null=True, blank=True, help_text="For date-based events: how many days ahead."
     )

@@ -287,16 +287,49 @@ def response_due_date(
     return due, None, f"No matching delivery date on the recipient's contract; {fallback}"
 
 
+def reminder_due_date(campaign: Mapping[str, Any]) -> datetime.date | None:
+    """A reminder (``communications.reminders``) carries the due date of the action it chases
+    (``campaign["due_on"]``): the reminder asks for the same thing by the same date."""
+    if not campaign.get("reminder_for_action"):
+        return None
+    try:
+        return datetime.date.fromisoformat(str(campaign.get("due_on") or ""))
+    except ValueError:
+        return None
+
+
 def _action_due(src: Source) -> datetime.date | None:
     # Title-level: when several contracts of the title match, the board may pick the
     # recipient's own contract's date; with the communication's contract set they agree.
     today = src.get("today")
     if today is None:
         return None
+    carried = reminder_due_date(src.get("campaign") or {})
+    if carried is not None:
+        return carried
     due, _delivery, _why = response_due_date(
         type_code=src.get("type_code") or "", dates=src.get("delivery_dates") or [], today=today
     )
     return due
+
+
+def _slipped_delivery(src: Source) -> DeliveryDate | None:
+    """The delivery date that slipped furthest (the communication's contract, else the
+    title's): what a publication delay letter is about. None when nothing slipped."""
+    slipped = [
+        d
+        for d in src.get("delivery_dates") or []
+        if d.slipped is not None and d.due is not None and d.slipped > d.due
+    ]
+    return max(slipped, key=lambda d: (d.slipped - d.due, d.pk)) if slipped else None
+
+
+def _slip_value(attr: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        delivery = _slipped_delivery(src)
+        return getattr(delivery, attr) if delivery is not None else None
+
+    return resolve
 
 
 _SAMPLE_DATE = datetime.date(2026, 3, 5)
@@ -427,6 +460,17 @@ FIELDS: list[ContextField] = [
                  group="dates"),
     ContextField("imprint.name", "Imprint", "The sending imprint's name.", "Harbour Lights",
                  _imprint_name),
+    ContextField("delivery.slipped_deliverable", "Slipped deliverable",
+                 "The deliverable whose delivery date slipped furthest (the contract's, else "
+                 "the title's), e.g. Manuscript.", "Manuscript",
+                 _slip_value("deliverable_type"), group="dates"),
+    ContextField("delivery.original_date", "Original delivery date",
+                 "The slipped deliverable's original due date.", _SAMPLE_DATE,
+                 _slip_value("due"), group="dates"),
+    ContextField("delivery.slipped_date", "Slipped delivery date",
+                 "The slipped deliverable's new (slipped) date.",
+                 _SAMPLE_DATE + datetime.timedelta(days=30), _slip_value("slipped"),
+                 group="dates"),
 ]  # fmt: skip
 
 REGISTRY: dict[str, ContextField] = {f.key: f for f in FIELDS}
