@@ -43,7 +43,7 @@ def _wait_for(url: str, timeout: float = 60.0) -> None:
         try:
             requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or still starting
             time.sleep(0.2)
     raise RuntimeError(f"The sandbox server did not start at {url}")
 
