@@ -14,6 +14,7 @@ from accounts.models import Imprint
 from accounts.policy import Action, Category
 from accounts.types import Actor, person
 from integration.communications.common import require_drafter
+from integration.communications.offers import offer_problems, offer_refusal
 from integration.lib.queue import enqueue
 from integration.models import (
     Audience,
@@ -101,6 +102,11 @@ def communication_create(
     for label, value in (("offer", offer), ("campaign", campaign)):
         if value is not None and not isinstance(value, dict):
             errors[label] = [f"The {label} must be an object of names and values."]
+    if isinstance(offer, dict) and "offer" not in errors:
+        if problems := offer_problems(offer):
+            errors["offer"] = problems
+        elif expired := offer_refusal(offer):
+            errors["offer"] = [expired]
     if errors:
         raise ValidationError(errors)
     assert template is not None

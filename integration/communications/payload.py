@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.policy import Category
 from integration.communications.common import canonical_json
 from integration.models import (
     Audience,
@@ -129,7 +130,14 @@ class Composer:
                 contact_id=None,
             )
             return
-        yield from audience_recipients(audience=audience, work=self.communication.work)
+        marketing = self.communication.communication_type.category == Category.MARKETING
+        for recipient in audience_recipients(audience=audience, work=self.communication.work):
+            # Marketing goes only to members who consented: a list row whose consent column
+            # says no is left out (not composed, not sent, not counted). Contacts from
+            # Consonance carry no consent (None) and are kept; compliance rules still apply.
+            if marketing and recipient.consent is False:
+                continue
+            yield recipient
 
     def _split_mappings(self) -> tuple[dict[str, Any], list[str], Any]:
         """Map the title-level fields once; per recipient only the recipient-level mappings

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts.models import Territory
 from integration.lib.codelists import name as code_name
 from integration.models import Contract, DeliveryDate, Product, RoyaltyLine, Work
 
@@ -64,14 +65,19 @@ def _attr(getter: Callable[[Source], Any], name: str) -> Callable[[Source], Any]
 def _price_for_territory(src: Source) -> dict[str, Any] | None:
     prices: list[Any] = src.get("prices") or []
     territory = (src.get("territory") or "").upper()
-    chosen = None
+    # The groups the territory belongs to (FR is in EU): a EUR price, whose territory is EU,
+    # is the price in France.
+    groups = set(src.get("territory_groups") or ())
+    in_group = fallback = None
     for price in prices:
         codes = price.territory.upper().replace(",", " ").split()
         if territory and territory in codes:
-            chosen = price
-            break
-        if chosen is None and (not price.territory or "WORLD" in codes or "ROW" in codes):
-            chosen = price
+            return _money(price.amount, price.currency)
+        if in_group is None and territory and groups.intersection(codes):
+            in_group = price
+        if fallback is None and (not price.territory or "WORLD" in codes or "ROW" in codes):
+            fallback = price
+    chosen = in_group or fallback
     return _money(chosen.amount, chosen.currency) if chosen else None
 
 
@@ -166,6 +172,19 @@ def _recipient(name: str) -> Callable[[Source], Any]:
 def _mapping_value(group: str, name: str) -> Callable[[Source], Any]:
     def resolve(src: Source) -> Any:
         return (src.get(group) or {}).get(name)
+
+    return resolve
+
+
+def _offer_date(name: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        value = (src.get("offer") or {}).get(name)
+        if isinstance(value, datetime.date) or value in (None, ""):
+            return value or None
+        try:
+            return datetime.date.fromisoformat(str(value))
+        except ValueError:
+            return None
 
     return resolve
 
@@ -398,6 +417,10 @@ FIELDS: list[ContextField] = [
     ContextField("recipient.address", "Recipient address", "Postal address, one line per part.",
                  "1 Harbour Street\nFalmouth\nTR11 2AA", _recipient("address"),
                  level="recipient", group="recipient"),
+    ContextField("recipient.reference", "Recipient reference",
+                 "Colophon's reference for the recipient (list row or contact), e.g. a "
+                 "membership number's stand-in.", "member:1042", _recipient("key"),
+                 level="recipient", group="recipient"),
     ContextField("recipient.country", "Recipient country", "ISO country code.", "GB",
                  _recipient("country"), level="recipient", group="recipient"),
     ContextField("offer.code", "Offer code", "Promotion code.", "LIGHT20",
@@ -407,6 +430,9 @@ FIELDS: list[ContextField] = [
     ContextField("offer.price", "Offer price", "Discounted price (money).",
                  {"amount": Decimal("12.99"), "currency": "GBP"},
                  _mapping_value("offer", "price"), group="offer"),
+    ContextField("offer.valid_until", "Offer valid until",
+                 "Last day of the offer (nothing is sent after it).", _SAMPLE_DATE,
+                 _offer_date("valid_until"), group="offer"),
     ContextField("campaign.name", "Campaign", "Marketing campaign name.", "Autumn launches",
                  _mapping_value("campaign", "name"), group="campaign"),
     ContextField("campaign.code", "Campaign code", "Tracking code.", "AUT26",
@@ -487,8 +513,19 @@ def _title_source(
         "offer": dict(offer or {}),
         "campaign": dict(campaign or {}),
         "territory": territory or "",
+        "territory_groups": _groups_of(territory or ""),
         "today": today or timezone.localdate(),
     }
+
+
+def _groups_of(territory: str) -> list[str]:
+    if not territory:
+        return []
+    return list(
+        Territory.objects.filter(kind=Territory.Kind.GROUP, members__code=territory.upper())
+        .values_list("code", flat=True)
+        .distinct()
+    )
 
 
 def recipient_context(

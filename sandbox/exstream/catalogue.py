@@ -128,7 +128,14 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
     ("Advance reader communication", [*_TITLE, _f("accessLink")], [EMAIL], False),
     (
         "Member renewal notice",
-        [_f("membershipNumber"), _f("renewalDate", "date")],
+        [
+            _f("membershipNumber"),
+            _f("renewalDate", "date"),
+            # The book club's own design fields for its renewal offer (optional).
+            _f("offerCode", required=False, description="Promotion code of the offer."),
+            _f("offerPrice", required=False, description="Offer price, formatted."),
+            _f("offerValidUntil", required=False, description="Last day of the offer."),
+        ],
         [PRINT, EMAIL],
         False,
     ),
