@@ -147,16 +147,20 @@ def four_eyes(comm: Communication, *, drafter: User, approver: User) -> Communic
     return Communication.objects.get(pk=comm.pk)
 
 
-def statuses_polled() -> None:
-    """Statuses come back: every open Exstream job polled to its end (delivery files), then
-    the e-mail events pulled."""
-    for job in ExstreamJob.objects.all():
+def statuses_polled(*communications: Communication) -> None:
+    """Statuses come back: the Exstream jobs of these communications (all open jobs when none
+    is named) polled to their end (delivery files), then the e-mail events pulled."""
+    jobs = ExstreamJob.objects.all()
+    if communications:
+        wanted = [f"colophon-comm-{c.pk}-" for c in communications]
+        jobs = [j for j in jobs if any(j.external_id.startswith(w) for w in wanted)]
+    for job in jobs:
         for _ in range(6):
             exstream_job_poll(job_pk=job.pk)
             job.refresh_from_db()
             if job.terminal:
                 break
-    exstream_email_events_pull(now=timezone.now() + datetime.timedelta(minutes=1))
+    exstream_email_events_pull(now=timezone.now() + datetime.timedelta(minutes=1), page_size=1000)
 
 
 def message_statuses(comm: Communication) -> dict[str, int]:

@@ -278,11 +278,12 @@ def test_launch_and_renewal_to_ten_thousand_members(
     assert set(last_day.messages.values_list("status", flat=True)) == {Message.Status.FAILED}
 
     # --- statuses come back, and people see them ------------------------------------------------
-    statuses_polled()
-    for comm in (launch_gb, launch_fr, renewal_gb):
-        counts = message_statuses(Communication.objects.get(pk=comm.pk))
-        assert "generated" not in counts and "submitted" not in counts, counts
-        assert counts.get("delivered", 0) + counts.get("opened", 0) > 0, counts
+    # (the French launch's jobs: polling all 9,500 e-mails back would only repeat it)
+    statuses_polled(launch_fr)
+    counts = message_statuses(Communication.objects.get(pk=launch_fr.pk))
+    assert set(counts) <= {"delivered", "opened", "not_delivered", "bounced"}, counts
+    assert sum(counts.values()) == launch_fr.recipient_count
+    assert counts.get("delivered", 0) + counts.get("opened", 0) > 0, counts
     timeline = login(marketing).get(f"/titles/{work.pk}/").content.decode()
     assert launch_gb.name in timeline and launch_fr.name in timeline
     assert Decimal(str(eur.amount)) > 0
