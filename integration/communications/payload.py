@@ -73,6 +73,7 @@ class Composer:
             territory=communication.territory_code,
             today=on_date,
             communication_type=communication.communication_type,
+            period=(communication.period_start, communication.period_end),
         )
         context["today"] = on_date
         context["imprint.name"] = communication.imprint.name
@@ -112,6 +113,11 @@ class Composer:
                 ],
                 "offer": c.offer,
                 "campaign": c.campaign,
+                **(
+                    {"period": [str(c.period_start), str(c.period_end)]}
+                    if c.period_start or c.period_end
+                    else {}
+                ),
             }
         )
 

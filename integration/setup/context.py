@@ -20,7 +20,14 @@ from django.utils import timezone
 
 from accounts.models import Territory
 from integration.lib.codelists import name as code_name
-from integration.models import Contract, DeliveryDate, Product, RoyaltyLine, Work
+from integration.models import (
+    ChangeEvent,
+    Contract,
+    DeliveryDate,
+    Product,
+    RoyaltyLine,
+    Work,
+)
 
 Source = dict[str, Any]
 
@@ -318,6 +325,81 @@ def _action_due(src: Source) -> datetime.date | None:
     return due
 
 
+# The catalogue changes a partner notice lists (field-level change events of the title).
+PARTNER_CHANGE_KINDS = (
+    ChangeEvent.Kind.PRICE,
+    ChangeEvent.Kind.PUBLICATION_DATE,
+    ChangeEvent.Kind.PUBLISHING_STATUS,
+    ChangeEvent.Kind.AVAILABILITY,
+)
+_CHANGE_LABELS = {
+    "publication_date": "Publication date",
+    "planned_publication_date": "Planned publication date",
+    "publishing_status": "Publishing status",
+    "availability": "Availability",
+}
+
+
+def _change_text(value: Any) -> str:
+    if value in (None, ""):
+        return "none"
+    if isinstance(value, list):
+        return " to ".join(_change_text(v) for v in value)
+    return str(value)
+
+
+def period_changes(
+    *, work: Work | None, start: datetime.date | None, end: datetime.date | None
+) -> list[dict[str, Any]]:
+    """The title's price, date, status and availability changes recorded in the period, one
+    row per product and field: the first old value → the last new value (a change that was
+    undone within the period is left out)."""
+    if work is None or start is None or end is None:
+        return []
+    events = (
+        ChangeEvent.objects.filter(
+            work=work,
+            kind__in=PARTNER_CHANGE_KINDS,
+            created_at__date__gte=start,
+            created_at__date__lte=end,
+        )
+        .select_related("product")
+        .order_by("created_at", "id")
+    )
+    rows: dict[tuple[int | None, str], dict[str, Any]] = {}
+    for event in events:
+        key = (event.product_id, event.field)
+        if key not in rows:
+            isbn = event.product.isbn13 if event.product else ""
+            label = (
+                f"Price {event.field}"
+                if event.kind == ChangeEvent.Kind.PRICE
+                else _CHANGE_LABELS.get(event.field, event.field.replace("_", " ").capitalize())
+            )
+            rows[key] = {
+                "kind": event.kind,
+                "field": event.field,
+                "label": label,
+                "isbn": isbn or "",
+                "old": event.old_value,
+            }
+        rows[key]["new"] = event.new_value
+    out = []
+    for row in rows.values():
+        if row["old"] == row["new"]:
+            continue
+        where = f" ({row['isbn']})" if row["isbn"] else ""
+        row["text"] = (
+            f"{row['label']}{where}: {_change_text(row['old'])} → {_change_text(row['new'])}"
+        )
+        out.append(row)
+    return out
+
+
+def _period_changes(src: Source) -> list[str]:
+    return [row["text"] for row in src.get("period_changes") or []]
+
+
 _SAMPLE_DATE = datetime.date(2026, 3, 5)
 
 FIELDS: list[ContextField] = [
@@ -451,6 +533,12 @@ FIELDS: list[ContextField] = [
                  f"{DEFAULT_RESPONSE_DAYS} days from composing.",
                  _SAMPLE_DATE + datetime.timedelta(days=DEFAULT_RESPONSE_DAYS), _action_due,
                  group="dates"),
+    ContextField("changes.period", "Catalogue changes of the period",
+                 "Each price, date, status or availability change of the title in the "
+                 "notice's period: old → new, one line per product and field.",
+                 ["Price GBP 02 GB (9780000000001): 16.99 → 18.99",
+                  "Publication date (9780000000001): 2026-05-01 → 2026-06-12"],
+                 _period_changes, group="changes"),
     ContextField("imprint.name", "Imprint", "The sending imprint's name.", "Harbour Lights",
                  _imprint_name),
 ]  # fmt: skip
@@ -474,6 +562,7 @@ def _title_source(
     territory: str | None,
     today: datetime.date | None = None,
     type_code: str = "",
+    period: tuple[datetime.date | None, datetime.date | None] = (None, None),
 ) -> Source:
     """Load everything title-level in a handful of queries."""
     if product is not None and work is None:
@@ -514,6 +603,7 @@ def _title_source(
         "campaign": dict(campaign or {}),
         "territory": territory or "",
         "territory_groups": _groups_of(territory or ""),
+        "period_changes": period_changes(work=work, start=period[0], end=period[1]),
         "today": today or timezone.localdate(),
     }
 
@@ -549,6 +639,7 @@ def build_context(
     sample: bool = False,
     today: datetime.date | None = None,
     communication_type: Any = None,
+    period: tuple[datetime.date | None, datetime.date | None] = (None, None),
 ) -> dict[str, Any]:
     """The context a mapping reads, keyed by context-field key. ``sample=True`` fills every
     field that real data leaves empty with its sample value (for trying a mapping)."""
@@ -561,6 +652,7 @@ def build_context(
         territory=territory,
         today=today,
         type_code=getattr(communication_type, "code", "") or "",
+        period=period,
     )
     context = {f.key: f.resolver(src) for f in TITLE_FIELDS}
     context.update(recipient_context(recipient, royalty_lines))

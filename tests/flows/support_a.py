@@ -150,7 +150,7 @@ def four_eyes(comm: Communication, *, drafter: User, approver: User) -> Communic
 def statuses_polled(*communications: Communication) -> None:
     """Statuses come back: the Exstream jobs of these communications (all open jobs when none
     is named) polled to their end (delivery files), then the e-mail events pulled."""
-    jobs = ExstreamJob.objects.all()
+    jobs = list(ExstreamJob.objects.all())
     if communications:
         wanted = [f"colophon-comm-{c.pk}-" for c in communications]
         jobs = [j for j in jobs if any(j.external_id.startswith(w) for w in wanted)]
