@@ -9,6 +9,7 @@ from accounts.ids import ID_REGEX
 from integration.api import communications as communications_api
 from integration.api import exstream
 from integration.api import exstream_catalogue as exstream_catalogue_api
+from integration.api import launch as launch_api
 from integration.api import partner_notices as partner_notices_api
 from integration.api import setup as setup_api
 from integration.api import status as status_api
@@ -55,6 +56,7 @@ router.register(
 
 urlpatterns = [
     path("titles/<id:pk>/timeline/", status_api.title_timeline_api, name="title-timeline"),
+    path("titles/<id:pk>/launch/", launch_api.title_launch, name="title-launch"),
     path("message-status/", status_api.message_status_entry, name="message-status"),
     path(
         "communications/partner-notices/",

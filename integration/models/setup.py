@@ -448,8 +448,11 @@ class TriggerRule(models.Model):
         DELIVERY_DUE = "delivery_due", "Delivery due in N days"
         CONTRACT_REVIEW = "contract_review", "Contract review in N days"
         CONTRACT_EXPIRY = "contract_expiry", "Contract expiry in N days"
+        POST_PUBLICATION = "post_publication", "N days after publication"
 
-    DATE_EVENTS = frozenset({"delivery_due", "contract_review", "contract_expiry"})
+    DATE_EVENTS = frozenset(
+        {"delivery_due", "contract_review", "contract_expiry", "post_publication"}
+    )
 
     imprint = models.ForeignKey("accounts.Imprint", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)
@@ -463,7 +466,10 @@ class TriggerRule(models.Model):
         max_length=100, blank=True, help_text="For 'delivery due': e.g. Proofs; empty: any."
     )
     days_before = models.PositiveIntegerField(
-        null=True, blank=True, help_text="For date-based events: how many days ahead."
+        null=True,
+        blank=True,
+        help_text="For date-based events: how many days ahead (for 'N days after "
+        "publication': how many days after).",
     )
     communication_type = models.ForeignKey(
         CommunicationType, on_delete=models.PROTECT, related_name="+"
