@@ -12,6 +12,7 @@ from integration.api import exstream_catalogue as exstream_catalogue_api
 from integration.api import launch as launch_api
 from integration.api import partner_notices as partner_notices_api
 from integration.api import setup as setup_api
+from integration.api import statements as statements_api
 from integration.api import status as status_api
 from integration.api.catalogue import SyncRunViewSet, TitleViewSet
 
@@ -57,6 +58,11 @@ router.register(
 urlpatterns = [
     path("titles/<id:pk>/timeline/", status_api.title_timeline_api, name="title-timeline"),
     path("titles/<id:pk>/launch/", launch_api.title_launch, name="title-launch"),
+    path(
+        "royalty-imports/<id:pk>/statements/",
+        statements_api.royalty_import_statements,
+        name="royalty-import-statements",
+    ),
     path("message-status/", status_api.message_status_entry, name="message-status"),
     path(
         "communications/partner-notices/",

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.policy import Category
 from integration.communications.common import canonical_json
+from integration.communications.statements import statement_recipients, statements_by_key
 from integration.models import (
     Audience,
     Communication,
@@ -54,6 +55,7 @@ class Composer:
     recipient_fields: list[Any] = field(default_factory=list)
     royalty_lines: dict[int, list[RoyaltyLine]] = field(default_factory=dict)
     channels: list[str] = field(default_factory=list)
+    statements: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, communication: Communication, *, on_date: datetime.date) -> Composer:
@@ -86,7 +88,11 @@ class Composer:
             recipient_fields=[f for f in RECIPIENT_FIELDS if f.key in used],
             channels=list(communication.channels or template.channels or ["print"]),
         )
-        if communication.royalty_import_id and any(
+        audience = communication.audience
+        if audience is not None and audience.kind == Audience.Kind.ROYALTY_PAYEES:
+            # One recipient per prepared statement, with that statement's own lines.
+            composer.statements = statements_by_key(communication.royalty_import_id)
+        elif communication.royalty_import_id and any(
             f.group == "royalty" for f in composer.recipient_fields
         ):
             for line in RoyaltyLine.objects.filter(
@@ -124,6 +130,9 @@ class Composer:
     def recipients(self) -> Iterator[Recipient]:
         audience = self.communication.audience
         assert audience is not None
+        if audience.kind == Audience.Kind.ROYALTY_PAYEES:
+            yield from statement_recipients(royalty_import_id=self.communication.royalty_import_id)
+            return
         if audience.kind == Audience.Kind.SEGMENT:
             yield Recipient(
                 key=f"segment:{audience.segment_id}",
@@ -180,10 +189,10 @@ class Composer:
         dumps = canonical_json
         title_data, title_problems, recipient_part = self._split_mappings()
         for sequence, recipient in enumerate(self.recipients(), start=1):
-            src = {
-                "recipient": recipient,
+            src = self.statements.get(recipient.key) or {
                 "royalty_lines": royalty.get(recipient.contact_id or 0, []),
             }
+            src = {**src, "recipient": recipient}
             context = {f.key: f.resolver(src) for f in fields}
             own, own_problems = build_driver_data(template=recipient_part, context=context)
             driver_data = {**title_data, **own}

@@ -268,6 +268,7 @@ class Audience(models.Model):
         ORGANISATIONS = "organisations", "Contacts by organisation type"
         UPLOADED = "uploaded", "Uploaded list (members, subscribers, loyalty)"
         SEGMENT = "segment", "Segment held in Exstream"
+        ROYALTY_PAYEES = "royalty_payees", "Payees of a royalty import's statements"
 
     imprint = models.ForeignKey("accounts.Imprint", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)

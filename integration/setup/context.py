@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Territory
 from integration.lib.codelists import name as code_name
+from integration.lib.money import money_round
 from integration.models import (
     ChangeEvent,
     Contract,
@@ -161,6 +162,51 @@ def _royalty_rows(src: Source) -> list[dict[str, Any]]:
             "units": ln.units - ln.returns,
             "royalty": str(ln.royalty),
             "currency": ln.currency,
+        }
+        for ln in _royalty_lines(src)
+    ]
+
+
+def _statement(name: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        statement = src.get("statement")
+        return getattr(statement, name, None) if statement is not None else None
+
+    return resolve
+
+
+def _statement_amount(name: str) -> Callable[[Source], Any]:
+    """A statement amount, rounded to its currency's minor unit (a plain decimal)."""
+
+    def resolve(src: Source) -> Any:
+        statement = src.get("statement")
+        if statement is None:
+            return None
+        return money_round(getattr(statement, name), statement.currency)
+
+    return resolve
+
+
+def _statement_period(src: Source) -> str | None:
+    statement = src.get("statement")
+    if statement is None:
+        return None
+    return f"{statement.period_start.isoformat()} to {statement.period_end.isoformat()}"
+
+
+def _statement_lines(src: Source) -> list[dict[str, Any]]:
+    statement = src.get("statement")
+    if statement is None:
+        return []
+    return [
+        {
+            "title": ln.work.title if ln.work else "",
+            "isbn": ln.isbn13,
+            "channel": ln.channel,
+            "territory": ln.territory,
+            "units": ln.units - ln.returns,
+            "royalty": str(ln.royalty),
+            "balance": str(ln.balance),
         }
         for ln in _royalty_lines(src)
     ]
@@ -492,6 +538,39 @@ FIELDS: list[ContextField] = [
                  [{"isbn": "9780000000001", "channel": "Home", "territory": "GB", "units": 1520,
                    "royalty": "1234.56", "currency": "GBP"}], _royalty_rows,
                  level="recipient", group="royalty"),
+    ContextField("statement.period", "Statement period", "First and last day (ISO).",
+                 "2026-01-01 to 2026-06-30", _statement_period, level="recipient",
+                 group="statement"),
+    ContextField("statement.currency", "Statement currency", "ISO 4217 code.", "GBP",
+                 _statement("currency"), level="recipient", group="statement"),
+    ContextField("statement.earned", "Earned this period",
+                 "Sum of the statement's line balances, rounded to the currency.",
+                 Decimal("1234.56"), _statement_amount("earned"), level="recipient",
+                 group="statement"),
+    ContextField("statement.brought_forward", "Balance brought forward",
+                 "Carried forward from the payee's previous statement.", Decimal("20.00"),
+                 _statement_amount("brought_forward"), level="recipient", group="statement"),
+    ContextField("statement.withheld", "Withheld", "Tax withheld under the imprint's rules.",
+                 Decimal("250.91"), _statement_amount("withheld"), level="recipient",
+                 group="statement"),
+    ContextField("statement.payable", "Amount due",
+                 "Paid this time: earned + brought forward − withheld (0 when carried).",
+                 Decimal("1003.65"), _statement_amount("payable"), level="recipient",
+                 group="statement"),
+    ContextField("statement.carried_forward", "Balance carried forward",
+                 "Not paid (below the minimum payment, or unearned); on the next statement.",
+                 Decimal("0.00"), _statement_amount("carried_forward"), level="recipient",
+                 group="statement"),
+    ContextField("statement.notes", "Statement notes",
+                 "Rule notes (e.g. withholding) and why a balance was carried forward.",
+                 ["UK basic-rate tax is withheld from payments to overseas agents."],
+                 _statement("notes"), level="recipient", group="statement"),
+    ContextField("statement.lines", "Statement lines (with titles)",
+                 "Title, ISBN, channel, territory, net units, royalty and balance per line.",
+                 [{"title": "The Lighthouse Keeper", "isbn": "9780000000001",
+                   "channel": "Home", "territory": "GB", "units": 1520, "royalty": "1234.56",
+                   "balance": "734.56"}], _statement_lines, level="recipient",
+                 group="statement"),
     ContextField("recipient.name", "Recipient name", "Who the communication is addressed to.",
                  "Jane Doe", _recipient("name"), level="recipient", group="recipient"),
     ContextField("recipient.email", "Recipient e-mail", "Their e-mail address.",

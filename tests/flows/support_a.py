@@ -86,11 +86,12 @@ def template(
     locale: str = "en-GB",
     language: str = "",
     name: str = "",
+    optional: tuple[str, ...] = (),
 ) -> CommunicationTemplate:
     """An active template bound to a design, each driver field mapped from a context field
     (``"work.title"``) or a (context field, transforms) pair."""
     offered = set(design.field_names)
-    optional = [f for f in design.required_fields if f not in mappings]
+    unmapped = [f for f in design.required_fields if f not in mappings or f in optional]
     tpl = CommunicationTemplate.objects.create(
         imprint=imprint,
         name=name or f"{type_code} {territory or 'any'} {locale}",
@@ -102,7 +103,7 @@ def template(
         locale=locale,
         effective_from=datetime.date(2020, 1, 1),
         status=CommunicationTemplate.Status.ACTIVE,
-        optional_driver_fields=[f for f in optional if f in offered],
+        optional_driver_fields=[f for f in unmapped if f in offered],
     )
     for driver, source in mappings.items():
         context, transforms = source if isinstance(source, tuple) else (source, [])
