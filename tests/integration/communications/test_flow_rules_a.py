@@ -55,21 +55,23 @@ def test_offer_dates_are_checked_and_an_expired_offer_is_refused():
 @pytest.fixture
 def club(imprint_a):
     """A marketing template over an uploaded list: two consenting members, one not."""
-    template = CommunicationTemplateFactory(
+    template = CommunicationTemplateFactory.create(
         imprint=imprint_a, communication_type=communication_type("member-renewal-notice")
     )
-    FieldMappingFactory(
+    FieldMappingFactory.create(
         template=template, driver_field="recipientName", context_field="recipient.name"
     )
     # (the renewal letter shows the offer code as its heading)
-    FieldMappingFactory(template=template, driver_field="workTitle", context_field="offer.code")
-    rights = CommunicationTemplateFactory(
+    FieldMappingFactory.create(
+        template=template, driver_field="workTitle", context_field="offer.code"
+    )
+    rights = CommunicationTemplateFactory.create(
         imprint=imprint_a, communication_type=communication_type("rights-confirmation")
     )
-    FieldMappingFactory(
+    FieldMappingFactory.create(
         template=rights, driver_field="recipientName", context_field="recipient.name"
     )
-    audience = AudienceFactory(imprint=imprint_a, kind=Audience.Kind.UPLOADED, name="Club")
+    audience = AudienceFactory.create(imprint=imprint_a, kind=Audience.Kind.UPLOADED, name="Club")
     AudienceMember.objects.bulk_create(
         [
             AudienceMember(audience=audience, row_number=i, name=f"M{i}", consent=i != 2)
@@ -131,18 +133,20 @@ def test_an_expired_offer_is_refused_at_draft_submit_and_approval(
 
 @pytest.fixture
 def partners(imprint_a):
-    ContactFactory(kind=Contact.Kind.ORGANISATION, organisation_type="retailer", name="Shop")
-    ContactFactory(kind=Contact.Kind.ORGANISATION, organisation_type="library", name="Library")
-    template = CommunicationTemplateFactory(
+    ContactFactory.create(kind=Contact.Kind.ORGANISATION, organisation_type="retailer", name="Shop")
+    ContactFactory.create(
+        kind=Contact.Kind.ORGANISATION, organisation_type="library", name="Library"
+    )
+    template = CommunicationTemplateFactory.create(
         imprint=imprint_a, communication_type=communication_type("metadata-change-notice")
     )
-    FieldMappingFactory(
+    FieldMappingFactory.create(
         template=template,
         driver_field="changedFields",
         context_field="changes.period",
         transforms=[{"op": "join", "separator": "; "}],
     )
-    return AudienceFactory(
+    return AudienceFactory.create(
         imprint=imprint_a,
         kind=Audience.Kind.ORGANISATIONS,
         organisation_types=["retailer", "library"],
@@ -167,10 +171,10 @@ def _event(work, product, kind, field, old, new, when):
 def test_partner_notices_one_per_title_listing_the_period_changes(
     imprint_a, partners, marketing, viewer, django_capture_on_commit_callbacks
 ):
-    work = WorkFactory(imprint=imprint_a, title="Tides")
-    product = ProductFactory(work=work, isbn13="9780000000017")
-    other = WorkFactory(imprint=imprint_a, title="Undone")
-    other_product = ProductFactory(work=other)
+    work = WorkFactory.create(imprint=imprint_a, title="Tides")
+    product = ProductFactory.create(work=work, isbn13="9780000000017")
+    other = WorkFactory.create(imprint=imprint_a, title="Undone")
+    other_product = ProductFactory.create(work=other)
     day = TODAY - datetime.timedelta(days=2)
     _event(work, product, "price", "GBP 02 GB", "16.99", "17.99", day)
     _event(work, product, "price", "GBP 02 GB", "17.99", "18.99", day)
@@ -206,20 +210,20 @@ def test_partner_notices_one_per_title_listing_the_period_changes(
 
 
 def test_launch_choices_by_availability_and_territory(imprint_a):
-    work = WorkFactory(imprint=imprint_a)
-    hardback = ProductFactory(
+    work = WorkFactory.create(imprint=imprint_a)
+    hardback = ProductFactory.create(
         work=work, product_form="BB", product_form_description="Hardback",
         publishing_status="02", availability="10", for_sale_territories=["GB", "US"],
     )  # fmt: skip
-    ebook = ProductFactory(
+    ebook = ProductFactory.create(
         work=work, product_form="DG", product_form_description="E-book",
         publishing_status="02", availability="", for_sale_territories=[],
     )  # fmt: skip
-    uk_only = ProductFactory(
+    uk_only = ProductFactory.create(
         work=work, product_form="BC", product_form_description="Paperback",
         publishing_status="04", for_sale_territories=["GB"], not_for_sale_territories=["US"],
     )  # fmt: skip
-    gone = ProductFactory(
+    gone = ProductFactory.create(
         work=work, product_form="BC", product_form_description="Old paperback",
         publishing_status="07", availability="40", for_sale_territories=["US"],
     )  # fmt: skip
@@ -239,15 +243,17 @@ def test_launch_choices_by_availability_and_territory(imprint_a):
 def test_post_publication_rules_fall_due_after_publication_and_move_with_the_date(
     imprint_a, marketing, django_capture_on_commit_callbacks
 ):
-    work = WorkFactory(imprint=imprint_a, title="Harbour")
-    product = ProductFactory(work=work, publication_date=TODAY)
-    template = CommunicationTemplateFactory(
+    work = WorkFactory.create(imprint=imprint_a, title="Harbour")
+    product = ProductFactory.create(work=work, publication_date=TODAY)
+    template = CommunicationTemplateFactory.create(
         imprint=imprint_a, communication_type=communication_type("post-launch-follow-up")
     )
-    FieldMappingFactory(template=template, driver_field="workTitle", context_field="work.title")
-    readers = AudienceFactory(imprint=imprint_a, kind=Audience.Kind.UPLOADED, name="Readers")
+    FieldMappingFactory.create(
+        template=template, driver_field="workTitle", context_field="work.title"
+    )
+    readers = AudienceFactory.create(imprint=imprint_a, kind=Audience.Kind.UPLOADED, name="Readers")
     AudienceMember.objects.create(audience=readers, row_number=1, name="R", consent=True)
-    rule = TriggerRuleFactory(
+    rule = TriggerRuleFactory.create(
         imprint=imprint_a,
         name="Follow-up",
         event=TriggerRule.Event.POST_PUBLICATION,

@@ -61,12 +61,12 @@ def _line(record, payee, contract, balance, currency="GBP", period=H1):
 
 @pytest.fixture
 def books(imprint_a):
-    work = WorkFactory(imprint=imprint_a)
-    other = WorkFactory(imprint=imprint_a)
+    work = WorkFactory.create(imprint=imprint_a)
+    other = WorkFactory.create(imprint=imprint_a)
     return {
-        "c1": ContractFactory(imprint=imprint_a, work=work),
-        "c2": ContractFactory(imprint=imprint_a, work=other),
-        "record": RoyaltyImportFactory(imprint=imprint_a, imported=True),
+        "c1": ContractFactory.create(imprint=imprint_a, work=work),
+        "c2": ContractFactory.create(imprint=imprint_a, work=other),
+        "record": RoyaltyImportFactory.create(imprint=imprint_a, imported=True),
     }
 
 
@@ -79,9 +79,9 @@ def test_money_rounds_once_per_currency():
 
 
 def test_a_price_of_a_territory_group_is_the_price_in_its_countries(imprint_a):
-    eu = TerritoryFactory(code="EU", name="EU", kind=Territory.Kind.GROUP)
-    eu.members.add(TerritoryFactory(code="FR", name="France"))
-    product = ProductFactory(work=WorkFactory(imprint=imprint_a))
+    eu = TerritoryFactory.create(code="EU", name="EU", kind=Territory.Kind.GROUP)
+    eu.members.add(TerritoryFactory.create(code="FR", name="France"))
+    product = ProductFactory.create(work=WorkFactory.create(imprint=imprint_a))
     Price.objects.create(
         product=product, amount=Decimal("24.99"), currency="USD", territory="WORLD"
     )
@@ -97,10 +97,10 @@ def test_statements_apply_rules_by_group_territory_and_currency(
     books, imprint_a, royalties, viewer
 ):
     record, c1, c2 = books["record"], books["c1"], books["c2"]
-    author = ContactFactory(name="Author", country="GB", emails=["a@x.test"])
-    agent = ContactFactory(name="Agent", country="US", emails=[])
-    unearned = ContactFactory(name="Unearned", country="GB", emails=["u@x.test"])
-    us = TerritoryFactory(code="US", name="United States")
+    author = ContactFactory.create(name="Author", country="GB", emails=["a@x.test"])
+    agent = ContactFactory.create(name="Agent", country="US", emails=[])
+    unearned = ContactFactory.create(name="Unearned", country="GB", emails=["u@x.test"])
+    us = TerritoryFactory.create(code="US", name="United States")
     assert us.covers("US")
     PayeeProfile.objects.create(
         imprint=imprint_a, contact=author, channel="web", author_group="Poets"
@@ -143,10 +143,10 @@ def test_statements_apply_rules_by_group_territory_and_currency(
 
 
 def test_a_refused_file_or_a_missing_payee_prepares_nothing(books, imprint_a, royalties):
-    refused = RoyaltyImportFactory(imprint=imprint_a, imported=False)
+    refused = RoyaltyImportFactory.create(imprint=imprint_a, imported=False)
     with pytest.raises(ValidationError, match="refused"):
         royalty_statements_prepare(actor=royalties, royalty_import=refused)
-    gone = ContactFactory(name="Gone")
+    gone = ContactFactory.create(name="Gone")
     line = _line(books["record"], gone, books["c1"], "5.00")
     RoyaltyLine.objects.filter(pk=line.pk).update(payee=None)
     with pytest.raises(ValidationError, match="no longer in the Consonance mirror"):
