@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -32,9 +33,9 @@ class LaunchDraftSerializer(serializers.Serializer):
 @extend_schema(
     methods=["GET"],
     parameters=[OpenApiParameter("territory", str, required=True)],
-    responses=serializers.DictField(),
+    responses=OpenApiTypes.OBJECT,
 )
-@extend_schema(methods=["POST"], request=LaunchDraftSerializer, responses=serializers.DictField())
+@extend_schema(methods=["POST"], request=LaunchDraftSerializer, responses=OpenApiTypes.OBJECT)
 @api_view(["GET", "POST"])
 @permission_classes([PolicyPermission])
 def title_launch(request: Request, pk: int) -> Response:

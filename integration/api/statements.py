@@ -46,7 +46,7 @@ class RoyaltyStatementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-@extend_schema(responses=RoyaltyStatementSerializer(many=True))
+@extend_schema(request=None, responses=RoyaltyStatementSerializer(many=True))
 @api_view(["GET", "POST"])
 @permission_classes([PolicyPermission])
 def royalty_import_statements(request: Request, pk: int) -> Response:

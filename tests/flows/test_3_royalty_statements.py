@@ -74,7 +74,7 @@ def _imported(imprint, user, name, rows):
 
 
 @pytest.fixture
-def royalty_world(vendors, imprint_a):
+def royalty_world(vendors, imprint_a, admin_a, royalties):
     consonance_synced(full=True)
     contracts = list(
         Contract.objects.filter(imprint=imprint_a, work__isnull=False).order_by("id")[:4]
@@ -84,28 +84,39 @@ def royalty_world(vendors, imprint_a):
         Contact.objects.filter(kind=Contact.Kind.PERSON).exclude(emails=[]).order_by("id")[:4]
     )
     author, agent, debut, japan = people
+    # the imprint admin configures payees' channels and groups, and the statement rules
     for contact, channel, group in (
         (author, "email", ""),
         (agent, "web", "Overseas agents"),
         (debut, "print", "Debut authors"),
         (japan, "email", ""),
     ):
-        PayeeProfile.objects.create(
-            imprint=imprint_a, contact=contact, channel=channel, author_group=group
-        )
-    StatementRule.objects.create(
-        imprint=imprint_a,
-        name="Minimum payment",
-        currency="GBP",
-        minimum_payment=Decimal("50.00"),
+        post(
+            admin_a,
+            "/api/v1/payee-profiles/",
+            {"imprint": imprint_a.pk, "contact": contact.pk, "channel": channel,
+             "author_group": group},
+            status=201,
+        )  # fmt: skip
+    rule = {"imprint": imprint_a.pk, "name": "Minimum payment", "currency": "GBP"}
+    assert api(royalties).post(
+        "/api/v1/statement-rules/", {**rule, "minimum_payment": "50.00"},
+        content_type="application/json",
+    ).status_code == 403  # fmt: skip
+    post(admin_a, "/api/v1/statement-rules/", {**rule, "minimum_payment": "50.00"}, status=201)
+    post(
+        admin_a,
+        "/api/v1/statement-rules/",
+        {
+            "imprint": imprint_a.pk,
+            "name": "Overseas withholding",
+            "author_group": "Overseas agents",
+            "withholding_rate": "0.20",
+            "note": "UK basic-rate tax (20%) is withheld from payments to overseas agents.",
+        },
+        status=201,
     )
-    StatementRule.objects.create(
-        imprint=imprint_a,
-        name="Overseas withholding",
-        author_group="Overseas agents",
-        withholding_rate=Decimal("0.20"),
-        note="UK basic-rate tax (20%) is withheld from payments to overseas agents.",
-    )
+    assert PayeeProfile.objects.count() == 4 and StatementRule.objects.count() == 2
     design = designs("Royalty statement")["Royalty statement"]
     template(
         imprint=imprint_a,
