@@ -10,7 +10,6 @@ an expired offer is refused at submit, at approval and before each chunk is sent
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -190,15 +189,29 @@ def test_launch_and_renewal_to_ten_thousand_members(
     assert launch_gb.recipient_count + launch_fr.recipient_count == 9_500
     assert launch_gb.blocking_count == 0, launch_gb.messages.first().findings
     assert launch_fr.blocking_count == 0, launch_fr.messages.first().findings
-    assert "en-GB" in launch_gb.template.locale and launch_fr.template.locale == "fr-FR"
+    assert launch_gb.template.locale == "en-GB" and launch_fr.template.locale == "fr-FR"
     # prices and dates per territory and language
     first_gb = launch_gb.messages.order_by("sequence").first().driver_data
     first_fr = launch_fr.messages.order_by("sequence").first().driver_data
     assert first_fr["prices"] == f"{eur.amount:.2f}".replace(".", ",") + "\u00a0€"
-    assert gbp is None or first_gb["prices"] == f"£{gbp.amount:.2f}"
+    assert first_gb["prices"] == f"£{gbp.amount:.2f}"
     pub = product.publication_date
-    months_fr = "janvier février mars avril mai juin juillet août septembre octobre novembre"
-    assert first_fr["publicationDate"].split()[1] in months_fr + " décembre"
+    months_fr = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ]
+    day_fr = "1er" if pub.day == 1 else str(pub.day)
+    assert first_fr["publicationDate"] == f"{day_fr} {months_fr[pub.month - 1]} {pub.year}"
     assert first_gb["publicationDate"] == f"{pub.day} {pub:%B} {pub.year}"
     assert first_gb["coverImageUrl"].endswith(f"/covers/{work.consonance_id}.svg")
     # an outsider cannot see the draft
@@ -286,4 +299,3 @@ def test_launch_and_renewal_to_ten_thousand_members(
     assert counts.get("delivered", 0) + counts.get("opened", 0) > 0, counts
     timeline = login(marketing).get(f"/titles/{work.pk}/").content.decode()
     assert launch_gb.name in timeline and launch_fr.name in timeline
-    assert Decimal(str(eur.amount)) > 0

@@ -84,20 +84,7 @@ def royalty_world(vendors, imprint_a, admin_a, royalties):
         Contact.objects.filter(kind=Contact.Kind.PERSON).exclude(emails=[]).order_by("id")[:4]
     )
     author, agent, debut, japan = people
-    # the imprint admin configures payees' channels and groups, and the statement rules
-    for contact, channel, group in (
-        (author, "email", ""),
-        (agent, "web", "Overseas agents"),
-        (debut, "print", "Debut authors"),
-        (japan, "email", ""),
-    ):
-        post(
-            admin_a,
-            "/api/v1/payee-profiles/",
-            {"imprint": imprint_a.pk, "contact": contact.pk, "channel": channel,
-             "author_group": group},
-            status=201,
-        )  # fmt: skip
+    # the imprint admin configures the statement rules
     rule = {"imprint": imprint_a.pk, "name": "Minimum payment", "currency": "GBP"}
     assert api(royalties).post(
         "/api/v1/statement-rules/", {**rule, "minimum_payment": "50.00"},
@@ -116,7 +103,7 @@ def royalty_world(vendors, imprint_a, admin_a, royalties):
         },
         status=201,
     )
-    assert PayeeProfile.objects.count() == 4 and StatementRule.objects.count() == 2
+    assert StatementRule.objects.count() == 2
     design = designs("Royalty statement")["Royalty statement"]
     template(
         imprint=imprint_a,
@@ -176,6 +163,21 @@ def test_statements_per_payee_with_rules_channels_and_carry_forward(
             _row(w["japan"], c2, *h1, "500.35", currency="JPY", channel="Export"),
         ],
     )
+    # the imprint admin sets each payee's channel and author group (payees of the imprint now)
+    for contact, channel, group in (
+        (w["author"], "email", ""),
+        (w["agent"], "web", "Overseas agents"),
+        (w["debut"], "print", "Debut authors"),
+        (w["japan"], "email", ""),
+    ):
+        post(
+            admin_a,
+            "/api/v1/payee-profiles/",
+            {"imprint": imprint_a.pk, "contact": contact.pk, "channel": channel,
+             "author_group": group},
+            status=201,
+        )  # fmt: skip
+    assert PayeeProfile.objects.count() == 4
     url = f"/api/v1/royalty-imports/{first.pk}/statements/"
     assert api(outsider).post(url).status_code == 404
     assert api(viewer).post(url).status_code == 403
