@@ -279,6 +279,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         # Hand-entered message statuses (contributor responses, returned mail).
         "HandEnteredStatusEnum": "integration.api.status.HAND_STATUSES",
+        # Print, e-mail, SMS, secure web: one name wherever a channel is chosen.
+        "ChannelEnum": "integration.models.setup.Channel",
     },
 }
 

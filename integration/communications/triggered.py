@@ -23,12 +23,20 @@ from django.utils import timezone
 
 from accounts.audit import log_action
 from integration.communications.create import communication_create
+from integration.communications.launch import follow_ups_reschedule
 from integration.communications.revalidation import communications_revalidate_for_work
 from integration.communications.withdrawals import (
     communications_withdraw_reverted,
     reverted_events,
 )
-from integration.models import ChangeEvent, Communication, Contract, DeliveryDate, TriggerRule
+from integration.models import (
+    ChangeEvent,
+    Communication,
+    Contract,
+    DeliveryDate,
+    Product,
+    TriggerRule,
+)
 from integration.setup.triggers import trigger_rules_due, trigger_rules_matching
 
 logger = logging.getLogger(__name__)
@@ -111,6 +119,8 @@ def triggers_process_change_events(*, change_event_ids: list[int]) -> list[int]:
                 )
                 if communication is not None:
                     created.append(communication.pk)
+            # A moved publication date moves the post-launch follow-ups scheduled from it.
+            follow_ups_reschedule(change_event=event)
             event.triggers_evaluated = True
             event.save(update_fields=["triggers_evaluated"])
     return created
@@ -121,6 +131,16 @@ def triggers_run_due(*, today: datetime.date | None = None) -> list[int]:
     today = today or timezone.localdate()
     created: list[int] = []
     for rule, subject in trigger_rules_due(today=today):
+        if isinstance(subject, Product):
+            published = subject.publication_date
+            key = f"due:{rule.pk}:product:{subject.pk}:{published}"
+            about = f"{subject.work} ({subject.product_form_description or subject.isbn13})"
+            communication = _create(
+                rule=rule, key=key[:200], work=subject.work, product=subject, about=about
+            )
+            if communication is not None:
+                created.append(communication.pk)
+            continue
         if isinstance(subject, DeliveryDate):
             contract = subject.contract
             due = subject.slipped or subject.due

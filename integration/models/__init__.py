@@ -38,6 +38,7 @@ from integration.models.setup import (
     ImprintTypeSetting,
     TriggerRule,
 )
+from integration.models.statements import PayeeProfile, RoyaltyStatement, StatementRule
 from integration.models.status import (
     ContributorAction,
     CustomerServiceOutcome,
@@ -77,11 +78,14 @@ __all__ = [
     "MessagePreview",
     "OutboxAttempt",
     "OutboxItem",
+    "PayeeProfile",
     "PreviewOutput",
     "Price",
     "Product",
     "RoyaltyImport",
     "RoyaltyLine",
+    "RoyaltyStatement",
+    "StatementRule",
     "SupportingResource",
     "SyncRun",
     "TriggerRule",

@@ -268,6 +268,7 @@ class Audience(models.Model):
         ORGANISATIONS = "organisations", "Contacts by organisation type"
         UPLOADED = "uploaded", "Uploaded list (members, subscribers, loyalty)"
         SEGMENT = "segment", "Segment held in Exstream"
+        ROYALTY_PAYEES = "royalty_payees", "Payees of a royalty import's statements"
 
     imprint = models.ForeignKey("accounts.Imprint", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)
@@ -448,8 +449,11 @@ class TriggerRule(models.Model):
         DELIVERY_DUE = "delivery_due", "Delivery due in N days"
         CONTRACT_REVIEW = "contract_review", "Contract review in N days"
         CONTRACT_EXPIRY = "contract_expiry", "Contract expiry in N days"
+        POST_PUBLICATION = "post_publication", "N days after publication"
 
-    DATE_EVENTS = frozenset({"delivery_due", "contract_review", "contract_expiry"})
+    DATE_EVENTS = frozenset(
+        {"delivery_due", "contract_review", "contract_expiry", "post_publication"}
+    )
 
     imprint = models.ForeignKey("accounts.Imprint", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)
@@ -468,7 +472,10 @@ class TriggerRule(models.Model):
         help_text="Only for titles for sale in this territory (e.g. GB, US); empty: any.",
     )
     days_before = models.PositiveIntegerField(
-        null=True, blank=True, help_text="For date-based events: how many days ahead."
+        null=True,
+        blank=True,
+        help_text="For date-based events: how many days ahead (for 'N days after "
+        "publication': how many days after).",
     )
     communication_type = models.ForeignKey(
         CommunicationType, on_delete=models.PROTECT, related_name="+"

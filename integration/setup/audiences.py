@@ -57,6 +57,11 @@ def _address(addresses: list[Any]) -> str:
     return str(first)
 
 
+def recipient_address(addresses: list[Any]) -> str:
+    """A contact's first postal address, one line per part."""
+    return _address(addresses)
+
+
 def _from_contact(contact: Contact) -> Recipient:
     return Recipient(
         key=f"contact:{contact.pk}",
@@ -109,8 +114,9 @@ def _members(audience: Audience) -> Any:
 
 def audience_recipients(*, audience: Audience, work: Work | None = None) -> Iterator[Recipient]:
     """Stream the audience's recipients. An Exstream segment has none here: Exstream resolves
-    it when the communication is sent."""
-    if audience.kind == Audience.Kind.SEGMENT:
+    it when the communication is sent; a royalty import's payees are the statements of the
+    communication's import (``communications.statements``)."""
+    if audience.kind in (Audience.Kind.SEGMENT, Audience.Kind.ROYALTY_PAYEES):
         return
     if audience.kind == Audience.Kind.UPLOADED:
         rows = _members(audience).values_list(
@@ -133,8 +139,9 @@ def audience_recipients(*, audience: Audience, work: Work | None = None) -> Iter
 
 
 def audience_count(*, audience: Audience, work: Work | None = None) -> int | None:
-    """How many recipients; ``None`` for an Exstream segment (unknown until sent)."""
-    if audience.kind == Audience.Kind.SEGMENT:
+    """How many recipients; ``None`` for an Exstream segment (unknown until sent) and for a
+    royalty import's payees (known per import, once its statements are prepared)."""
+    if audience.kind in (Audience.Kind.SEGMENT, Audience.Kind.ROYALTY_PAYEES):
         return None
     if audience.kind == Audience.Kind.UPLOADED:
         return int(_members(audience).count())

@@ -18,8 +18,17 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts.models import Territory
 from integration.lib.codelists import name as code_name
-from integration.models import Contract, DeliveryDate, Product, RoyaltyLine, Work
+from integration.lib.money import money_round
+from integration.models import (
+    ChangeEvent,
+    Contract,
+    DeliveryDate,
+    Product,
+    RoyaltyLine,
+    Work,
+)
 
 Source = dict[str, Any]
 
@@ -64,14 +73,19 @@ def _attr(getter: Callable[[Source], Any], name: str) -> Callable[[Source], Any]
 def _price_for_territory(src: Source) -> dict[str, Any] | None:
     prices: list[Any] = src.get("prices") or []
     territory = (src.get("territory") or "").upper()
-    chosen = None
+    # The groups the territory belongs to (FR is in EU): a EUR price, whose territory is EU,
+    # is the price in France.
+    groups = set(src.get("territory_groups") or ())
+    in_group = fallback = None
     for price in prices:
         codes = price.territory.upper().replace(",", " ").split()
         if territory and territory in codes:
-            chosen = price
-            break
-        if chosen is None and (not price.territory or "WORLD" in codes or "ROW" in codes):
-            chosen = price
+            return _money(price.amount, price.currency)
+        if in_group is None and territory and groups.intersection(codes):
+            in_group = price
+        if fallback is None and (not price.territory or "WORLD" in codes or "ROW" in codes):
+            fallback = price
+    chosen = in_group or fallback
     return _money(chosen.amount, chosen.currency) if chosen else None
 
 
@@ -153,6 +167,51 @@ def _royalty_rows(src: Source) -> list[dict[str, Any]]:
     ]
 
 
+def _statement(name: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        statement = src.get("statement")
+        return getattr(statement, name, None) if statement is not None else None
+
+    return resolve
+
+
+def _statement_amount(name: str) -> Callable[[Source], Any]:
+    """A statement amount, rounded to its currency's minor unit (a plain decimal)."""
+
+    def resolve(src: Source) -> Any:
+        statement = src.get("statement")
+        if statement is None:
+            return None
+        return money_round(getattr(statement, name), statement.currency)
+
+    return resolve
+
+
+def _statement_period(src: Source) -> str | None:
+    statement = src.get("statement")
+    if statement is None:
+        return None
+    return f"{statement.period_start.isoformat()} to {statement.period_end.isoformat()}"
+
+
+def _statement_lines(src: Source) -> list[dict[str, Any]]:
+    statement = src.get("statement")
+    if statement is None:
+        return []
+    return [
+        {
+            "title": ln.work.title if ln.work else "",
+            "isbn": ln.isbn13,
+            "channel": ln.channel,
+            "territory": ln.territory,
+            "units": ln.units - ln.returns,
+            "royalty": str(ln.royalty),
+            "balance": str(ln.balance),
+        }
+        for ln in _royalty_lines(src)
+    ]
+
+
 def _recipient(name: str) -> Callable[[Source], Any]:
     def resolve(src: Source) -> Any:
         recipient = src.get("recipient") or {}
@@ -166,6 +225,19 @@ def _recipient(name: str) -> Callable[[Source], Any]:
 def _mapping_value(group: str, name: str) -> Callable[[Source], Any]:
     def resolve(src: Source) -> Any:
         return (src.get(group) or {}).get(name)
+
+    return resolve
+
+
+def _offer_date(name: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        value = (src.get("offer") or {}).get(name)
+        if isinstance(value, datetime.date) or value in (None, ""):
+            return value or None
+        try:
+            return datetime.date.fromisoformat(str(value))
+        except ValueError:
+            return None
 
     return resolve
 
@@ -332,6 +404,81 @@ def _slip_value(attr: str) -> Callable[[Source], Any]:
     return resolve
 
 
+# The catalogue changes a partner notice lists (field-level change events of the title).
+PARTNER_CHANGE_KINDS = (
+    ChangeEvent.Kind.PRICE,
+    ChangeEvent.Kind.PUBLICATION_DATE,
+    ChangeEvent.Kind.PUBLISHING_STATUS,
+    ChangeEvent.Kind.AVAILABILITY,
+)
+_CHANGE_LABELS = {
+    "publication_date": "Publication date",
+    "planned_publication_date": "Planned publication date",
+    "publishing_status": "Publishing status",
+    "availability": "Availability",
+}
+
+
+def _change_text(value: Any) -> str:
+    if value in (None, ""):
+        return "none"
+    if isinstance(value, list):
+        return " to ".join(_change_text(v) for v in value)
+    return str(value)
+
+
+def period_changes(
+    *, work: Work | None, start: datetime.date | None, end: datetime.date | None
+) -> list[dict[str, Any]]:
+    """The title's price, date, status and availability changes recorded in the period, one
+    row per product and field: the first old value → the last new value (a change that was
+    undone within the period is left out)."""
+    if work is None or start is None or end is None:
+        return []
+    events = (
+        ChangeEvent.objects.filter(
+            work=work,
+            kind__in=PARTNER_CHANGE_KINDS,
+            created_at__date__gte=start,
+            created_at__date__lte=end,
+        )
+        .select_related("product")
+        .order_by("created_at", "id")
+    )
+    rows: dict[tuple[int | None, str], dict[str, Any]] = {}
+    for event in events:
+        key = (event.product_id, event.field)
+        if key not in rows:
+            isbn = event.product.isbn13 if event.product else ""
+            label = (
+                f"Price {event.field}"
+                if event.kind == ChangeEvent.Kind.PRICE
+                else _CHANGE_LABELS.get(event.field, event.field.replace("_", " ").capitalize())
+            )
+            rows[key] = {
+                "kind": event.kind,
+                "field": event.field,
+                "label": label,
+                "isbn": isbn or "",
+                "old": event.old_value,
+            }
+        rows[key]["new"] = event.new_value
+    out = []
+    for row in rows.values():
+        if row["old"] == row["new"]:
+            continue
+        where = f" ({row['isbn']})" if row["isbn"] else ""
+        row["text"] = (
+            f"{row['label']}{where}: {_change_text(row['old'])} → {_change_text(row['new'])}"
+        )
+        out.append(row)
+    return out
+
+
+def _period_changes(src: Source) -> list[str]:
+    return [row["text"] for row in src.get("period_changes") or []]
+
+
 _SAMPLE_DATE = datetime.date(2026, 3, 5)
 
 FIELDS: list[ContextField] = [
@@ -424,12 +571,49 @@ FIELDS: list[ContextField] = [
                  [{"isbn": "9780000000001", "channel": "Home", "territory": "GB", "units": 1520,
                    "royalty": "1234.56", "currency": "GBP"}], _royalty_rows,
                  level="recipient", group="royalty"),
+    ContextField("statement.period", "Statement period", "First and last day (ISO).",
+                 "2026-01-01 to 2026-06-30", _statement_period, level="recipient",
+                 group="statement"),
+    ContextField("statement.currency", "Statement currency", "ISO 4217 code.", "GBP",
+                 _statement("currency"), level="recipient", group="statement"),
+    ContextField("statement.earned", "Earned this period",
+                 "Sum of the statement's line balances, rounded to the currency.",
+                 Decimal("1234.56"), _statement_amount("earned"), level="recipient",
+                 group="statement"),
+    ContextField("statement.brought_forward", "Balance brought forward",
+                 "Carried forward from the payee's previous statement.", Decimal("20.00"),
+                 _statement_amount("brought_forward"), level="recipient", group="statement"),
+    ContextField("statement.withheld", "Withheld", "Tax withheld under the imprint's rules.",
+                 Decimal("250.91"), _statement_amount("withheld"), level="recipient",
+                 group="statement"),
+    ContextField("statement.payable", "Amount due",
+                 "Paid this time: earned + brought forward − withheld (0 when carried).",
+                 Decimal("1003.65"), _statement_amount("payable"), level="recipient",
+                 group="statement"),
+    ContextField("statement.carried_forward", "Balance carried forward",
+                 "Not paid (below the minimum payment, or unearned); on the next statement.",
+                 Decimal("0.00"), _statement_amount("carried_forward"), level="recipient",
+                 group="statement"),
+    ContextField("statement.notes", "Statement notes",
+                 "Rule notes (e.g. withholding) and why a balance was carried forward.",
+                 ["UK basic-rate tax is withheld from payments to overseas agents."],
+                 _statement("notes"), level="recipient", group="statement"),
+    ContextField("statement.lines", "Statement lines (with titles)",
+                 "Title, ISBN, channel, territory, net units, royalty and balance per line.",
+                 [{"title": "The Lighthouse Keeper", "isbn": "9780000000001",
+                   "channel": "Home", "territory": "GB", "units": 1520, "royalty": "1234.56",
+                   "balance": "734.56"}], _statement_lines, level="recipient",
+                 group="statement"),
     ContextField("recipient.name", "Recipient name", "Who the communication is addressed to.",
                  "Jane Doe", _recipient("name"), level="recipient", group="recipient"),
     ContextField("recipient.email", "Recipient e-mail", "Their e-mail address.",
                  "jane@authors.test", _recipient("email"), level="recipient", group="recipient"),
     ContextField("recipient.address", "Recipient address", "Postal address, one line per part.",
                  "1 Harbour Street\nFalmouth\nTR11 2AA", _recipient("address"),
+                 level="recipient", group="recipient"),
+    ContextField("recipient.reference", "Recipient reference",
+                 "Colophon's reference for the recipient (list row or contact), e.g. a "
+                 "membership number's stand-in.", "member:1042", _recipient("key"),
                  level="recipient", group="recipient"),
     ContextField("recipient.country", "Recipient country", "ISO country code.", "GB",
                  _recipient("country"), level="recipient", group="recipient"),
@@ -440,10 +624,17 @@ FIELDS: list[ContextField] = [
     ContextField("offer.price", "Offer price", "Discounted price (money).",
                  {"amount": Decimal("12.99"), "currency": "GBP"},
                  _mapping_value("offer", "price"), group="offer"),
+    ContextField("offer.valid_until", "Offer valid until",
+                 "Last day of the offer (nothing is sent after it).", _SAMPLE_DATE,
+                 _offer_date("valid_until"), group="offer"),
     ContextField("campaign.name", "Campaign", "Marketing campaign name.", "Autumn launches",
                  _mapping_value("campaign", "name"), group="campaign"),
     ContextField("campaign.code", "Campaign code", "Tracking code.", "AUT26",
                  _mapping_value("campaign", "code"), group="campaign"),
+    ContextField("campaign.link", "Campaign link",
+                 "An address the campaign sends readers to (e.g. the advance reading copy).",
+                 "https://readers.example.test/lighthouse-keeper",
+                 _mapping_value("campaign", "link"), group="campaign"),
     ContextField("today", "Today", "The date of composing.", _SAMPLE_DATE,
                  lambda src: src.get("today")),
     ContextField("dates.today_plus_7", "Today + 7 days", "A week from composing.",
@@ -458,6 +649,12 @@ FIELDS: list[ContextField] = [
                  f"{DEFAULT_RESPONSE_DAYS} days from composing.",
                  _SAMPLE_DATE + datetime.timedelta(days=DEFAULT_RESPONSE_DAYS), _action_due,
                  group="dates"),
+    ContextField("changes.period", "Catalogue changes of the period",
+                 "Each price, date, status or availability change of the title in the "
+                 "notice's period: old → new, one line per product and field.",
+                 ["Price GBP 02 GB (9780000000001): 16.99 → 18.99",
+                  "Publication date (9780000000001): 2026-05-01 → 2026-06-12"],
+                 _period_changes, group="changes"),
     ContextField("imprint.name", "Imprint", "The sending imprint's name.", "Harbour Lights",
                  _imprint_name),
     ContextField("delivery.slipped_deliverable", "Slipped deliverable",
@@ -492,6 +689,7 @@ def _title_source(
     territory: str | None,
     today: datetime.date | None = None,
     type_code: str = "",
+    period: tuple[datetime.date | None, datetime.date | None] = (None, None),
 ) -> Source:
     """Load everything title-level in a handful of queries."""
     if product is not None and work is None:
@@ -531,8 +729,20 @@ def _title_source(
         "offer": dict(offer or {}),
         "campaign": dict(campaign or {}),
         "territory": territory or "",
+        "territory_groups": _groups_of(territory or ""),
+        "period_changes": period_changes(work=work, start=period[0], end=period[1]),
         "today": today or timezone.localdate(),
     }
+
+
+def _groups_of(territory: str) -> list[str]:
+    if not territory:
+        return []
+    return list(
+        Territory.objects.filter(kind=Territory.Kind.GROUP, members__code=territory.upper())
+        .values_list("code", flat=True)
+        .distinct()
+    )
 
 
 def recipient_context(
@@ -556,6 +766,7 @@ def build_context(
     sample: bool = False,
     today: datetime.date | None = None,
     communication_type: Any = None,
+    period: tuple[datetime.date | None, datetime.date | None] = (None, None),
 ) -> dict[str, Any]:
     """The context a mapping reads, keyed by context-field key. ``sample=True`` fills every
     field that real data leaves empty with its sample value (for trying a mapping)."""
@@ -568,6 +779,7 @@ def build_context(
         territory=territory,
         today=today,
         type_code=getattr(communication_type, "code", "") or "",
+        period=period,
     )
     context = {f.key: f.resolver(src) for f in TITLE_FIELDS}
     context.update(recipient_context(recipient, royalty_lines))

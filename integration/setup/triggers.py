@@ -72,8 +72,9 @@ def trigger_rules_matching(*, change_event: ChangeEvent) -> list[TriggerRule]:
 
 def trigger_rules_due(*, today: datetime.date) -> list[tuple[TriggerRule, Any]]:
     """(rule, subject) for every date-based rule whose date is exactly ``days_before`` days away:
-    a DeliveryDate not yet delivered (its slipped date when it slipped) or a Contract (review
-    date, or expiry = signed date + term) that is not terminated."""
+    a DeliveryDate not yet delivered (its slipped date when it slipped), a Contract (review
+    date, or expiry = signed date + term) that is not terminated, or — for 'N days after
+    publication' — a Product published exactly N days ago."""
     due: list[tuple[TriggerRule, Any]] = []
     rules = TriggerRule.objects.filter(
         event__in=TriggerRule.DATE_EVENTS, active=True, days_before__isnull=False
@@ -98,6 +99,20 @@ def trigger_rules_due(*, today: datetime.date) -> list[tuple[TriggerRule, Any]]:
                 withdrawn_at__isnull=True,
             ).order_by("id")
             due.extend((rule, c) for c in contracts)
+        elif rule.event == TriggerRule.Event.POST_PUBLICATION:
+            # N days AFTER the product's (current) publication date: when the date moves, the
+            # follow-up moves with it.
+            published = today - datetime.timedelta(days=rule.days_before)
+            products = (
+                Product.objects.filter(
+                    work__imprint_id=rule.imprint_id,
+                    publication_date=published,
+                    withdrawn_at__isnull=True,
+                )
+                .select_related("work")
+                .order_by("id")
+            )
+            due.extend((rule, p) for p in products)
         elif rule.event == TriggerRule.Event.CONTRACT_EXPIRY:
             contracts = Contract.objects.filter(
                 imprint_id=rule.imprint_id,
