@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import io
 from typing import Any
+
+from django.apps import apps
+from django.core.management import call_command
 
 from accounts.models import Imprint
 from integration.connectors.exstream.driver import record_key
@@ -48,3 +53,27 @@ def add_members(audience: Audience, n: int, *, consent: bool = True, start: int 
             for i in range(start, start + n)
         ]
     )
+
+
+# What `make run` runs, in its order (scripts/run.sh), with a small sandbox Consonance.
+DEMO_COMMANDS: list[tuple[str, ...]] = [
+    ("seed_demo",),
+    ("seed_sandbox", "--works", "6"),
+    ("seed_sandbox_exstream",),
+    ("sync_exstream",),
+    ("sync_consonance",),
+    ("seed_setup",),
+    ("seed_demo_outcomes",),
+    ("seed_demo_actions",),
+]
+
+
+def build_demo() -> str:
+    """Build the demo exactly as ``make run`` does (the connectors talk to the live server's
+    sandbox over real HTTP: use the ``sandbox`` fixture). Returns the commands' output."""
+    # a transactional test before this one flushed the migration-seeded communication types
+    importlib.import_module("integration.migrations.0003_seed_communication_types").seed(apps, None)
+    out = io.StringIO()
+    for command in DEMO_COMMANDS:
+        call_command(*command, stdout=out)
+    return out.getvalue()
