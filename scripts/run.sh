@@ -55,6 +55,7 @@ if [ ! -f .venv/.demo-synced ] || [ "${RESYNC:-}" = 1 ]; then
   $PY manage.py sync_consonance || echo "(Consonance sync failed; see above)"
   $PY manage.py seed_setup || echo "(demo setup failed; see above)"
   $PY manage.py seed_demo_outcomes || echo "(demo customer-service outcomes failed; see above)"
+  $PY manage.py seed_demo_royalties || echo "(demo royalty period failed; see above)"
   $PY manage.py seed_demo_actions || echo "(demo contributor actions failed; see above)"
   touch .venv/.demo-synced
 fi

@@ -64,6 +64,7 @@ DEMO_COMMANDS: list[tuple[str, ...]] = [
     ("sync_consonance",),
     ("seed_setup",),
     ("seed_demo_outcomes",),
+    ("seed_demo_royalties",),
     ("seed_demo_actions",),
 ]
 

@@ -14,14 +14,18 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from accounts.models import Imprint, User
+from integration.communications.create import communication_create
 from integration.communications.reminders import contributor_action_remind
 from integration.delivery.gateway import ExstreamGateway
 from integration.models import (
     Audience,
     Communication,
     CommunicationTemplate,
+    CommunicationType,
     ContributorAction,
     FieldMapping,
+    RoyaltyImport,
+    RoyaltyLine,
 )
 from integration.setup.audiences import audience_count, audience_recipients
 from integration.setup.mappings import mapping_problems
@@ -75,6 +79,23 @@ def test_demo_carries_every_journey(demo):
     assert {A.AWAITING, A.OVERDUE, A.RESPONDED} <= states, demo
     assert all(a.communication.status == Communication.Status.SENT for a in actions)
     assert all(a.communication.approved_by_id != a.communication.submitted_by_id for a in actions)
+
+    # A royalty period to send statements from, and statements compose for its payees.
+    period = RoyaltyImport.objects.get(imprint=harbour, imported=True)
+    line = RoyaltyLine.objects.filter(royalty_import=period).select_related("contract").first()
+    assert line is not None
+    royalties = User.objects.get(email="royalties@demo.colophon.test")
+    statement = communication_create(
+        actor=royalties,
+        imprint=harbour,
+        communication_type=CommunicationType.objects.get(code="royalty-statement"),
+        audience=Audience.objects.get(imprint=harbour, name="Authors of the title"),
+        work=line.contract.work,
+        royalty_import=period,
+    )
+    statement = Communication.objects.get(pk=statement.pk)
+    assert statement.recipient_count >= 1 and statement.blocking_count == 0
+    assert statement.messages.first().driver_data["statementLines"]
 
     # A reminder drafted from the board composes with nothing blocking it.
     pm = User.objects.get(email="pm@demo.colophon.test")

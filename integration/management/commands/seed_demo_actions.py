@@ -13,17 +13,15 @@ imprint has contributor actions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
-from django_q.conf import Conf
 
 from accounts.models import Imprint, Membership, Role, User
 from integration.communications.approval import communication_approve, communication_submit
 from integration.communications.create import communication_create
+from integration.management.inline import tasks_inline
 from integration.models import (
     Audience,
     Communication,
@@ -41,17 +39,6 @@ SENDS = [
     ("review-request", "Authors of the title", "any"),
     ("cover-copy-confirmation", "All contributors of the title", "any"),
 ]
-
-
-@contextmanager
-def tasks_inline() -> Iterator[None]:
-    """Run queued tasks in this process (django-q's sync mode) while the block runs."""
-    before = Conf.SYNC
-    Conf.SYNC = True
-    try:
-        yield
-    finally:
-        Conf.SYNC = before
 
 
 def _member(imprint: Imprint, role: str) -> User | None:
