@@ -263,10 +263,12 @@ def _attempts(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | Non
 
 
 def _change_words(event: ChangeEvent) -> str:
-    """ "Price changed from 16.99 to 17.99": the change in words, never the event's repr."""
+    """ "Price changed — price changed from 16.99 to 17.99": the kind, then the change in
+    words, never the event's repr."""
+    label = str(event.get_kind_display())
     if not event.field:
-        return str(event.get_kind_display())
-    return change_sentence(event.field, event.old_value, event.new_value)
+        return label
+    return f"{label} — {change_sentence(event.field, event.old_value, event.new_value)}"
 
 
 def _entry(kind: str, row: Any) -> TimelineEntry:
