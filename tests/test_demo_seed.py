@@ -72,6 +72,18 @@ def test_demo_carries_every_journey(demo):
         assert (audience_count(audience=audience) or 0) >= 5, name
         assert all(r.consent and r.email for r in audience_recipients(audience=audience)), name
     assert not Audience.objects.filter(kind=Audience.Kind.SEGMENT).exists()
+    authors = Audience.objects.get(imprint=harbour, name="Authors of the title")
+    assert all(r.consent is True for r in audience_recipients(audience=authors))
+    marketing = User.objects.get(email="marketing@demo.colophon.test")
+    to_authors = communication_create(
+        actor=marketing,
+        imprint=harbour,
+        communication_type=CommunicationType.objects.get(code="launch-email"),
+        audience=authors,
+        work=harbour.works.order_by("pk").first(),
+    )
+    to_authors = Communication.objects.get(pk=to_authors.pk)
+    assert to_authors.recipient_count >= 1 and to_authors.blocking_count == 0
 
     # The actions board: outstanding, overdue and answered, from real sends.
     actions = list(ContributorAction.objects.filter(imprint=harbour))

@@ -118,10 +118,13 @@ def letter(sandbox, imprint_a, settings, communication_types) -> Iterator[dict[s
         communication_type=communication_type("rights-confirmation"),
         exstream_communication=exstream,
         channels=["print", "email"],
+        # the uploaded agents have e-mail but no postal address
+        optional_driver_fields=["recipientAddress"],
     )
     for driver, context, transforms in (
         ("recipientName", "recipient.name", []),
         ("recipientEmail", "recipient.email", []),
+        ("recipientAddress", "recipient.address", []),
         ("imprintName", "imprint.name", []),
         ("workTitle", "work.title", []),
         ("isbn", "product.isbn", []),

@@ -20,11 +20,13 @@ from integration.models import (
     CommunicationTemplate,
     CommunicationType,
     ComplianceRule,
+    Contact,
+    ContactConsent,
     ExstreamCommunication,
     FieldMapping,
     TriggerRule,
 )
-from integration.setup.audiences import audience_list_upload
+from integration.setup.audiences import audience_list_upload, contact_consent_record
 from integration.setup.mappings import suggest_context_field, suggested_transforms
 
 DEMO_IMPRINTS = ["harbour", "northwind", "acorn"]
@@ -212,6 +214,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             for imprint in imprints:
                 audiences = self._audiences(imprint)
+                self._author_consents(imprint)
                 made = self._templates(imprint, types, skipped)
                 self._rules(imprint)
                 self._triggers(imprint, types, audiences)
@@ -250,6 +253,29 @@ class Command(BaseCommand):
                     actor=None, audience=out[name], filename=listed[1], data=listed[2]
                 )
         return out
+
+    def _author_consents(self, imprint: Imprint) -> None:
+        """The imprint's authors agreed (in the demo's author agreements) to hear about their
+        titles' marketing; recorded once, so a later change by staff survives re-seeding."""
+        recorded = ContactConsent.objects.filter(imprint=imprint).values("contact_id")
+        authors = (
+            Contact.objects.filter(
+                contributions__work__imprint=imprint,
+                contributions__role="A01",
+                withdrawn_at__isnull=True,
+            )
+            .exclude(pk__in=recorded)
+            .distinct()
+            .order_by("pk")
+        )
+        for contact in authors:
+            contact_consent_record(
+                actor=None,
+                imprint=imprint,
+                contact=contact,
+                consent=True,
+                note="Agreed in the author agreement to news about their titles.",
+            )
 
     def _templates(
         self, imprint: Imprint, types: dict[str, CommunicationType], skipped: set[str]
