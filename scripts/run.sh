@@ -61,7 +61,7 @@ if [ ! -f .venv/.demo-synced ] || [ "${RESYNC:-}" = 1 ]; then
 fi
 
 echo
-if $PY manage.py shell -c "from integration.models import Work; raise SystemExit(0 if Work.objects.exists() else 1)" 2>/dev/null; then
+if $PY manage.py shell -v 0 -c "from integration.models import Work; raise SystemExit(0 if Work.objects.exists() else 1)" 2>/dev/null; then
   echo "Colophon is ready at $URL/  (Ctrl-C stops the web app and the worker)"
 else
   echo "Colophon is running at $URL/ but has NO titles: the Consonance sync did not finish"

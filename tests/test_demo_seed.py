@@ -96,6 +96,12 @@ def test_demo_carries_every_journey(demo):
     period = RoyaltyImport.objects.get(imprint=harbour, imported=True)
     line = RoyaltyLine.objects.filter(royalty_import=period).select_related("contract").first()
     assert line is not None
+    # the seeded trigger drafted a statement per title, carrying the period it announces
+    drafted = Communication.objects.filter(
+        imprint=harbour, communication_type__code="royalty-statement", trigger_rule__isnull=False
+    )
+    assert drafted.exists()
+    assert {(c.royalty_import_id, c.blocking_count) for c in drafted} == {(period.pk, 0)}
     royalties = User.objects.get(email="royalties@demo.colophon.test")
     statement = communication_create(
         actor=royalties,
