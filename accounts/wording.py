@@ -54,6 +54,7 @@ VERB_SENTENCES: dict[str, str] = {
     "royalties.refused": "Refused a royalty file",
     "setup.audience_list_uploaded": "Uploaded an audience list",
     "setup.auto_approval_changed": "Changed automatic approval",
+    "setup.contact_consent_recorded": "Recorded a contact's marketing consent",
     "setup.imported": "Imported a setup",
     "setup.mapping_created": "Mapped a driver field",
     "setup.mapping_deleted": "Removed a field mapping",

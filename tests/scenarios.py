@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import importlib
+import io
 from typing import Any
 
+from django.apps import apps
 from django.core.cache import cache
+from django.core.management import call_command
 
 from accounts.models import Imprint
 from integration.connectors.exstream.driver import record_key
@@ -88,11 +92,13 @@ def rights_letter_setup(*, imprint: Imprint, domains: list[str]) -> dict[str, An
         communication_type=communication_type("rights-confirmation"),
         exstream_communication=exstream,
         channels=["print", "email"],
-        optional_driver_fields=["recipientAddress"],  # e-mail recipients have none
+        # the uploaded agents have e-mail but no postal address
+        optional_driver_fields=["recipientAddress"],
     )
     for driver, context, transforms in (
         ("recipientName", "recipient.name", []),
         ("recipientEmail", "recipient.email", []),
+        ("recipientAddress", "recipient.address", []),
         ("imprintName", "imprint.name", []),
         ("workTitle", "work.title", []),
         ("isbn", "product.isbn", []),
@@ -112,3 +118,28 @@ def sandbox_clients_forgotten() -> None:
     """Forget cached tokens and clients (between tests that each run their own sandbox)."""
     cache.clear()
     ExstreamGateway._clients.clear()
+
+
+# What `make run` runs, in its order (scripts/run.sh), with a small sandbox Consonance.
+DEMO_COMMANDS: list[tuple[str, ...]] = [
+    ("seed_demo",),
+    ("seed_sandbox", "--works", "6"),
+    ("seed_sandbox_exstream",),
+    ("sync_exstream",),
+    ("sync_consonance",),
+    ("seed_setup",),
+    ("seed_demo_outcomes",),
+    ("seed_demo_royalties",),
+    ("seed_demo_actions",),
+]
+
+
+def build_demo() -> str:
+    """Build the demo exactly as ``make run`` does (the connectors talk to the live server's
+    sandbox over real HTTP: use the ``sandbox`` fixture). Returns the commands' output."""
+    # a transactional test before this one flushed the migration-seeded communication types
+    importlib.import_module("integration.migrations.0003_seed_communication_types").seed(apps, None)
+    out = io.StringIO()
+    for command in DEMO_COMMANDS:
+        call_command(*command, stdout=out)
+    return out.getvalue()

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
+from accounts.policy import Category
 from integration.communications.create import communication_create
 from integration.communications.launch import follow_ups_reschedule
 from integration.communications.revalidation import communications_revalidate_for_work
@@ -35,11 +36,26 @@ from integration.models import (
     Contract,
     DeliveryDate,
     Product,
+    RoyaltyImport,
     TriggerRule,
 )
 from integration.setup.triggers import trigger_rules_due, trigger_rules_matching
 
 logger = logging.getLogger(__name__)
+
+
+def _royalty_period(rule: TriggerRule, event: ChangeEvent | None) -> RoyaltyImport | None:
+    """The royalty period an import's change event announces, so a statement drafted from it
+    carries the lines it was drafted for (only for royalty communication types)."""
+    if event is None or event.kind != ChangeEvent.Kind.ROYALTIES_IMPORTED:
+        return None
+    if rule.communication_type.category != Category.ROYALTIES:
+        return None
+    value = event.new_value if isinstance(event.new_value, dict) else {}
+    import_id = value.get("import_id")
+    if not isinstance(import_id, int):
+        return None
+    return RoyaltyImport.objects.filter(pk=import_id, imprint_id=rule.imprint_id).first()
 
 
 def _create(
@@ -65,6 +81,7 @@ def _create(
                 work=work,
                 product=product,
                 contract=contract,
+                royalty_import=_royalty_period(rule, change_event),
                 trigger_rule=rule,
                 change_event=change_event,
                 trigger_key=key,

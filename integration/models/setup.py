@@ -513,3 +513,28 @@ class TriggerRule(models.Model):
             errors["audience"] = ["The audience belongs to another imprint."]
         if errors:
             raise ValidationError(errors)
+
+
+class ContactConsent(models.Model):
+    """Whether a Consonance contact (an author, say) agreed to marketing mail from an imprint.
+    Kept in Colophon: Consonance's documented API records no marketing consent on a contact.
+    One row per imprint and contact; the latest decision wins."""
+
+    imprint = models.ForeignKey("accounts.Imprint", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(
+        "integration.Contact", on_delete=models.CASCADE, related_name="consents"
+    )
+    consent = models.BooleanField()
+    note = models.CharField(max_length=300, blank=True, help_text="How it was given.")
+    recorded_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["imprint", "contact"], name="uniq_contact_consent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact}: {'consents' if self.consent else 'declined'}"

@@ -15,13 +15,23 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from accounts import policy
 from accounts.audit import log_action
-from accounts.models import Territory
-from accounts.types import Actor
+from accounts.models import Imprint, Territory
+from accounts.types import Actor, person
 from integration.lib.csv import spreadsheet_safe
-from integration.models import Audience, AudienceMember, Channel, Contact, Contribution, Work
+from integration.models import (
+    Audience,
+    AudienceMember,
+    Channel,
+    Contact,
+    ContactConsent,
+    Contribution,
+    Work,
+)
 from integration.setup.changes import setup_changed
 
 CHUNK = 2000
@@ -70,7 +80,8 @@ def _from_contact(contact: Contact) -> Recipient:
         address=_address(contact.addresses),
         country=contact.country,
         channel_preference="email" if contact.emails else "print",
-        consent=None,
+        # recorded in Colophon per imprint (Consonance records no consent); None: not known
+        consent=getattr(contact, "recorded_consent", None),
         contact_id=contact.pk,
     )
 
@@ -93,6 +104,8 @@ def _contacts(audience: Audience, work: Work | None) -> Any:
         )
     if audience.territory_code:
         qs = qs.filter(country__in=_countries(audience.territory_code))
+    consent = ContactConsent.objects.filter(imprint_id=audience.imprint_id, contact=OuterRef("pk"))
+    qs = qs.annotate(recorded_consent=Subquery(consent.values("consent")[:1]))
     return qs.order_by("name", "id")
 
 
@@ -157,6 +170,37 @@ def audience_sample(
         if len(out) >= n:
             break
     return out
+
+
+# --- Consent of Consonance contacts -----------------------------------------------------------
+
+
+def contact_consent_record(
+    *, actor: Actor, imprint: Imprint, contact: Contact, consent: bool, note: str = ""
+) -> ContactConsent:
+    """Record whether a contact (an author, say) agreed to marketing mail from the imprint,
+    replacing what was recorded before. Consonance keeps no consent, so Colophon does."""
+    if person(actor) is not None:  # a system actor (a demo seed, an import) may record it
+        policy.require(actor, policy.Action.IMPORT, imprint)
+    with transaction.atomic():
+        record, _ = ContactConsent.objects.update_or_create(
+            imprint=imprint,
+            contact=contact,
+            defaults={
+                "consent": consent,
+                "note": note[:300],
+                "recorded_by": person(actor),
+                "recorded_at": timezone.now(),
+            },
+        )
+        log_action(
+            actor=actor,
+            verb="setup.contact_consent_recorded",
+            target=contact,
+            imprint=imprint,
+            data={"consent": consent, "note": note[:300]},
+        )
+    return record
 
 
 # --- Uploaded lists ----------------------------------------------------------------------------

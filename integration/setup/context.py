@@ -479,6 +479,114 @@ def _period_changes(src: Source) -> list[str]:
     return [row["text"] for row in src.get("period_changes") or []]
 
 
+def _citation(src: Source) -> str | None:
+    """ "The Wild House by Ada Okafor (Hardback, ISBN 9780000000011)": the work a permission
+    or licence letter is about, named as a citation from the mirror."""
+    work = _work(src)
+    if work is None:
+        return None
+    product = _product(src)
+    by = work.contributor_list or ", ".join(_authors(src))
+    text = f"{work.title}{f': {work.subtitle}' if work.subtitle else ''}"
+    text += f" by {by}" if by else ""
+    details = [
+        d
+        for d in (
+            getattr(product, "product_form_description", "") or "",
+            f"ISBN {product.isbn13}" if product is not None and product.isbn13 else "",
+        )
+        if d
+    ]
+    return text + (f" ({', '.join(details)})" if details else "")
+
+
+def _request_details(src: Source) -> str | None:
+    """What a contributor is asked for: for a reminder drafted from the actions board, that it
+    is one; otherwise the matching deliverable's requirement on the contract (proofs, cover
+    copy, review, manuscript); otherwise nothing (the drafter's template must then say it)."""
+    work = _work(src)
+    campaign = src.get("campaign") or {}
+    if campaign.get("reminder_for_action") and work is not None:
+        return f"A reminder: we are still waiting for your reply about “{work.title}”."
+    today = src.get("today")
+    if today is None:
+        return None
+    _due, delivery, _why = response_due_date(
+        type_code=src.get("type_code") or "", dates=src.get("delivery_dates") or [], today=today
+    )
+    if delivery is None:
+        return None
+    requirement = (delivery.requirement or "").strip()
+    if not requirement:
+        return delivery.deliverable_type
+    return f"{delivery.deliverable_type}: {requirement}"
+
+
+def _release_summary(src: Source) -> str | None:
+    """ "The Wild House is published on 2026-12-01. Hardback — Available; E-book — Not yet
+    available." — what a retailer notice tells the trade, from the mirror."""
+    work = _work(src)
+    if work is None:
+        return None
+    product = _product(src)
+    day = getattr(product, "publication_date", None)
+    text = f"{work.title} is published on {day.isoformat()}." if day else f"{work.title}."
+    formats = _format_availability(src)
+    return f"{text} {'; '.join(formats)}." if formats else text
+
+
+def _recent_changes(src: Source) -> list[str]:
+    """The kinds of change Consonance recorded for the title lately (newest first, each once),
+    in words: what a metadata change notice announces. Empty when nothing changed."""
+    out: list[str] = []
+    for kind, _old, _product_id in src.get("change_events") or []:
+        label = str(ChangeEvent.Kind(kind).label)
+        if label not in out:
+            out.append(label)
+    return out
+
+
+# Change kinds a metadata change notice can announce (not the record's creation or removal).
+_NOTICE_CHANGES = tuple(
+    k for k in ChangeEvent.Kind if k not in (ChangeEvent.Kind.CREATED, ChangeEvent.Kind.WITHDRAWN)
+)
+
+
+def _recent_change_events(work: Work | None) -> list[tuple[str, Any, int | None]]:
+    """(kind, old value, product id) of the title's latest changes, newest first."""
+    if work is None:
+        return []
+    return list(
+        ChangeEvent.objects.filter(work=work, kind__in=_NOTICE_CHANGES)
+        .order_by("-created_at", "-id")
+        .values_list("kind", "old_value", "product_id")[:20]
+    )
+
+
+def _previous_publication_date(src: Source) -> datetime.date | None:
+    """The product's publication date before its latest change (a delay letter's "originally
+    due"); None when Consonance never moved it."""
+    product = _product(src)
+    for kind, old, product_id in src.get("change_events") or []:
+        if kind != ChangeEvent.Kind.PUBLICATION_DATE:
+            continue
+        if product is not None and product_id not in (None, product.pk):
+            continue
+        try:
+            return _as_iso_date(old)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_iso_date(value: Any) -> datetime.date | None:
+    if isinstance(value, dict):  # tolerate {"publication_date": "…"} as well as a bare value
+        value = next(iter(value.values()), None) if len(value) == 1 else None
+    if not value:
+        return None
+    return datetime.date.fromisoformat(str(value)[:10])
+
+
 _SAMPLE_DATE = datetime.date(2026, 3, 5)
 
 FIELDS: list[ContextField] = [
@@ -668,6 +776,30 @@ FIELDS: list[ContextField] = [
                  "The slipped deliverable's new (slipped) date.",
                  _SAMPLE_DATE + datetime.timedelta(days=30), _slip_value("slipped"),
                  group="dates"),
+    ContextField("work.citation", "Title as cited",
+                 "Title, authors, format and ISBN in one line: the material a permission or "
+                 "licence is about.",
+                 "The Lighthouse Keeper by Jane Doe (Hardback, ISBN 9780000000001)", _citation),
+    ContextField("work.release_summary", "Release summary",
+                 "Publication date and each format's availability, as one text.",
+                 "The Lighthouse Keeper is published on 2026-03-05. Hardback — Available.",
+                 _release_summary, group="product"),
+    ContextField("product.previous_publication_date", "Previous publication date",
+                 "The publication date before Consonance last moved it (a delay letter's "
+                 "original date).", _SAMPLE_DATE - datetime.timedelta(days=30),
+                 _previous_publication_date, group="product"),
+    ContextField("work.recent_changes", "Recent changes",
+                 "What Consonance changed on the title lately (price, dates, status …).",
+                 ["Price changed", "Publication date changed"], _recent_changes),
+    ContextField("request.details", "What is asked",
+                 "For a reminder, that it is one; otherwise the contract's matching deliverable "
+                 "and its requirement (proofs, cover copy, review, manuscript).",
+                 "Proofs: first proofs for the author's corrections", _request_details,
+                 group="dates"),
+    ContextField("campaign.link", "Link", "A link the drafter gives: proofs to read, an "
+                 "advance reading copy, a landing page.",
+                 "https://proofs.example.test/lighthouse-keeper.pdf",
+                 _mapping_value("campaign", "link"), group="campaign"),
 ]  # fmt: skip
 
 REGISTRY: dict[str, ContextField] = {f.key: f for f in FIELDS}
@@ -718,6 +850,7 @@ def _title_source(
         "products": products,
         "marketing_texts": list(work.marketing_texts.all()) if work else [],
         "resources": list(work.supporting_resources.all()) if work else [],
+        "change_events": _recent_change_events(work),
         "delivery_dates": delivery_dates,
         "type_code": type_code,
         "work": work,

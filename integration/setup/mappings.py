@@ -403,6 +403,19 @@ def mapping_delete(*, actor: Actor, mapping: FieldMapping) -> None:
 
 # Driver-field name fragments -> context field, for suggesting (and seeding) mappings.
 _SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
+    # Specific names first: the general fragments below would catch them wrongly ("date").
+    (("materialdescription", "material"), "work.citation"),
+    (("requestdetails",), "request.details"),
+    (("prooflink", "proofurl", "accesslink", "link"), "campaign.link"),
+    (("covercopy",), "work.blurb"),
+    (("noticetext",), "work.release_summary"),
+    (("changedfields", "changes"), "work.recent_changes"),
+    (("season",), "work.season"),
+    (("approveditem",), "work.project_stage"),
+    (("licencereference", "licensereference"), "contract.name"),
+    (("renewaldate",), "contract.expiry_date"),
+    (("originaldate", "previousdate"), "product.previous_publication_date"),
+    (("newdate", "reviseddate"), "product.publication_date"),
     (("subtitle",), "work.subtitle"),
     (("isbn",), "product.isbn"),
     (("coverimage", "coverurl"), "work.cover_url"),
