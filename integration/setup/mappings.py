@@ -432,6 +432,12 @@ _SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
     (("expiry",), "contract.expiry_date"),
     (("territor",), "licensed_rights.all"),
     (("right",), "licensed_rights.all"),
+    # A payee's statement breakdown (flow 3) before the general royalty fragments.
+    (("amountwithheld", "withheld"), "statement.withheld"),
+    (("statementnotes",), "statement.notes"),
+    (("broughtforward",), "statement.brought_forward"),
+    (("carriedforward",), "statement.carried_forward"),
+    (("amountearned",), "statement.earned"),
     (("statementperiod",), "royalty.period_end"),
     (("periodstart",), "royalty.period_start"),
     (("periodend",), "royalty.period_end"),

@@ -201,6 +201,23 @@ TRIGGERS: list[tuple[str, str, dict[str, Any], str, str]] = [
 ]
 
 
+# Context fields that are blank for some recipients of a seeded template, so the driver fields
+# they fill are optional there: print recipients may have no e-mail and e-mail recipients no
+# address; a statement drafted from a royalty import carries its totals, while the breakdown
+# (earned, brought and carried forward, withheld, notes) exists only on a payee's statement.
+OPTIONAL_CONTEXT = frozenset(
+    {
+        "recipient.email",
+        "recipient.address",
+        "statement.earned",
+        "statement.brought_forward",
+        "statement.carried_forward",
+        "statement.withheld",
+        "statement.notes",
+    }
+)
+
+
 class Command(BaseCommand):
     help = "Seed demo templates, mappings, audiences, compliance and trigger rules per imprint."
 
@@ -323,8 +340,7 @@ class Command(BaseCommand):
                         template=template, driver_field=field["name"]
                     ).delete()
                     continue
-                if context_field in ("recipient.email", "recipient.address"):
-                    # print recipients may have no e-mail, e-mail recipients no address
+                if context_field in OPTIONAL_CONTEXT:
                     optional.append(field["name"])
                 FieldMapping.objects.update_or_create(
                     template=template,
