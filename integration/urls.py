@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from integration.views import communications as communication_views
-from integration.views import exstream, imports, operations, sync, titles
+from integration.views import exstream, imports, operations, statements, sync, titles
 from integration.views import setup as setup_views
 from integration.views import status as status_views
 
@@ -141,6 +141,11 @@ imports_patterns = (
         path("onix/", imports.onix_upload, name="onix"),
         path("royalties/", imports.royalty_upload, name="royalties"),
         path("royalties/<int:pk>/errors.csv", imports.royalty_errors, name="royalty_errors"),
+        path(
+            "royalties/<int:pk>/statements/",
+            statements.royalty_statements,
+            name="royalty_statements",
+        ),
     ],
     "imports",
 )

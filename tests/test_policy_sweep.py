@@ -199,6 +199,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     "imports:onix": [lambda w: {}],
     "imports:royalties": [lambda w: {}],
     "imports:royalty_errors": [_pk("royalty_import")],
+    "imports:royalty_statements": [_pk("royalty_import")],
     "exstream:communications": [lambda w: {}],
     "exstream:sync": [lambda w: {}],
     "exstream:preview_output": [_pk("preview_output")],
