@@ -3,7 +3,15 @@
 from django.urls import include, path
 
 from integration.views import communications as communication_views
-from integration.views import exstream, imports, operations, statements, sync, titles
+from integration.views import (
+    exstream,
+    imports,
+    operations,
+    partner_notices,
+    statements,
+    sync,
+    titles,
+)
 from integration.views import setup as setup_views
 from integration.views import status as status_views
 
@@ -102,6 +110,7 @@ communications_patterns = (
         path("new/", communication_views.communication_new, name="new"),
         path("new/contracts/", communication_views.contract_options, name="contract_options"),
         path("approvals/", communication_views.approvals, name="approvals"),
+        path("partner-notices/", partner_notices.partner_notices, name="partner_notices"),
         path("<int:pk>/", communication_views.communication_detail, name="detail"),
         path("<int:pk>/progress/", communication_views.communication_progress, name="progress"),
         path(

@@ -186,6 +186,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     "communications:new": [lambda w: {}],
     "communications:contract_options": [lambda w: {}],
     "communications:approvals": [lambda w: {}],
+    "communications:partner_notices": [lambda w: {}],
     "communications:detail": [_pk("communication")],
     "communications:progress": [_pk("communication")],
     "communications:action": [
