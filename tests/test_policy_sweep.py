@@ -187,6 +187,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     "communications:new": [lambda w: {}],
     "communications:contract_options": [lambda w: {}],
     "communications:approvals": [lambda w: {}],
+    "communications:partner_notices": [lambda w: {}],
     "communications:detail": [_pk("communication")],
     "communications:progress": [_pk("communication")],
     "communications:action": [
@@ -200,6 +201,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     "imports:onix": [lambda w: {}],
     "imports:royalties": [lambda w: {}],
     "imports:royalty_errors": [_pk("royalty_import")],
+    "imports:royalty_statements": [_pk("royalty_import")],
     "exstream:communications": [lambda w: {}],
     "exstream:sync": [lambda w: {}],
     "exstream:preview_output": [_pk("preview_output")],

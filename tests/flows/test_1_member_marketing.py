@@ -48,11 +48,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 GB_MEMBERS, FR_MEMBERS = 6_000, 4_000
 
 
-def _book_club(imprint, code: str, n: int, start: int) -> Audience:
+def _book_club(imprint, code: str, n: int, start: int, name: str = "") -> Audience:
     """The book club's members in one territory: every 20th did not consent; preferences
     rotate e-mail, print, e-mail, SMS (a channel neither design offers)."""
     audience = AudienceFactory.create(
-        imprint=imprint, kind=Audience.Kind.UPLOADED, name=f"Book club {code}", territory_code=code
+        imprint=imprint,
+        kind=Audience.Kind.UPLOADED,
+        name=f"Book club {code} {name}".strip(),
+        territory_code=code,
     )
     prefs = ["email", "print", "email", "sms"]
     AudienceMember.objects.bulk_create(
@@ -145,6 +148,8 @@ def club(vendors, imprint_a, settings):
         "product": product,
         "GB": _book_club(imprint_a, "GB", GB_MEMBERS, 1),
         "FR": _book_club(imprint_a, "FR", FR_MEMBERS, GB_MEMBERS + 1),
+        # members who joined this month get their own (small) renewal mailing
+        "FR-new": _book_club(imprint_a, "FR", 6, GB_MEMBERS + FR_MEMBERS + 1, name="new"),
     }
 
 
@@ -160,20 +165,22 @@ def _launch(user, club, code: str) -> Communication:
     )
 
 
-def _renewal(user, club, code: str, *, valid_until: datetime.date) -> Communication:
+def _renewal(
+    user, club, code: str, *, valid_until: datetime.date, audience: str = ""
+) -> Communication:
     price = {"amount": "29.00", "currency": "EUR" if code == "FR" else "GBP"}
     return drafted(
         user,
         imprint=club["GB"].imprint_id,
         communication_type="member-renewal-notice",
-        audience=club[code].pk,
+        audience=club[audience or code].pk,
         language="fr" if code == "FR" else "en",
         offer={"code": f"CLUB-{code}", "price": price, "valid_until": valid_until.isoformat()},
     )
 
 
 def test_launch_and_renewal_to_ten_thousand_members(
-    club, marketing, admin_a, outsider, login, monkeypatch
+    club, marketing, admin_a, outsider, login, monkeypatch, settings
 ):
     today = timezone.localdate()
     work, product = club["work"], club["product"]
@@ -256,7 +263,7 @@ def test_launch_and_renewal_to_ten_thousand_members(
     assert Communication.objects.get(pk=renewal_fr.pk).status == S.SUBMITTED
 
     # at submit: a second French draft whose offer lapses before it is submitted
-    late = _renewal(marketing, club, "FR", valid_until=today)
+    late = _renewal(marketing, club, "FR", valid_until=today, audience="FR-new")
     with time_machine.travel(today + datetime.timedelta(days=1)):
         response = api(marketing).post(f"/api/v1/communications/{late.pk}/submit/")
         assert response.status_code == 400 and "offer expired" in response.content.decode()
@@ -276,7 +283,8 @@ def test_launch_and_renewal_to_ten_thousand_members(
         assert list(response.json()["error"]["details"]) == ["offer"]
 
     # before each chunk: approved on the last valid day, the worker only runs the day after
-    last_day = _renewal(marketing, club, "FR", valid_until=today)
+    settings.COMMUNICATION_DISPATCH_CHUNK = 3  # the six new members go in two chunks
+    last_day = _renewal(marketing, club, "FR", valid_until=today, audience="FR-new")
     post(marketing, f"/api/v1/communications/{last_day.pk}/submit/")
     jobs_before = ExstreamSandboxJob.objects.count()
     monkeypatch.setattr("integration.communications.chunks.enqueue", lambda *a, **k: None)

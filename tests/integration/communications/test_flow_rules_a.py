@@ -291,3 +291,22 @@ def test_post_publication_rules_fall_due_after_publication_and_move_with_the_dat
     price = _event(work, product, "price", "GBP", "1", "2", TODAY)
     assert follow_ups_reschedule(change_event=price) == 0
     assert Decimal("1") == Decimal("1.0")
+
+
+def test_the_partner_notices_screen(imprint_a, partners, marketing, viewer, login):
+    work = WorkFactory.create(imprint=imprint_a, title="Tides")
+    product = ProductFactory.create(work=work)
+    _event(work, product, "price", "GBP 02 GB", "16.99", "18.99", timezone.localdate())
+    url = "/communications/partner-notices/"
+    assert login(viewer).get(url).status_code == 403
+    page = login(marketing).get(url).content.decode()
+    assert "Draft the notices" in page and "Partners" in page
+    today = timezone.localdate()
+    form = {"imprint": imprint_a.pk, "audience": partners.pk}
+    backwards = {**form, "period_start": today, "period_end": today - datetime.timedelta(1)}
+    page = login(marketing).post(url, backwards).content.decode()
+    assert "The period ends before it starts." in page
+    assert not Communication.objects.exists()
+    response = login(marketing).post(url, {**form, "period_start": today, "period_end": today})
+    assert response.status_code == 302
+    assert Communication.objects.get().work == work

@@ -152,3 +152,21 @@ def test_a_refused_file_or_a_missing_payee_prepares_nothing(books, imprint_a, ro
     with pytest.raises(ValidationError, match="no longer in the Consonance mirror"):
         royalty_statements_prepare(actor=royalties, royalty_import=books["record"])
     assert not RoyaltyStatement.objects.exists()
+
+
+def test_the_statements_screen_prepares_and_shows_them(
+    books, imprint_a, royalties, viewer, outsider, login
+):
+    record = books["record"]
+    payee = ContactFactory.create(name="Screen Payee", emails=["p@x.test"])
+    _line(record, payee, books["c1"], "75.50")
+    url = f"/imports/royalties/{record.pk}/statements/"
+    assert login(outsider).get(url).status_code == 404
+    page = login(royalties).get(url).content.decode()
+    assert "Prepare statements" in page
+    assert login(viewer).post(url).status_code == 403
+    assert not RoyaltyStatement.objects.exists()
+    response = login(royalties).post(url)
+    assert response.status_code == 302
+    page = login(viewer).get(url).content.decode()
+    assert "Screen Payee" in page and "75.50 GBP" in page and "Prepare statements" not in page
