@@ -172,6 +172,7 @@ def test_project_manager_board_and_reminder(live_server, page, demo, demo_sign_i
     rows = page.locator("table tbody tr")
     expect(rows.filter(has_text="Overdue").first).to_be_visible()
     expect(rows.filter(has_text="Awaiting").first).to_be_visible()
+    expect(rows.first).not_to_contain_text("Contributor request: Contributor request")
     _shot(page, "demo-actions-board")
     overdue = ContributorAction.objects.filter(imprint=demo, state="awaiting").order_by("due_on")
     name = overdue.first().recipient_name

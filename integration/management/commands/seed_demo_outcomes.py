@@ -45,7 +45,7 @@ class Command(BaseCommand):
             )
             if admin is None or not isbns:
                 why = "it has no imprint admin" if admin is None else "it has no titles yet"
-                self.stdout.write(f"{imprint}: no demo outcomes ({why}).")
+                self.stdout.write(f"{imprint}: skipped, no demo outcomes ({why}).")
                 continue
             rng = random.Random(imprint.pk)
             # Generated values only (no commas, quotes or formulas), so plain joins suffice.
