@@ -25,7 +25,5 @@ def test_seed_demo_outcomes_imports_once(imprint_a, imprint_b):
     assert CustomerServiceOutcome.objects.filter(imprint=imprint_a).count() == 12
     # no admin, no titles: said, not faked
     assert "Northwind Press: no demo outcomes" in out.getvalue()
-        "Northwind Press: no demo outcomes" in out.getvalue()
-    )  # no admin, no titles: said, not faked
     call_command("seed_demo_outcomes", "--per-imprint", "12", stdout=io.StringIO())
     assert CustomerServiceOutcome.objects.count() == 12
