@@ -48,8 +48,15 @@ from django_q import tasks as django_q_tasks
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from integration.catalogue.sync import (
+    STALE_AFTER,
+    SyncAlreadyRunning,
+    consonance_sync,
+    sync_run_start,
+)
 from integration.communications import approval
 from integration.communications.create import communication_create
+from integration.connectors.consonance.client import ConsonanceClient
 from integration.delivery import outbox
 from integration.delivery.gateway import ExstreamGateway
 from integration.lib import http
@@ -61,10 +68,18 @@ from integration.models import (
     Message,
     MessageEvent,
     OutboxItem,
+    SyncRun,
 )
 from integration.models.status import STATUS_RANK
 from integration.status.apply import StatusInput, message_status_apply
-from sandbox.models import ExstreamSandboxJob, ExstreamSandboxToken
+from sandbox.consonance import store
+from sandbox.models import (
+    ExstreamSandboxJob,
+    ExstreamSandboxToken,
+    SandboxContract,
+    SandboxProduct,
+    SandboxWork,
+)
 from tests.factories import AudienceFactory, member
 from tests.scenarios import add_members
 
@@ -77,7 +92,8 @@ class WorkerKilled(BaseException):
 
 
 FAULT_KINDS = ("503", "429", "timeout-before", "timeout-after", "token-expired")
-KILL_POINTS = ("after-claim", "before-post", "after-post", "while-recording")
+KILL_POINTS = ("after-claim", "before-post", "after-post", "while-recording", "mid-sync")
+SOURCE_CHANGES = ("price", "publication-date", "delivery-date", "stage", "licensed-right")
 
 
 @dataclass
@@ -96,6 +112,9 @@ class Report:
     backwards: int = 0
     stuck: int = 0
     approvals_refused: int = 0
+    syncs: int = 0
+    sync_attempts: int = 0
+    sync_diverged: int = 0
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -124,6 +143,9 @@ class Report:
             "status_moved_backwards": self.backwards,
             "stuck_after_recovery": self.stuck,
             "concurrent_approvals_refused": self.approvals_refused,
+            "sync_scenarios": self.syncs,
+            "sync_attempts_until_converged": self.sync_attempts,
+            "sync_not_converged": self.sync_diverged,
             "failures": self.failures[:20],
             "seconds": round(self.seconds, 1),
         }
@@ -139,6 +161,7 @@ class Plan:
         self.rate = rate
         self.budget = budget
         self.lock = threading.Lock()
+        self.token_expired = False
 
     def draw(self, choices: tuple[str, ...], rate: float | None = None) -> str | None:
         with self.lock:
@@ -177,12 +200,13 @@ class FaultTransport(BaseAdapter):
         url = urlsplit(request.url or "")
         is_post = request.method == "POST" and BATCH_PATH in url.path
         fault = self.plan.draw(FAULT_KINDS)
+        kill = None
         if is_post:
             kill = self.plan.draw(("before-post", "after-post"), rate=self.plan.rate / 2)
             if kill == "before-post":
                 raise WorkerKilled(kill)
-        else:
-            kill = None
+        elif "/consonance/" in url.path and self.plan.draw(("mid-sync",), rate=self.plan.rate / 3):
+            raise WorkerKilled("mid-sync")
         if fault == "503":
             return _response(request, 503, b'{"error":"unavailable"}', {})
         if fault == "429":
@@ -190,7 +214,7 @@ class FaultTransport(BaseAdapter):
         if fault == "timeout-before":
             raise requests.Timeout("injected: no answer (never reached Exstream)")
         if fault == "token-expired":
-            ExstreamSandboxToken.objects.all().delete()
+            self._expire(request)
         headers = {
             k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")
         }
@@ -213,6 +237,18 @@ class FaultTransport(BaseAdapter):
         for morsel in answer.cookies.values():
             response.cookies.set(morsel.key, morsel.value)
         return response
+
+    def _expire(self, request: requests.PreparedRequest) -> None:
+        """The bearer token this request carries expires (the sandbox forgets it), so the
+        client meets a real 401 and must fetch a new token. Once per scenario: a token
+        fetched seconds ago does not expire again within the same run of calls."""
+        token = str(request.headers.get("Authorization", "")).removeprefix("Bearer ").strip()
+        with self.plan.lock:
+            if self.plan.token_expired or not token:
+                self.plan.report.faults["token-expired"] -= 1
+                return
+            self.plan.token_expired = True
+        ExstreamSandboxToken.objects.filter(token=token).delete()
 
     def close(self) -> None:
         pass
@@ -474,6 +510,10 @@ def run_scenario(index: int, seed: int, world: World, report: Report, rate: floa
             report.duplicated += by_chunk[chunk] * (jobs[row.external_id] - 1)
         if row.status != OutboxItem.Status.DONE:
             report.stuck += 1
+            report.failures.append(
+                f"seed {seed + index}: chunk {chunk} {row.status}: "
+                f"{row.dead_reason or row.last_error}"
+            )
     not_submitted = [m for m in messages if m.status != Message.Status.SUBMITTED]
     if not_submitted or comm.status != Communication.Status.SENT:
         report.failures.append(
@@ -508,6 +548,93 @@ def run_scenario(index: int, seed: int, world: World, report: Report, rate: floa
         )
 
 
+def _change_source(rng: random.Random, report: Report) -> None:
+    """A few edits in the sandbox Consonance, as staff would make between syncs."""
+    products = list(SandboxProduct.objects.values_list("pk", flat=True))
+    contracts = list(SandboxContract.objects.values_list("pk", flat=True))
+    works = list(SandboxWork.objects.values_list("pk", flat=True))
+    for _ in range(rng.randint(1, 4)):
+        change = rng.choice(SOURCE_CHANGES)
+        try:
+            if change == "price":
+                store.change_price(rng.choice(products))
+            elif change == "publication-date":
+                store.slip_publication_date(rng.choice(products), days=rng.randint(1, 60))
+            elif change == "delivery-date":
+                store.slip_delivery_date(rng.choice(contracts), days=rng.randint(1, 60))
+            elif change == "stage":
+                store.change_stage(rng.choice(works), stage=rng.choice(["Production", "Editorial"]))
+            else:
+                store.add_licensed_right(
+                    rng.choice(contracts), right_type=rng.choice(["Audio", "Film", "Serial"])
+                )
+        except (ValueError, IndexError, KeyError):
+            continue  # e.g. a product without a GBP price: the edit does not apply
+
+
+def _age_running_syncs() -> None:
+    """A killed sync leaves its run 'running'; its heartbeat goes stale with time."""
+    SyncRun.objects.filter(status=SyncRun.Status.RUNNING).update(
+        heartbeat_at=timezone.now() - STALE_AFTER - timedelta(seconds=1),
+        created_at=timezone.now() - STALE_AFTER - timedelta(seconds=1),
+    )
+
+
+def _clean_resync_writes() -> list[str]:
+    """Rows a fault-free full sync writes to the mirror: 0 when the mirror already matches."""
+    writes: list[str] = []
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        verb = sql.split(None, 1)[0].upper()
+        if (
+            verb in ("INSERT", "UPDATE", "DELETE")
+            and "integration_" in sql
+            and "integration_syncrun" not in sql
+        ):
+            writes.append(sql[:200])
+        return execute(sql, params, many, context)
+
+    plan = Plan(random.Random(0), Report(), rate=0.0, budget=0)
+    with injected(plan), connection.execute_wrapper(count):
+        run = consonance_sync(
+            run=sync_run_start(full=True, enqueue_task=False),
+            client=ConsonanceClient(sleep=lambda seconds: None),
+        )
+    if run.status != SyncRun.Status.SUCCEEDED:
+        return [f"the clean resync failed: {run.message}"]
+    return writes
+
+
+def run_sync_scenario(index: int, seed: int, report: Report, rate: float) -> None:
+    """Consonance faults and a killed worker mid-sync; the sync is started again (resuming)
+    until it succeeds, then a clean full sync must find nothing left to write."""
+    rng = random.Random(seed + index + 2 * 10**6)
+    plan = Plan(random.Random(seed + index + 3 * 10**6), report, rate=rate, budget=6)
+    _change_source(rng, report)
+    report.syncs += 1
+    succeeded = False
+    with injected(plan):
+        for _ in range(15):
+            report.sync_attempts += 1
+            try:
+                run = sync_run_start(full=rng.random() < 0.3, enqueue_task=False)
+                run = consonance_sync(run=run, client=ConsonanceClient(sleep=lambda s: None))
+            except (WorkerKilled, SyncAlreadyRunning):
+                close_old_connections()
+                _age_running_syncs()
+                continue
+            if run.status == SyncRun.Status.SUCCEEDED:
+                succeeded = True
+                break
+    written = _clean_resync_writes()
+    if not succeeded or written:
+        report.sync_diverged += 1
+        report.failures.append(
+            f"seed {seed + index}: sync succeeded={succeeded}; a clean resync then wrote "
+            f"{len(written)} rows: {written[:3]}"
+        )
+
+
 def run_suite(
     *, world: World, scenarios: int, seed: int, rate: float = 0.25, time_budget: float = 60.0
 ) -> Report:
@@ -528,6 +655,8 @@ def run_suite(
             if time.monotonic() - started > time_budget:
                 break
             run_scenario(index, seed, world, report, rate)
+            if index % 3 == 0 and not report.failures:
+                run_sync_scenario(index, seed, report, rate)
             if report.failures:
                 break
     report.seconds = time.monotonic() - started

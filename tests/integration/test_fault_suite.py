@@ -7,33 +7,38 @@ time budget; ``FAULT_REPORT`` names a file the JSON report is written to."""
 
 from __future__ import annotations
 
-import datetime
 import importlib
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
 from django.core.cache import cache
+from django.db import connection
 
+from integration.catalogue.sync import consonance_sync, sync_run_start
+from integration.connectors.consonance.client import ConsonanceClient
 from integration.delivery.gateway import ExstreamGateway
-from integration.models import CommunicationTemplate, ExstreamCommunication
+from integration.models import CommunicationTemplate, ExstreamCommunication, SyncRun, Work
 from integration.setup.designs import exstream_catalogue_sync
+from sandbox.consonance import store
 from sandbox.exstream.catalogue import seed_exstream_sandbox
+from sandbox.models import SandboxState
 from tests.factories import (
     CommunicationTemplateFactory,
-    ContractFactory,
     FieldMappingFactory,
-    LicensedRightFactory,
-    ProductFactory,
-    WorkFactory,
     communication_type,
 )
-from tests.fault_suite import make_world, run_suite
+from tests.fault_suite import Plan, Report, injected, make_world, run_suite
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LETTER = "Rights confirmation letter"
+# Source titles may lack a contract or rights: defaults keep every recipient composable.
+WORLD = {"op": "default", "value": "WORLD"}
+ALL = {"op": "default", "value": "All rights"}
+SOON = {"op": "default", "value": "2027-06-01"}
 
 
 @pytest.fixture
@@ -43,25 +48,34 @@ def world(imprint_a, rights_manager, settings):
     settings.EXSTREAM_URL = ""
     settings.EXSTREAM_TOKEN_URL = ""
     settings.SANDBOX_BASE_URL = "http://sandbox.invalid"
+    settings.CONSONANCE_URL = ""
+    settings.CONSONANCE_API_KEY = ""
+    # SQLite's in-memory test database takes one writer at a time: no prefetch thread there.
+    settings.CONSONANCE_PREFETCH = connection.vendor == "postgresql"
     cache.clear()
     ExstreamGateway._clients.clear()
     importlib.import_module("integration.migrations.0003_seed_communication_types").seed(
         django_apps, None
     )
     seed_exstream_sandbox(only=[LETTER])
-    import random
-
-    from tests.fault_suite import Plan, Report, injected  # the catalogue sync goes through it
+    store.seed(works=8, reset=True)
+    SandboxState.objects.update_or_create(pk=1, defaults={"page_size": 3})
 
     with injected(Plan(random.Random(0), Report(), rate=0.0, budget=0)):
         exstream_catalogue_sync(actor=None, domains=["production"])
     exstream = ExstreamCommunication.objects.get(domain="production", name=LETTER)
-    work = WorkFactory.create(imprint=imprint_a, title="Tides")
-    ProductFactory.create(work=work)
-    contract = ContractFactory.create(
-        work=work, imprint=imprint_a, review_date=datetime.date(2027, 6, 1)
+    # The title written to comes from the source, so a full resync has nothing local to
+    # withdraw: an initial sync first, then one of imprint A's mirrored titles with ISBNs.
+    with injected(Plan(random.Random(0), Report(), rate=0.0, budget=0)):
+        run = consonance_sync(
+            run=sync_run_start(full=True, enqueue_task=False), client=ConsonanceClient()
+        )
+    assert run.status == SyncRun.Status.SUCCEEDED, run.message
+    work = next(
+        w
+        for w in Work.objects.filter(imprint=imprint_a).order_by("pk")
+        if w.products.exists() and not w.products.filter(isbn13__isnull=True).exists()
     )
-    LicensedRightFactory.create(contract=contract, right_type="Translation", territory="FR")
     template: CommunicationTemplate = CommunicationTemplateFactory.create(
         imprint=imprint_a,
         communication_type=communication_type("rights-confirmation"),
@@ -75,9 +89,9 @@ def world(imprint_a, rights_manager, settings):
         ("imprintName", "imprint.name", []),
         ("workTitle", "work.title", []),
         ("isbn", "product.isbn", []),
-        ("territories", "licensed_rights.all", [{"op": "join", "key": "territory"}]),
-        ("rightsGranted", "licensed_rights.all", [{"op": "join", "key": "right_type"}]),
-        ("confirmByDate", "contract.review_date", [{"op": "date", "style": "iso"}]),
+        ("territories", "licensed_rights.all", [{"op": "join", "key": "territory"}, WORLD]),
+        ("rightsGranted", "licensed_rights.all", [{"op": "join", "key": "right_type"}, ALL]),
+        ("confirmByDate", "contract.review_date", [{"op": "date", "style": "iso"}, SOON]),
     ):
         FieldMappingFactory.create(
             template=template, driver_field=driver, context_field=context, transforms=transforms
