@@ -139,7 +139,7 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
 
         from integration.catalogue.sync import consonance_sync, sync_run_start
         from integration.connectors.consonance.client import ConsonanceClient
-        from integration.models import Product, SyncRun
+        from integration.models import Contract, Product, SyncRun, Work
 
         migrate()
         client = ConsonanceClient()
@@ -189,7 +189,8 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
             "benchmark": "consonance_sync",
             "database": backend(),
             "products": mirrored,
-            "works": run.works_seen if hasattr(run, "works_seen") else works,
+            "works": Work.objects.count(),
+            "contracts": Contract.objects.count(),
             "requests": len(log),
             "resync_requests": len(relog),
             "sandbox_seed_seconds": round(seed_seconds, 2),
@@ -229,7 +230,8 @@ def summary(r: dict) -> dict:
         "name": "consonance_sync",
         "database": r["database"],
         "description": (
-            f"B1/B2: initial sync of {r['products']:,} products from the sandbox Consonance over "
+            f"B1/B2: initial sync of {r['products']:,} products ({r['works']:,} works, "
+            f"{r['contracts']:,} contracts) from the sandbox Consonance over "
             "real HTTP (runserver in its own process, its own SQLite file), then a full "
             "no-change resync; each divided by a replay of the exact requests it sent "
             "(recorded at integration/lib/http.py), in order, with no processing."

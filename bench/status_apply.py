@@ -106,9 +106,20 @@ def run() -> dict[str, Any]:
         StatusInput(k, "opened", at + datetime.timedelta(seconds=i), "exstream-email", f"cxi-{i}")
         for i, k in enumerate(keys)
     ]
+    profiler = None
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     message_status_apply(events=opened)
     opened_seconds = time.perf_counter() - started
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(35)
     rss = maxrss_mb()
     floor_seconds, floor_rows = write_floor(
         "integration_messageevent", "WHERE source = %s", ("exstream-email",)
