@@ -43,15 +43,18 @@ def insert_rows(
     quote = connection.ops.quote_name
     # Identifiers come from model metadata and are quoted; values are parameters.
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    sql = "{} {} ({}) VALUES ({}){}".format(
+    suffix = (
+        connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None)  # type: ignore[arg-type]
+        if on_conflict
+        else ""
+    )
+    sql = "{} {} ({}) VALUES ({}) {}".format(
         connection.ops.insert_statement(on_conflict=on_conflict),
         quote(model._meta.db_table),
         ", ".join(quote(f.column) for f in fields),
         ", ".join(["%s"] * len(fields)),
-        connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None)  # type: ignore[arg-type]
-        if on_conflict
-        else "",
-    )
+        suffix,
+    ).rstrip()
     plan = [(f, f.attname, isinstance(f, _PREPARED)) for f in fields]
     rows: list[list[Any]] = []
     for obj in objs:
