@@ -100,6 +100,7 @@ class WorkerKilled(BaseException):
 
 
 FAULT_KINDS = ("503", "429", "timeout-before", "timeout-after", "token-expired")
+# Where a worker can be killed (drawn in FaultTransport, KillingHandler, _work_outbox).
 KILL_POINTS = ("after-claim", "before-post", "after-post", "while-recording", "mid-sync")
 SOURCE_CHANGES = ("price", "publication-date", "delivery-date", "stage", "licensed-right")
 
@@ -338,6 +339,8 @@ def _run_parallel(jobs: list[Callable[[], None]]) -> None:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    if any(thread.is_alive() for thread in threads):
+        raise RuntimeError("a worker hung for more than 120 s (a lock never released?)")
     if errors:
         raise errors[0]
 
