@@ -39,11 +39,11 @@ test: install-dev
 
 pytest-sqlite: install-dev
 	@echo "== pytest on SQLite =="
-	DATABASE_URL=sqlite:///:memory: $(PY) -m pytest -q $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///:memory: $(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 pytest-postgres: install-dev
 	@echo "== pytest on a throwaway PostgreSQL =="
-	scripts/with-postgres.sh $(PY) -m pytest -q --create-db $(PYTEST_ARGS)
+	scripts/with-postgres.sh $(PY) -m pytest -q -n 2 --create-db $(PYTEST_ARGS)
 
 ## make bench: speed and memory benchmarks; results go to docs/benchmarks.md.
 bench: install-dev

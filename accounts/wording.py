@@ -16,6 +16,9 @@ VERB_SENTENCES: dict[str, str] = {
     "communication.auto_approval_withheld": "Withheld automatic approval",
     "communication.approval_voided": "Voided an approval (something changed)",
     "communication.cancelled": "Cancelled a communication",
+    "communication.withdrawn": "Withdrew a draft: the change that caused it was reverted",
+    "communication.revert_after_approval": "The change behind an approved communication "
+    "was reverted",
     "communication.compose_abandoned": "Gave up composing",
     "communication.compose_failed": "Composing failed",
     "communication.compose_restarted": "Restarted composing",
@@ -51,6 +54,7 @@ VERB_SENTENCES: dict[str, str] = {
     "royalties.refused": "Refused a royalty file",
     "setup.audience_list_uploaded": "Uploaded an audience list",
     "setup.auto_approval_changed": "Changed automatic approval",
+    "setup.contact_consent_recorded": "Recorded a contact's marketing consent",
     "setup.imported": "Imported a setup",
     "setup.mapping_created": "Mapped a driver field",
     "setup.mapping_deleted": "Removed a field mapping",

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -279,6 +280,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         # Hand-entered message statuses (contributor responses, returned mail).
         "HandEnteredStatusEnum": "integration.api.status.HAND_STATUSES",
+        # Print, e-mail, SMS, secure web: one name wherever a channel is chosen.
+        "ChannelEnum": "integration.models.setup.Channel",
     },
 }
 

@@ -7,8 +7,10 @@ from integration.views import (
     exstream,
     imports,
     operations,
+    partner_notices,
     setup_audiences,
     setup_templates,
+    statements,
     sync,
     titles,
 )
@@ -112,6 +114,7 @@ communications_patterns = (
         path("new/", communication_views.communication_new, name="new"),
         path("new/contracts/", communication_views.contract_options, name="contract_options"),
         path("approvals/", communication_views.approvals, name="approvals"),
+        path("partner-notices/", partner_notices.partner_notices, name="partner_notices"),
         path("<int:pk>/", communication_views.communication_detail, name="detail"),
         path("<int:pk>/progress/", communication_views.communication_progress, name="progress"),
         path(
@@ -151,6 +154,11 @@ imports_patterns = (
         path("onix/", imports.onix_upload, name="onix"),
         path("royalties/", imports.royalty_upload, name="royalties"),
         path("royalties/<int:pk>/errors.csv", imports.royalty_errors, name="royalty_errors"),
+        path(
+            "royalties/<int:pk>/statements/",
+            statements.royalty_statements,
+            name="royalty_statements",
+        ),
     ],
     "imports",
 )

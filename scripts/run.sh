@@ -46,16 +46,27 @@ for _ in $(seq 1 60); do
 done
 
 # The connectors talk to the sandbox over real HTTP, so these run once the web app is up.
+# Until they finish the app has no titles: say so, and only then say it is ready.
 if [ ! -f .venv/.demo-synced ] || [ "${RESYNC:-}" = 1 ]; then
+  echo
+  echo "The web app is up, but has no titles yet: pulling the sandbox Exstream catalogue and"
+  echo "Consonance titles, then seeding the demo setup. Progress: $URL/sync/ (wait for 'ready')."
   $PY manage.py sync_exstream || echo "(Exstream catalogue sync failed; see above)"
   $PY manage.py sync_consonance || echo "(Consonance sync failed; see above)"
   $PY manage.py seed_setup || echo "(demo setup failed; see above)"
   $PY manage.py seed_demo_outcomes || echo "(demo customer-service outcomes failed; see above)"
+  $PY manage.py seed_demo_royalties || echo "(demo royalty period failed; see above)"
+  $PY manage.py seed_demo_actions || echo "(demo contributor actions failed; see above)"
   touch .venv/.demo-synced
 fi
 
 echo
-echo "Colophon is running at $URL/  (Ctrl-C stops the web app and the worker)"
+if $PY manage.py shell -v 0 -c "from integration.models import Work; raise SystemExit(0 if Work.objects.exists() else 1)" 2>/dev/null; then
+  echo "Colophon is ready at $URL/  (Ctrl-C stops the web app and the worker)"
+else
+  echo "Colophon is running at $URL/ but has NO titles: the Consonance sync did not finish"
+  echo "(see its output above). Retry with: make run RESYNC=1, or 'Sync now' at $URL/sync/"
+fi
 echo "Sign in as one of the demo users above (password: ${DEMO_PASSWORD:-colophon-demo})."
 echo "Sandbox Consonance and Exstream are served under $URL/sandbox/"
 wait -n "${pids[@]}"

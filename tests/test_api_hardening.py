@@ -96,3 +96,24 @@ def test_openapi_documents_what_the_endpoint_returns(path, method, keys):
     documented = _response_schema(schema, path, method)
     assert documented.get("type") == "object", documented
     assert keys <= set(documented["properties"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/titles/?q=%00", "/api/v1/titles/?search=a%00b", "/titles/?q=%00"],
+)
+def test_a_nul_byte_in_the_query_is_a_clear_400_not_a_server_error(client, marketing, url):
+    client.force_login(marketing)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_in_the_launch_territory_is_refused(client, marketing):
+    work = WorkFactory.create(imprint=marketing.memberships.first().imprint)
+    client.force_login(marketing)
+    response = client.get(f"/api/v1/titles/{work.pk}/launch/?territory=%00")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("The address contains a NUL")

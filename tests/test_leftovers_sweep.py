@@ -11,16 +11,12 @@ such as "exstream-runtime", a raw exception text or a bare ONIX code after its l
 from __future__ import annotations
 
 import datetime
-import importlib
-import io
 import re
 from collections import deque
 from html import unescape
 
 import pytest
-from django.apps import apps
 from django.core.cache import cache
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -30,6 +26,7 @@ from integration.models import Audience, Communication, Message, MessageEvent
 from integration.status.apply import StatusInput, message_status_apply
 from tests.factories import AudienceFactory
 from tests.integration.communications.conftest import add_members
+from tests.scenarios import build_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,16 +54,7 @@ def _visible_text(html: str) -> str:
 
 
 def _demo(live_server) -> None:
-    # a transactional test before this one flushed the migration-seeded communication types
-    importlib.import_module("integration.migrations.0003_seed_communication_types").seed(apps, None)
-    out = io.StringIO()
-    call_command("seed_demo", stdout=out)
-    call_command("seed_sandbox", "--works", "6", stdout=out)
-    call_command("seed_sandbox_exstream", stdout=out)
-    call_command("sync_exstream", stdout=out)
-    call_command("sync_consonance", stdout=out)
-    call_command("seed_setup", stdout=out)
-    call_command("seed_demo_outcomes", stdout=out)
+    build_demo()
 
 
 def _journey() -> Communication:

@@ -34,6 +34,9 @@ from integration.models import (
     Message,
     MessageEvent,
     OutboxItem,
+    PayeeProfile,
+    RoyaltyStatement,
+    StatementRule,
     TriggerRule,
     WritebackRule,
 )
@@ -135,10 +138,18 @@ KWARGS: dict[str, list[Kwargs]] = {
     "compliance-rule-detail": [_pk("rule")],
     "trigger-list": [lambda w: {}],
     "trigger-detail": [_pk("trigger")],
+    "statement-rule-list": [lambda w: {}],
+    "statement-rule-detail": [_pk("statement_rule")],
+    "payee-profile-list": [lambda w: {}],
+    "payee-profile-detail": [_pk("payee_profile")],
+    "royalty-import-statements": [_pk("royalty_import")],
+    "title-launch": [_pk("work")],
+    "partner-notices": [lambda w: {}],
     "setup-transfer-detail": [lambda w: {"pk": w.imprint_a.pk}],
     "contributor-action-list": [lambda w: {}],
     "contributor-action-detail": [_pk("action")],
     "contributor-action-record-response": [_pk("action")],
+    "contributor-action-remind": [_pk("action")],
     "writeback-list": [lambda w: {}],
     "writeback-detail": [_pk("writeback")],
     "customer-service-outcome-list": [lambda w: {}],
@@ -176,6 +187,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     "communications:new": [lambda w: {}],
     "communications:contract_options": [lambda w: {}],
     "communications:approvals": [lambda w: {}],
+    "communications:partner_notices": [lambda w: {}],
     "communications:detail": [_pk("communication")],
     "communications:progress": [_pk("communication")],
     "communications:action": [
@@ -189,6 +201,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     "imports:onix": [lambda w: {}],
     "imports:royalties": [lambda w: {}],
     "imports:royalty_errors": [_pk("royalty_import")],
+    "imports:royalty_statements": [_pk("royalty_import")],
     "exstream:communications": [lambda w: {}],
     "exstream:sync": [lambda w: {}],
     "exstream:preview_output": [_pk("preview_output")],
@@ -334,6 +347,12 @@ def world(imprint_a, imprint_b, outsider, admin_a) -> World:
     action = ContributorActionFactory.create(
         message=message, recipient_name=f"Ada {SECRET}", response_note=f"{SECRET} note"
     )
+    statement_rule = StatementRule.objects.create(
+        imprint=imprint_a, name=f"{SECRET} minimum payment", note=f"{SECRET} note"
+    )
+    payee_profile = PayeeProfile.objects.create(
+        imprint=imprint_a, contact=contact, author_group=f"{SECRET} poets"
+    )
     outbox = OutboxItemFactory.create(
         imprint=imprint_a,
         work_id=work.pk,
@@ -395,6 +414,8 @@ def world(imprint_a, imprint_b, outsider, admin_a) -> World:
             "audience": audience.pk,
             "rule": rule.pk,
             "trigger": trigger.pk,
+            "statement_rule": statement_rule.pk,
+            "payee_profile": payee_profile.pk,
             "action": action.pk,
             "outbox": outbox.pk,
             "royalty_import": royalty_import.pk,
@@ -552,6 +573,9 @@ def setup_object_snapshot(world: World) -> dict[str, Any]:
                 (AudienceMember, "audience__imprint"),
                 (ComplianceRule, "imprint"),
                 (TriggerRule, "imprint"),
+                (StatementRule, "imprint"),
+                (PayeeProfile, "imprint"),
+                (RoyaltyStatement, "imprint"),
                 (ImprintTypeSetting, "imprint"),
                 (WritebackRule, "imprint"),
                 (CustomerServiceOutcome, "imprint"),

@@ -46,6 +46,7 @@ from integration.models import (
     Message,
     MessagePreview,
     OutboxItem,
+    Product,
     RoyaltyImport,
     Work,
 )
@@ -205,6 +206,7 @@ class CreateSerializer(serializers.Serializer):
     )
     audience = PolicyRelatedField(queryset=Audience.objects.all())
     work = PolicyRelatedField(queryset=Work.objects.all(), required=False, allow_null=True)
+    product = PolicyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
     contract = PolicyRelatedField(queryset=Contract.objects.all(), required=False, allow_null=True)
     royalty_import = PolicyRelatedField(
         queryset=RoyaltyImport.objects.all(), required=False, allow_null=True

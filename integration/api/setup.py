@@ -470,6 +470,7 @@ class TriggerRuleSerializer(PolicyModelSerializer):
             "event",
             "match_value",
             "deliverable_type",
+            "territory",
             "days_before",
             "communication_type",
             "audience",

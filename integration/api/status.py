@@ -15,13 +15,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import policy
 from accounts.api import Pagination, PolicyModelSerializer, PolicyPermission
 from accounts.ids import id_param
-from accounts.policy import Action
+from accounts.policy import Action, Category
+from integration.communications.reminders import contributor_action_remind
 from integration.models import (
     ContributorAction,
     CustomerServiceOutcome,
@@ -237,6 +239,35 @@ class ContributorActionViewSet(viewsets.ReadOnlyModelViewSet):
                 exc.message_dict if hasattr(exc, "error_dict") else exc.messages
             ) from exc
         return Response(self.get_serializer(updated).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: inline_serializer(
+                "ReminderDrafted",
+                {
+                    "reminder": serializers.IntegerField(),
+                    "name": serializers.CharField(),
+                    "status": serializers.CharField(),
+                },
+            )
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="remind")
+    def remind(self, request: Request, pk: str | None = None) -> Response:
+        """Draft a reminder (a contributor request to this contributor only); it then goes
+        through preview and approval as usual. Needs the right to draft contributor mail."""
+        contributor_action = self.get_object()
+        if not policy.can_draft(request.user, Category.CONTRIBUTOR, contributor_action.imprint_id):
+            raise PermissionDenied("You may not draft contributor communications in this imprint.")
+        try:
+            reminder = contributor_action_remind(actor=request.user, action=contributor_action)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return Response(
+            {"reminder": reminder.pk, "name": reminder.name, "status": reminder.status},
+            status=201,
+        )
 
 
 # --- hand entry of message status -------------------------------------------------------------

@@ -20,6 +20,7 @@ from accounts.types import Actor, person
 from integration.communications.chunks import cancel_items, outbox_items
 from integration.communications.common import S, require_drafter
 from integration.communications.grant import approval_grant, submit_refusal
+from integration.communications.offers import offer_refusal
 from integration.communications.revalidation import changed_since_composed, communication_revalidate
 from integration.lib.queue import enqueue
 from integration.models import (
@@ -74,7 +75,7 @@ def approve_refusal(actor: Actor, communication: Communication) -> str | None:
         return f"It is {communication.get_status_display().lower()}, not awaiting approval."
     if communication.blocking_count:
         return f"{communication.blocking_count} recipient(s) have blocking findings."
-    return None
+    return offer_refusal(communication.offer)
 
 
 def communication_approve(
@@ -82,6 +83,13 @@ def communication_approve(
 ) -> Communication:
     """Four eyes: an approving role for the category in the imprint, not the submitter. Binds
     the payload hash and creates the dispatch outbox rows in the same transaction."""
+    who = policy.approval_refusal(
+        actor, communication.category, communication, author_ids=communication.author_ids()
+    )
+    if who:
+        raise PermissionDenied(who)
+    if expired := offer_refusal(communication.offer):
+        raise ValidationError(f"It cannot be approved: {expired}")
     refusal = approve_refusal(actor, communication)
     if refusal:
         raise PermissionDenied(refusal)

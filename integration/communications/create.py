@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +15,7 @@ from accounts.models import Imprint
 from accounts.policy import Action, Category
 from accounts.types import Actor, person
 from integration.communications.common import require_drafter
+from integration.communications.offers import offer_problems, offer_refusal
 from integration.lib.queue import enqueue
 from integration.models import (
     Audience,
@@ -49,6 +51,8 @@ def communication_create(
     trigger_rule: TriggerRule | None = None,
     change_event: ChangeEvent | None = None,
     trigger_key: str | None = None,
+    period_start: datetime.date | None = None,
+    period_end: datetime.date | None = None,
     compose: bool = True,
 ) -> Communication:
     """Create a draft (resolving its template) and compose it in the background.
@@ -101,6 +105,15 @@ def communication_create(
     for label, value in (("offer", offer), ("campaign", campaign)):
         if value is not None and not isinstance(value, dict):
             errors[label] = [f"The {label} must be an object of names and values."]
+    if (period_start is None) != (period_end is None):
+        errors["period_end"] = ["Give the period's first and last day, or neither."]
+    elif period_start and period_end and period_end < period_start:
+        errors["period_end"] = ["The period ends before it starts."]
+    if isinstance(offer, dict) and "offer" not in errors:
+        if problems := offer_problems(offer):
+            errors["offer"] = problems
+        elif expired := offer_refusal(offer):
+            errors["offer"] = [expired]
     if errors:
         raise ValidationError(errors)
     assert template is not None
@@ -128,6 +141,8 @@ def communication_create(
             trigger_rule=trigger_rule,
             change_event=change_event,
             trigger_key=trigger_key,
+            period_start=period_start,
+            period_end=period_end,
         )
         if communication.created_by is not None:
             communication.authors.add(communication.created_by)

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.audit import log_action
 from integration.communications.chunks import current_outbox_items
+from integration.communications.offers import offer_refusal
 from integration.communications.revalidation import communication_revalidate
 from integration.connectors.exstream.driver import with_customer_key
 from integration.delivery.gateway import Submitted, gateway
@@ -78,6 +79,9 @@ def _ready(item: OutboxItem) -> Communication:
                 f"The communication is {locked.get_status_display().lower()} and no longer "
                 "approved with this payload; this chunk is not sent."
             )
+        # An offer checked at submit and approval may expire while the chunks wait or go out.
+        if expired := offer_refusal(locked.offer):
+            raise _not_sendable(f"This chunk is not sent: {expired}")
         if locked.status == S.QUEUED:
             locked.start_sending()
             locked.save()

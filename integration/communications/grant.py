@@ -10,6 +10,7 @@ from accounts.audit import log_action
 from accounts.types import Actor, person
 from integration.communications.chunks import queue_dispatch
 from integration.communications.common import S
+from integration.communications.offers import offer_refusal
 from integration.models import (
     Approval,
     Communication,
@@ -39,7 +40,7 @@ def submit_refusal(communication: Communication) -> str | None:
             f"{communication.blocking_count} recipient(s) have blocking findings; fix the data, "
             "mapping or audience and recompose."
         )
-    return None
+    return offer_refusal(communication.offer)
 
 
 def approval_grant(locked: Communication, *, actor: Actor, comment: str, auto: bool) -> None:

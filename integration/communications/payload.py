@@ -18,7 +18,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.policy import Category
 from integration.communications.common import canonical_json
+from integration.communications.statements import statement_recipients, statements_by_key
 from integration.models import (
     Audience,
     Communication,
@@ -53,6 +55,7 @@ class Composer:
     recipient_fields: list[Any] = field(default_factory=list)
     royalty_lines: dict[int, list[RoyaltyLine]] = field(default_factory=dict)
     channels: list[str] = field(default_factory=list)
+    statements: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, communication: Communication, *, on_date: datetime.date) -> Composer:
@@ -72,6 +75,7 @@ class Composer:
             territory=communication.territory_code,
             today=on_date,
             communication_type=communication.communication_type,
+            period=(communication.period_start, communication.period_end),
         )
         context["today"] = on_date
         context["imprint.name"] = communication.imprint.name
@@ -84,7 +88,11 @@ class Composer:
             recipient_fields=[f for f in RECIPIENT_FIELDS if f.key in used],
             channels=list(communication.channels or template.channels or ["print"]),
         )
-        if communication.royalty_import_id and any(
+        audience = communication.audience
+        if audience is not None and audience.kind == Audience.Kind.ROYALTY_PAYEES:
+            # One recipient per prepared statement, with that statement's own lines.
+            composer.statements = statements_by_key(communication.royalty_import_id)
+        elif communication.royalty_import_id and any(
             f.group == "royalty" for f in composer.recipient_fields
         ):
             for line in RoyaltyLine.objects.filter(
@@ -111,12 +119,20 @@ class Composer:
                 ],
                 "offer": c.offer,
                 "campaign": c.campaign,
+                **(
+                    {"period": [str(c.period_start), str(c.period_end)]}
+                    if c.period_start or c.period_end
+                    else {}
+                ),
             }
         )
 
     def recipients(self) -> Iterator[Recipient]:
         audience = self.communication.audience
         assert audience is not None
+        if audience.kind == Audience.Kind.ROYALTY_PAYEES:
+            yield from statement_recipients(royalty_import_id=self.communication.royalty_import_id)
+            return
         if audience.kind == Audience.Kind.SEGMENT:
             yield Recipient(
                 key=f"segment:{audience.segment_id}",
@@ -129,7 +145,14 @@ class Composer:
                 contact_id=None,
             )
             return
-        yield from audience_recipients(audience=audience, work=self.communication.work)
+        marketing = self.communication.communication_type.category == Category.MARKETING
+        for recipient in audience_recipients(audience=audience, work=self.communication.work):
+            # Marketing goes only to members who consented: a list row whose consent column
+            # says no is left out (not composed, not sent, not counted). Contacts from
+            # Consonance carry no consent (None) and are kept; compliance rules still apply.
+            if marketing and recipient.consent is False:
+                continue
+            yield recipient
 
     def _split_mappings(self) -> tuple[dict[str, Any], list[str], Any]:
         """Map the title-level fields once; per recipient only the recipient-level mappings
@@ -166,10 +189,10 @@ class Composer:
         dumps = canonical_json
         title_data, title_problems, recipient_part = self._split_mappings()
         for sequence, recipient in enumerate(self.recipients(), start=1):
-            src = {
-                "recipient": recipient,
+            src = self.statements.get(recipient.key) or {
                 "royalty_lines": royalty.get(recipient.contact_id or 0, []),
             }
+            src = {**src, "recipient": recipient}
             context = {f.key: f.resolver(src) for f in fields}
             own, own_problems = build_driver_data(template=recipient_part, context=context)
             driver_data = {**title_data, **own}

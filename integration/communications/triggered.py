@@ -22,12 +22,40 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
+from accounts.policy import Category
 from integration.communications.create import communication_create
+from integration.communications.launch import follow_ups_reschedule
 from integration.communications.revalidation import communications_revalidate_for_work
-from integration.models import ChangeEvent, Communication, Contract, DeliveryDate, TriggerRule
+from integration.communications.withdrawals import (
+    communications_withdraw_reverted,
+    reverted_events,
+)
+from integration.models import (
+    ChangeEvent,
+    Communication,
+    Contract,
+    DeliveryDate,
+    Product,
+    RoyaltyImport,
+    TriggerRule,
+)
 from integration.setup.triggers import trigger_rules_due, trigger_rules_matching
 
 logger = logging.getLogger(__name__)
+
+
+def _royalty_period(rule: TriggerRule, event: ChangeEvent | None) -> RoyaltyImport | None:
+    """The royalty period an import's change event announces, so a statement drafted from it
+    carries the lines it was drafted for (only for royalty communication types)."""
+    if event is None or event.kind != ChangeEvent.Kind.ROYALTIES_IMPORTED:
+        return None
+    if rule.communication_type.category != Category.ROYALTIES:
+        return None
+    value = event.new_value if isinstance(event.new_value, dict) else {}
+    import_id = value.get("import_id")
+    if not isinstance(import_id, int):
+        return None
+    return RoyaltyImport.objects.filter(pk=import_id, imprint_id=rule.imprint_id).first()
 
 
 def _create(
@@ -53,6 +81,7 @@ def _create(
                 work=work,
                 product=product,
                 contract=contract,
+                royalty_import=_royalty_period(rule, change_event),
                 trigger_rule=rule,
                 change_event=change_event,
                 trigger_key=key,
@@ -87,7 +116,12 @@ def triggers_process_change_events(*, change_event_ids: list[int]) -> list[int]:
             )
             if event is None:
                 continue
-            for rule in trigger_rules_matching(change_event=event):
+            # A date moved back where it was: the drafts of the slip are withdrawn and the
+            # revert itself drafts nothing (integration/communications/withdrawals.py).
+            reverted = bool(reverted_events(change_event=event))
+            if reverted:
+                communications_withdraw_reverted(change_event=event)
+            for rule in [] if reverted else trigger_rules_matching(change_event=event):
                 about = str(
                     event.work or event.contract or event.product or event.get_kind_display()
                 )
@@ -102,6 +136,8 @@ def triggers_process_change_events(*, change_event_ids: list[int]) -> list[int]:
                 )
                 if communication is not None:
                     created.append(communication.pk)
+            # A moved publication date moves the post-launch follow-ups scheduled from it.
+            follow_ups_reschedule(change_event=event)
             event.triggers_evaluated = True
             event.save(update_fields=["triggers_evaluated"])
     return created
@@ -112,6 +148,16 @@ def triggers_run_due(*, today: datetime.date | None = None) -> list[int]:
     today = today or timezone.localdate()
     created: list[int] = []
     for rule, subject in trigger_rules_due(today=today):
+        if isinstance(subject, Product):
+            published = subject.publication_date
+            key = f"due:{rule.pk}:product:{subject.pk}:{published}"
+            about = f"{subject.work} ({subject.product_form_description or subject.isbn13})"
+            communication = _create(
+                rule=rule, key=key[:200], work=subject.work, product=subject, about=about
+            )
+            if communication is not None:
+                created.append(communication.pk)
+            continue
         if isinstance(subject, DeliveryDate):
             contract = subject.contract
             due = subject.slipped or subject.due

@@ -107,6 +107,13 @@ class CommunicationForm(forms.Form):
     campaign_code = forms.CharField(
         max_length=50, required=False, label="Campaign code", help_text="Optional tracking code."
     )
+    campaign_link = forms.URLField(
+        max_length=500,
+        required=False,
+        label="Link",
+        help_text="Optional: proofs to read, an advance reading copy or a landing page.",
+        assume_scheme="https",
+    )
 
     def __init__(
         self,
@@ -181,6 +188,8 @@ class CommunicationForm(forms.Form):
             campaign["name"] = data["campaign_name"].strip()
         if data.get("campaign_code"):
             campaign["code"] = data["campaign_code"].strip()
+        if data.get("campaign_link"):
+            campaign["link"] = data["campaign_link"].strip()
         data["offer"], data["campaign"] = offer, campaign
         return data
 

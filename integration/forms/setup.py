@@ -171,6 +171,7 @@ class TriggerRuleForm(ImprintScopedForm):
             "event",
             "match_value",
             "deliverable_type",
+            "territory",
             "days_before",
             "communication_type",
             "audience",

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections, models, router
+from django.db.models.constants import OnConflict
 
 _PREPARED = (
     models.JSONField,
@@ -25,7 +26,12 @@ _PREPARED = (
 BATCH = 500
 
 
-def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> int:
+def insert_rows(
+    model: type[models.Model], objs: Sequence[models.Model], *, ignore_conflicts: bool = False
+) -> int:
+    """Insert ``objs``; with ``ignore_conflicts`` a row that would break a unique constraint is
+    skipped (``ON CONFLICT DO NOTHING`` / ``INSERT OR IGNORE``), as ``bulk_create`` does.
+    Returns the number of rows sent (not the number stored)."""
     if not objs:
         return 0
     connection = connections[router.db_for_write(model)]
@@ -36,11 +42,19 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> int:
     ]
     quote = connection.ops.quote_name
     # Identifiers come from model metadata and are quoted; values are parameters.
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    suffix = (
+        connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None)  # type: ignore[arg-type]
+        if on_conflict
+        else ""
+    )
+    sql = "{} {} ({}) VALUES ({}) {}".format(
+        connection.ops.insert_statement(on_conflict=on_conflict),
         quote(model._meta.db_table),
         ", ".join(quote(f.column) for f in fields),
         ", ".join(["%s"] * len(fields)),
-    )
+        suffix,
+    ).rstrip()
     plan = [(f, f.attname, isinstance(f, _PREPARED)) for f in fields]
     rows: list[list[Any]] = []
     for obj in objs:

@@ -92,6 +92,14 @@ class Communication(models.Model):
     channels = models.JSONField(default=list, blank=True)
     offer = models.JSONField(default=dict, blank=True)
     campaign = models.JSONField(default=dict, blank=True)
+    period_start = models.DateField(
+        null=True,
+        blank=True,
+        help_text="For a notice of the catalogue changes of a period: its first day.",
+    )
+    period_end = models.DateField(
+        null=True, blank=True, help_text="The period's last day (changes up to this day)."
+    )
 
     # Where it came from
     created_by = models.ForeignKey(

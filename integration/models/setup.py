@@ -268,6 +268,7 @@ class Audience(models.Model):
         ORGANISATIONS = "organisations", "Contacts by organisation type"
         UPLOADED = "uploaded", "Uploaded list (members, subscribers, loyalty)"
         SEGMENT = "segment", "Segment held in Exstream"
+        ROYALTY_PAYEES = "royalty_payees", "Payees of a royalty import's statements"
 
     imprint = models.ForeignKey("accounts.Imprint", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)
@@ -448,8 +449,11 @@ class TriggerRule(models.Model):
         DELIVERY_DUE = "delivery_due", "Delivery due in N days"
         CONTRACT_REVIEW = "contract_review", "Contract review in N days"
         CONTRACT_EXPIRY = "contract_expiry", "Contract expiry in N days"
+        POST_PUBLICATION = "post_publication", "N days after publication"
 
-    DATE_EVENTS = frozenset({"delivery_due", "contract_review", "contract_expiry"})
+    DATE_EVENTS = frozenset(
+        {"delivery_due", "contract_review", "contract_expiry", "post_publication"}
+    )
 
     imprint = models.ForeignKey("accounts.Imprint", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)
@@ -462,8 +466,16 @@ class TriggerRule(models.Model):
     deliverable_type = models.CharField(
         max_length=100, blank=True, help_text="For 'delivery due': e.g. Proofs; empty: any."
     )
+    territory = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="Only for titles for sale in this territory (e.g. GB, US); empty: any.",
+    )
     days_before = models.PositiveIntegerField(
-        null=True, blank=True, help_text="For date-based events: how many days ahead."
+        null=True,
+        blank=True,
+        help_text="For date-based events: how many days ahead (for 'N days after "
+        "publication': how many days after).",
     )
     communication_type = models.ForeignKey(
         CommunicationType, on_delete=models.PROTECT, related_name="+"
@@ -501,3 +513,28 @@ class TriggerRule(models.Model):
             errors["audience"] = ["The audience belongs to another imprint."]
         if errors:
             raise ValidationError(errors)
+
+
+class ContactConsent(models.Model):
+    """Whether a Consonance contact (an author, say) agreed to marketing mail from an imprint.
+    Kept in Colophon: Consonance's documented API records no marketing consent on a contact.
+    One row per imprint and contact; the latest decision wins."""
+
+    imprint = models.ForeignKey("accounts.Imprint", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(
+        "integration.Contact", on_delete=models.CASCADE, related_name="consents"
+    )
+    consent = models.BooleanField()
+    note = models.CharField(max_length=300, blank=True, help_text="How it was given.")
+    recorded_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["imprint", "contact"], name="uniq_contact_consent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact}: {'consents' if self.consent else 'declined'}"

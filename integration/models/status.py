@@ -188,6 +188,11 @@ class WritebackRule(models.Model):
         )
         GRATIS_COPY_SENT = "gratis_copy_sent", "Gratis copy sent"
         RESPONSE_RECORDED = "response_recorded", "Contributor response recorded"
+        RIGHTS_NOTICE_DELIVERED = (
+            "rights_notice_delivered",
+            "Permission letter or licence renewal delivered",
+        )
+        RIGHTS_RESPONSE_RECORDED = "rights_response_recorded", "Rights notice answered"
 
     class Mutation(models.TextChoices):
         UPDATE_DELIVERY_DATE = "updateDeliveryDate", "updateDeliveryDate"

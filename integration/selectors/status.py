@@ -160,6 +160,8 @@ class ReportRow:
     issue_label: str
     counts: list[int]
     total: int
+    # The latest case references behind the row (at most CASES_SHOWN), newest first.
+    case_references: list[str] = field(default_factory=list)
 
     @property
     def recurring(self) -> bool:
@@ -246,6 +248,9 @@ ISSUE_CSS: dict[str, str] = {
 }
 
 
+CASES_SHOWN = 5
+
+
 def customer_service_report(
     *,
     user: Any,
@@ -300,6 +305,17 @@ def customer_service_report(
         for (work_id, issue), counts in table.items()
     ]
     rows.sort(key=lambda r: (-r.total, r.title, r.issue_type))
+    cases: dict[tuple[int | None, str], list[str]] = defaultdict(list)
+    for work_id, issue, case in (
+        qs.order_by("-occurred_at", "-id")
+        .values_list("work_id", "issue_type", "case_reference")
+        .iterator()
+    ):
+        shown = cases[(work_id, issue)]
+        if case and case not in shown and len(shown) < CASES_SHOWN:
+            shown.append(case)
+    for row in rows:
+        row.case_references = cases.get((row.work_id, row.issue_type), [])
     month_totals: dict[str, list[int]] = {
         issue: per_issue[issue] for issue in ISSUE_CSS if issue in per_issue
     }

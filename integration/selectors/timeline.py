@@ -262,6 +262,15 @@ def _attempts(work: Work, f: TimelineFilters) -> tuple[QuerySet[Any], str] | Non
     return qs, "started_at"
 
 
+def _change_words(event: ChangeEvent) -> str:
+    """ "Price changed — price changed from 16.99 to 17.99": the kind, then the change in
+    words, never the event's repr."""
+    label = str(event.get_kind_display())
+    if not event.field:
+        return label
+    return f"{label} — {change_sentence(event.field, event.old_value, event.new_value)}"
+
+
 def _entry(kind: str, row: Any) -> TimelineEntry:
     if kind == "communication":
         return TimelineEntry(
@@ -272,7 +281,7 @@ def _entry(kind: str, row: Any) -> TimelineEntry:
             detail=" — ".join(
                 x
                 for x in (
-                    f"Triggered by: {row.change_event}" if row.change_event else "",
+                    f"Triggered by: {_change_words(row.change_event)}" if row.change_event else "",
                     f"by {row.created_by}" if row.created_by else "",
                     row.void_reason or row.rejection_comment,
                 )

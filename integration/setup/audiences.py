@@ -15,13 +15,23 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from accounts import policy
 from accounts.audit import log_action
-from accounts.models import Territory
-from accounts.types import Actor
+from accounts.models import Imprint, Territory
+from accounts.types import Actor, person
 from integration.lib.csv import spreadsheet_safe
-from integration.models import Audience, AudienceMember, Channel, Contact, Contribution, Work
+from integration.models import (
+    Audience,
+    AudienceMember,
+    Channel,
+    Contact,
+    ContactConsent,
+    Contribution,
+    Work,
+)
 from integration.setup.changes import setup_changed
 
 CHUNK = 2000
@@ -57,6 +67,11 @@ def _address(addresses: list[Any]) -> str:
     return str(first)
 
 
+def recipient_address(addresses: list[Any]) -> str:
+    """A contact's first postal address, one line per part."""
+    return _address(addresses)
+
+
 def _from_contact(contact: Contact) -> Recipient:
     return Recipient(
         key=f"contact:{contact.pk}",
@@ -65,7 +80,8 @@ def _from_contact(contact: Contact) -> Recipient:
         address=_address(contact.addresses),
         country=contact.country,
         channel_preference="email" if contact.emails else "print",
-        consent=None,
+        # recorded in Colophon per imprint (Consonance records no consent); None: not known
+        consent=getattr(contact, "recorded_consent", None),
         contact_id=contact.pk,
     )
 
@@ -88,6 +104,8 @@ def _contacts(audience: Audience, work: Work | None) -> Any:
         )
     if audience.territory_code:
         qs = qs.filter(country__in=_countries(audience.territory_code))
+    consent = ContactConsent.objects.filter(imprint_id=audience.imprint_id, contact=OuterRef("pk"))
+    qs = qs.annotate(recorded_consent=Subquery(consent.values("consent")[:1]))
     return qs.order_by("name", "id")
 
 
@@ -109,8 +127,9 @@ def _members(audience: Audience) -> Any:
 
 def audience_recipients(*, audience: Audience, work: Work | None = None) -> Iterator[Recipient]:
     """Stream the audience's recipients. An Exstream segment has none here: Exstream resolves
-    it when the communication is sent."""
-    if audience.kind == Audience.Kind.SEGMENT:
+    it when the communication is sent; a royalty import's payees are the statements of the
+    communication's import (``communications.statements``)."""
+    if audience.kind in (Audience.Kind.SEGMENT, Audience.Kind.ROYALTY_PAYEES):
         return
     if audience.kind == Audience.Kind.UPLOADED:
         rows = _members(audience).values_list(
@@ -133,8 +152,9 @@ def audience_recipients(*, audience: Audience, work: Work | None = None) -> Iter
 
 
 def audience_count(*, audience: Audience, work: Work | None = None) -> int | None:
-    """How many recipients; ``None`` for an Exstream segment (unknown until sent)."""
-    if audience.kind == Audience.Kind.SEGMENT:
+    """How many recipients; ``None`` for an Exstream segment (unknown until sent) and for a
+    royalty import's payees (known per import, once its statements are prepared)."""
+    if audience.kind in (Audience.Kind.SEGMENT, Audience.Kind.ROYALTY_PAYEES):
         return None
     if audience.kind == Audience.Kind.UPLOADED:
         return int(_members(audience).count())
@@ -150,6 +170,37 @@ def audience_sample(
         if len(out) >= n:
             break
     return out
+
+
+# --- Consent of Consonance contacts -----------------------------------------------------------
+
+
+def contact_consent_record(
+    *, actor: Actor, imprint: Imprint, contact: Contact, consent: bool, note: str = ""
+) -> ContactConsent:
+    """Record whether a contact (an author, say) agreed to marketing mail from the imprint,
+    replacing what was recorded before. Consonance keeps no consent, so Colophon does."""
+    if person(actor) is not None:  # a system actor (a demo seed, an import) may record it
+        policy.require(actor, policy.Action.IMPORT, imprint)
+    with transaction.atomic():
+        record, _ = ContactConsent.objects.update_or_create(
+            imprint=imprint,
+            contact=contact,
+            defaults={
+                "consent": consent,
+                "note": note[:300],
+                "recorded_by": person(actor),
+                "recorded_at": timezone.now(),
+            },
+        )
+        log_action(
+            actor=actor,
+            verb="setup.contact_consent_recorded",
+            target=contact,
+            imprint=imprint,
+            data={"consent": consent, "note": note[:300]},
+        )
+    return record
 
 
 # --- Uploaded lists ----------------------------------------------------------------------------

@@ -18,8 +18,17 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts.models import Territory
 from integration.lib.codelists import name as code_name
-from integration.models import Contract, DeliveryDate, Product, RoyaltyLine, Work
+from integration.lib.money import money_round
+from integration.models import (
+    ChangeEvent,
+    Contract,
+    DeliveryDate,
+    Product,
+    RoyaltyLine,
+    Work,
+)
 
 Source = dict[str, Any]
 
@@ -64,14 +73,19 @@ def _attr(getter: Callable[[Source], Any], name: str) -> Callable[[Source], Any]
 def _price_for_territory(src: Source) -> dict[str, Any] | None:
     prices: list[Any] = src.get("prices") or []
     territory = (src.get("territory") or "").upper()
-    chosen = None
+    # The groups the territory belongs to (FR is in EU): a EUR price, whose territory is EU,
+    # is the price in France.
+    groups = set(src.get("territory_groups") or ())
+    in_group = fallback = None
     for price in prices:
         codes = price.territory.upper().replace(",", " ").split()
         if territory and territory in codes:
-            chosen = price
-            break
-        if chosen is None and (not price.territory or "WORLD" in codes or "ROW" in codes):
-            chosen = price
+            return _money(price.amount, price.currency)
+        if in_group is None and territory and groups.intersection(codes):
+            in_group = price
+        if fallback is None and (not price.territory or "WORLD" in codes or "ROW" in codes):
+            fallback = price
+    chosen = in_group or fallback
     return _money(chosen.amount, chosen.currency) if chosen else None
 
 
@@ -153,6 +167,51 @@ def _royalty_rows(src: Source) -> list[dict[str, Any]]:
     ]
 
 
+def _statement(name: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        statement = src.get("statement")
+        return getattr(statement, name, None) if statement is not None else None
+
+    return resolve
+
+
+def _statement_amount(name: str) -> Callable[[Source], Any]:
+    """A statement amount, rounded to its currency's minor unit (a plain decimal)."""
+
+    def resolve(src: Source) -> Any:
+        statement = src.get("statement")
+        if statement is None:
+            return None
+        return money_round(getattr(statement, name), statement.currency)
+
+    return resolve
+
+
+def _statement_period(src: Source) -> str | None:
+    statement = src.get("statement")
+    if statement is None:
+        return None
+    return f"{statement.period_start.isoformat()} to {statement.period_end.isoformat()}"
+
+
+def _statement_lines(src: Source) -> list[dict[str, Any]]:
+    statement = src.get("statement")
+    if statement is None:
+        return []
+    return [
+        {
+            "title": ln.work.title if ln.work else "",
+            "isbn": ln.isbn13,
+            "channel": ln.channel,
+            "territory": ln.territory,
+            "units": ln.units - ln.returns,
+            "royalty": str(ln.royalty),
+            "balance": str(ln.balance),
+        }
+        for ln in _royalty_lines(src)
+    ]
+
+
 def _recipient(name: str) -> Callable[[Source], Any]:
     def resolve(src: Source) -> Any:
         recipient = src.get("recipient") or {}
@@ -166,6 +225,19 @@ def _recipient(name: str) -> Callable[[Source], Any]:
 def _mapping_value(group: str, name: str) -> Callable[[Source], Any]:
     def resolve(src: Source) -> Any:
         return (src.get(group) or {}).get(name)
+
+    return resolve
+
+
+def _offer_date(name: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        value = (src.get("offer") or {}).get(name)
+        if isinstance(value, datetime.date) or value in (None, ""):
+            return value or None
+        try:
+            return datetime.date.fromisoformat(str(value))
+        except ValueError:
+            return None
 
     return resolve
 
@@ -287,16 +359,232 @@ def response_due_date(
     return due, None, f"No matching delivery date on the recipient's contract; {fallback}"
 
 
+def reminder_due_date(campaign: Mapping[str, Any]) -> datetime.date | None:
+    """A reminder (``communications.reminders``) carries the due date of the action it chases
+    (``campaign["due_on"]``): the reminder asks for the same thing by the same date."""
+    if not campaign.get("reminder_for_action"):
+        return None
+    try:
+        return datetime.date.fromisoformat(str(campaign.get("due_on") or ""))
+    except ValueError:
+        return None
+
+
 def _action_due(src: Source) -> datetime.date | None:
     # Title-level: when several contracts of the title match, the board may pick the
     # recipient's own contract's date; with the communication's contract set they agree.
     today = src.get("today")
     if today is None:
         return None
+    carried = reminder_due_date(src.get("campaign") or {})
+    if carried is not None:
+        return carried
     due, _delivery, _why = response_due_date(
         type_code=src.get("type_code") or "", dates=src.get("delivery_dates") or [], today=today
     )
     return due
+
+
+def _slipped_delivery(src: Source) -> DeliveryDate | None:
+    """The delivery date that slipped furthest (the communication's contract, else the
+    title's): what a publication delay letter is about. None when nothing slipped."""
+    slipped = [
+        d
+        for d in src.get("delivery_dates") or []
+        if d.slipped is not None and d.due is not None and d.slipped > d.due
+    ]
+    return max(slipped, key=lambda d: (d.slipped - d.due, d.pk)) if slipped else None
+
+
+def _slip_value(attr: str) -> Callable[[Source], Any]:
+    def resolve(src: Source) -> Any:
+        delivery = _slipped_delivery(src)
+        return getattr(delivery, attr) if delivery is not None else None
+
+    return resolve
+
+
+# The catalogue changes a partner notice lists (field-level change events of the title).
+PARTNER_CHANGE_KINDS = (
+    ChangeEvent.Kind.PRICE,
+    ChangeEvent.Kind.PUBLICATION_DATE,
+    ChangeEvent.Kind.PUBLISHING_STATUS,
+    ChangeEvent.Kind.AVAILABILITY,
+)
+_CHANGE_LABELS = {
+    "publication_date": "Publication date",
+    "planned_publication_date": "Planned publication date",
+    "publishing_status": "Publishing status",
+    "availability": "Availability",
+}
+
+
+def _change_text(value: Any) -> str:
+    if value in (None, ""):
+        return "none"
+    if isinstance(value, list):
+        return " to ".join(_change_text(v) for v in value)
+    return str(value)
+
+
+def period_changes(
+    *, work: Work | None, start: datetime.date | None, end: datetime.date | None
+) -> list[dict[str, Any]]:
+    """The title's price, date, status and availability changes recorded in the period, one
+    row per product and field: the first old value → the last new value (a change that was
+    undone within the period is left out)."""
+    if work is None or start is None or end is None:
+        return []
+    events = (
+        ChangeEvent.objects.filter(
+            work=work,
+            kind__in=PARTNER_CHANGE_KINDS,
+            created_at__date__gte=start,
+            created_at__date__lte=end,
+        )
+        .select_related("product")
+        .order_by("created_at", "id")
+    )
+    rows: dict[tuple[int | None, str], dict[str, Any]] = {}
+    for event in events:
+        key = (event.product_id, event.field)
+        if key not in rows:
+            isbn = event.product.isbn13 if event.product else ""
+            label = (
+                f"Price {event.field}"
+                if event.kind == ChangeEvent.Kind.PRICE
+                else _CHANGE_LABELS.get(event.field, event.field.replace("_", " ").capitalize())
+            )
+            rows[key] = {
+                "kind": event.kind,
+                "field": event.field,
+                "label": label,
+                "isbn": isbn or "",
+                "old": event.old_value,
+            }
+        rows[key]["new"] = event.new_value
+    out = []
+    for row in rows.values():
+        if row["old"] == row["new"]:
+            continue
+        where = f" ({row['isbn']})" if row["isbn"] else ""
+        row["text"] = (
+            f"{row['label']}{where}: {_change_text(row['old'])} → {_change_text(row['new'])}"
+        )
+        out.append(row)
+    return out
+
+
+def _period_changes(src: Source) -> list[str]:
+    return [row["text"] for row in src.get("period_changes") or []]
+
+
+def _citation(src: Source) -> str | None:
+    """ "The Wild House by Ada Okafor (Hardback, ISBN 9780000000011)": the work a permission
+    or licence letter is about, named as a citation from the mirror."""
+    work = _work(src)
+    if work is None:
+        return None
+    product = _product(src)
+    by = work.contributor_list or ", ".join(_authors(src))
+    text = f"{work.title}{f': {work.subtitle}' if work.subtitle else ''}"
+    text += f" by {by}" if by else ""
+    details = [
+        d
+        for d in (
+            getattr(product, "product_form_description", "") or "",
+            f"ISBN {product.isbn13}" if product is not None and product.isbn13 else "",
+        )
+        if d
+    ]
+    return text + (f" ({', '.join(details)})" if details else "")
+
+
+def _request_details(src: Source) -> str | None:
+    """What a contributor is asked for: for a reminder drafted from the actions board, that it
+    is one; otherwise the matching deliverable's requirement on the contract (proofs, cover
+    copy, review, manuscript); otherwise nothing (the drafter's template must then say it)."""
+    work = _work(src)
+    campaign = src.get("campaign") or {}
+    if campaign.get("reminder_for_action") and work is not None:
+        return f"A reminder: we are still waiting for your reply about “{work.title}”."
+    today = src.get("today")
+    if today is None:
+        return None
+    _due, delivery, _why = response_due_date(
+        type_code=src.get("type_code") or "", dates=src.get("delivery_dates") or [], today=today
+    )
+    if delivery is None:
+        return None
+    requirement = (delivery.requirement or "").strip()
+    if not requirement:
+        return delivery.deliverable_type
+    return f"{delivery.deliverable_type}: {requirement}"
+
+
+def _release_summary(src: Source) -> str | None:
+    """ "The Wild House is published on 2026-12-01. Hardback — Available; E-book — Not yet
+    available." — what a retailer notice tells the trade, from the mirror."""
+    work = _work(src)
+    if work is None:
+        return None
+    product = _product(src)
+    day = getattr(product, "publication_date", None)
+    text = f"{work.title} is published on {day.isoformat()}." if day else f"{work.title}."
+    formats = _format_availability(src)
+    return f"{text} {'; '.join(formats)}." if formats else text
+
+
+def _recent_changes(src: Source) -> list[str]:
+    """The kinds of change Consonance recorded for the title lately (newest first, each once),
+    in words: what a metadata change notice announces. Empty when nothing changed."""
+    out: list[str] = []
+    for kind, _old, _product_id in src.get("change_events") or []:
+        label = str(ChangeEvent.Kind(kind).label)
+        if label not in out:
+            out.append(label)
+    return out
+
+
+# Change kinds a metadata change notice can announce (not the record's creation or removal).
+_NOTICE_CHANGES = tuple(
+    k for k in ChangeEvent.Kind if k not in (ChangeEvent.Kind.CREATED, ChangeEvent.Kind.WITHDRAWN)
+)
+
+
+def _recent_change_events(work: Work | None) -> list[tuple[str, Any, int | None]]:
+    """(kind, old value, product id) of the title's latest changes, newest first."""
+    if work is None:
+        return []
+    return list(
+        ChangeEvent.objects.filter(work=work, kind__in=_NOTICE_CHANGES)
+        .order_by("-created_at", "-id")
+        .values_list("kind", "old_value", "product_id")[:20]
+    )
+
+
+def _previous_publication_date(src: Source) -> datetime.date | None:
+    """The product's publication date before its latest change (a delay letter's "originally
+    due"); None when Consonance never moved it."""
+    product = _product(src)
+    for kind, old, product_id in src.get("change_events") or []:
+        if kind != ChangeEvent.Kind.PUBLICATION_DATE:
+            continue
+        if product is not None and product_id not in (None, product.pk):
+            continue
+        try:
+            return _as_iso_date(old)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_iso_date(value: Any) -> datetime.date | None:
+    if isinstance(value, dict):  # tolerate {"publication_date": "…"} as well as a bare value
+        value = next(iter(value.values()), None) if len(value) == 1 else None
+    if not value:
+        return None
+    return datetime.date.fromisoformat(str(value)[:10])
 
 
 _SAMPLE_DATE = datetime.date(2026, 3, 5)
@@ -391,12 +679,49 @@ FIELDS: list[ContextField] = [
                  [{"isbn": "9780000000001", "channel": "Home", "territory": "GB", "units": 1520,
                    "royalty": "1234.56", "currency": "GBP"}], _royalty_rows,
                  level="recipient", group="royalty"),
+    ContextField("statement.period", "Statement period", "First and last day (ISO).",
+                 "2026-01-01 to 2026-06-30", _statement_period, level="recipient",
+                 group="statement"),
+    ContextField("statement.currency", "Statement currency", "ISO 4217 code.", "GBP",
+                 _statement("currency"), level="recipient", group="statement"),
+    ContextField("statement.earned", "Earned this period",
+                 "Sum of the statement's line balances, rounded to the currency.",
+                 Decimal("1234.56"), _statement_amount("earned"), level="recipient",
+                 group="statement"),
+    ContextField("statement.brought_forward", "Balance brought forward",
+                 "Carried forward from the payee's previous statement.", Decimal("20.00"),
+                 _statement_amount("brought_forward"), level="recipient", group="statement"),
+    ContextField("statement.withheld", "Withheld", "Tax withheld under the imprint's rules.",
+                 Decimal("250.91"), _statement_amount("withheld"), level="recipient",
+                 group="statement"),
+    ContextField("statement.payable", "Amount due",
+                 "Paid this time: earned + brought forward − withheld (0 when carried).",
+                 Decimal("1003.65"), _statement_amount("payable"), level="recipient",
+                 group="statement"),
+    ContextField("statement.carried_forward", "Balance carried forward",
+                 "Not paid (below the minimum payment, or unearned); on the next statement.",
+                 Decimal("0.00"), _statement_amount("carried_forward"), level="recipient",
+                 group="statement"),
+    ContextField("statement.notes", "Statement notes",
+                 "Rule notes (e.g. withholding) and why a balance was carried forward.",
+                 ["UK basic-rate tax is withheld from payments to overseas agents."],
+                 _statement("notes"), level="recipient", group="statement"),
+    ContextField("statement.lines", "Statement lines (with titles)",
+                 "Title, ISBN, channel, territory, net units, royalty and balance per line.",
+                 [{"title": "The Lighthouse Keeper", "isbn": "9780000000001",
+                   "channel": "Home", "territory": "GB", "units": 1520, "royalty": "1234.56",
+                   "balance": "734.56"}], _statement_lines, level="recipient",
+                 group="statement"),
     ContextField("recipient.name", "Recipient name", "Who the communication is addressed to.",
                  "Jane Doe", _recipient("name"), level="recipient", group="recipient"),
     ContextField("recipient.email", "Recipient e-mail", "Their e-mail address.",
                  "jane@authors.test", _recipient("email"), level="recipient", group="recipient"),
     ContextField("recipient.address", "Recipient address", "Postal address, one line per part.",
                  "1 Harbour Street\nFalmouth\nTR11 2AA", _recipient("address"),
+                 level="recipient", group="recipient"),
+    ContextField("recipient.reference", "Recipient reference",
+                 "Colophon's reference for the recipient (list row or contact), e.g. a "
+                 "membership number's stand-in.", "member:1042", _recipient("key"),
                  level="recipient", group="recipient"),
     ContextField("recipient.country", "Recipient country", "ISO country code.", "GB",
                  _recipient("country"), level="recipient", group="recipient"),
@@ -407,10 +732,17 @@ FIELDS: list[ContextField] = [
     ContextField("offer.price", "Offer price", "Discounted price (money).",
                  {"amount": Decimal("12.99"), "currency": "GBP"},
                  _mapping_value("offer", "price"), group="offer"),
+    ContextField("offer.valid_until", "Offer valid until",
+                 "Last day of the offer (nothing is sent after it).", _SAMPLE_DATE,
+                 _offer_date("valid_until"), group="offer"),
     ContextField("campaign.name", "Campaign", "Marketing campaign name.", "Autumn launches",
                  _mapping_value("campaign", "name"), group="campaign"),
     ContextField("campaign.code", "Campaign code", "Tracking code.", "AUT26",
                  _mapping_value("campaign", "code"), group="campaign"),
+    ContextField("campaign.link", "Campaign link",
+                 "An address the campaign sends readers to (e.g. the advance reading copy).",
+                 "https://readers.example.test/lighthouse-keeper",
+                 _mapping_value("campaign", "link"), group="campaign"),
     ContextField("today", "Today", "The date of composing.", _SAMPLE_DATE,
                  lambda src: src.get("today")),
     ContextField("dates.today_plus_7", "Today + 7 days", "A week from composing.",
@@ -425,8 +757,49 @@ FIELDS: list[ContextField] = [
                  f"{DEFAULT_RESPONSE_DAYS} days from composing.",
                  _SAMPLE_DATE + datetime.timedelta(days=DEFAULT_RESPONSE_DAYS), _action_due,
                  group="dates"),
+    ContextField("changes.period", "Catalogue changes of the period",
+                 "Each price, date, status or availability change of the title in the "
+                 "notice's period: old → new, one line per product and field.",
+                 ["Price GBP 02 GB (9780000000001): 16.99 → 18.99",
+                  "Publication date (9780000000001): 2026-05-01 → 2026-06-12"],
+                 _period_changes, group="changes"),
     ContextField("imprint.name", "Imprint", "The sending imprint's name.", "Harbour Lights",
                  _imprint_name),
+    ContextField("delivery.slipped_deliverable", "Slipped deliverable",
+                 "The deliverable whose delivery date slipped furthest (the contract's, else "
+                 "the title's), e.g. Manuscript.", "Manuscript",
+                 _slip_value("deliverable_type"), group="dates"),
+    ContextField("delivery.original_date", "Original delivery date",
+                 "The slipped deliverable's original due date.", _SAMPLE_DATE,
+                 _slip_value("due"), group="dates"),
+    ContextField("delivery.slipped_date", "Slipped delivery date",
+                 "The slipped deliverable's new (slipped) date.",
+                 _SAMPLE_DATE + datetime.timedelta(days=30), _slip_value("slipped"),
+                 group="dates"),
+    ContextField("work.citation", "Title as cited",
+                 "Title, authors, format and ISBN in one line: the material a permission or "
+                 "licence is about.",
+                 "The Lighthouse Keeper by Jane Doe (Hardback, ISBN 9780000000001)", _citation),
+    ContextField("work.release_summary", "Release summary",
+                 "Publication date and each format's availability, as one text.",
+                 "The Lighthouse Keeper is published on 2026-03-05. Hardback — Available.",
+                 _release_summary, group="product"),
+    ContextField("product.previous_publication_date", "Previous publication date",
+                 "The publication date before Consonance last moved it (a delay letter's "
+                 "original date).", _SAMPLE_DATE - datetime.timedelta(days=30),
+                 _previous_publication_date, group="product"),
+    ContextField("work.recent_changes", "Recent changes",
+                 "What Consonance changed on the title lately (price, dates, status …).",
+                 ["Price changed", "Publication date changed"], _recent_changes),
+    ContextField("request.details", "What is asked",
+                 "For a reminder, that it is one; otherwise the contract's matching deliverable "
+                 "and its requirement (proofs, cover copy, review, manuscript).",
+                 "Proofs: first proofs for the author's corrections", _request_details,
+                 group="dates"),
+    ContextField("campaign.link", "Link", "A link the drafter gives: proofs to read, an "
+                 "advance reading copy, a landing page.",
+                 "https://proofs.example.test/lighthouse-keeper.pdf",
+                 _mapping_value("campaign", "link"), group="campaign"),
 ]  # fmt: skip
 
 REGISTRY: dict[str, ContextField] = {f.key: f for f in FIELDS}
@@ -448,6 +821,7 @@ def _title_source(
     territory: str | None,
     today: datetime.date | None = None,
     type_code: str = "",
+    period: tuple[datetime.date | None, datetime.date | None] = (None, None),
 ) -> Source:
     """Load everything title-level in a handful of queries."""
     if product is not None and work is None:
@@ -476,6 +850,7 @@ def _title_source(
         "products": products,
         "marketing_texts": list(work.marketing_texts.all()) if work else [],
         "resources": list(work.supporting_resources.all()) if work else [],
+        "change_events": _recent_change_events(work),
         "delivery_dates": delivery_dates,
         "type_code": type_code,
         "work": work,
@@ -487,8 +862,20 @@ def _title_source(
         "offer": dict(offer or {}),
         "campaign": dict(campaign or {}),
         "territory": territory or "",
+        "territory_groups": _groups_of(territory or ""),
+        "period_changes": period_changes(work=work, start=period[0], end=period[1]),
         "today": today or timezone.localdate(),
     }
+
+
+def _groups_of(territory: str) -> list[str]:
+    if not territory:
+        return []
+    return list(
+        Territory.objects.filter(kind=Territory.Kind.GROUP, members__code=territory.upper())
+        .values_list("code", flat=True)
+        .distinct()
+    )
 
 
 def recipient_context(
@@ -512,6 +899,7 @@ def build_context(
     sample: bool = False,
     today: datetime.date | None = None,
     communication_type: Any = None,
+    period: tuple[datetime.date | None, datetime.date | None] = (None, None),
 ) -> dict[str, Any]:
     """The context a mapping reads, keyed by context-field key. ``sample=True`` fills every
     field that real data leaves empty with its sample value (for trying a mapping)."""
@@ -524,6 +912,7 @@ def build_context(
         territory=territory,
         today=today,
         type_code=getattr(communication_type, "code", "") or "",
+        period=period,
     )
     context = {f.key: f.resolver(src) for f in TITLE_FIELDS}
     context.update(recipient_context(recipient, royalty_lines))

@@ -8,13 +8,14 @@ template object, so composing for 100k recipients runs no query per recipient.
 from __future__ import annotations
 
 import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
 
 from accounts.audit import log_action
 from accounts.types import Actor
+from integration.lib.money import minor_units, money_round
 from integration.models import CommunicationTemplate, FieldMapping
 from integration.setup.changes import setup_changed
 from integration.setup.context import REGISTRY
@@ -119,18 +120,19 @@ def format_date(value: Any, *, locale: str = "en-GB", style: str = "long") -> st
 def format_money(amount: Any, currency: str, *, locale: str = "en-GB", symbol: bool = True) -> str:
     locale = normalise_locale(locale)
     try:
-        value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        # Rounded to the currency's minor unit: ¥1,245 has no decimals, 1.250 KWD three.
+        value = money_round(amount, currency)
     except (InvalidOperation, ValueError) as exc:
         raise TransformError(f"{amount!r} is not an amount of money.") from exc
     group, decimal_sep, after = _NUMBER_FORMAT[locale]
     sign = "-" if value < 0 else ""
-    whole, _, cents = f"{abs(value):.2f}".partition(".")
+    whole, _, cents = f"{abs(value):.{minor_units(currency)}f}".partition(".")
     parts: list[str] = []
     while len(whole) > 3:
         parts.insert(0, whole[-3:])
         whole = whole[:-3]
     parts.insert(0, whole)
-    number = f"{group.join(parts)}{decimal_sep}{cents}"
+    number = f"{group.join(parts)}{decimal_sep}{cents}" if cents else group.join(parts)
     currency = currency.upper()
     if not symbol:
         return f"{sign}{number} {currency}"
@@ -401,6 +403,19 @@ def mapping_delete(*, actor: Actor, mapping: FieldMapping) -> None:
 
 # Driver-field name fragments -> context field, for suggesting (and seeding) mappings.
 _SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
+    # Specific names first: the general fragments below would catch them wrongly ("date").
+    (("materialdescription", "material"), "work.citation"),
+    (("requestdetails",), "request.details"),
+    (("prooflink", "proofurl", "accesslink", "link"), "campaign.link"),
+    (("covercopy",), "work.blurb"),
+    (("noticetext",), "work.release_summary"),
+    (("changedfields", "changes"), "work.recent_changes"),
+    (("season",), "work.season"),
+    (("approveditem",), "work.project_stage"),
+    (("licencereference", "licensereference"), "contract.name"),
+    (("renewaldate",), "contract.expiry_date"),
+    (("originaldate", "previousdate"), "product.previous_publication_date"),
+    (("newdate", "reviseddate"), "product.publication_date"),
     (("subtitle",), "work.subtitle"),
     (("isbn",), "product.isbn"),
     (("coverimage", "coverurl"), "work.cover_url"),
@@ -417,6 +432,12 @@ _SUGGESTIONS: list[tuple[tuple[str, ...], str]] = [
     (("expiry",), "contract.expiry_date"),
     (("territor",), "licensed_rights.all"),
     (("right",), "licensed_rights.all"),
+    # A payee's statement breakdown (flow 3) before the general royalty fragments.
+    (("amountwithheld", "withheld"), "statement.withheld"),
+    (("statementnotes",), "statement.notes"),
+    (("broughtforward",), "statement.brought_forward"),
+    (("carriedforward",), "statement.carried_forward"),
+    (("amountearned",), "statement.earned"),
     (("statementperiod",), "royalty.period_end"),
     (("periodstart",), "royalty.period_start"),
     (("periodend",), "royalty.period_end"),

@@ -211,6 +211,7 @@ def setup_export(*, imprint: Imprint) -> dict[str, Any]:
                 "event": t.event,
                 "match_value": t.match_value,
                 "deliverable_type": t.deliverable_type,
+                "territory": t.territory,
                 "days_before": t.days_before,
                 "communication_type": t.communication_type.code,
                 "audience": t.audience.name,
@@ -372,7 +373,15 @@ def _build(
             continue
         trig = TriggerRule.objects.filter(imprint=imprint, name=tr.get("name")).first()
         trig = trig or TriggerRule(imprint=imprint)
-        for key in ("name", "event", "match_value", "deliverable_type", "days_before", "active"):
+        for key in (
+            "name",
+            "event",
+            "match_value",
+            "deliverable_type",
+            "territory",
+            "days_before",
+            "active",
+        ):
             if key in tr:
                 setattr(trig, key, tr[key])
         trig.communication_type = ctype

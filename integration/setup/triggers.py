@@ -17,6 +17,7 @@ from integration.models import (
     Contract,
     DeliveryDate,
     ImprintTypeSetting,
+    Product,
     TriggerRule,
 )
 from integration.setup.context import add_months
@@ -30,9 +31,31 @@ def _new_value_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def for_sale_in(*, territory: str, work_id: int | None, product: Product | None = None) -> bool:
+    """Whether the title (the product itself, when the change is about one product; else any
+    of the work's products) is for sale in ``territory``: listed in its for-sale territories
+    (or those say WORLD) and not excluded. An empty territory matches everything."""
+    code = territory.strip().upper()
+    if not code:
+        return True
+    if product is not None:
+        products = [product]
+    elif work_id is not None:
+        products = list(Product.objects.filter(work_id=work_id, withdrawn_at__isnull=True))
+    else:
+        return False
+    for p in products:
+        for_sale = {str(t).upper() for t in p.for_sale_territories or []}
+        not_for_sale = {str(t).upper() for t in p.not_for_sale_territories or []}
+        if (code in for_sale or "WORLD" in for_sale) and code not in not_for_sale:
+            return True
+    return False
+
+
 def trigger_rules_matching(*, change_event: ChangeEvent) -> list[TriggerRule]:
     """The active rules of the event's imprint for its kind (and new value, when a rule names
-    one, compared case-insensitively)."""
+    one, compared case-insensitively; and territory, when a rule names one: the title must be
+    for sale there)."""
     rules = TriggerRule.objects.filter(
         imprint_id=change_event.imprint_id, event=change_event.kind, active=True
     ).select_related("communication_type", "audience")
@@ -40,14 +63,18 @@ def trigger_rules_matching(*, change_event: ChangeEvent) -> list[TriggerRule]:
     return [
         rule
         for rule in rules
-        if not rule.match_value or rule.match_value.strip().lower() == new_value
+        if (not rule.match_value or rule.match_value.strip().lower() == new_value)
+        and for_sale_in(
+            territory=rule.territory, work_id=change_event.work_id, product=change_event.product
+        )
     ]
 
 
 def trigger_rules_due(*, today: datetime.date) -> list[tuple[TriggerRule, Any]]:
     """(rule, subject) for every date-based rule whose date is exactly ``days_before`` days away:
-    a DeliveryDate not yet delivered (its slipped date when it slipped) or a Contract (review
-    date, or expiry = signed date + term) that is not terminated."""
+    a DeliveryDate not yet delivered (its slipped date when it slipped), a Contract (review
+    date, or expiry = signed date + term) that is not terminated, or — for 'N days after
+    publication' — a Product published exactly N days ago."""
     due: list[tuple[TriggerRule, Any]] = []
     rules = TriggerRule.objects.filter(
         event__in=TriggerRule.DATE_EVENTS, active=True, days_before__isnull=False
@@ -72,6 +99,20 @@ def trigger_rules_due(*, today: datetime.date) -> list[tuple[TriggerRule, Any]]:
                 withdrawn_at__isnull=True,
             ).order_by("id")
             due.extend((rule, c) for c in contracts)
+        elif rule.event == TriggerRule.Event.POST_PUBLICATION:
+            # N days AFTER the product's (current) publication date: when the date moves, the
+            # follow-up moves with it.
+            published = today - datetime.timedelta(days=rule.days_before)
+            products = (
+                Product.objects.filter(
+                    work__imprint_id=rule.imprint_id,
+                    publication_date=published,
+                    withdrawn_at__isnull=True,
+                )
+                .select_related("work")
+                .order_by("id")
+            )
+            due.extend((rule, p) for p in products)
         elif rule.event == TriggerRule.Event.CONTRACT_EXPIRY:
             contracts = Contract.objects.filter(
                 imprint_id=rule.imprint_id,
@@ -85,7 +126,14 @@ def trigger_rules_due(*, today: datetime.date) -> list[tuple[TriggerRule, Any]]:
                 assert contract.signed_date is not None and contract.term_months is not None
                 if add_months(contract.signed_date, contract.term_months) == target:
                     due.append((rule, contract))
-    return due
+    return [
+        (rule, subject)
+        for rule, subject in due
+        if for_sale_in(
+            territory=rule.territory,
+            work_id=(subject.contract if isinstance(subject, DeliveryDate) else subject).work_id,
+        )
+    ]
 
 
 def type_is_auto_approvable(*, imprint_id: int, communication_type: CommunicationType) -> bool:

@@ -34,7 +34,8 @@ from django.utils import timezone
 from accounts import policy
 from accounts.audit import log_action
 from accounts.types import Actor, person
-from integration.models import Message, MessageEvent
+from integration.lib.bulk import insert_rows
+from integration.models import Communication, Message, MessageEvent
 from integration.models.status import STATUS_RANK
 from integration.status.contributor_actions import status_side_effects
 
@@ -147,12 +148,18 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
         key_list = list(keys)
         for start in range(0, len(key_list), 500):
             for message in (
-                Message.objects.select_for_update(of=("self",))
-                .select_related("communication__communication_type")
+                Message.objects.select_for_update()
                 .defer("driver_data", "findings", "recipient_address")
                 .filter(key__in=key_list[start : start + 500])
             ):
                 messages[str(message.key)] = message
+        # Each communication (and its type) loaded once, not once per message.
+        communications = Communication.objects.select_related("communication_type").in_bulk(
+            {m.communication_id for m in messages.values()}
+        )
+        cache_communication = Message._meta.get_field("communication").set_cached_value  # type: ignore[union-attr]
+        for message in messages.values():
+            cache_communication(message, communications[message.communication_id])
 
         rows: list[MessageEvent] = []
         per_message: dict[int, list[MessageEvent]] = defaultdict(list)
@@ -189,7 +196,8 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
                 moved.append(message)
             result.message_ids.add(message_id)
 
-        MessageEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        # ON CONFLICT DO NOTHING: a concurrent applier may have stored the same event since.
+        insert_rows(MessageEvent, rows, ignore_conflicts=True)
         _save_statuses(moved)
         result.recorded = len(rows)
         result.moved = len(moved)
@@ -202,16 +210,43 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
     return result
 
 
+SET_BASED_ROWS = 500  # rows per UPDATE … FROM (VALUES …): 2,000 parameters a statement
+
+
 def _save_statuses(moved: list[Message]) -> None:
-    """One UPDATE per distinct (status, time, detail): a delivery file moves thousands of
-    messages to the same status at the same moment in a handful of statements."""
-    groups: dict[tuple[str, datetime.datetime, str], list[int]] = defaultdict(list)
-    for m in moved:
-        groups[(m.status, m.status_at, m.status_detail)].append(m.pk)
-    for (status, status_at, detail), ids in groups.items():
-        for start in range(0, len(ids), 500):
-            Message.objects.filter(pk__in=ids[start : start + 500]).update(
+    """Write the new statuses of ``moved`` with one set-based statement per 500 messages,
+    whatever their times: ``WITH v(id, status, status_at, detail) AS (VALUES …) UPDATE
+    integration_message SET … FROM v WHERE id = v.id`` (PostgreSQL, and SQLite ≥ 3.33).
+    Other backends get one UPDATE per distinct (status, time, detail)."""
+    if not moved:
+        return
+    if connection.vendor not in ("postgresql", "sqlite"):
+        groups: dict[tuple[str, datetime.datetime, str], list[int]] = defaultdict(list)
+        for m in moved:
+            groups[(m.status, m.status_at, m.status_detail)].append(m.pk)
+        for (status, status_at, detail), ids in groups.items():
+            Message.objects.filter(pk__in=ids).update(
                 status=status, status_at=status_at, status_detail=detail
+            )
+        return
+    table = connection.ops.quote_name(Message._meta.db_table)
+    pg = connection.vendor == "postgresql"
+    # Typed on PostgreSQL (VALUES columns would otherwise be text); SQLite stores the
+    # adapted text as it is.
+    one = "(CAST(%s AS bigint), %s, CAST(%s AS timestamptz), %s)" if pg else "(%s, %s, %s, %s)"
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        for start in range(0, len(moved), SET_BASED_ROWS):
+            part = moved[start : start + SET_BASED_ROWS]
+            params: list[Any] = []
+            for m in part:
+                params += [m.pk, m.status, adapt(m.status_at), m.status_detail]
+            values = ", ".join([one] * len(part))
+            cursor.execute(
+                f"WITH v(id, status, status_at, detail) AS (VALUES {values}) "  # noqa: S608
+                f"UPDATE {table} SET status = v.status, status_at = v.status_at, "
+                f"status_detail = v.detail FROM v WHERE {table}.id = v.id",
+                params,
             )
 
 

@@ -35,8 +35,10 @@ from integration.models.status import STATUS_RANK, UNDELIVERABLE, WritebackRule
 from integration.setup.context import (  # noqa: F401  (re-exported for callers)
     DEFAULT_RESPONSE_DAYS,
     DELIVERABLE_WORDS,
+    reminder_due_date,
     response_due_date,
 )
+from integration.status.rights import rights_status_side_effects
 from integration.status.writeback import RuleCache, writeback_event_record
 
 REMINDER_TYPE = "contributor-request"
@@ -157,6 +159,9 @@ def _open(messages: list[Message], owner: Any = None) -> list[ContributorAction]
                 today=today,
                 why_none=why_none,
             )
+            carried = reminder_due_date(communication.campaign or {})
+            if carried is not None:
+                due, why = carried, "the due date of the action this reminder chases"
             created.append(
                 ContributorAction(
                     message=m,
@@ -306,6 +311,9 @@ def status_side_effects(
             )
         if delivered and code == "publication-notification" and communication.contract_id:
             _gratis_copies_sent(m, communication, actor, rules)
+    rights_status_side_effects(
+        messages=moved_messages, moved=moved, events=events, actor=actor, rules=rules
+    )
 
 
 def _gratis_copies_sent(

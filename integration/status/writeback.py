@@ -68,6 +68,9 @@ ALLOWED_MUTATIONS: dict[str, set[str]] = {
     K.RESPONSE_RECORDED: {M.UPDATE_DELIVERY_DATE},
     K.RIGHTS_CONFIRMATION_DELIVERED: {M.UPDATE_CONTRACT},
     K.GRATIS_COPY_SENT: {M.UPDATE_GRATIS_COPY},
+    # Flow 2 (integration/status/rights.py): a dated line on the notice's own contract.
+    K.RIGHTS_NOTICE_DELIVERED: {M.UPDATE_CONTRACT},
+    K.RIGHTS_RESPONSE_RECORDED: {M.UPDATE_CONTRACT},
 }
 DEFAULT_MUTATION: dict[str, str] = {kind: sorted(m)[0] for kind, m in ALLOWED_MUTATIONS.items()}
 # Query documents in integration/connectors/consonance/queries/ per mutation.

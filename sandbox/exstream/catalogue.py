@@ -56,6 +56,7 @@ def _f(name: str, type_: str = "string", required: bool = True, description: str
 PRINT = {"name": "PrintPDF", "driver": "PDF", "prodFile": "letters.pdf", "use": "print"}
 EMAIL = {"name": "EmailHTML", "driver": "HTML", "prodFile": "email.html", "use": "email"}
 TEXT = {"name": "PlainText", "driver": "TEXT", "prodFile": "message.txt", "use": "sms"}
+WEB = {"name": "SecureWebPDF", "driver": "PDF", "prodFile": "portal.pdf", "use": "web"}
 
 # (name, extra driver fields, queues, hold for release)
 CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
@@ -84,8 +85,15 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
             _f("amountDue", "decimal"),
             _f("currency"),
             _f("statementLines", "array", False, "ISBN, channel, territory, units, royalty."),
+            # The publisher's statement design also shows how the amount due was reached.
+            _f("amountEarned", "decimal", False, "Royalties earned in the period."),
+            _f("balanceBroughtForward", "decimal", False, "Unpaid balance from before."),
+            _f("amountWithheld", "decimal", False, "Tax withheld."),
+            _f("balanceCarriedForward", "decimal", False, "Balance carried to the next one."),
+            _f("statementNotes", "array", False, "Notes printed on the statement."),
         ],
-        [PRINT, EMAIL],
+        # Secure web: the statement PDF published to the payee's portal (queue ``use`` "web").
+        [PRINT, EMAIL, WEB],
         True,
     ),
     ("Approval notice", [*_TITLE, _f("approvedItem")], [EMAIL, TEXT], False),
@@ -128,7 +136,14 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
     ("Advance reader communication", [*_TITLE, _f("accessLink")], [EMAIL], False),
     (
         "Member renewal notice",
-        [_f("membershipNumber"), _f("renewalDate", "date")],
+        [
+            _f("membershipNumber"),
+            _f("renewalDate", "date"),
+            # The book club's own design fields for its renewal offer (optional).
+            _f("offerCode", required=False, description="Promotion code of the offer."),
+            _f("offerPrice", required=False, description="Offer price, formatted."),
+            _f("offerValidUntil", required=False, description="Last day of the offer."),
+        ],
         [PRINT, EMAIL],
         False,
     ),

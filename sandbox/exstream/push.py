@@ -69,3 +69,59 @@ def push_email_events(*, url: str | None = None, secret: str | None = None) -> i
             sent += 1
         ExstreamSandboxEmailEvent.objects.filter(pk=event.pk).update(pushed=True)
     return sent
+
+
+def push_customer_service_outcome(
+    *,
+    event_id: str,
+    case_reference: str,
+    issue_type: str,
+    isbn: str,
+    outcome: str,
+    message_key: str = "",
+    note: str = "",
+    occurred_at_ms: int | None = None,
+    url: str | None = None,
+    secret: str | None = None,
+) -> None:
+    """POST one ``customer_service.outcome`` event (the shape ``integration/status/
+    customer_service.py`` documents) to Colophon's webhook, signed as the e-mail events are:
+    what a relay from the contact centre's case system would send once a case about a notice
+    is closed. Exstream itself documents no such event; this is the relay's contract."""
+    url = url or f"{settings.SANDBOX_BASE_URL}/api/v1/webhooks/exstream/"
+    keys = [secret] if secret else configured_secrets()
+    if not keys:
+        raise ValueError("No webhook secret to sign with (set EXSTREAM_EVENTS_SECRET).")
+    data: dict = {
+        "caseReference": case_reference,
+        "issueType": issue_type,
+        "isbn": isbn,
+        "outcome": outcome,
+    }
+    if message_key:
+        data["messageKey"] = message_key
+    if note:
+        data["note"] = note
+    body = json.dumps(
+        {
+            "type": "customer_service.outcome",
+            "id": event_id,
+            "occurredAt": occurred_at_ms or int(time.time() * 1000),
+            "data": data,
+        }
+    ).encode()
+    msg_id = f"msg_{event_id}"
+    timestamp = int(time.time())
+    http.request(
+        "POST",
+        url,
+        service="Sandbox Exstream push",
+        headers={
+            "Content-Type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(keys[0], msg_id, timestamp, body),
+        },
+        data=body,
+        retries=1,
+    )

@@ -3,7 +3,6 @@ the real login form, and a rights confirmation letter wired to the sandbox Exstr
 
 from __future__ import annotations
 
-import datetime
 import importlib
 import threading
 from collections.abc import Callable, Iterator
@@ -11,28 +10,13 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 
 from accounts.models import User
-from integration.delivery.gateway import ExstreamGateway
-from integration.models import Audience, CommunicationTemplate, ExstreamCommunication
-from integration.setup.designs import exstream_catalogue_sync
-from sandbox.exstream.catalogue import seed_exstream_sandbox
 from tests.factories import (
     PASSWORD,
-    AudienceFactory,
-    CommunicationTemplateFactory,
-    ContractFactory,
-    FieldMappingFactory,
-    LicensedRightFactory,
-    ProductFactory,
-    WorkFactory,
-    communication_type,
 )
-from tests.scenarios import add_members
-
-LETTER = "Rights confirmation letter"
+from tests.scenarios import rights_letter_setup, sandbox_clients_forgotten
 
 
 @pytest.fixture(autouse=True)
@@ -101,40 +85,6 @@ def letter(sandbox, imprint_a, settings, communication_types) -> Iterator[dict[s
     """The sandbox Exstream catalogue synced (one letter), a rights confirmation template for
     imprint A mapped to the title, contract and recipient, and an uploaded list of three agents.
     Dispatch sends chunks of two, so three recipients make two chunks."""
-    cache.clear()
-    ExstreamGateway._clients.clear()
     settings.COMMUNICATION_DISPATCH_CHUNK = 2
-    seed_exstream_sandbox(only=[LETTER])
-    exstream_catalogue_sync(actor=None, domains=["production", "preview"])
-    exstream = ExstreamCommunication.objects.get(domain="production", name=LETTER)
-    work = WorkFactory.create(imprint=imprint_a, title="Tides")
-    ProductFactory.create(work=work)
-    contract = ContractFactory.create(
-        work=work, imprint=imprint_a, review_date=datetime.date(2027, 6, 1)
-    )
-    LicensedRightFactory.create(contract=contract, right_type="Translation", territory="FR")
-    template: CommunicationTemplate = CommunicationTemplateFactory.create(
-        imprint=imprint_a,
-        communication_type=communication_type("rights-confirmation"),
-        exstream_communication=exstream,
-        channels=["print", "email"],
-        optional_driver_fields=["recipientAddress"],  # e-mail recipients have none
-    )
-    for driver, context, transforms in (
-        ("recipientName", "recipient.name", []),
-        ("recipientEmail", "recipient.email", []),
-        ("imprintName", "imprint.name", []),
-        ("workTitle", "work.title", []),
-        ("isbn", "product.isbn", []),
-        ("territories", "licensed_rights.all", [{"op": "join", "key": "territory"}]),
-        ("rightsGranted", "licensed_rights.all", [{"op": "join", "key": "right_type"}]),
-        ("confirmByDate", "contract.review_date", [{"op": "date", "style": "iso"}]),
-    ):
-        FieldMappingFactory.create(
-            template=template, driver_field=driver, context_field=context, transforms=transforms
-        )
-    audience = AudienceFactory.create(imprint=imprint_a, kind=Audience.Kind.UPLOADED, name="Agents")
-    add_members(audience, 3)
-    yield {"work": work, "template": template, "audience": audience, "exstream": exstream}
-    cache.clear()
-    ExstreamGateway._clients.clear()
+    yield rights_letter_setup(imprint=imprint_a, domains=["production", "preview"])
+    sandbox_clients_forgotten()

@@ -44,7 +44,8 @@ class Command(BaseCommand):
                 .values_list("isbn13", flat=True)[:8]
             )
             if admin is None or not isbns:
-                self.stdout.write(f"{imprint}: skipped (no imprint admin or no titles yet).")
+                why = "it has no imprint admin" if admin is None else "it has no titles yet"
+                self.stdout.write(f"{imprint}: skipped, no demo outcomes ({why}).")
                 continue
             rng = random.Random(imprint.pk)
             # Generated values only (no commas, quotes or formulas), so plain joins suffice.

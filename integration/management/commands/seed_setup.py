@@ -14,15 +14,19 @@ from django.db import transaction
 
 from accounts.audit import log_action
 from accounts.models import Imprint
+from integration.management.demo_lists import LISTS
 from integration.models import (
     Audience,
     CommunicationTemplate,
     CommunicationType,
     ComplianceRule,
+    Contact,
+    ContactConsent,
     ExstreamCommunication,
     FieldMapping,
     TriggerRule,
 )
+from integration.setup.audiences import audience_list_upload, contact_consent_record
 from integration.setup.mappings import suggest_context_field, suggested_transforms
 
 DEMO_IMPRINTS = ["harbour", "northwind", "acorn"]
@@ -62,23 +66,58 @@ TEMPLATES = [
     ("revised-date-notice", "Customer-service revised-date notice", ["email"], "", "", "en-GB"),
 ]
 
+# Per design: driver fields the demo leaves optional, and why each may be blank for some
+# recipients. Every other field of a design's driver sample is required (the template decides
+# required-ness; the reference puts it in template setup), so each is mapped below.
+OPTIONAL: dict[str, dict[str, str]] = {
+    "Permission letter": {
+        "permissionFee": "many permissions are granted free of charge; Colophon holds no fee",
+    },
+    "Proof approval": {
+        "proofLink": "proofs may go on paper; the drafter gives a link only for online proofs",
+    },
+    "Retailer notice": {
+        # Consonance's API notes list an inhouseCustomerId on contacts, but the documented SDL
+        # has no such field, so Colophon has no trade account number to send.
+        "retailerAccount": "Colophon holds no trade account number for an organisation",
+    },
+    "Member renewal notice": {
+        "membershipNumber": "uploaded member lists have no membership-number column",
+    },
+    "Catalogue update": {"highlights": "a season's update may carry no highlighted titles"},
+    "Customer-service out-of-stock notice": {
+        "expectedDate": "when stock returns is often unknown",
+        "orderReference": "Colophon holds no order data; a notice to a list goes without one",
+    },
+    "Customer-service delay notice": {
+        "orderReference": "Colophon holds no order data; a notice to a list goes without one",
+    },
+    "Customer-service format-substitution notice": {
+        "orderReference": "Colophon holds no order data; a notice to a list goes without one",
+    },
+    "Customer-service revised-date notice": {
+        "orderReference": "Colophon holds no order data; a notice to a list goes without one",
+    },
+}
+# Per design: a context field other than the name-based suggestion.
+OVERRIDES: dict[str, dict[str, str | None]] = {
+    # a member's renewal is not a contract's: renew within thirty days of the notice
+    "Member renewal notice": {"renewalDate": "dates.today_plus_30"},
+    "Customer-service out-of-stock notice": {"expectedDate": None},
+}
+
 AUDIENCES: list[tuple[str, str, dict[str, Any]]] = [
     ("Authors of the title", Audience.Kind.CONTRIBUTORS, {"contributor_roles": ["A01"]}),
     ("All contributors of the title", Audience.Kind.CONTRIBUTORS, {}),
-    (
-        "Retailers and wholesalers",
-        Audience.Kind.ORGANISATIONS,
-        {"organisation_types": ["retailer", "wholesaler"]},
-    ),
-    ("Libraries", Audience.Kind.ORGANISATIONS, {"organisation_types": ["library"]}),
-    ("Agents", Audience.Kind.ORGANISATIONS, {"organisation_types": ["agency"]}),
+    # Consonance has no organisation type or marketing consent on a contact, so trade,
+    # library, agent and member audiences are uploaded lists (demo_lists says more).
+    ("Retailers and wholesalers", Audience.Kind.UPLOADED, {}),
+    ("Libraries", Audience.Kind.UPLOADED, {}),
+    ("Agents", Audience.Kind.UPLOADED, {}),
     ("Licensees", Audience.Kind.ORGANISATIONS, {"organisation_types": ["licensee"]}),
     ("Book club members", Audience.Kind.UPLOADED, {}),
-    (
-        "Newsletter subscribers (Exstream)",
-        Audience.Kind.SEGMENT,
-        {"segment_id": "newsletter-all", "segment_name": "Newsletter subscribers"},
-    ),
+    # No Exstream segment audience: the Exstream reference documents no segments, and the
+    # sandbox resolves none, so the demo would only show a stand-in recipient.
 ]
 
 RULES: list[dict[str, Any]] = [
@@ -162,6 +201,23 @@ TRIGGERS: list[tuple[str, str, dict[str, Any], str, str]] = [
 ]
 
 
+# Context fields that are blank for some recipients of a seeded template, so the driver fields
+# they fill are optional there: print recipients may have no e-mail and e-mail recipients no
+# address; a statement drafted from a royalty import carries its totals, while the breakdown
+# (earned, brought and carried forward, withheld, notes) exists only on a payee's statement.
+OPTIONAL_CONTEXT = frozenset(
+    {
+        "recipient.email",
+        "recipient.address",
+        "statement.earned",
+        "statement.brought_forward",
+        "statement.carried_forward",
+        "statement.withheld",
+        "statement.notes",
+    }
+)
+
+
 class Command(BaseCommand):
     help = "Seed demo templates, mappings, audiences, compliance and trigger rules per imprint."
 
@@ -175,6 +231,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             for imprint in imprints:
                 audiences = self._audiences(imprint)
+                self._author_consents(imprint)
                 made = self._templates(imprint, types, skipped)
                 self._rules(imprint)
                 self._triggers(imprint, types, audiences)
@@ -200,10 +257,42 @@ class Command(BaseCommand):
     def _audiences(self, imprint: Imprint) -> dict[str, Audience]:
         out = {}
         for name, kind, extra in AUDIENCES:
+            listed = LISTS.get(name)
+            defaults: dict[str, Any] = {"kind": kind, **extra}
+            if listed:
+                defaults["description"] = listed[0]
             out[name], _ = Audience.objects.update_or_create(
-                imprint=imprint, name=name, defaults={"kind": kind, **extra}
+                imprint=imprint, name=name, defaults=defaults
             )
+            if listed and not out[name].members.exists():
+                # through the same upload staff use (checked row by row, audited)
+                audience_list_upload(
+                    actor=None, audience=out[name], filename=listed[1], data=listed[2]
+                )
         return out
+
+    def _author_consents(self, imprint: Imprint) -> None:
+        """The imprint's authors agreed (in the demo's author agreements) to hear about their
+        titles' marketing; recorded once, so a later change by staff survives re-seeding."""
+        recorded = ContactConsent.objects.filter(imprint=imprint).values("contact_id")
+        authors = (
+            Contact.objects.filter(
+                contributions__work__imprint=imprint,
+                contributions__role="A01",
+                withdrawn_at__isnull=True,
+            )
+            .exclude(pk__in=recorded)
+            .distinct()
+            .order_by("pk")
+        )
+        for contact in authors:
+            contact_consent_record(
+                actor=None,
+                imprint=imprint,
+                contact=contact,
+                consent=True,
+                note="Agreed in the author agreement to news about their titles.",
+            )
 
     def _templates(
         self, imprint: Imprint, types: dict[str, CommunicationType], skipped: set[str]
@@ -236,15 +325,22 @@ class Command(BaseCommand):
                     "status": CommunicationTemplate.Status.ACTIVE,
                 },
             )
-            optional = []
+            names = {f["name"] for f in comm.driver_fields}
+            optional = [f for f in OPTIONAL.get(comm.name, {}) if f in names]
+            overrides = OVERRIDES.get(comm.name, {})
             for field in comm.driver_fields:
                 if field["name"] == template.customer_key_path:
                     continue  # Colophon writes its message key there
-                context_field = suggest_context_field(field["name"])
+                if field["name"] in overrides:
+                    context_field = overrides[field["name"]]
+                else:
+                    context_field = suggest_context_field(field["name"])
                 if context_field is None:
+                    FieldMapping.objects.filter(
+                        template=template, driver_field=field["name"]
+                    ).delete()
                     continue
-                if context_field in ("recipient.email", "recipient.address"):
-                    # print recipients may have no e-mail, e-mail recipients no address
+                if context_field in OPTIONAL_CONTEXT:
                     optional.append(field["name"])
                 FieldMapping.objects.update_or_create(
                     template=template,

@@ -24,7 +24,8 @@ def test_benchmark_script_runs_and_a_no_change_resync_writes_nothing():
     summary = json.loads(result.stdout.strip().splitlines()[-1])  # what bench/run.py collects
     assert summary["name"] == "consonance_sync"
     rows = {row["metric"]: row for row in summary["results"]}
-    assert rows["rows written by a no-change resync"]["met"] is True
+    assert rows["B2 rows written by the no-change resync"]["met"] is True
+    assert rows["B1 initial sync ÷ replay of its requests"]["value"] > 0
     assert report["products"] == 50
     assert report["noop_resync_rows_written"] == 0
     assert report["noop_resync_unchanged"] == report["works"] + report["contracts"]

@@ -4,13 +4,11 @@ replay. Submissions are counted in the sandbox per external id."""
 
 from __future__ import annotations
 
-import datetime
 import importlib
 from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -18,79 +16,29 @@ from integration.communications import approval, revalidation
 from integration.delivery.gateway import ExstreamGateway, use_gateway
 from integration.delivery.outbox import outbox_claim, outbox_dispatch
 from integration.models import (
-    Audience,
     Communication,
-    CommunicationTemplate,
-    ExstreamCommunication,
     ExstreamJob,
     OutboxItem,
     PreviewOutput,
 )
-from integration.setup.designs import exstream_catalogue_sync
-from sandbox.exstream.catalogue import seed_exstream_sandbox
 from sandbox.models import ExstreamSandboxCommunication, ExstreamSandboxJob, ExstreamSandboxSwitches
-from tests.factories import (
-    AudienceFactory,
-    CommunicationTemplateFactory,
-    ContractFactory,
-    FieldMappingFactory,
-    LicensedRightFactory,
-    ProductFactory,
-    WorkFactory,
-    communication_type,
-)
-from tests.scenarios import add_members
+from tests.scenarios import LETTER, rights_letter_setup, sandbox_clients_forgotten
 
 pytestmark = pytest.mark.django_db(transaction=True)
 S = Communication.Status
-LETTER = "Rights confirmation letter"
 
 
 @pytest.fixture
 def letter(sandbox, imprint_a, settings):
     """The sandbox catalogue synced, a template for the rights confirmation letter mapped to
     the title, contract and recipient, and an uploaded list of three readers."""
-    cache.clear()
-    ExstreamGateway._clients.clear()
     settings.COMMUNICATION_DISPATCH_CHUNK = 2
     # a transactional test before this one flushed the seeded communication types
     importlib.import_module("integration.migrations.0003_seed_communication_types").seed(
         django_apps, None
     )
-    seed_exstream_sandbox(only=[LETTER])
-    exstream_catalogue_sync(actor=None, domains=["production"])
-    exstream = ExstreamCommunication.objects.get(domain="production", name=LETTER)
-    work = WorkFactory.create(imprint=imprint_a, title="Tides")
-    ProductFactory.create(work=work)
-    contract = ContractFactory.create(
-        work=work, imprint=imprint_a, review_date=datetime.date(2027, 6, 1)
-    )
-    LicensedRightFactory.create(contract=contract, right_type="Translation", territory="FR")
-    template: CommunicationTemplate = CommunicationTemplateFactory.create(
-        imprint=imprint_a,
-        communication_type=communication_type("rights-confirmation"),
-        exstream_communication=exstream,
-        channels=["print", "email"],
-        optional_driver_fields=["recipientAddress"],
-    )
-    for driver, context, transforms in (
-        ("recipientName", "recipient.name", []),
-        ("recipientEmail", "recipient.email", []),
-        ("imprintName", "imprint.name", []),
-        ("workTitle", "work.title", []),
-        ("isbn", "product.isbn", []),
-        ("territories", "licensed_rights.all", [{"op": "join", "key": "territory"}]),
-        ("rightsGranted", "licensed_rights.all", [{"op": "join", "key": "right_type"}]),
-        ("confirmByDate", "contract.review_date", [{"op": "date", "style": "iso"}]),
-    ):
-        FieldMappingFactory.create(
-            template=template, driver_field=driver, context_field=context, transforms=transforms
-        )
-    audience = AudienceFactory.create(imprint=imprint_a, kind=Audience.Kind.UPLOADED, name="Agents")
-    add_members(audience, 3)
-    yield {"work": work, "template": template, "audience": audience, "exstream": exstream}
-    cache.clear()
-    ExstreamGateway._clients.clear()
+    yield rights_letter_setup(imprint=imprint_a, domains=["production"])
+    sandbox_clients_forgotten()
 
 
 def _api(user) -> Client:

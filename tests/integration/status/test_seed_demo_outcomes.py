@@ -23,6 +23,7 @@ def test_seed_demo_outcomes_imports_once(imprint_a, imprint_b):
     out = io.StringIO()
     call_command("seed_demo_outcomes", "--per-imprint", "12", stdout=out)
     assert CustomerServiceOutcome.objects.filter(imprint=imprint_a).count() == 12
-    assert "Northwind Press: skipped" in out.getvalue()  # no admin, no titles: said, not faked
+    # no admin, no titles: said, not faked
+    assert "Northwind Press: skipped, no demo outcomes" in out.getvalue()
     call_command("seed_demo_outcomes", "--per-imprint", "12", stdout=io.StringIO())
     assert CustomerServiceOutcome.objects.count() == 12
