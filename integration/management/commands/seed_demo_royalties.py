@@ -17,27 +17,11 @@ from django.core.management.base import BaseCommand
 
 from accounts.models import Imprint, Membership, Role
 from integration.catalogue.royalty_import import royalty_import
+from integration.connectors.consonance.royalties import COLUMNS
 from integration.management.inline import tasks_inline
 from integration.models import Contract, GratisCopy, RoyaltyImport
 
 IMPRINT = "harbour"
-COLUMNS = [
-    "payee_contact_id",
-    "contract_id",
-    "period_start",
-    "period_end",
-    "isbn",
-    "channel",
-    "territory",
-    "units",
-    "returns",
-    "net_receipts",
-    "rate",
-    "royalty",
-    "advance_offset",
-    "balance",
-    "currency",
-]
 CHANNELS = [("Home trade", "GB", Decimal("0.075")), ("Export", "US", Decimal("0.06"))]
 
 
