@@ -75,6 +75,10 @@ def main() -> None:
                         f"{r['status_moved_backwards']}", "", "0 / 0 / 0",
                         r["events_stored_twice"] == r["wrong_final_status"]
                         == r["status_moved_backwards"] == 0),
+                    row("write-backs to Consonance (lost / duplicated)",
+                        f"{r['writebacks']} ({r['writebacks_lost']} / "
+                        f"{r['writebacks_duplicated']})", "", "… (0 / 0)",
+                        r["writebacks_lost"] == r["writebacks_duplicated"] == 0),
                     row("outbox rows stuck after recovery", r["stuck_after_recovery"], "", "0",
                         r["stuck_after_recovery"] == 0),
                     row("sync scenarios (attempts until converged) / not converged",

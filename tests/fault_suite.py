@@ -17,12 +17,21 @@ One scenario (seeded by ``seed + index``, so any failure is reproduced by its se
    (the recording transaction rolls back). A killed worker's rows wait for their lease to
    expire; the clock is moved on until nothing is due;
 3. status events for every message (several statuses each, every event sent 1–3 times, all
-   shuffled) are applied by two workers concurrently in random batches.
+   shuffled) are applied by two workers concurrently in random batches;
+4. write-back: the letter is about one of the title's contracts and the imprint writes
+   deliveries and answers back to Consonance (``updateContract``: one dated line appended to
+   the contract's description per event, the only documented free-text field). Every delivered
+   or answered message queues its write-back; the rows are worked by two workers under the same
+   faults as dispatch, and a worker may be killed after claiming, before the mutation is
+   posted, after Consonance applied it (the answer lost) or while recording the outcome.
 
 Invariants checked after each scenario: every chunk of the approval submitted to Exstream
 exactly once (counted in the sandbox by external id) and every message submitted; every event
 stored once and each message at the highest-ranked status among its events; no status seen to
-move backwards between batches; no outbox row left pending, in progress or dead. Every fourth
+move backwards between batches; every queued write-back written to Consonance exactly once (its
+marked line appears once in the sandbox contract's description: never lost to a retry or to
+two workers appending to the same contract at once, never appended twice); no outbox row left
+pending, in progress or dead. Every fourth
 scenario also edits the sandbox Consonance and syncs under faults and kills mid-sync, started
 again until it succeeds; after the next scheduled (incremental) sync, a clean full resync must
 write nothing: the mirror has converged to the source.
@@ -73,12 +82,13 @@ from integration.models import (
     Audience,
     Communication,
     CommunicationTemplate,
+    Contract,
     Message,
     MessageEvent,
     OutboxItem,
     SyncRun,
 )
-from integration.models.status import STATUS_RANK
+from integration.models.status import STATUS_RANK, WritebackRecord, WritebackRule
 from integration.status.apply import StatusInput, message_status_apply
 from sandbox.consonance import store
 from sandbox.models import (
@@ -102,6 +112,8 @@ class WorkerKilled(BaseException):
 FAULT_KINDS = ("503", "429", "timeout-before", "timeout-after", "token-expired")
 # Where a worker can be killed (drawn in FaultTransport, KillingHandler, _work_outbox).
 KILL_POINTS = ("after-claim", "before-post", "after-post", "while-recording", "mid-sync")
+# Write-back phase: the same points, around the Consonance mutation instead of the batch POST.
+WRITEBACK_KILLS = ("writeback-before-post", "writeback-after-post")
 SOURCE_CHANGES = ("price", "publication-date", "delivery-date", "stage", "licensed-right")
 
 
@@ -121,6 +133,9 @@ class Report:
     backwards: int = 0
     stuck: int = 0
     approvals_refused: int = 0
+    writebacks: int = 0
+    writebacks_lost: int = 0
+    writebacks_duplicated: int = 0
     syncs: int = 0
     sync_attempts: int = 0
     sync_diverged: int = 0
@@ -153,6 +168,9 @@ class Report:
             "status_moved_backwards": self.backwards,
             "stuck_after_recovery": self.stuck,
             "concurrent_approvals_refused": self.approvals_refused,
+            "writebacks": self.writebacks,
+            "writebacks_lost": self.writebacks_lost,
+            "writebacks_duplicated": self.writebacks_duplicated,
             "sync_scenarios": self.syncs,
             "sync_attempts_until_converged": self.sync_attempts,
             "sync_not_converged": self.sync_diverged,
@@ -173,6 +191,7 @@ class Plan:
         self.budget = budget
         self.lock = threading.Lock()
         self.token_expired = False
+        self.phase = "dispatch"  # or "writeback": where kills around a POST are drawn
 
     def draw(self, choices: tuple[str, ...], rate: float | None = None) -> str | None:
         with self.lock:
@@ -210,13 +229,27 @@ class FaultTransport(BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> Any:  # type: ignore[override]
         url = urlsplit(request.url or "")
         is_post = request.method == "POST" and BATCH_PATH in url.path
+        raw = request.body or b""
+        is_mutation = (
+            self.plan.phase == "writeback"
+            and "/consonance/" in url.path
+            and b"mutation" in (raw if isinstance(raw, bytes) else raw.encode())
+        )
         fault = self.plan.draw(FAULT_KINDS)
         kill = None
         if is_post:
             kill = self.plan.draw(("before-post", "after-post"), rate=self.plan.rate / 2)
             if kill == "before-post":
                 raise WorkerKilled(kill)
-        elif "/consonance/" in url.path and self.plan.draw(("mid-sync",), rate=self.plan.rate / 3):
+        elif is_mutation:
+            kill = self.plan.draw(WRITEBACK_KILLS, rate=self.plan.rate / 2)
+            if kill == "writeback-before-post":
+                raise WorkerKilled(kill)
+        elif (
+            self.plan.phase != "writeback"
+            and "/consonance/" in url.path
+            and self.plan.draw(("mid-sync",), rate=self.plan.rate / 3)
+        ):
             raise WorkerKilled("mid-sync")
         if fault == "503":
             return _response(request, 503, b'{"error":"unavailable"}', {})
@@ -240,7 +273,7 @@ class FaultTransport(BaseAdapter):
         content = (
             b"".join(answer.streaming_content) if answer.streaming else answer.content  # type: ignore[attr-defined]
         )
-        if kill == "after-post":
+        if kill in ("after-post", "writeback-after-post"):
             raise WorkerKilled(kill)
         if fault == "timeout-after":
             raise requests.Timeout("injected: Exstream accepted it, the answer was lost")
@@ -351,6 +384,7 @@ class World:
     work: Any
     drafter: Any
     approvers: list[Any]
+    contract: Contract | None = None
 
 
 def _work_outbox(plan: Plan, clock: Clock, report: Report, workers: int) -> None:
@@ -487,6 +521,7 @@ def run_scenario(index: int, seed: int, world: World, report: Report, rate: floa
             communication_type=world.template.communication_type,
             audience=audience,
             work=world.work,
+            contract=world.contract,
         )
         comm = Communication.objects.get(pk=comm.pk)
         if comm.status != Communication.Status.DRAFT or comm.blocking_count:
@@ -559,6 +594,59 @@ def run_scenario(index: int, seed: int, world: World, report: Report, rate: floa
             f"seed {seed + index}: {report.wrong_final_status} wrong final statuses, "
             f"{report.events_stored_twice} events stored twice"
         )
+    _write_back(index, seed, world, comm, report, rate)
+
+
+def _write_back(
+    index: int, seed: int, world: World, comm: Communication, report: Report, rate: float
+) -> None:
+    """Work the write-backs the applied statuses queued, under faults and kills; then each must
+    appear exactly once in the sandbox contract's description."""
+    if world.contract is None:
+        return
+    plan = Plan(random.Random(seed + index + 4 * 10**6), report, rate=rate, budget=6)
+    plan.phase = "writeback"
+    clock = Clock()
+    records = list(
+        WritebackRecord.objects.filter(
+            business_key__in=[
+                f"message:{pk}:{what}"
+                for pk in Message.objects.filter(communication=comm).values_list("pk", flat=True)
+                for what in ("delivered", "rights-responded")
+            ]
+        ).select_related("outbox_item")
+    )
+    queued = [r for r in records if r.outbox_item_id is not None]
+    kept = [r for r in records if r.outbox_item_id is None]
+    if kept:
+        report.failures.append(
+            f"seed {seed + index}: {len(kept)} write-backs kept instead of queued: {kept[0].reason}"
+        )
+    with injected(plan):
+        wrapped = {kind: KillingHandler(handler, plan) for kind, handler in outbox.HANDLERS.items()}
+        with mock.patch.dict(outbox.HANDLERS, wrapped):
+            _work_outbox(plan, clock, report, workers=2)
+    assert world.contract is not None and world.contract.consonance_id is not None
+    description = str(
+        SandboxContract.objects.get(pk=world.contract.consonance_id).data.get("description") or ""
+    )
+    report.writebacks += len(queued)
+    for record in queued:
+        record.refresh_from_db()
+        item = OutboxItem.objects.get(pk=record.outbox_item_id or 0)
+        times = description.count(f"[{item.external_id}]")
+        if times == 0:
+            report.writebacks_lost += 1
+        elif times > 1:
+            report.writebacks_duplicated += times - 1
+        if item.status != OutboxItem.Status.DONE:
+            report.stuck += 1
+        if times != 1 or item.status != OutboxItem.Status.DONE:
+            report.failures.append(
+                f"seed {seed + index}: write-back {item.external_id} {item.status} "
+                f"({record.status}), in Consonance {times} times: "
+                f"{item.dead_reason or item.last_error}"
+            )
 
 
 def _change_source(rng: random.Random, report: Report) -> None:
@@ -690,9 +778,24 @@ def run_suite(
     return report
 
 
-def make_world(template: CommunicationTemplate, work: Any, drafter: Any) -> World:
-    """Two more approvers with the drafter's role (four eyes: neither of them drafted)."""
+def make_world(
+    template: CommunicationTemplate, work: Any, drafter: Any, contract: Contract | None = None
+) -> World:
+    """Two more approvers with the drafter's role (four eyes: neither of them drafted). With a
+    ``contract``, the imprint writes rights confirmations' deliveries and answers back to it."""
     imprint = template.imprint
     role = drafter.memberships.get(imprint=imprint).role
     approvers = [member(role, imprint, f"approver{i}@a.test") for i in (1, 2)]
-    return World(template=template, work=work, drafter=drafter, approvers=approvers)
+    if contract is not None:
+        for kind in (
+            WritebackRule.EventKind.RIGHTS_CONFIRMATION_DELIVERED,
+            WritebackRule.EventKind.RIGHTS_RESPONSE_RECORDED,
+        ):
+            WritebackRule.objects.update_or_create(
+                imprint=imprint,
+                event_kind=kind,
+                defaults={"mutation": WritebackRule.Mutation.UPDATE_CONTRACT, "enabled": True},
+            )
+    return World(
+        template=template, work=work, drafter=drafter, approvers=approvers, contract=contract
+    )

@@ -320,7 +320,38 @@ class ConsonanceWritebackHandler:
         input_ = dict(item.payload["input"])
         input_["clientMutationId"] = item.external_id
         if mutation == M.UPDATE_CONTRACT:
-            contract = self._contract(client, int(item.payload["contract_id"]))
+            return self._append_to_contract(client, item, input_)
+        payload = client.mutate(OPERATIONS[mutation], input_)
+        return SendResult(
+            result={"clientMutationId": payload.get("clientMutationId"), "mutation": mutation},
+            status_code=200,
+            request_summary={"mutation": mutation, "input": input_},
+        )
+
+    def _append_to_contract(
+        self, client: Any, item: OutboxItem, input_: dict[str, Any]
+    ) -> SendResult:
+        """Read the description, append one marked line, write it whole. ``updateContract`` sets
+        the description; Consonance documents no append and no compare-and-set, so two workers
+        appending to the same contract at once would each write the description they read and
+        one line would be lost (the fault suite found exactly that with two workers on
+        PostgreSQL). Appends to one contract are therefore serialised: the mirror's contract
+        row is locked (``SELECT … FOR UPDATE``) from the read to the write; a worker killed in
+        between drops its connection and with it the lock. SQLite has no row locks; there the
+        database's single writer and django-q's one cluster keep workers in turn.
+
+        Not covered: an edit made in Consonance itself between our read and our write is
+        overwritten by the description we read (the API offers nothing to detect it)."""
+        contract_id = int(item.payload["contract_id"])
+        mutation = M.UPDATE_CONTRACT
+        with transaction.atomic():
+            list(
+                Contract.objects.select_for_update()
+                .filter(consonance_id=contract_id)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            contract = self._contract(client, contract_id)
             current = str(contract.get("description") or "")
             if self._marker(item) in current:
                 return SendResult(
@@ -328,7 +359,7 @@ class ConsonanceWritebackHandler:
                 )
             line = f"{item.payload['check']['append_description']} {self._marker(item)}"
             input_["description"] = f"{current}\n{line}".strip()
-        payload = client.mutate(OPERATIONS[mutation], input_)
+            payload = client.mutate(OPERATIONS[mutation], input_)
         return SendResult(
             result={"clientMutationId": payload.get("clientMutationId"), "mutation": mutation},
             status_code=200,

@@ -74,8 +74,12 @@ def world(imprint_a, rights_manager, settings):
     work = next(
         w
         for w in Work.objects.filter(imprint=imprint_a).order_by("pk")
-        if w.products.exists() and not w.products.filter(isbn13__isnull=True).exists()
+        if w.products.exists()
+        and not w.products.filter(isbn13__isnull=True).exists()
+        and w.contracts.filter(consonance_id__isnull=False).exists()
     )
+    # The letters are about this contract: their deliveries and answers are written back to it.
+    contract = work.contracts.filter(consonance_id__isnull=False).order_by("pk").first()
     template: CommunicationTemplate = CommunicationTemplateFactory.create(
         imprint=imprint_a,
         communication_type=communication_type("rights-confirmation"),
@@ -96,7 +100,7 @@ def world(imprint_a, rights_manager, settings):
         FieldMappingFactory.create(
             template=template, driver_field=driver, context_field=context, transforms=transforms
         )
-    yield make_world(template, work, rights_manager)
+    yield make_world(template, work, rights_manager, contract)
     cache.clear()
     ExstreamGateway._clients.clear()
 
@@ -114,3 +118,5 @@ def test_randomized_faults_lose_and_duplicate_nothing(world):
     assert report.faults_injected > 0, figures
     assert report.lost == report.duplicated == 0, figures
     assert report.stuck == report.backwards == report.wrong_final_status == 0, figures
+    assert report.writebacks > 0, figures
+    assert report.writebacks_lost == report.writebacks_duplicated == 0, figures
