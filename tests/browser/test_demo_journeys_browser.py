@@ -205,7 +205,9 @@ def test_royalties_sends_statements(live_server, page, demo, demo_sign_in):
     )
     rule = StatementRule.objects.get(imprint=demo, name="Minimum payment")
     assert rule.minimum_payment == 50 and rule.currency == "GBP"
-    author = RoyaltyLine.objects.filter(royalty_import=period).order_by("pk").first().payee
+    line = RoyaltyLine.objects.filter(royalty_import=period).order_by("pk").first()
+    assert line is not None
+    author = line.payee
     page.get_by_role("navigation", name="Statements").get_by_role(
         "link", name="Payee profiles"
     ).click()
@@ -213,7 +215,8 @@ def test_royalties_sends_statements(live_server, page, demo, demo_sign_in):
     page.get_by_label("Payee").select_option(value=str(author.pk))
     page.get_by_label("Secure web").check()
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("#payee-rows tr", has_text=author.name)).to_contain_text("Secure web")
+    payee_row = page.locator("#payee-rows tbody tr", has_text=str(author.name))
+    expect(payee_row).to_contain_text("Secure web")
     assert PayeeProfile.objects.get(imprint=demo, contact=author).channel == "web"
 
 
