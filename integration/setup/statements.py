@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from accounts import policy
+from accounts.models import Territory
 from accounts.policy import Action
 from accounts.types import Actor, person
 from integration.models import Channel, Contact, PayeeProfile, StatementRule
@@ -67,6 +68,11 @@ def _rule_errors(rule: StatementRule) -> dict[str, list[str]]:
     minimum = rule.minimum_payment
     if minimum is not None and Decimal(minimum) < 0:
         errors["minimum_payment"] = ["A minimum payment cannot be negative."]
+    if rule.territory_code and not Territory.objects.filter(code=rule.territory_code).exists():
+        errors["territory_code"] = [
+            f"No territory has the code {rule.territory_code!r}; use a country (GB) or a group "
+            "(WORLD) that Colophon knows, or leave it empty for anywhere."
+        ]
     if rule.currency and not _CURRENCY.match(rule.currency):
         errors["currency"] = ["Three letters (ISO 4217), e.g. GBP; empty for any currency."]
     if minimum is None and rate is None and not rule.note:

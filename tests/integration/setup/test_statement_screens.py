@@ -17,6 +17,8 @@ from tests.factories import (
     ContributionFactory,
     ImprintFactory,
     MembershipFactory,
+    RoyaltyImportFactory,
+    TerritoryFactory,
     WorkFactory,
     member,
 )
@@ -106,6 +108,7 @@ def test_royalties_creates_a_rule_audited(login, royalties, imprint_a):
         ({"withholding_rate": "1.5"}, "withholding_rate", "A fraction from 0 to below 1"),
         ({"minimum_payment": "-5"}, "minimum_payment", "cannot be negative"),
         ({"currency": "£"}, "currency", "Three letters"),
+        ({"territory_code": "xx"}, "territory_code", "No territory has the code 'XX'"),
         ({"name": ""}, "name", "This field is required."),
         (
             {"withholding_rate": "", "minimum_payment": "", "note": ""},
@@ -125,6 +128,24 @@ def test_bad_rule_input_is_explained_next_to_the_field(
     assert message.replace("'", "&#x27;") in response.content.decode()
     assert not StatementRule.objects.exists()
     assert not AuditEvent.objects.filter(verb__startswith="setup.statementrule").exists()
+
+
+def test_rule_for_a_known_territory(login, royalties, imprint_a):
+    TerritoryFactory.create(code="US", name="United States")
+    response = login(royalties).post(
+        reverse("statements:rule_create"), _form(imprint_a, territory_code="us")
+    )
+    assert response.status_code == 302
+    assert StatementRule.objects.get().territory_code == "US"
+
+
+def test_royalty_statements_page_links_the_rules_for_those_who_set_them(
+    login, royalties, viewer, imprint_a
+):
+    record = RoyaltyImportFactory.create(imprint=imprint_a, imported=True, errors=[])
+    url = reverse("imports:royalty_statements", args=[record.pk])
+    assert f'href="{RULES}"' in login(royalties).get(url).content.decode()
+    assert f'href="{RULES}"' not in login(viewer).get(url).content.decode()
 
 
 def test_duplicate_rule_name_is_refused(login, royalties, imprint_a):
