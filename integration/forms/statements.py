@@ -21,6 +21,16 @@ def _autofocus_first(form: forms.BaseForm) -> None:
             return
 
 
+def focus_first_error(form: forms.BaseForm) -> None:
+    """After refused input the focus goes to the first field with an error, not the first field."""
+    wrong = [name for name in form.fields if name in form.errors]
+    if not wrong:
+        return
+    for field in form.fields.values():
+        field.widget.attrs.pop("autofocus", None)
+    form.fields[wrong[0]].widget.attrs["autofocus"] = True
+
+
 class _ImprintForm(forms.ModelForm):
     """The imprint is chosen among those where the user may configure statements."""
 

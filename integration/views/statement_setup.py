@@ -19,7 +19,12 @@ from accounts import policy
 from accounts.models import Imprint
 from accounts.policy import Action
 from accounts.types import AuthedRequest
-from integration.forms.statements import PayeeProfileForm, StatementFilterForm, StatementRuleForm
+from integration.forms.statements import (
+    PayeeProfileForm,
+    StatementFilterForm,
+    StatementRuleForm,
+    focus_first_error,
+)
 from integration.models import PayeeProfile, StatementRule
 from integration.setup.statements import (
     payee_contacts,
@@ -114,6 +119,7 @@ def _rule_form(request: AuthedRequest, rule: StatementRule | None) -> HttpRespon
                 messages.success(request, f"{verb} the statement rule “{saved}”.")
                 return redirect("statements:rules")
         status = 400
+        focus_first_error(form)
     return render(request, "statements/rule_form.html", {"form": form, "obj": rule}, status=status)
 
 
@@ -176,6 +182,7 @@ def _payee_form(request: AuthedRequest, profile: PayeeProfile | None) -> HttpRes
                 messages.success(request, f"{verb} the payee profile of {saved.contact}.")
                 return redirect("statements:payees")
         status = 400
+        focus_first_error(form)
     return render(
         request, "statements/payee_form.html", {"form": form, "obj": profile}, status=status
     )

@@ -46,6 +46,7 @@ def test_royalties_edits_a_rule_and_a_payee_profile(
     field = page.locator(".field.has-error")
     expect(field).to_contain_text("Withholding rate")
     expect(field.locator(".error")).to_have_text("A fraction from 0 to below 1 (0.2 is 20%).")
+    expect(page.get_by_label("Withholding rate")).to_be_focused()  # back where the error is
     page.get_by_label("Withholding rate").fill("0.2")
     page.get_by_label("Note on the statement").fill("UK basic-rate tax is withheld.")
     page.get_by_role("button", name="Save").click()
