@@ -16,6 +16,7 @@ NAVIGATION: list[tuple[str, str, Action]] = [
     ("Approvals", "communications:approvals", Action.APPROVE),
     ("Actions", "actions:board", Action.VIEW),
     ("Reports", "reports:customer_service", Action.VIEW),
+    ("Statements", "statements:rules", Action.CONFIGURE_STATEMENTS),
     ("Setup", "setup:index", Action.VIEW),
     ("Operations", "operations:index", Action.OPERATE),
     ("Sync", "sync:index", Action.SYNC),

@@ -33,6 +33,7 @@ class Action(StrEnum):
     APPROVE = "approve"  # approve or reject (category rules and four eyes apply on top)
     RECORD_RESPONSE = "record_response"  # record contributor responses, returned mail
     CONFIGURE = "configure"  # templates, mappings, audiences, rules, triggers
+    CONFIGURE_STATEMENTS = "configure_statements"  # statement rules, payee profiles (flow 3)
     IMPORT = "import"  # ONIX and royalty imports, CSV audience uploads
     SYNC = "sync"  # start Consonance / Exstream syncs
     OPERATE = "operate"  # dead letters, held jobs, replays
@@ -61,6 +62,7 @@ ROLE_ACTIONS: dict[Action, set[str]] = {
     },
     Action.RECORD_RESPONSE: {Role.PROJECT_MANAGER, Role.RIGHTS_MANAGER, Role.IMPRINT_ADMIN},
     Action.CONFIGURE: {Role.IMPRINT_ADMIN},
+    Action.CONFIGURE_STATEMENTS: {Role.IMPRINT_ADMIN, Role.ROYALTIES},
     Action.IMPORT: {Role.IMPRINT_ADMIN, Role.ROYALTIES, Role.MARKETING},
     Action.SYNC: {Role.IMPRINT_ADMIN},
     Action.OPERATE: {Role.IMPRINT_ADMIN},

@@ -6,10 +6,12 @@ from integration.views import communications as communication_views
 from integration.views import (
     exstream,
     imports,
+    launch,
     operations,
     partner_notices,
     setup_audiences,
     setup_templates,
+    statement_setup,
     statements,
     sync,
     titles,
@@ -142,8 +144,21 @@ titles_patterns = (
     [
         path("", titles.title_list_view, name="list"),
         path("<int:pk>/", titles.title_detail_view, name="detail"),
+        path("<int:pk>/launch/", launch.title_launch, name="launch"),
     ],
     "titles",
+)
+statement_setup_patterns = (
+    [
+        path("rules/", statement_setup.rule_list, name="rules"),
+        path("rules/new/", statement_setup.rule_create, name="rule_create"),
+        path("rules/<int:pk>/edit/", statement_setup.rule_edit, name="rule_edit"),
+        path("rules/<int:pk>/delete/", statement_setup.rule_delete, name="rule_delete"),
+        path("payees/", statement_setup.payee_list, name="payees"),
+        path("payees/new/", statement_setup.payee_create, name="payee_create"),
+        path("payees/<int:pk>/edit/", statement_setup.payee_edit, name="payee_edit"),
+    ],
+    "statements",
 )
 sync_patterns = (
     [path("", sync.sync_index, name="index"), path("start/", sync.sync_start, name="start")],
@@ -171,6 +186,7 @@ urlpatterns = [
     path("titles/", include(titles_patterns)),
     path("sync/", include(sync_patterns)),
     path("imports/", include(imports_patterns)),
+    path("statements/", include(statement_setup_patterns)),
     path("exstream/", include(exstream_patterns)),
     path("operations/", include(operations_patterns)),
     path("setup/", include(setup_patterns)),

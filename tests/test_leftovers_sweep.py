@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections import deque
+from decimal import Decimal
 from html import unescape
 
 import pytest
@@ -22,7 +23,16 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Imprint, User
 from integration.delivery.gateway import ExstreamGateway
-from integration.models import Audience, Communication, Message, MessageEvent
+from integration.models import (
+    Audience,
+    Communication,
+    Message,
+    MessageEvent,
+    PayeeProfile,
+    RoyaltyLine,
+    StatementRule,
+)
+from integration.setup.statements import payee_profile_save, statement_rule_save
 from integration.status.apply import StatusInput, message_status_apply
 from tests.factories import AudienceFactory
 from tests.integration.communications.conftest import add_members
@@ -111,10 +121,37 @@ def _journey() -> Communication:
     return Communication.objects.get(pk=comm.pk)
 
 
-def _crawl(user: User, verbs: set[str], limit: int = 400) -> list[str]:
+def _statement_setup() -> None:
+    """A statement rule and a payee profile, set by royalties staff through the services the
+    screens use, so the Statements screens have rows to show."""
+    harbour = Imprint.objects.get(code="harbour")
+    royalties = User.objects.get(email="royalties@demo.colophon.test")
+    statement_rule_save(
+        actor=royalties,
+        rule=StatementRule(
+            imprint=harbour,
+            name="Overseas withholding",
+            author_group="Overseas agents",
+            withholding_rate=Decimal("0.2"),
+            note="UK basic-rate tax (20%) is withheld from payments to overseas agents.",
+        ),
+    )
+    payee = RoyaltyLine.objects.filter(imprint=harbour).order_by("pk").first()
+    assert payee is not None
+    payee_profile_save(
+        actor=royalties,
+        profile=PayeeProfile(
+            imprint=harbour, contact=payee.payee, channel="web", author_group="Overseas agents"
+        ),
+    )
+
+
+def _crawl(
+    user: User, verbs: set[str], limit: int = 400, seen: set[str] | None = None
+) -> list[str]:
     client = Client()
     client.force_login(user)
-    seen: set[str] = set()
+    seen = set() if seen is None else seen
     shapes: dict[str, int] = {}  # /setup/templates/N/mappings/N/ -> pages of that shape seen
     queue = deque(["/"])
     problems: list[str] = []
@@ -162,12 +199,20 @@ def test_no_developer_leftovers_on_any_demo_page(sandbox, settings):
     _demo(sandbox)
     comm = _journey()
     assert comm.status == Communication.Status.SENT
+    _statement_setup()
     verbs = set(AuditEvent.objects.values_list("verb", flat=True).distinct())
     assert any("." in v for v in verbs)  # the demo does have dotted verbs to hide
     problems: list[str] = []
+    visited: dict[str, set[str]] = {}
     for email in ("rights", "rights2", "marketing", "royalties", "pm", "admin", "viewer"):
         user = User.objects.get(email=f"{email}@demo.colophon.test")
-        problems += [f"{email}: {p}" for p in _crawl(user, verbs)]
+        visited[email] = set()
+        problems += [f"{email}: {p}" for p in _crawl(user, verbs, seen=visited[email])]
+    # the screens of flows that were API-only are reached from the menu and the title page
+    assert {"/statements/rules/", "/statements/payees/"} <= visited["royalties"]
+    assert any(re.fullmatch(r"/statements/rules/\d+/edit/", u) for u in visited["royalties"])
+    assert any(re.fullmatch(r"/statements/payees/\d+/edit/", u) for u in visited["royalties"])
+    assert any(re.fullmatch(r"/titles/\d+/launch/", u) for u in visited["marketing"])
     cache.clear()
     ExstreamGateway._clients.clear()
     assert problems == [], "\n".join(sorted(set(problems)))

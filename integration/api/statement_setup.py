@@ -1,19 +1,29 @@
 """REST API of the statement setup (flow 3): statement rules and payee profiles per imprint,
-configured by imprint admins like the other setup objects (CONFIGURE in the imprint; every save
-and delete audited through ``setup_object_save``)."""
+configured by royalties staff and imprint admins (``Action.CONFIGURE_STATEMENTS`` in the imprint).
+Thin: the services of ``integration/setup/statements.py`` check, validate, save and audit — the
+same path as the staff screens."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from accounts import policy
 from accounts.api import PolicyModelSerializer, PolicyRelatedField
 from accounts.models import Imprint
+from accounts.policy import Action
 from integration.api.setup import SetupViewSet
 from integration.models import Contact, PayeeProfile, StatementRule
+from integration.setup.statements import (
+    payee_contacts,
+    payee_profile_delete,
+    payee_profile_save,
+    statement_rule_delete,
+    statement_rule_save,
+)
+from integration.setup.transfer import setup_object_snapshot
 
 
 class StatementRuleSerializer(PolicyModelSerializer):
@@ -35,16 +45,6 @@ class StatementRuleSerializer(PolicyModelSerializer):
         ]
         validators: list[Any] = []
 
-    def validate_withholding_rate(self, value: Any) -> Any:
-        if value is not None and not 0 <= value < 1:
-            raise serializers.ValidationError("A fraction from 0 to below 1 (0.2 is 20%).")
-        return value
-
-    def validate_minimum_payment(self, value: Any) -> Any:
-        if value is not None and value < 0:
-            raise serializers.ValidationError("A minimum payment cannot be negative.")
-        return value
-
 
 class PayeeContactField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
     """A payee: a contact who contributes to, or is paid royalties by, one of the caller's
@@ -53,13 +53,7 @@ class PayeeContactField(serializers.PrimaryKeyRelatedField):  # type: ignore[typ
     def get_queryset(self) -> QuerySet[Contact]:
         request = self.context.get("request")
         imprints = policy.visible(getattr(request, "user", None), Imprint.objects.all())
-        return (
-            Contact.objects.filter(withdrawn_at__isnull=True)
-            .filter(
-                Q(contributions__work__imprint__in=imprints) | Q(royaltyline__imprint__in=imprints)
-            )
-            .distinct()
-        )
+        return payee_contacts(imprint_ids=imprints.values_list("pk", flat=True))
 
 
 class PayeeProfileSerializer(PolicyModelSerializer):
@@ -72,9 +66,45 @@ class PayeeProfileSerializer(PolicyModelSerializer):
         validators: list[Any] = []
 
 
-class StatementRuleViewSet(SetupViewSet):
+class _StatementSetupViewSet(SetupViewSet):
+    """Writes need CONFIGURE_STATEMENTS (royalties staff, imprint admins) on the object; the
+    services check the target imprint (old and new) and do the work."""
+
+    policy_write_action = Action.CONFIGURE_STATEMENTS
+
+    def _apply(self, serializer: serializers.BaseSerializer, instance: Any) -> Any:
+        for key, value in serializer.validated_data.items():
+            setattr(instance, key, value)
+        return instance
+
+
+class StatementRuleViewSet(_StatementSetupViewSet):
     serializer_class = StatementRuleSerializer
 
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        rule = self._apply(serializer, StatementRule())
+        serializer.instance = statement_rule_save(actor=self.request.user, rule=rule)
 
-class PayeeProfileViewSet(SetupViewSet):
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        before = setup_object_snapshot(serializer.instance)  # type: ignore[arg-type]
+        rule = self._apply(serializer, serializer.instance)
+        statement_rule_save(actor=self.request.user, rule=rule, before=before)
+
+    def perform_destroy(self, instance: Any) -> None:
+        statement_rule_delete(actor=self.request.user, rule=instance)
+
+
+class PayeeProfileViewSet(_StatementSetupViewSet):
     serializer_class = PayeeProfileSerializer
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        profile = self._apply(serializer, PayeeProfile())
+        serializer.instance = payee_profile_save(actor=self.request.user, profile=profile)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        before = setup_object_snapshot(serializer.instance)  # type: ignore[arg-type]
+        profile = self._apply(serializer, serializer.instance)
+        payee_profile_save(actor=self.request.user, profile=profile, before=before)
+
+    def perform_destroy(self, instance: Any) -> None:
+        payee_profile_delete(actor=self.request.user, profile=instance)

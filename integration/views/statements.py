@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts import policy
-from accounts.policy import Category
+from accounts.policy import Action, Category
 from accounts.types import AuthedRequest
 from integration.communications.statements import royalty_statements_prepare
 from integration.models import RoyaltyImport, RoyaltyStatement
@@ -50,5 +50,6 @@ def royalty_statements(request: AuthedRequest, pk: int) -> HttpResponse:
             "record": record,
             "statements": statements,
             "may_prepare": policy.can_draft(request.user, Category.ROYALTIES, record.imprint),
+            "may_configure": policy.can(request.user, Action.CONFIGURE_STATEMENTS, record.imprint),
         },
     )

@@ -12,17 +12,18 @@ from tests.factories import ImprintFactory, member
 # Written out by hand (not derived from policy.ROLE_ACTIONS) so the test can fail.
 Y, N = True, False
 EXPECTED = {
-    #                    view preview draft approve record configure import sync operate audit
-    Role.VIEWER:          (Y,   N,     N,    N,      N,     N,        N,     N,   N,      N),
-    Role.MARKETING:       (Y,   Y,     Y,    Y,      N,     N,        Y,     N,   N,      N),
-    Role.RIGHTS_MANAGER:  (Y,   Y,     Y,    Y,      Y,     N,        N,     N,   N,      N),
-    Role.ROYALTIES:       (Y,   Y,     Y,    Y,      N,     N,        Y,     N,   N,      N),
-    Role.PROJECT_MANAGER: (Y,   Y,     Y,    Y,      Y,     N,        N,     N,   N,      N),
-    Role.IMPRINT_ADMIN:   (Y,   Y,     Y,    Y,      Y,     Y,        Y,     Y,   Y,      Y),
+    #                    view prev draft appr record conf stmts import sync oper audit
+    Role.VIEWER:          (Y,  N,   N,    N,   N,     N,   N,    N,     N,   N,   N),
+    Role.MARKETING:       (Y,  Y,   Y,    Y,   N,     N,   N,    Y,     N,   N,   N),
+    Role.RIGHTS_MANAGER:  (Y,  Y,   Y,    Y,   Y,     N,   N,    N,     N,   N,   N),
+    Role.ROYALTIES:       (Y,  Y,   Y,    Y,   N,     N,   Y,    Y,     N,   N,   N),
+    Role.PROJECT_MANAGER: (Y,  Y,   Y,    Y,   Y,     N,   N,    N,     N,   N,   N),
+    Role.IMPRINT_ADMIN:   (Y,  Y,   Y,    Y,   Y,     Y,   Y,    Y,     Y,   Y,   Y),
 }  # fmt: skip
 ACTIONS = [
     Action.VIEW, Action.PREVIEW, Action.DRAFT, Action.APPROVE, Action.RECORD_RESPONSE,
-    Action.CONFIGURE, Action.IMPORT, Action.SYNC, Action.OPERATE, Action.AUDIT,
+    Action.CONFIGURE, Action.CONFIGURE_STATEMENTS, Action.IMPORT, Action.SYNC, Action.OPERATE,
+    Action.AUDIT,
 ]  # fmt: skip
 
 CASES = [

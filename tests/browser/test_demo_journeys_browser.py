@@ -18,8 +18,16 @@ from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
 from accounts.models import Imprint
+from integration.communications.launch import launch_choices
 from integration.delivery.gateway import ExstreamGateway
-from integration.models import Communication, ContributorAction, RoyaltyImport, RoyaltyLine
+from integration.models import (
+    Communication,
+    ContributorAction,
+    PayeeProfile,
+    RoyaltyImport,
+    RoyaltyLine,
+    StatementRule,
+)
 from tests.scenarios import build_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -145,6 +153,25 @@ def test_marketing_launch_email_to_members_and_retailers(live_server, page, demo
     assert {c.status for c in sent} == {S.SENT}
     assert sum(c.recipient_count for c in sent) == 36 + 10
 
+    # the title's launch plan: the cover, each format's launch communication in a territory
+    demo_sign_in("marketing")
+    page.goto(f"{live_server.url}/titles/{work.pk}/")
+    page.get_by_role("link", name="Launch plan").click()
+    expect(page.get_by_alt_text(f"Cover of {work.title}")).to_be_visible()
+    formats = page.locator("section", has=page.get_by_role("heading", name="What the launch"))
+    expect(formats).to_contain_text("What the launch in GB would send")
+    chosen = [c for c in launch_choices(work=work, territory_code="GB").choices if c.type_code]
+    assert chosen  # the demo title has formats a GB launch announces to retailers
+    expect(formats.locator("tbody tr", has_text="Retailer notice")).to_have_count(len(chosen))
+    page.get_by_label("Retailers").select_option(label="Retailers and wholesalers")
+    page.get_by_role("button", name="Draft the launch communications").click()
+    expect(page.locator(".messages")).to_contain_text(
+        f"{len(chosen)} launch communication(s) drafted"
+    )
+    notices = Communication.objects.filter(communication_type__code="retailer-notice", work=work)
+    assert notices.count() == len(chosen)
+    assert {n.created_by.email for n in notices} == {"marketing@demo.colophon.test"}
+
 
 def test_royalties_sends_statements(live_server, page, demo, demo_sign_in):
     period = RoyaltyImport.objects.get(imprint=demo, imported=True)
@@ -164,6 +191,33 @@ def test_royalties_sends_statements(live_server, page, demo, demo_sign_in):
     _approve(page, live_server, detail)
     comm = Communication.objects.get(pk=int(detail.rstrip("/").split("/")[-1]))
     assert comm.status == S.SENT and comm.royalty_import_id == period.pk
+
+    # Statements: a minimum payment rule, and an author's statements by secure web
+    demo_sign_in("royalties")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Statements").click()
+    page.get_by_role("link", name="New statement rule").click()
+    page.locator("#id_name").fill("Minimum payment")
+    page.get_by_label("Currency").fill("GBP")
+    page.get_by_label("Minimum payment").fill("50")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#statement-rows tbody tr", has_text="Minimum payment")).to_contain_text(
+        "50.00"
+    )
+    rule = StatementRule.objects.get(imprint=demo, name="Minimum payment")
+    assert rule.minimum_payment == 50 and rule.currency == "GBP"
+    line = RoyaltyLine.objects.filter(royalty_import=period).order_by("pk").first()
+    assert line is not None
+    author = line.payee
+    page.get_by_role("navigation", name="Statements").get_by_role(
+        "link", name="Payee profiles"
+    ).click()
+    page.get_by_role("link", name="New payee profile").click()
+    page.get_by_label("Payee").select_option(value=str(author.pk))
+    page.get_by_label("Secure web").check()
+    page.get_by_role("button", name="Save").click()
+    payee_row = page.locator("#payee-rows tbody tr", has_text=str(author.name))
+    expect(payee_row).to_contain_text("Secure web")
+    assert PayeeProfile.objects.get(imprint=demo, contact=author).channel == "web"
 
 
 def test_project_manager_board_and_reminder(live_server, page, demo, demo_sign_in):

@@ -74,7 +74,7 @@ def _imported(imprint, user, name, rows):
 
 
 @pytest.fixture
-def royalty_world(vendors, imprint_a, admin_a, royalties):
+def royalty_world(vendors, imprint_a, admin_a, royalties, marketing):
     consonance_synced(full=True)
     contracts = list(
         Contract.objects.filter(imprint=imprint_a, work__isnull=False).order_by("id")[:4]
@@ -84,13 +84,13 @@ def royalty_world(vendors, imprint_a, admin_a, royalties):
         Contact.objects.filter(kind=Contact.Kind.PERSON).exclude(emails=[]).order_by("id")[:4]
     )
     author, agent, debut, japan = people
-    # the imprint admin configures the statement rules
+    # royalties staff and the imprint admin configure the statement rules; marketing may not
     rule = {"imprint": imprint_a.pk, "name": "Minimum payment", "currency": "GBP"}
-    assert api(royalties).post(
+    assert api(marketing).post(
         "/api/v1/statement-rules/", {**rule, "minimum_payment": "50.00"},
         content_type="application/json",
     ).status_code == 403  # fmt: skip
-    post(admin_a, "/api/v1/statement-rules/", {**rule, "minimum_payment": "50.00"}, status=201)
+    post(royalties, "/api/v1/statement-rules/", {**rule, "minimum_payment": "50.00"}, status=201)
     post(
         admin_a,
         "/api/v1/statement-rules/",
