@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.test import Client
 
 from accounts.models import Imprint, User
 from integration.delivery.gateway import ExstreamGateway
@@ -118,6 +119,10 @@ def test_each_flow_has_a_finished_example_on_a_titles_timeline(demo):
         "retailer-notice",
         "advance-reader-communication",
     }
+    marketing = Client()
+    marketing.force_login(User.objects.get(email="marketing@demo.colophon.test"))
+    plan = marketing.get(f"/api/v1/titles/{examples[5][0].work_id}/launch/", {"territory": "GB"})
+    assert plan.status_code == 200 and plan.json()["follow_ups"], plan.content
 
     # 6: the notice's title carries the contact centre's outcomes with case references
     [notice] = examples[6]

@@ -100,8 +100,16 @@ class Command(BaseCommand):
         self.today = timezone.localdate()
         # the forthcoming title the sandbox changes are about, and a published one
         self.changed = next((w for w in works if w.project_stage == "Approved"), works[0])
+        # (chosen as seed_sandbox_changes chooses the title whose translator's mail bounces)
         self.published = next(
-            (w for w in works if w.pk != self.changed.pk and w.contributions.exists()), works[-1]
+            (
+                w
+                for w in works
+                if w.pk != self.changed.pk
+                and w.contributions.exists()
+                and not w.products.filter(publishing_status="02").exists()
+            ),
+            works[-1],
         )
         steps: list[tuple[str, Callable[[], list[Communication]]]] = [
             ("1 member marketing", self._member_marketing),
@@ -130,7 +138,7 @@ class Command(BaseCommand):
         """Submitted by its drafter (or, for a trigger's draft, the person who takes it on),
         approved by a different demo user; the approval sends it through the outbox."""
         comm = _fresh(comm)
-        if comm.status in (S.DRAFT, S.REJECTED):
+        if comm.status == S.DRAFT:
             communication_submit(actor=self.people[drafter], communication=comm)
             comm = _fresh(comm)
         if comm.status == S.SUBMITTED:
