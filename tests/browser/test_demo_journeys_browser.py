@@ -122,11 +122,12 @@ def test_rights_manager_permission_letter_four_eyes(live_server, page, demo, dem
 
     # the demo's finished rights example, on its title's timeline: answered and written back
     seeded = Communication.objects.get(name__endswith=", French translation", status=S.SENT)
-    page.goto(f"{live_server.url}/titles/{seeded.work_id}/timeline/")
-    timeline = page.locator("main")
-    expect(timeline).to_contain_text(f"Responded: {seeded.name}")
-    expect(timeline).to_contain_text("Rights notice answered")
+    timeline = f"{live_server.url}/titles/{seeded.work_id}/timeline/"
+    page.goto(f"{timeline}?type=permission-letter&status=responded")
+    expect(page.locator("main")).to_contain_text(f"Responded: {seeded.name}")
     _shot(page, "demo-rights-timeline")
+    page.goto(f"{timeline}?kind=writeback")
+    expect(page.locator("main")).to_contain_text("Rights notice answered")
 
 
 def test_marketing_launch_email_to_members_and_retailers(live_server, page, demo, demo_sign_in):
