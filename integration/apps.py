@@ -32,6 +32,9 @@ SCHEDULES: dict[str, tuple[str, int | str]] = {
     "contributor-actions-open": ("integration.tasks.contributor_actions_open_missing", 5),
     # Compositions whose worker died: restart them (bounded), then give up back to draft.
     "communications-compose-sweep": ("integration.tasks.communications_compose_sweep", 5),
+    # Flow 7: each week, the metadata change notices of the past seven days for every audience
+    # marked for weekly partner notices (drafts only; people approve them). Idempotent per period.
+    "partner-notices-weekly": ("integration.tasks.partner_notices_weekly", 7 * 24 * 60),
 }
 
 

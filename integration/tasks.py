@@ -7,7 +7,14 @@ from django.utils import timezone
 
 from integration.catalogue.sync import consonance_sync as run_consonance_sync
 from integration.catalogue.sync import scheduled_sync
-from integration.communications import approval, compose, revalidation, stalls, triggered
+from integration.communications import (
+    approval,
+    compose,
+    partner_notices,
+    revalidation,
+    stalls,
+    triggered,
+)
 from integration.delivery import outbox
 from integration.models import SyncRun, WorkerHeartbeat
 from integration.setup.designs import exstream_catalogue_sync
@@ -90,3 +97,11 @@ def catalogue_changes_recorded(*work_ids: int) -> str:
 
 def communications_compose_sweep() -> str:
     return stalls.communications_compose_sweep()
+
+
+def partner_notices_weekly() -> str:
+    run = partner_notices.partner_notices_draft_weekly()
+    return (
+        f"{run.period_start} to {run.period_end}: {len(run.created)} partner notices drafted, "
+        f"{len(run.existing)} already drafted, for {run.audiences} audiences"
+    )

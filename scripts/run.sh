@@ -57,6 +57,11 @@ if [ ! -f .venv/.demo-synced ] || [ "${RESYNC:-}" = 1 ]; then
   $PY manage.py seed_demo_outcomes || echo "(demo customer-service outcomes failed; see above)"
   $PY manage.py seed_demo_royalties || echo "(demo royalty period failed; see above)"
   $PY manage.py seed_demo_actions || echo "(demo contributor actions failed; see above)"
+  # Consonance-side changes (a title approved, a date slipped, a price risen, a format
+  # published), synced, then a finished example of each of the eight flows.
+  $PY manage.py seed_sandbox_changes || echo "(demo changes in the sandbox failed; see above)"
+  $PY manage.py sync_consonance || echo "(Consonance sync of the demo changes failed; see above)"
+  $PY manage.py seed_demo_flows || echo "(demo flow examples failed; see above)"
   touch .venv/.demo-synced
 fi
 

@@ -131,6 +131,9 @@ DEMO_COMMANDS: list[tuple[str, ...]] = [
     ("seed_demo_outcomes",),
     ("seed_demo_royalties",),
     ("seed_demo_actions",),
+    ("seed_sandbox_changes",),
+    ("sync_consonance",),
+    ("seed_demo_flows",),
 ]
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts import policy
 from accounts.audit import log_action
@@ -119,3 +120,38 @@ def partner_notices_draft(
             )
         result.created.append(comm)
     return result
+
+
+WEEK_DAYS = 7
+
+
+@dataclass
+class WeeklyRun:
+    period_start: datetime.date
+    period_end: datetime.date
+    created: list[int] = field(default_factory=list)  # communication ids drafted now
+    existing: list[int] = field(default_factory=list)  # drafted by an earlier run
+    audiences: int = 0
+
+
+def partner_notices_draft_weekly(*, today: datetime.date | None = None) -> WeeklyRun:
+    """The weekly schedule's work: for every imprint's audience marked for weekly partner
+    notices, draft the notices of the seven days ending ``today`` (one per changed title, one
+    message per partner). Drafted by the system (no person), so anyone with an approving role
+    may approve them; a second run for the same period drafts nothing new."""
+    end = today or timezone.localdate()
+    start = end - datetime.timedelta(days=WEEK_DAYS - 1)
+    run = WeeklyRun(period_start=start, period_end=end)
+    audiences = Audience.objects.filter(weekly_partner_notices=True).select_related("imprint")
+    for audience in audiences.order_by("imprint_id", "pk"):
+        run.audiences += 1
+        result = partner_notices_draft(
+            actor=None,
+            imprint=audience.imprint,
+            audience=audience,
+            period_start=start,
+            period_end=end,
+        )
+        run.created.extend(c.pk for c in result.created)
+        run.existing.extend(c.pk for c in result.existing)
+    return run

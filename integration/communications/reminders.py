@@ -39,7 +39,11 @@ def contributor_action_remind(*, actor: Actor, action: ContributorAction) -> Com
         # co-contributors who already answered.
         audience = Audience.objects.create(
             imprint_id=action.imprint_id,
-            name=f"Reminder recipient: {action.recipient_name} (action {action.pk})"[:200],
+            # a later reminder for the same action gets a list of its own (names are unique)
+            name=(
+                f"Reminder recipient: {action.recipient_name} (action {action.pk}"
+                + (f", reminder {action.reminder_count + 1})" if action.reminder_count else ")")
+            )[:200],
             kind=Audience.Kind.UPLOADED,
             territory_code=original.audience.territory_code if original.audience else "",
             description=f"Created for a reminder about “{original.name}”.",

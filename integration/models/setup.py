@@ -261,6 +261,7 @@ class Audience(models.Model):
         "organisation_types",
         "segment_id",
         "segment_name",
+        "weekly_partner_notices",
     )
 
     class Kind(models.TextChoices):
@@ -285,6 +286,11 @@ class Audience(models.Model):
     )
     segment_id = models.CharField(max_length=100, blank=True)
     segment_name = models.CharField(max_length=200, blank=True)
+    weekly_partner_notices = models.BooleanField(
+        default=False,
+        help_text="Partners (retailers, wholesalers, libraries, distributors) who get the weekly "
+        "metadata change notices: the weekly job drafts one notice per changed title for them.",
+    )
     list_filename = models.CharField(max_length=300, blank=True)
     list_uploaded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -484,6 +484,8 @@ def suggested_transforms(context_field: str, driver_field: str = "") -> list[dic
         return [{"op": "date", "style": "long"}]
     if context_field == "contributors.authors":
         return [{"op": "join", "separator": ", ", "last_separator": " and "}]
+    if context_field == "changes.period":
+        return [{"op": "join", "separator": "; "}]
     if context_field == "licensed_rights.all":
         key = "territory" if "territor" in driver_field.lower() else "right_type"
         return [{"op": "join", "key": key}]

@@ -124,9 +124,18 @@ def test_rights_manager_permission_letter_four_eyes(live_server, page, demo, dem
     assert page.url == detail
     page.get_by_role("button", name="Approve and send").click()
     expect(page.locator(".badge").first).to_have_text("Sent")
-    comm = Communication.objects.get(communication_type__code="permission-letter")
+    comm = Communication.objects.get(pk=int(detail.rstrip("/").split("/")[-1]))
     assert comm.status == S.SENT and comm.recipient_count == 5
     assert comm.approvals.get().decided_by.email == "rights2@demo.colophon.test"
+
+    # the demo's finished rights example, on its title's timeline: answered and written back
+    seeded = Communication.objects.get(name__endswith=", French translation", status=S.SENT)
+    timeline = f"{live_server.url}/titles/{seeded.work_id}/timeline/"
+    page.goto(f"{timeline}?type=permission-letter&status=responded")
+    expect(page.locator("main")).to_contain_text(f"Responded: {seeded.name}")
+    _shot(page, "demo-rights-timeline")
+    page.goto(f"{timeline}?kind=writeback")
+    expect(page.locator("main")).to_contain_text("Rights notice answered")
 
 
 def test_marketing_launch_email_to_members_and_retailers(live_server, page, demo, demo_sign_in):
@@ -242,6 +251,7 @@ def test_project_manager_board_and_reminder(live_server, page, demo, demo_sign_i
 
     demo_sign_in("admin")  # contributor mail: another project manager or an imprint admin
     _approve(page, live_server, detail)
-    reminder = Communication.objects.get(name__startswith="Reminder:")
-    assert reminder.status == S.SENT
+    # (the demo already holds one sent reminder: seed_demo_flows chased an overdue action)
+    reminder = Communication.objects.get(pk=int(detail.rstrip("/").split("/")[-1]))
+    assert reminder.name.startswith("Reminder:") and reminder.status == S.SENT
     assert reminder.approvals.get().decided_by.email == "admin@demo.colophon.test"

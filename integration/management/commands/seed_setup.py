@@ -40,6 +40,7 @@ TEMPLATES = [
     ("royalty-statement", "Royalty statement", ["print", "email", "web"], "US", "", "en-US"),
     ("launch-announcement", "Launch announcement e-mail", ["email"], "", "", "en-GB"),
     ("launch-email", "Launch announcement e-mail", ["email"], "", "", "en-GB"),
+    ("post-launch-follow-up", "Launch announcement e-mail", ["email"], "", "", "en-GB"),
     ("proof-approval", "Proof approval", ["email", "print"], "", "", "en-GB"),
     ("review-request", "Review request", ["email"], "", "", "en-GB"),
     ("cover-copy-confirmation", "Cover copy confirmation", ["email"], "", "", "en-GB"),
@@ -76,11 +77,6 @@ OPTIONAL: dict[str, dict[str, str]] = {
     "Proof approval": {
         "proofLink": "proofs may go on paper; the drafter gives a link only for online proofs",
     },
-    "Retailer notice": {
-        # Consonance's API notes list an inhouseCustomerId on contacts, but the documented SDL
-        # has no such field, so Colophon has no trade account number to send.
-        "retailerAccount": "Colophon holds no trade account number for an organisation",
-    },
     "Member renewal notice": {
         "membershipNumber": "uploaded member lists have no membership-number column",
     },
@@ -103,7 +99,23 @@ OPTIONAL: dict[str, dict[str, str]] = {
 OVERRIDES: dict[str, dict[str, str | None]] = {
     # a member's renewal is not a contract's: renew within thirty days of the notice
     "Member renewal notice": {"renewalDate": "dates.today_plus_30"},
-    "Customer-service out-of-stock notice": {"expectedDate": None},
+    "Customer-service out-of-stock notice": {
+        "expectedDate": None,
+        "orderReference": "campaign.code",
+    },
+    # Consonance's API notes list an inhouseCustomerId on contacts, but the documented SDL has no
+    # such field, so Colophon has no trade account number: the design requires one, and gets the
+    # recipient's reference (the list row's, or the contact's id), as in flow 5's scenario.
+    "Retailer notice": {"retailerAccount": "recipient.reference"},
+    # every change of the notice's period, old → new (flow 7), not just the kinds of change
+    "Metadata change notice": {"changedFields": "changes.period"},
+    # The designs require an order reference; Colophon holds no order data, so it is the
+    # communication's campaign code (one reference per batch of orders), as in flow 6's
+    # scenario. A notice drafted without one is refused by Exstream (optional here so that
+    # composing still works for lists).
+    "Customer-service delay notice": {"orderReference": "campaign.code"},
+    "Customer-service format-substitution notice": {"orderReference": "campaign.code"},
+    "Customer-service revised-date notice": {"orderReference": "campaign.code"},
 }
 
 AUDIENCES: list[tuple[str, str, dict[str, Any]]] = [
@@ -111,7 +123,8 @@ AUDIENCES: list[tuple[str, str, dict[str, Any]]] = [
     ("All contributors of the title", Audience.Kind.CONTRIBUTORS, {}),
     # Consonance has no organisation type or marketing consent on a contact, so trade,
     # library, agent and member audiences are uploaded lists (demo_lists says more).
-    ("Retailers and wholesalers", Audience.Kind.UPLOADED, {}),
+    # the partners who get the weekly metadata change notices (flow 7's weekly schedule)
+    ("Retailers and wholesalers", Audience.Kind.UPLOADED, {"weekly_partner_notices": True}),
     ("Libraries", Audience.Kind.UPLOADED, {}),
     ("Agents", Audience.Kind.UPLOADED, {}),
     ("Licensees", Audience.Kind.ORGANISATIONS, {"organisation_types": ["licensee"]}),
@@ -197,6 +210,20 @@ TRIGGERS: list[tuple[str, str, dict[str, Any], str, str]] = [
         {},
         "retailer-notice",
         "Retailers and wholesalers",
+    ),
+    (
+        "Release alert when a title is published",
+        "publishing_status",
+        {"match_value": "04"},
+        "release-alert",
+        "Retailers and wholesalers",
+    ),
+    (
+        "Post-launch follow-up 14 days after publication",
+        "post_publication",
+        {"days_before": 14},
+        "post-launch-follow-up",
+        "Book club members",
     ),
 ]
 

@@ -157,7 +157,7 @@ def test_seed_setup_binds_by_name_and_skips_unsynced(imprint_a, territories, cap
         "totalRoyalty": "royalty.total",
         "periodEnd": "royalty.period_end",
     }
-    assert TriggerRule.objects.filter(imprint=imprint_a).count() == 6
+    assert TriggerRule.objects.filter(imprint=imprint_a).count() == 8
     call_command("seed_setup")  # idempotent
     assert CommunicationTemplate.objects.filter(imprint=imprint_a).count() == 2
 

@@ -235,6 +235,13 @@ def test_reminder_drafts_a_contributor_request_referencing_the_action(
         verb="contributor_action.reminder_drafted", work_id=reminder.work_id
     ).exists()
 
+    # still no answer: a second reminder to the same contributor, on a one-row list of its own
+    again = contributor_action_remind(actor=project_manager, action=action)
+    assert again.pk != reminder.pk and again.audience_id != reminder.audience_id
+    assert list(again.audience.members.values_list("email", flat=True)) == ["ada@authors.test"]
+    action.refresh_from_db()
+    assert (action.reminder, action.reminder_count) == (again, 2)
+
 
 def test_no_reminder_once_responded(message, project_manager):
     submit(message)
