@@ -29,6 +29,7 @@ from integration.models import (
 )
 from integration.setup.audiences import audience_count, audience_recipients
 from integration.setup.mappings import mapping_problems
+from sandbox.models import ExstreamSandboxCommunication
 from tests.scenarios import build_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,6 +65,16 @@ def test_demo_carries_every_journey(demo):
         sample = {f["name"] for f in template.exstream_communication.driver_fields}
         unmapped = sample - mapped - {template.customer_key_path}
         assert unmapped <= set(template.optional_driver_fields), template.name
+    # ... and what a template leaves optional, its design (the sandbox Exstream's) accepts
+    # blank: a recipient without a proof link or an order reference is sent, not refused.
+    required_by_design = {
+        c.name: {f["name"] for f in c.driver_fields if f.get("required", True)}
+        for c in ExstreamSandboxCommunication.objects.all()
+    }
+    for template in templates:
+        design = template.exstream_communication.name
+        clash = set(template.optional_driver_fields) & required_by_design[design]
+        assert not clash, f"{template.name}: optional here, required by {design}: {clash}"
 
     # Audiences with people, each with recorded consent.
     harbour = Imprint.objects.get(code="harbour")

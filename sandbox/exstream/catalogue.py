@@ -105,7 +105,13 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
     ),
     ("Contributor request", [*_TITLE, _f("requestDetails"), _f("dueDate", "date")], [EMAIL], False),
     ("Review request", [*_TITLE, _f("reviewDeadline", "date")], [EMAIL], False),
-    ("Proof approval", [*_TITLE, _f("proofLink"), _f("respondByDate", "date")], [EMAIL], False),
+    (
+        "Proof approval",
+        # Proofs may go on paper: the link is given only for online proofs.
+        [*_TITLE, _f("proofLink", required=False), _f("respondByDate", "date")],
+        [EMAIL],
+        False,
+    ),
     ("Cover copy confirmation", [*_TITLE, _f("coverCopy")], [EMAIL], False),
     ("Publication notification", [*_TITLE, _f("publicationDate", "date")], [EMAIL, TEXT], False),
     (
@@ -137,7 +143,7 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
     (
         "Member renewal notice",
         [
-            _f("membershipNumber"),
+            _f("membershipNumber", required=False),  # lists may carry none
             _f("renewalDate", "date"),
             # The book club's own design fields for its renewal offer (optional).
             _f("offerCode", required=False, description="Promotion code of the offer."),
@@ -152,25 +158,25 @@ CATALOGUE: list[tuple[str, list[dict], list[dict], bool]] = [
     ("Release alert", [*_TITLE, _f("releaseDate", "date")], [EMAIL, TEXT], False),
     (
         "Customer-service delay notice",
-        [*_TITLE, _f("orderReference"), _f("newDate", "date")],
+        [*_TITLE, _f("orderReference", required=False), _f("newDate", "date")],
         [EMAIL, TEXT],
         False,
     ),
     (
         "Customer-service out-of-stock notice",
-        [*_TITLE, _f("orderReference"), _f("expectedDate", "date", False)],
+        [*_TITLE, _f("orderReference", required=False), _f("expectedDate", "date", False)],
         [EMAIL, TEXT],
         False,
     ),
     (
         "Customer-service format-substitution notice",
-        [*_TITLE, _f("orderReference"), _f("substituteFormat")],
+        [*_TITLE, _f("orderReference", required=False), _f("substituteFormat")],
         [EMAIL],
         False,
     ),
     (
         "Customer-service revised-date notice",
-        [*_TITLE, _f("orderReference"), _f("revisedDate", "date")],
+        [*_TITLE, _f("orderReference", required=False), _f("revisedDate", "date")],
         [EMAIL, TEXT],
         False,
     ),

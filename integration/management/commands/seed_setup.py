@@ -107,12 +107,13 @@ OVERRIDES: dict[str, dict[str, str | None]] = {
     # such field, so Colophon has no trade account number: the design requires one, and gets the
     # recipient's reference (the list row's, or the contact's id), as in flow 5's scenario.
     "Retailer notice": {"retailerAccount": "recipient.reference"},
+    # the link the drafter gives for online proofs (optional: proofs may go on paper)
+    "Proof approval": {"proofLink": "campaign.link"},
     # every change of the notice's period, old → new (flow 7), not just the kinds of change
     "Metadata change notice": {"changedFields": "changes.period"},
-    # The designs require an order reference; Colophon holds no order data, so it is the
-    # communication's campaign code (one reference per batch of orders), as in flow 6's
-    # scenario. A notice drafted without one is refused by Exstream (optional here so that
-    # composing still works for lists).
+    # Colophon holds no order data, so the order reference is the communication's campaign
+    # code (one reference per batch of orders), as in flow 6's scenario; a notice to a list of
+    # readers goes without one (optional here and in the sandbox's designs).
     "Customer-service delay notice": {"orderReference": "campaign.code"},
     "Customer-service format-substitution notice": {"orderReference": "campaign.code"},
     "Customer-service revised-date notice": {"orderReference": "campaign.code"},
