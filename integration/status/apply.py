@@ -175,6 +175,7 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
                 external_event_id=ext,
                 detail=dict(ev.detail or {}),
                 recorded_by=person(actor),
+                work_id=target.communication.work_id if target is not None else None,
             )
             rows.append(row)
             if target is None:
@@ -299,6 +300,7 @@ def message_status_chunk_apply(
     messages = Message.objects.filter(communication_id=communication_id, chunk=chunk)
     events = MessageEvent._meta.db_table
     table = Message._meta.db_table
+    communications = Communication._meta.db_table
     q = connection.ops.quote_name
     key_text = _key_text(f"m.{q('key')}")
     detail_json = json.dumps(detail or {})
@@ -313,9 +315,10 @@ def message_status_chunk_apply(
             # query parameter.
             sql = (
                 f"INSERT INTO {q(events)} (message_id, message_key, status, occurred_at, "  # noqa: S608
-                "source, external_event_id, detail, recorded_at, applied) "
+                "source, external_event_id, detail, recorded_at, applied, work_id) "
                 f"SELECT m.id, {key_text}, %s, %s, %s, %s || m.id, {detail_sql}, %s, "
-                f"m.status IN ({placeholders}) FROM {q(table)} m "
+                f"m.status IN ({placeholders}), c.work_id FROM {q(table)} m "
+                f"JOIN {q(communications)} c ON c.id = m.communication_id "
                 "WHERE m.communication_id = %s AND m.chunk = %s "
                 "ON CONFLICT DO NOTHING"
             )
@@ -335,6 +338,11 @@ def message_status_chunk_apply(
                     ],
                 )
         else:  # other databases: the portable (slower) way
+            work_id = (
+                Communication.objects.filter(pk=communication_id)
+                .values_list("work_id", flat=True)
+                .first()
+            )
             MessageEvent.objects.bulk_create(
                 [
                     MessageEvent(
@@ -347,6 +355,7 @@ def message_status_chunk_apply(
                         detail=detail or {},
                         recorded_at=now,
                         applied=current in sources,
+                        work_id=work_id,
                     )
                     for pk, key, current in messages.values_list("pk", "key", "status")
                 ],
