@@ -140,6 +140,12 @@ def run() -> dict[str, Any]:
         with CaptureQueriesContext(connection) as ctx:
             title_timeline(user=fresh, work=work, cursor=cursor, limit=50)
         sqls = [q["sql"] for q in ctx.captured_queries]
+        if os.environ.get("BENCH_EXPLAIN") and backend() == "postgresql":
+            with connection.cursor() as explain:
+                for sql in sqls:
+                    explain.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                    plan = "\n".join(r[0] for r in explain.fetchall())
+                    print(f"--- {sql[:300]}\n{plan}", file=sys.stderr)
         orm: list[float] = []
         raw: list[float] = []
         raw_cursor = connection.connection.cursor()

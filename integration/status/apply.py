@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts import policy
@@ -132,12 +133,7 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
             by_source[source].append(ext)
         seen: set[tuple[str, str]] = set()
         for source, ids in by_source.items():
-            for start in range(0, len(ids), 500):
-                seen.update(
-                    MessageEvent.objects.filter(
-                        source=source, external_event_id__in=ids[start : start + 500]
-                    ).values_list("source", "external_event_id")
-                )
+            seen.update(_already_stored(source, ids))
         fresh = {ident: ev for ident, ev in batch.items() if ident not in seen}
         result.duplicates += len(batch) - len(fresh)
         if not fresh:
@@ -145,14 +141,8 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
 
         keys = {k for ev in fresh.values() if (k := parse_message_key(ev.message_key))}
         messages: dict[str, Message] = {}
-        key_list = list(keys)
-        for start in range(0, len(key_list), 500):
-            for message in (
-                Message.objects.select_for_update()
-                .defer("driver_data", "findings", "recipient_address")
-                .filter(key__in=key_list[start : start + 500])
-            ):
-                messages[str(message.key)] = message
+        for message in _messages_for_update(list(keys)):
+            messages[str(message.key)] = message
         # Each communication (and its type) loaded once, not once per message.
         communications = Communication.objects.select_related("communication_type").in_bulk(
             {m.communication_id for m in messages.values()}
@@ -198,7 +188,7 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
             result.message_ids.add(message_id)
 
         # ON CONFLICT DO NOTHING: a concurrent applier may have stored the same event since.
-        insert_rows(MessageEvent, rows, ignore_conflicts=True)
+        _insert_events(rows)
         _save_statuses(moved)
         result.recorded = len(rows)
         result.moved = len(moved)
@@ -212,13 +202,119 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
 
 
 SET_BASED_ROWS = 500  # rows per UPDATE … FROM (VALUES …): 2,000 parameters a statement
+ARRAY_ROWS = 10_000  # rows per statement when each column is one array parameter (PostgreSQL)
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _already_stored(source: str, ids: list[str]) -> set[tuple[str, str]]:
+    """Which of ``ids`` (of one source) are stored already. PostgreSQL: one ``= ANY(array)``
+    per 10,000 ids (one parameter, however many); elsewhere ``IN`` lists of 500."""
+    found: set[tuple[str, str]] = set()
+    if _pg():
+        table = connection.ops.quote_name(MessageEvent._meta.db_table)
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), ARRAY_ROWS):
+                cursor.execute(
+                    f"SELECT source, external_event_id FROM {table} "  # noqa: S608
+                    "WHERE source = %s AND external_event_id = ANY(%s)",
+                    [source, ids[start : start + ARRAY_ROWS]],
+                )
+                found.update((a, b) for a, b in cursor.fetchall())
+        return found
+    for start in range(0, len(ids), 500):
+        found.update(
+            MessageEvent.objects.filter(
+                source=source, external_event_id__in=ids[start : start + 500]
+            ).values_list("source", "external_event_id")
+        )
+    return found
+
+
+def _messages_for_update(keys: list[uuid.UUID]) -> list[Message]:
+    """The messages with these keys, locked (SELECT … FOR UPDATE)."""
+    base = Message.objects.select_for_update().defer("driver_data", "findings", "recipient_address")
+    step = ARRAY_ROWS if _pg() else 500
+    found: list[Message] = []
+    for start in range(0, len(keys), step):
+        part = keys[start : start + step]
+        if _pg():
+            table = connection.ops.quote_name(Message._meta.db_table)
+            match = RawSQL(  # noqa: S611 (the table name is quoted; the keys are a parameter)
+                f"SELECT id FROM {table} WHERE key = ANY(%s::uuid[])",  # noqa: S608
+                [part],
+            )
+            found.extend(base.filter(pk__in=match))
+        else:
+            found.extend(base.filter(key__in=part))
+    return found
+
+
+# The columns of MessageEvent written by _insert_events, with their PostgreSQL array types.
+_EVENT_COLUMNS = (
+    ("message_id", "bigint"),
+    ("message_key", "text"),
+    ("status", "text"),
+    ("occurred_at", "timestamptz"),
+    ("source", "text"),
+    ("external_event_id", "text"),
+    ("detail", "text"),  # JSON text, cast to jsonb in the SELECT
+    ("recorded_at", "timestamptz"),
+    ("applied", "boolean"),
+    ("recorded_by_id", "bigint"),
+    ("work_id", "bigint"),
+)
+
+
+def _insert_events(rows: list[MessageEvent]) -> None:
+    """Insert the new event rows, skipping any a concurrent applier stored since (ON CONFLICT
+    DO NOTHING). PostgreSQL: ``INSERT … SELECT … FROM unnest(one array per column)``, one
+    statement per 10,000 rows with eleven parameters, so nothing is parsed per row.
+    Elsewhere ``insert_rows`` (multi-row executemany)."""
+    if not _pg():
+        insert_rows(MessageEvent, rows, ignore_conflicts=True)
+        return
+    table = connection.ops.quote_name(MessageEvent._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c, _ in _EVENT_COLUMNS)
+    arrays = ", ".join(f"%s::{t}[]" for _, t in _EVENT_COLUMNS)
+    picks = ", ".join(f"v.{c}::jsonb" if c == "detail" else f"v.{c}" for c, _ in _EVENT_COLUMNS)
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT {picks} "  # noqa: S608
+        f"FROM unnest({arrays}) AS v({', '.join(c for c, _ in _EVENT_COLUMNS)}) "
+        "ON CONFLICT DO NOTHING"
+    )
+    encoder = MessageEvent._meta.get_field("detail").encoder  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), ARRAY_ROWS):
+            part = rows[start : start + ARRAY_ROWS]
+            columns: list[list[Any]] = [[] for _ in _EVENT_COLUMNS]
+            for r in part:
+                values = (
+                    r.message_id,
+                    r.message_key,
+                    r.status,
+                    r.occurred_at,
+                    r.source,
+                    r.external_event_id,
+                    json.dumps(r.detail, cls=encoder),
+                    r.recorded_at,
+                    r.applied,
+                    r.recorded_by_id,
+                    r.work_id,
+                )
+                for column, value in zip(columns, values, strict=True):
+                    column.append(value)
+            cursor.execute(sql, columns)
 
 
 def _save_statuses(moved: list[Message]) -> None:
-    """Write the new statuses of ``moved`` with one set-based statement per 500 messages,
-    whatever their times: ``WITH v(id, status, status_at, detail) AS (VALUES …) UPDATE
-    integration_message SET … FROM v WHERE id = v.id`` (PostgreSQL, and SQLite ≥ 3.33).
-    Other backends get one UPDATE per distinct (status, time, detail)."""
+    """Write the new statuses of ``moved`` with set-based statements whatever their times:
+    on PostgreSQL ``UPDATE integration_message SET … FROM unnest(ids, statuses, times,
+    details) AS v WHERE id = v.id`` (one statement per 10,000 messages, four parameters); on
+    SQLite ≥ 3.33 ``WITH v(…) AS (VALUES …) UPDATE … FROM v`` per 500 messages. Other
+    backends get one UPDATE per distinct (status, time, detail)."""
     if not moved:
         return
     if connection.vendor not in ("postgresql", "sqlite"):
@@ -232,6 +328,23 @@ def _save_statuses(moved: list[Message]) -> None:
         return
     table = connection.ops.quote_name(Message._meta.db_table)
     pg = connection.vendor == "postgresql"
+    if pg:  # one array parameter per column, however many rows: nothing parsed per row
+        with connection.cursor() as cursor:
+            for start in range(0, len(moved), ARRAY_ROWS):
+                part = moved[start : start + ARRAY_ROWS]
+                cursor.execute(
+                    f"UPDATE {table} SET status = v.status, status_at = v.status_at, "  # noqa: S608
+                    "status_detail = v.detail FROM unnest(%s::bigint[], %s::text[], "
+                    "%s::timestamptz[], %s::text[]) AS v(id, status, status_at, detail) "
+                    f"WHERE {table}.id = v.id",
+                    [
+                        [m.pk for m in part],
+                        [m.status for m in part],
+                        [m.status_at for m in part],
+                        [m.status_detail for m in part],
+                    ],
+                )
+        return
     # Typed on PostgreSQL (VALUES columns would otherwise be text); SQLite stores the
     # adapted text as it is.
     one = "(CAST(%s AS bigint), %s, CAST(%s AS timestamptz), %s)" if pg else "(%s, %s, %s, %s)"
