@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import psycopg
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
@@ -139,10 +140,11 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
         if not fresh:
             return result
 
-        keys = {k for ev in fresh.values() if (k := parse_message_key(ev.message_key))}
-        messages: dict[str, Message] = {}
+        parsed_keys = {ident: parse_message_key(ev.message_key) for ident, ev in fresh.items()}
+        keys = {k for k in parsed_keys.values() if k is not None}
+        messages: dict[uuid.UUID, Message] = {}
         for message in _messages_for_update(list(keys)):
-            messages[str(message.key)] = message
+            messages[message.key] = message
         # Each communication (and its type) loaded once, not once per message.
         communications = Communication.objects.select_related("communication_type").in_bulk(
             {m.communication_id for m in messages.values()}
@@ -153,18 +155,22 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
 
         rows: list[MessageEvent] = []
         per_message: dict[int, list[MessageEvent]] = defaultdict(list)
+        recorded_by = person(actor)
+        recorded_by_id = recorded_by.pk if recorded_by is not None else None
         for (source, ext), ev in fresh.items():
-            parsed = parse_message_key(ev.message_key)
-            target = messages.get(str(parsed)) if parsed else None
+            parsed = parsed_keys[(source, ext)]
+            target = messages.get(parsed) if parsed is not None else None
+            # Ids, not instances: setting a relation costs a descriptor per row, and nothing
+            # downstream reads event.message (the message comes from ``by_pk``).
             row = MessageEvent(
-                message=target,
+                message_id=target.pk if target is not None else None,
                 message_key=str(ev.message_key)[:200],
                 status=ev.status,
                 occurred_at=ev.occurred_at,
                 source=source,
                 external_event_id=ext,
                 detail=dict(ev.detail or {}),
-                recorded_by=person(actor),
+                recorded_by_id=recorded_by_id,
                 work_id=target.communication.work_id if target is not None else None,
             )
             rows.append(row)
@@ -174,10 +180,9 @@ def message_status_apply(*, events: Iterable[StatusLike], actor: Actor = None) -
                 per_message[target.pk].append(row)
 
         moved: list[Message] = []
+        by_pk = {m.pk: m for m in messages.values()}
         for message_id, message_rows in per_message.items():
-            found = message_rows[0].message
-            assert found is not None
-            message = found
+            message = by_pk[message_id]
             best = max(message_rows, key=lambda r: (rank(r.status), -r.occurred_at.timestamp()))
             if rank(best.status) > rank(message.status):
                 best.applied = True
@@ -278,7 +283,7 @@ def _insert_events(rows: list[MessageEvent]) -> None:
         return
     table = connection.ops.quote_name(MessageEvent._meta.db_table)
     names = ", ".join(connection.ops.quote_name(c) for c, _ in _EVENT_COLUMNS)
-    arrays = ", ".join(f"%s::{t}[]" for _, t in _EVENT_COLUMNS)
+    arrays = ", ".join(f"%b::{t}[]" for _, t in _EVENT_COLUMNS)
     picks = ", ".join(f"v.{c}::jsonb" if c == "detail" else f"v.{c}" for c, _ in _EVENT_COLUMNS)
     sql = (
         f"INSERT INTO {table} ({names}) SELECT {picks} "  # noqa: S608
@@ -286,7 +291,11 @@ def _insert_events(rows: list[MessageEvent]) -> None:
         "ON CONFLICT DO NOTHING"
     )
     encoder = MessageEvent._meta.get_field("detail").encoder  # type: ignore[attr-defined]
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # A server-binding cursor on Django's own connection (same transaction): the arrays go as
+    # binary parameters (%b), ten times cheaper to encode than the text literals Django's
+    # client-side cursor would splice into the statement. It bypasses Django's query log.
+    with psycopg.Cursor(connection.connection) as cursor:
         for start in range(0, len(rows), ARRAY_ROWS):
             part = rows[start : start + ARRAY_ROWS]
             columns: list[list[Any]] = [[] for _ in _EVENT_COLUMNS]
