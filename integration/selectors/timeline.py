@@ -461,9 +461,7 @@ def _limited(qs: QuerySet[Any], order: tuple[str, str], n: int) -> QuerySet[Any]
     in one statement with the joins, PostgreSQL may join every event of the title before it
     sorts (it does when its statistics lag behind a bulk insert: 20,000 rows joined for 51)."""
     ids = qs.order_by(*order).values("pk")[:n]
-    return qs.model._default_manager.filter(pk__in=Subquery(ids)).select_related(
-        *_related(qs)
-    )
+    return qs.model._default_manager.filter(pk__in=Subquery(ids)).select_related(*_related(qs))
 
 
 def _related(qs: QuerySet[Any]) -> list[str]:
