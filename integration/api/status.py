@@ -89,6 +89,7 @@ class TimelineEntrySerializer(serializers.Serializer):
         "TitleTimelinePage",
         {
             "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
             "results": TimelineEntrySerializer(many=True),
         },
     ),
@@ -96,7 +97,9 @@ class TimelineEntrySerializer(serializers.Serializer):
 @api_view(["GET"])
 @permission_classes([PolicyPermission])
 def title_timeline_api(request: Request, pk: int) -> Response:
-    """The title's correspondence timeline, newest first; follow ``next`` for older entries."""
+    """The title's correspondence timeline, newest first; follow ``next`` for older entries
+    and ``previous`` for newer ones. The cursor is opaque; one that is not ours reads as none
+    (the newest page)."""
     work = policy.for_user(request.user, Work.objects.all()).filter(pk=pk).first()
     if work is None:
         raise Http404("No such title.")
@@ -111,14 +114,18 @@ def title_timeline_api(request: Request, pk: int) -> Response:
         cursor=request.query_params.get("cursor", ""),
         limit=size,
     )
-    next_url = None
-    if page.has_next:
+
+    def link(cursor: str) -> str | None:
+        if not cursor:
+            return None
         query = request.query_params.copy()
-        query["cursor"] = page.next_cursor
-        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        query["cursor"] = cursor
+        return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
     return Response(
         {
-            "next": next_url,
+            "next": link(page.next_cursor),
+            "previous": link(page.prev_cursor),
             "results": TimelineEntrySerializer(page.entries, many=True).data,
         }
     )

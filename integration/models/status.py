@@ -72,6 +72,18 @@ class MessageEvent(models.Model):
     recorded_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Denormalised from message.communication.work, written with the row by every insert path
+    # (``integration.status.apply``), so the title timeline reads one index range instead of
+    # joining messages and communications. Empty for orphans and for messages of a
+    # communication about no title.
+    work = models.ForeignKey(
+        "integration.Work",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # served by the timeline index below (work first)
+    )
 
     policy_imprint_field = "message__communication__imprint"
 
@@ -82,7 +94,12 @@ class MessageEvent(models.Model):
                 fields=["source", "external_event_id"], name="uniq_message_event_source_id"
             )
         ]
-        indexes = [models.Index(fields=["message", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["message", "occurred_at"]),
+            # The title timeline's page, in its exact order: WHERE work_id = … ORDER BY
+            # occurred_at DESC, id DESC LIMIT n (and the keyset after a cursor).
+            models.Index(fields=["work", "-occurred_at", "-id"], name="message_event_timeline"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.message_key}: {self.status} ({self.source})"

@@ -39,6 +39,9 @@ EMAIL_OVERLAP = datetime.timedelta(minutes=10)
 
 
 EMAIL_FIRST_WINDOW = datetime.timedelta(days=1)
+# Pulled e-mail events are handed to the sink this many at a time as they are read (one
+# transaction each), never the whole window at once.
+EMAIL_DELIVER_EVERY = 1000
 
 
 def _delivery_events(
@@ -177,17 +180,22 @@ def exstream_email_events_pull(
     client: ExstreamClient | None = None,
     now: datetime.datetime | None = None,
     page_size: int = 100,
+    deliver_every: int | None = None,
 ) -> EmailPullResult:
     """Pull e-mail events updated since the cursor (minus an overlap, so late-indexed events
-    are not missed), page by page; duplicates are dropped by event id in the sink. The cursor
-    moves to the window's end only after the whole window was read."""
+    are not missed), page by page, and deliver them as they are read: every
+    ``deliver_every`` events (default ``EMAIL_DELIVER_EVERY``) go to the
+    sink in their own transaction, so memory stays flat however large the window. The cursor
+    moves to the window's end only after the whole window was read and delivered; if the
+    pull dies half-way, the next pull reads the window again and the events already stored
+    are dropped by event id in the sink (nothing is applied twice)."""
     client = client or ExstreamClient()
     now = now or timezone.now()
+    every = max(deliver_every or EMAIL_DELIVER_EVERY, 1)
     cursor, _ = EventCursor.objects.get_or_create(name=EMAIL_CURSOR)
     start = (cursor.position - EMAIL_OVERLAP) if cursor.position else now - EMAIL_FIRST_WINDOW
     result = EmailPullResult()
     batch: list[StatusEvent] = []
-    seen_ids: set[str] = set()
     for item in client.email_events(
         start_ms=int(start.timestamp() * 1000),
         end_ms=int(now.timestamp() * 1000),
@@ -199,11 +207,11 @@ def exstream_email_events_pull(
             result.ignored += 1
             logger.info("Ignoring e-mail event of type %r", item.get("eventType"))
             continue
-        if event.external_event_id in seen_ids:
-            continue
-        seen_ids.add(event.external_event_id)
         batch.append(event)
+        if len(batch) >= every:
+            result.new += deliver_status_events(batch)
+            batch = []
     with transaction.atomic():
-        result.new = deliver_status_events(batch)
+        result.new += deliver_status_events(batch)
         EventCursor.objects.filter(pk=cursor.pk).update(position=now, updated_at=timezone.now())
     return result

@@ -115,7 +115,9 @@ def timeline_context(request: AuthedRequest, work: Work) -> dict[str, Any]:
     )
     query = request.GET.copy()
     query.pop("cursor", None)
-    first_page = not request.GET.get("cursor")
+    # The newest page (no cursor, a cursor that was not ours, or "newer" back to the top)
+    # carries the per-communication outcomes.
+    first_page = not page.has_prev
     return {
         "work": work,
         "outcomes": (
@@ -128,7 +130,7 @@ def timeline_context(request: AuthedRequest, work: Work) -> dict[str, Any]:
         "query": query.urlencode(),
         "kinds": KINDS.items(),
         "statuses": Message.Status.choices,
-        "is_first_page": not request.GET.get("cursor"),
+        "is_first_page": first_page,
     }
 
 
