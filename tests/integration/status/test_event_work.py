@@ -84,7 +84,7 @@ def test_dispatch_chunks_write_the_work(proof_communication, work, monkeypatch, 
 @pytest.mark.django_db(transaction=True)
 def test_migration_backfills_the_work_of_existing_events():
     before = [("integration", "0022_contact_consent")]
-    after = [("integration", "0030_message_event_work")]
+    after = [("integration", "0023_message_event_work")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old = executor.loader.project_state(before).apps

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0022_contact_consent'),
+        ('integration', '0023_message_event_work'),
     ]
 
     operations = [
