@@ -38,10 +38,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts import policy
 from accounts.audit import log_action
@@ -337,20 +338,24 @@ class ConsonanceWritebackHandler:
         one line would be lost (the fault suite found exactly that with two workers on
         PostgreSQL). Appends to one contract are therefore serialised: the mirror's contract
         row is locked (``SELECT … FOR UPDATE``) from the read to the write; a worker killed in
-        between drops its connection and with it the lock. SQLite has no row locks; there the
-        database's single writer and django-q's one cluster keep workers in turn.
+        between drops its connection and with it the lock. SQLite has no row locks (and a
+        transaction held open over the HTTP call would only block other writers); there no
+        lock is taken, and the database's single writer and django-q's one cluster keep workers
+        in turn.
 
         Not covered: an edit made in Consonance itself between our read and our write is
         overwritten by the description we read (the API offers nothing to detect it)."""
         contract_id = int(item.payload["contract_id"])
         mutation = M.UPDATE_CONTRACT
-        with transaction.atomic():
-            list(
-                Contract.objects.select_for_update()
-                .filter(consonance_id=contract_id)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
+        serialised = connection.features.has_select_for_update
+        with transaction.atomic() if serialised else nullcontext():
+            if serialised:
+                list(
+                    Contract.objects.select_for_update()
+                    .filter(consonance_id=contract_id)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
             contract = self._contract(client, contract_id)
             current = str(contract.get("description") or "")
             if self._marker(item) in current:
