@@ -30,6 +30,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import backend, database_url, row, write_floor  # noqa: E402
 
 DISPATCH_CHUNK = int(os.environ.get("BENCH_DISPATCH_CHUNK", "2000"))
+# BENCH_PROFILE=1: cProfile the measured steps and report the top functions by cumulative time
+# in the notes (slower; for finding what bounds a figure, not for the figure itself).
+PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0", "false")
+
+
+def _profiled(fn: Any) -> tuple[Any, list[str]]:
+    """Run ``fn()``; with BENCH_PROFILE, under cProfile, returning the top functions."""
+    if not PROFILE:
+        return fn(), []
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    result = profiler.runcall(fn)
+    if dump := os.environ.get("BENCH_PROFILE_DUMP"):
+        profiler.dump_stats(f"{dump}.{os.getpid()}")
+    stats = pstats.Stats(profiler)
+    rows = []
+    for (filename, line, func), (_, calls, _tt, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
+        where = filename.replace(str(ROOT) + "/", "")
+        if "site-packages" in where:
+            where = where.split("site-packages/", 1)[1]
+        rows.append((ct, f"{where}:{line} {func} ({calls} calls) {ct:.2f}s"))
+    rows.sort(reverse=True)
+    return result, [text for _, text in rows[:25]]
 
 
 def _setup(db: str, **extra: str) -> None:
@@ -150,7 +175,7 @@ def child_compose(db: str, communication_id: int) -> dict[str, Any]:
         c.start_composing()
         c.save()
     started = time.perf_counter()
-    c = communication_compose(communication_id=communication_id)
+    c, profile = _profiled(lambda: communication_compose(communication_id=communication_id))
     elapsed = time.perf_counter() - started
     maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -159,6 +184,7 @@ def child_compose(db: str, communication_id: int) -> dict[str, Any]:
         "status": c.status,
         "error": c.compose_error,
         "maxrss_mb": maxrss_kb / 1024,
+        "profile": profile,
     }
 
 
@@ -232,13 +258,16 @@ def dispatch(db: str, server_db: Path, communication_id: int) -> dict[str, Any]:
                     http["seconds"] += time.perf_counter() - t
                     http["calls"] += 1
 
+        def approve_and_send() -> Any:
+            with exstream_gateway.use_gateway(Timed()):  # type: ignore[arg-type]
+                with transaction.atomic():
+                    c = Communication.objects.select_for_update().get(pk=communication_id)
+                    c.submit()
+                    grant.approval_grant(c, actor="bench", comment="benchmark", auto=True)
+                return outbox_dispatch(worker="bench", limit=1000)
+
         started = time.perf_counter()
-        with exstream_gateway.use_gateway(Timed()):  # type: ignore[arg-type]
-            with transaction.atomic():
-                c = Communication.objects.select_for_update().get(pk=communication_id)
-                c.submit()
-                grant.approval_grant(c, actor="bench", comment="benchmark", auto=True)
-            counts = outbox_dispatch(worker="bench", limit=1000)
+        counts, profile = _profiled(approve_and_send)
         total = time.perf_counter() - started
         c = Communication.objects.get(pk=communication_id)
         return {
@@ -250,6 +279,7 @@ def dispatch(db: str, server_db: Path, communication_id: int) -> dict[str, Any]:
             "chunks": OutboxItem.objects.count(),
             "floor_seconds": floor_seconds,
             "floor_rows": floor_rows,
+            "profile": profile,
         }
     finally:
         server.terminate()
@@ -315,6 +345,10 @@ def main() -> None:
             "includes approval, the pre-send revalidation, reading each chunk's messages and "
             "recording each attempt; the sandbox's own time is inside the HTTP share.",
         ]
+        if PROFILE:
+            for step, found in (("compose", composed), ("dispatch", sent)):
+                top = "; ".join(found["profile"])
+                notes.append(f"Profile of {step} (top by cumulative time): {top}")
         print(
             json.dumps(
                 {

@@ -66,6 +66,7 @@ def communication_compose(*, communication_id: int, attempt: int | None = None) 
                 exc.messages[0] if isinstance(exc, ValidationError) else f"{exc}"
             )[:2000]
             locked.payload_hash = ""
+            locked.input_versions = {}
             locked.save()
             log_action(
                 actor=None,
@@ -188,6 +189,8 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
         _heartbeat(comm_id, attempt, compose_done=0)
         Message.objects.filter(communication=communication).delete()
     composer = Composer.load(communication, on_date=on_date)
+    # Taken before the recipients are read: what the payload is built from is at least this new.
+    versions = composer.input_versions()
     rules = compliance_rules_for(
         imprint=communication.imprint_id, communication_type=communication.communication_type
     )
@@ -257,6 +260,7 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
         locked.finish_composing()
         locked.checked_at = locked.composed_at
         locked.payload_hash = hasher.hexdigest()
+        locked.input_versions = versions
         locked.recipient_count = done
         locked.compose_done = done
         locked.compose_total = done

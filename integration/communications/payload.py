@@ -27,7 +27,7 @@ from integration.models import (
     CommunicationTemplate,
     RoyaltyLine,
 )
-from integration.setup.audiences import Recipient, audience_recipients
+from integration.setup.audiences import Recipient, audience_members_version, audience_recipients
 from integration.setup.context import RECIPIENT_FIELDS, build_context
 from integration.setup.mappings import COLOPHON_SUPPLIED, build_driver_data
 from integration.setup.transfer import setup_object_snapshot
@@ -127,6 +127,42 @@ class Composer:
             }
         )
 
+    def input_versions(self) -> dict[str, str]:
+        """Content versions of every input the payload is built from, taken from what this
+        composer loaded (a few queries, nothing per recipient): the header (template,
+        Exstream communication, channels, audience settings, offer, campaign, period), the
+        template with its mappings, the title context, and the audience's members. Empty when
+        an input has no cheap version (contacts from Consonance, royalty lines and statements):
+        then every check recomputes the payload, as before versions existed."""
+        c = self.communication
+        audience = c.audience
+        if audience is None or c.royalty_import_id or self.statements or self.royalty_lines:
+            return {}
+        if audience.kind == Audience.Kind.UPLOADED:
+            members = audience_members_version(audience)
+        elif audience.kind == Audience.Kind.SEGMENT:
+            members = "segment"  # one recipient from the audience's own fields (in the header)
+        else:
+            return {}
+        template = self.template
+        setup = [
+            setup_object_snapshot(template),
+            template.customer_key_path,
+            template.required_driver_fields,
+            setup_object_snapshot(template.exstream_communication),
+            list(template.mappings.order_by("pk").values()),
+        ]
+
+        def digest(value: Any) -> str:
+            return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+        return {
+            "header": digest(self.header()),
+            "template": digest(setup),
+            "title": digest(self.title_context),
+            "audience": members,
+        }
+
     def recipients(self) -> Iterator[Recipient]:
         audience = self.communication.audience
         assert audience is not None
@@ -210,12 +246,29 @@ class Composer:
 
 def payload_hash_compute(*, communication: Communication, on_date: datetime.date) -> str:
     """The payload hash from current data, writing nothing."""
+    return payload_hash_and_versions(communication=communication, on_date=on_date)[0]
+
+
+def payload_hash_and_versions(
+    *, communication: Communication, on_date: datetime.date
+) -> tuple[str, dict[str, str]]:
+    """The payload hash from current data and the versions of the inputs it was built from
+    (taken before the recipients are read: if an input moves meanwhile, the versions are the
+    older ones and the next check recomputes)."""
     composer = Composer.load(communication, on_date=on_date)
+    versions = composer.input_versions()
     hasher = hashlib.sha256(composer.header().encode())
     for payload in composer.payloads():
         hasher.update(b"\n")
         hasher.update(payload.canonical.encode())
-    return hasher.hexdigest()
+    return hasher.hexdigest(), versions
+
+
+def input_versions_current(
+    *, communication: Communication, on_date: datetime.date
+) -> dict[str, str]:
+    """The versions of the payload's inputs now, without building any message."""
+    return Composer.load(communication, on_date=on_date).input_versions()
 
 
 def composed_on(communication: Communication) -> datetime.date:
