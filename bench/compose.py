@@ -164,7 +164,8 @@ def seed(db: str) -> int:
 
 
 def child_compose(db: str, communication_id: int) -> dict[str, Any]:
-    _setup(db)
+    # One deployment, one chunk size: compose writes each message in its dispatch chunk.
+    _setup(db, COMMUNICATION_DISPATCH_CHUNK=str(DISPATCH_CHUNK))
     from django.db import transaction
 
     from integration.communications.compose import communication_compose

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
-from integration.communications.common import S, canonical_json
+from integration.communications.common import S, canonical_json, dispatch_chunk_size
 from integration.communications.grant import auto_approve_if_allowed
 from integration.communications.payload import Composer, Payload
 from integration.models import (
@@ -203,6 +203,8 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
     generated = Message.Status.GENERATED.value
     sha256 = hashlib.sha256
     uuid4 = uuid.uuid4
+    # Written in their dispatch chunk now, so approving need not rewrite every message.
+    chunk_size = dispatch_chunk_size()
 
     def flush() -> None:
         nonlocal rows
@@ -242,7 +244,7 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
                 status_at,
                 "",
                 "",
-                0,
+                (payload.sequence - 1) // chunk_size + 1,
             )
         )
         done += 1

@@ -224,6 +224,7 @@ class Composer:
         royalty = self.royalty_lines
         dumps = canonical_json
         title_data, title_problems, recipient_part = self._split_mappings()
+        channel_jsons: dict[str, str] = {}
         for sequence, recipient in enumerate(self.recipients(), start=1):
             src = self.statements.get(recipient.key) or {
                 "royalty_lines": royalty.get(recipient.contact_id or 0, []),
@@ -237,8 +238,11 @@ class Composer:
             channel = pref if pref in channels else default_channel
             driver_json = dumps(driver_data)
             # == canonical_json([sequence, recipient.key, channel, driver_data]), encoding the
-            # driver data once for both the hash and the stored row.
-            canonical = f"[{sequence},{dumps(recipient.key)},{dumps(channel)},{driver_json}]"
+            # driver data once for both the hash and the stored row (each channel once).
+            channel_json = channel_jsons.get(channel)
+            if channel_json is None:
+                channel_json = channel_jsons[channel] = dumps(channel)
+            canonical = f"[{sequence},{dumps(recipient.key)},{channel_json},{driver_json}]"
             yield Payload(
                 sequence, recipient, channel, driver_data, problems, canonical, driver_json
             )
