@@ -19,6 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.audit import log_action
@@ -29,7 +31,12 @@ from integration.communications.revalidation import (
     communication_revalidate,
     inputs_moved,
 )
-from integration.connectors.exstream.driver import with_customer_key
+from integration.connectors.exstream.driver import (
+    XML,
+    EncodedRecord,
+    wire_prefix,
+    wire_record,
+)
 from integration.delivery.gateway import Submitted, gateway
 from integration.delivery.outbox import SendResult
 from integration.lib.http import ExternalServiceError
@@ -45,22 +52,33 @@ def _not_sendable(message: str) -> ExternalServiceError:
     return ExternalServiceError(message, service="colophon", retryable=False)
 
 
-def chunk_records(communication_id: int, chunk: int) -> list[dict[str, Any]]:
+def chunk_records(communication_id: int, chunk: int) -> list[EncodedRecord]:
     """The records of one chunk: the driver data (flat, dotted keys; the connector nests it as
     the sample does) with the message key written at the design's customer-key field, which
-    is what delivery files and e-mail events carry back."""
+    is what delivery files and e-mail events carry back. Read as stored text: where that text
+    already is the wire form, it is sent without being decoded and encoded again."""
     template = (
         Communication.objects.select_related("template__exstream_communication")
         .get(pk=communication_id)
         .template
     )
     key_field = template.customer_key_path if template is not None else ""
+    prefix = None
+    if template is not None and template.exstream_communication.driver_format != XML:
+        fields = list(template.mappings.values_list("driver_field", flat=True))
+        prefix = wire_prefix(fields, key_field)
     rows = (
         Message.objects.filter(communication_id=communication_id, chunk=chunk)
         .order_by("sequence")
-        .values_list("key", "driver_data")
+        .annotate(driver_text=Cast("driver_data", TextField()))
+        .values_list("key", "driver_text")
     )
-    return [with_customer_key(data, key_field, str(key)) for key, data in rows]
+    records = []
+    for key, text in rows:
+        message_key = str(key)
+        wire = wire_record(prefix, message_key, text) if prefix is not None else None
+        records.append(EncodedRecord(text, key_field, message_key, wire))
+    return records
 
 
 def _ready(item: OutboxItem) -> Communication:
