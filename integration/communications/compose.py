@@ -9,6 +9,8 @@ import datetime
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -153,11 +155,18 @@ _MESSAGE_COLUMNS = (
 )
 
 
-def insert_messages(rows: list[tuple[Any, ...]]) -> None:
+def _no_query_during_copy(*args: Any) -> Any:
+    raise RuntimeError(
+        "A database query ran while message rows were being streamed to COPY; the payload "
+        "of a streamed chunk must be built without queries (Composer.queries_per_recipient)."
+    )
+
+
+def insert_messages(rows: Iterable[tuple[Any, ...]]) -> None:
     """COPY on PostgreSQL, else one multi-row INSERT per 500 rows: composing 100k recipients
     spends its time on payloads, not on building and preparing 100k model instances. Values
     arrive already adapted for the database (JSON as text, the key as the backend stores
-    UUIDs)."""
+    UUIDs). On PostgreSQL ``rows`` may be a generator: each row is sent as it is built."""
     # Only constant identifiers go into the SQL text; every value is a bound parameter.
     table = connection.ops.quote_name(Message._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in _MESSAGE_COLUMNS)
@@ -167,10 +176,14 @@ def insert_messages(rows: list[tuple[Any, ...]]) -> None:
         with (
             connection.cursor() as cursor,
             cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            # While the COPY runs the connection takes no other statement: a query made while
+            # building a streamed row would wait on the COPY forever. Fail loudly instead.
+            connection.execute_wrapper(_no_query_during_copy),
         ):
             for row in rows:
                 copy.write_row(row)
         return
+    rows = list(rows)
     one = "(" + ", ".join(["%s"] * len(_MESSAGE_COLUMNS)) + ")"
     per_statement = max(1, min(500, 30_000 // len(_MESSAGE_COLUMNS)))
     with connection.cursor() as cursor:
@@ -196,7 +209,6 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
     )
     now = timezone.now()
     hasher = hashlib.sha256(composer.header().encode())
-    rows: list[tuple[Any, ...]] = []
     done = blocking = warnings = 0
     native_uuid = connection.features.has_native_uuid_field
     status_at = connection.ops.adapt_datetimefield_value(now)
@@ -205,16 +217,13 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
     uuid4 = uuid.uuid4
     # Written in their dispatch chunk now, so approving need not rewrite every message.
     chunk_size = dispatch_chunk_size()
+    # On PostgreSQL the rows of a chunk go to COPY as they are built, so the server inserts
+    # the first ones while Python builds the rest. Only when building a payload runs no query:
+    # the connection is busy with the COPY meanwhile (the chunk's recipients are read first).
+    stream = connection.vendor == "postgresql" and not composer.queries_per_recipient
 
-    def flush() -> None:
-        nonlocal rows
-        with transaction.atomic():
-            insert_messages(rows)
-            # A superseded attempt raises here and its rows roll back with it.
-            _heartbeat(comm_id, attempt, compose_done=done)
-        rows = []
-
-    for payload in composer.payloads():
+    def row(payload: Payload) -> tuple[Any, ...]:
+        nonlocal done, blocking, warnings
         encoded = payload.canonical.encode()
         hasher.update(b"\n")
         hasher.update(encoded)
@@ -222,36 +231,42 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
         is_blocking = any(f["severity"] == "blocking" for f in findings)
         blocking += is_blocking
         warnings += bool(findings) and not is_blocking
+        done += 1
         r = payload.recipient
         key = uuid4()
-        rows.append(
-            (
-                comm_id,
-                key if native_uuid else key.hex,
-                payload.sequence,
-                r.key[:200],
-                r.name[:300],
-                r.email[:300],
-                r.address,
-                r.country[:2],
-                r.contact_id,
-                payload.channel,
-                payload.driver_json,
-                sha256(encoded).hexdigest(),
-                canonical_json(findings) if findings else "[]",
-                is_blocking,
-                generated,
-                status_at,
-                "",
-                "",
-                (payload.sequence - 1) // chunk_size + 1,
-            )
+        return (
+            comm_id,
+            key if native_uuid else key.hex,
+            payload.sequence,
+            r.key[:200],
+            r.name[:300],
+            r.email[:300],
+            r.address,
+            r.country[:2],
+            r.contact_id,
+            payload.channel,
+            payload.driver_json,
+            sha256(encoded).hexdigest(),
+            canonical_json(findings) if findings else "[]",
+            is_blocking,
+            generated,
+            status_at,
+            "",
+            "",
+            (payload.sequence - 1) // chunk_size + 1,
         )
-        done += 1
-        if len(rows) >= COMPOSE_CHUNK:
-            flush()
-    if rows:
-        flush()
+
+    recipients = composer.recipients()
+    sequence = 1
+    while batch := list(islice(recipients, COMPOSE_CHUNK)):
+        rows: Iterable[tuple[Any, ...]] = map(row, composer.payloads(batch, start=sequence))
+        sequence += len(batch)
+        if not stream:
+            rows = list(rows)
+        with transaction.atomic():
+            insert_messages(rows)
+            # A superseded attempt raises here and its rows roll back with it.
+            _heartbeat(comm_id, attempt, compose_done=done)
     with transaction.atomic():
         locked = Communication.objects.select_for_update().get(pk=comm_id)
         if locked.status == S.COMPOSING and locked.compose_attempt != attempt:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -127,6 +127,13 @@ class Composer:
             }
         )
 
+    @property
+    def queries_per_recipient(self) -> bool:
+        """Whether building a payload may read the database (royalty lines and statements are
+        model rows whose fields may load more); otherwise it is pure computation over the
+        recipient and what ``load`` read (compliance rules come preloaded)."""
+        return bool(self.royalty_lines or self.statements)
+
     def input_versions(self) -> dict[str, str]:
         """Content versions of every input the payload is built from, taken from what this
         composer loaded (a few queries, nothing per recipient): the header (template,
@@ -217,15 +224,30 @@ class Composer:
         )
         return title_data, title_problems, recipient_part
 
-    def payloads(self) -> Iterator[Payload]:
+    def payloads(
+        self, recipients: Iterable[Recipient] | None = None, *, start: int = 1
+    ) -> Iterator[Payload]:
+        """The messages, in sequence from ``start``: of every recipient, or of ``recipients``
+        (a slice of ``recipients()`` read beforehand). The title-level mapping runs here, at
+        once; building each message after that runs no query unless the composer holds
+        royalty lines or statements (``queries_per_recipient``)."""
+        split = self._split_mappings()
+        return self._payloads(split, self.recipients() if recipients is None else recipients, start)
+
+    def _payloads(
+        self,
+        split: tuple[dict[str, Any], list[str], Any],
+        recipients: Iterable[Recipient],
+        start: int,
+    ) -> Iterator[Payload]:
         fields = self.recipient_fields
         channels = self.channels
         default_channel = channels[0]
         royalty = self.royalty_lines
         dumps = canonical_json
-        title_data, title_problems, recipient_part = self._split_mappings()
+        title_data, title_problems, recipient_part = split
         channel_jsons: dict[str, str] = {}
-        for sequence, recipient in enumerate(self.recipients(), start=1):
+        for sequence, recipient in enumerate(recipients, start=start):
             src = self.statements.get(recipient.key) or {
                 "royalty_lines": royalty.get(recipient.contact_id or 0, []),
             }

@@ -5,8 +5,9 @@ recomputes the payload only when one moved."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection, transaction
 
-from integration.communications import approval, create, revalidation
+from integration.communications import approval, compose, create, revalidation
 from integration.delivery.outbox import outbox_claim, outbox_dispatch, outbox_process
 from integration.models import Approval, Communication, FieldMapping, OutboxItem
 from integration.setup.audiences import audience_list_upload
@@ -162,3 +163,14 @@ def test_title_data_change_between_chunks_refuses_the_next_chunk(
     assert "changed after approval" in dead.dead_reason
     assert len(recomputes) == 1
     assert set(comm.messages.filter(chunk=2).values_list("status", flat=True)) == {"failed"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY streams on PostgreSQL only")
+def test_a_query_while_rows_stream_to_copy_fails_instead_of_waiting_forever(queued):
+    def rows():
+        Communication.objects.count()  # the connection is busy with the COPY
+        yield from ()
+
+    with pytest.raises(RuntimeError, match="streamed to COPY"), transaction.atomic():
+        compose.insert_messages(rows())
+    assert Communication.objects.filter(pk=queued.pk).exists()  # the connection still works
