@@ -7,7 +7,13 @@
   spent outside the HTTP calls divided by the total.
 
 Uses an uploaded-list audience (AudienceMember rows created in bulk) on a temporary SQLite file.
-Prints one JSON line last (format in bench/run.py). ``BENCH_RECIPIENTS`` overrides the size.
+Prints one JSON line last (format in bench/run.py). ``BENCH_RECIPIENTS`` overrides the size,
+``BENCH_DISPATCH_CHUNK`` the records per batch (compose and dispatch use the same).
+
+The notes say what bounds the figures: Colophon's dispatch time by step (cheap wall-clock
+wrappers, always), and when compose misses its goal a cProfile of a second, untimed compose.
+``BENCH_PROFILE=1`` profiles both measured steps instead (slower; the figures then include
+the profiler's overhead); ``BENCH_PROFILE_DUMP=path`` also writes the raw pstats files.
 """
 
 from __future__ import annotations

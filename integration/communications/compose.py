@@ -9,7 +9,7 @@ import datetime
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
@@ -194,6 +194,24 @@ def insert_messages(rows: Iterable[tuple[Any, ...]]) -> None:
             cursor.execute(sql, [value for row in part for value in row])
 
 
+class _StreamedRows:
+    """A chunk's rows, built while they are read (for COPY to stream them); how many there
+    are is known before. Read once: building a row counts it and feeds the payload hash."""
+
+    def __init__(self, rows: Iterator[tuple[Any, ...]], count: int):
+        self._rows: Iterator[tuple[Any, ...]] | None = rows
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        rows, self._rows = self._rows, None
+        if rows is None:
+            raise RuntimeError("A chunk's streamed rows can be read only once.")
+        return rows
+
+
 def _compose(communication: Communication, *, attempt: int) -> Communication:
     on_date = timezone.localdate()
     comm_id = communication.pk
@@ -259,7 +277,9 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
     recipients = composer.recipients()
     sequence = 1
     while batch := list(islice(recipients, COMPOSE_CHUNK)):
-        rows: Iterable[tuple[Any, ...]] = map(row, composer.payloads(batch, start=sequence))
+        rows: Iterable[tuple[Any, ...]] = _StreamedRows(
+            map(row, composer.payloads(batch, start=sequence)), len(batch)
+        )
         sequence += len(batch)
         if not stream:
             rows = list(rows)
