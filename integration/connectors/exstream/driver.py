@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
 
@@ -228,7 +229,7 @@ def wire_record(prefix: str, key: str, flat_json: str) -> str | None:
     body = flat_json.strip()
     if body[:1] != "{" or body[-1:] != "}":
         return None
-    head = prefix % json.dumps(key)
+    head = prefix % encode_basestring_ascii(key)  # == json.dumps(key), without its set-up
     rest = body[1:].lstrip()
     return head + "}" if rest == "}" else head + "," + rest
 
