@@ -7,7 +7,13 @@
   spent outside the HTTP calls divided by the total.
 
 Uses an uploaded-list audience (AudienceMember rows created in bulk) on a temporary SQLite file.
-Prints one JSON line last (format in bench/run.py). ``BENCH_RECIPIENTS`` overrides the size.
+Prints one JSON line last (format in bench/run.py). ``BENCH_RECIPIENTS`` overrides the size,
+``BENCH_DISPATCH_CHUNK`` the records per batch (compose and dispatch use the same).
+
+The notes say what bounds the figures: Colophon's dispatch time by step (cheap wall-clock
+wrappers, always), and when compose misses its goal a cProfile of a second, untimed compose.
+``BENCH_PROFILE=1`` profiles both measured steps instead (slower; the figures then include
+the profiler's overhead); ``BENCH_PROFILE_DUMP=path`` also writes the raw pstats files.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import backend, database_url, row, write_floor  # noqa: E402
 
 DISPATCH_CHUNK = int(os.environ.get("BENCH_DISPATCH_CHUNK", "2000"))
+# BENCH_PROFILE=1: cProfile the measured steps and report the top functions by cumulative time
+# in the notes (slower; for finding what bounds a figure, not for the figure itself).
+PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0", "false")
+
+
+def _profiled(fn: Any) -> tuple[Any, list[str]]:
+    """Run ``fn()``; with BENCH_PROFILE, under cProfile, returning the top functions."""
+    if not PROFILE:
+        return fn(), []
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    result = profiler.runcall(fn)
+    if dump := os.environ.get("BENCH_PROFILE_DUMP"):
+        profiler.dump_stats(f"{dump}.{os.getpid()}")
+    stats = pstats.Stats(profiler)
+    rows = []
+    for (filename, line, func), (_, calls, _tt, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
+        where = filename.replace(str(ROOT) + "/", "")
+        if "site-packages" in where:
+            where = where.split("site-packages/", 1)[1]
+        rows.append((ct, f"{where}:{line} {func} ({calls} calls) {ct:.2f}s"))
+    rows.sort(reverse=True)
+    return result, [text for _, text in rows[:25]]
 
 
 def _setup(db: str, **extra: str) -> None:
@@ -139,18 +171,21 @@ def seed(db: str) -> int:
 
 
 def child_compose(db: str, communication_id: int) -> dict[str, Any]:
-    _setup(db)
+    # One deployment, one chunk size: compose writes each message in its dispatch chunk.
+    _setup(db, COMMUNICATION_DISPATCH_CHUNK=str(DISPATCH_CHUNK))
     from django.db import transaction
 
     from integration.communications.compose import communication_compose
-    from integration.models import Communication
+    from integration.models import Communication, Message
 
     with transaction.atomic():
+        # A second (profiled) run starts from no messages too: their deletion is not compose.
+        Message.objects.filter(communication_id=communication_id).delete()
         c = Communication.objects.select_for_update().get(pk=communication_id)
         c.start_composing()
         c.save()
     started = time.perf_counter()
-    c = communication_compose(communication_id=communication_id)
+    c, profile = _profiled(lambda: communication_compose(communication_id=communication_id))
     elapsed = time.perf_counter() - started
     maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -159,6 +194,7 @@ def child_compose(db: str, communication_id: int) -> dict[str, Any]:
         "status": c.status,
         "error": c.compose_error,
         "maxrss_mb": maxrss_kb / 1024,
+        "profile": profile,
     }
 
 
@@ -209,6 +245,7 @@ def dispatch(db: str, server_db: Path, communication_id: int) -> dict[str, Any]:
         settings.COMMUNICATION_DISPATCH_CHUNK = DISPATCH_CHUNK
         from django.db import transaction
 
+        from integration.communications import dispatch as dispatch_module
         from integration.communications import grant
         from integration.delivery import gateway as exstream_gateway
         from integration.delivery.outbox import outbox_dispatch
@@ -232,13 +269,57 @@ def dispatch(db: str, server_db: Path, communication_id: int) -> dict[str, Any]:
                     http["seconds"] += time.perf_counter() - t
                     http["calls"] += 1
 
+            def record_job(self, **kwargs: Any) -> Any:
+                t = time.perf_counter()
+                try:
+                    return real.record_job(**kwargs)
+                finally:
+                    steps["recording each Exstream job (gateway.record_job)"] += (
+                        time.perf_counter() - t
+                    )
+
+        # Colophon's time by step (cheap wall-clock wrappers, not a profiler): where the
+        # share outside HTTP goes.
+        steps: dict[str, float] = defaultdict(float)
+
+        def timed(module: Any, name: str, label: str) -> None:
+            original = getattr(module, name)
+
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                t = time.perf_counter()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    steps[label] += time.perf_counter() - t
+
+            setattr(module, name, wrapper)
+
+        check = "the pre-send check (input versions; recompute only if one moved)"
+        for name, label in (
+            ("inputs_moved", check),
+            ("approved_payload_refusal", check),
+            ("communication_revalidate", check),
+            ("chunk_records", "reading each chunk's records"),
+            (
+                "message_status_chunk_apply",
+                "one submitted event per message and its status (status.apply)",
+            ),
+            ("settle", "settling the communication after each chunk"),
+        ):
+            timed(dispatch_module, name, label)
+
+        def approve_and_send() -> Any:
+            with exstream_gateway.use_gateway(Timed()):  # type: ignore[arg-type]
+                t = time.perf_counter()
+                with transaction.atomic():
+                    c = Communication.objects.select_for_update().get(pk=communication_id)
+                    c.submit()
+                    grant.approval_grant(c, actor="bench", comment="benchmark", auto=True)
+                steps["approval (binding the hash, queueing the chunks)"] += time.perf_counter() - t
+                return outbox_dispatch(worker="bench", limit=1000)
+
         started = time.perf_counter()
-        with exstream_gateway.use_gateway(Timed()):  # type: ignore[arg-type]
-            with transaction.atomic():
-                c = Communication.objects.select_for_update().get(pk=communication_id)
-                c.submit()
-                grant.approval_grant(c, actor="bench", comment="benchmark", auto=True)
-            counts = outbox_dispatch(worker="bench", limit=1000)
+        counts, profile = _profiled(approve_and_send)
         total = time.perf_counter() - started
         c = Communication.objects.get(pk=communication_id)
         return {
@@ -250,10 +331,28 @@ def dispatch(db: str, server_db: Path, communication_id: int) -> dict[str, Any]:
             "chunks": OutboxItem.objects.count(),
             "floor_seconds": floor_seconds,
             "floor_rows": floor_rows,
+            "profile": profile,
+            "steps": dict(steps),
         }
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _steps_note(sent: dict[str, Any]) -> str:
+    """Where Colophon's share of the dispatch goes, largest first."""
+    outside = sent["seconds"] - sent["http_seconds"]
+    steps = sorted(sent["steps"].items(), key=lambda kv: -kv[1])
+    rest = outside - sum(v for _, v in steps)
+    parts = [f"{label} {v:.2f} s ({v / outside:.0%})" for label, v in steps]
+    parts.append(f"the outbox's own bookkeeping and the rest {rest:.2f} s ({rest / outside:.0%})")
+    largest, seconds = steps[0] if steps else ("", 0.0)
+    budget = 0.25 * sent["http_seconds"]  # ≤ 20% of the total is ≤ 25% of the HTTP time
+    return (
+        f"Colophon's {outside:.2f} s outside HTTP, by step: " + "; ".join(parts) + ". "
+        f"For ≤ 20% the whole of it would have to fit in {budget:.2f} s (a quarter of the "
+        f"HTTP time); the largest step, {largest}, takes {seconds:.2f} s on its own."
+    )
 
 
 def main() -> None:
@@ -275,18 +374,27 @@ def main() -> None:
             check=True,
         )
         communication_id = int(proc.stdout.strip().splitlines()[-1])
-        proc = subprocess.run(
-            [sys.executable, str(Path(__file__)), "--compose", str(db), str(communication_id)],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        composed = json.loads(proc.stdout.strip().splitlines()[-1])
-        if composed["error"] or composed["recipients"] != RECIPIENTS:
-            raise SystemExit(f"compose failed: {composed}")
+
+        def compose(**env: str) -> dict[str, Any]:
+            proc = subprocess.run(
+                [sys.executable, str(Path(__file__)), "--compose", str(db), str(communication_id)],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            done = json.loads(proc.stdout.strip().splitlines()[-1])
+            if done["error"] or done["recipients"] != RECIPIENTS:
+                raise SystemExit(f"compose failed: {done}")
+            return dict(done)
+
+        composed = compose()
         rate = composed["recipients"] / composed["seconds"]
+        compose_profile = composed["profile"]
+        if rate < 20_000 and not compose_profile:
+            # Below the goal: compose once more under cProfile (not timed) to say what bounds it.
+            compose_profile = compose(BENCH_PROFILE="1")["profile"]
         sent = dispatch(db, workdir / "sandbox.sqlite3", communication_id)
         write_ratio = composed["seconds"] / sent["floor_seconds"]
         share = (sent["seconds"] - sent["http_seconds"]) / sent["seconds"]
@@ -305,16 +413,26 @@ def main() -> None:
         ]  # fmt: skip
         notes = [
             f"{RECIPIENTS:,} recipients from an uploaded list; 7 mapped driver fields with "
-            "transforms; production settings (DEBUG off); messages bulk-created in chunks and "
-            "the payload hashed incrementally. The floor writes the same "
+            "transforms; production settings (DEBUG off); messages written in chunks (COPY on "
+            "PostgreSQL) and the payload hashed incrementally. The floor writes the same "
             f"{sent['floor_rows']:,} message rows (read back first) into an empty copy of the "
             "table with the same indexes, in one transaction.",
             f"Dispatch: {sent['http_calls']} batch submissions of {DISPATCH_CHUNK} records "
             f"over real HTTP to the sandbox Exstream (runserver, its own SQLite file); "
             f"final status {sent['status']}; outcomes {sent['outcomes']}. The share "
-            "includes approval, the pre-send revalidation, reading each chunk's messages and "
+            "includes approval, the pre-send check before each chunk (input versions compared "
+            "with those the approval recorded), reading each chunk's messages and "
             "recording each attempt; the sandbox's own time is inside the HTTP share.",
+            _steps_note(sent),
         ]
+        if compose_profile:
+            top = "; ".join(compose_profile[:15])
+            notes.append(
+                f"Profile of compose (a second, untimed run; top by cumulative time): {top}"
+            )
+        if sent["profile"]:
+            top = "; ".join(sent["profile"])
+            notes.append(f"Profile of dispatch (top by cumulative time): {top}")
         print(
             json.dumps(
                 {

@@ -23,12 +23,16 @@ def chunk_external_id(communication: Communication, chunk: int) -> str:
 def queue_dispatch(communication: Communication) -> int:
     """One EXSTREAM_BATCH outbox row per chunk of messages, in the approval's transaction."""
     size = dispatch_chunk_size()
-    Message.objects.filter(communication=communication).update(
-        chunk=(F("sequence") - 1) / size + 1,
-        status=Message.Status.GENERATED,
-        exstream_job_id="",
-        status_detail="",
-    )
+    fresh = {
+        "chunk": (F("sequence") - 1) / size + 1,
+        "status": Message.Status.GENERATED,
+        "exstream_job_id": "",
+        "status_detail": "",
+    }
+    # Compose already writes each message fresh and in its chunk: only messages that are not
+    # (a chunk size changed since, or an approval before this one was voided) are rewritten,
+    # instead of every message once more.
+    Message.objects.filter(communication=communication).exclude(**fresh).update(**fresh)
     count = communication.recipient_count
     chunks = (count + size - 1) // size
     rows = {

@@ -29,8 +29,15 @@ def dispatch_chunk_size() -> int:
     return max(1, int(settings.COMMUNICATION_DISPATCH_CHUNK))
 
 
+# One encoder, built once: ``json.dumps`` with these options builds a new one per call, which
+# composing pays per recipient. Encoding holds no state, so sharing it is safe.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+).encode
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL(value)
 
 
 def require_drafter(actor: Actor, communication: Communication) -> None:

@@ -9,6 +9,8 @@ import datetime
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -16,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.audit import log_action
-from integration.communications.common import S, canonical_json
+from integration.communications.common import S, canonical_json, dispatch_chunk_size
 from integration.communications.grant import auto_approve_if_allowed
 from integration.communications.payload import Composer, Payload
 from integration.models import (
@@ -66,6 +68,7 @@ def communication_compose(*, communication_id: int, attempt: int | None = None) 
                 exc.messages[0] if isinstance(exc, ValidationError) else f"{exc}"
             )[:2000]
             locked.payload_hash = ""
+            locked.input_versions = {}
             locked.save()
             log_action(
                 actor=None,
@@ -152,11 +155,18 @@ _MESSAGE_COLUMNS = (
 )
 
 
-def insert_messages(rows: list[tuple[Any, ...]]) -> None:
+def _no_query_during_copy(*args: Any) -> Any:
+    raise RuntimeError(
+        "A database query ran while message rows were being streamed to COPY; the payload "
+        "of a streamed chunk must be built without queries (Composer.queries_per_recipient)."
+    )
+
+
+def insert_messages(rows: Iterable[tuple[Any, ...]]) -> None:
     """COPY on PostgreSQL, else one multi-row INSERT per 500 rows: composing 100k recipients
     spends its time on payloads, not on building and preparing 100k model instances. Values
     arrive already adapted for the database (JSON as text, the key as the backend stores
-    UUIDs)."""
+    UUIDs). On PostgreSQL ``rows`` may be a generator: each row is sent as it is built."""
     # Only constant identifiers go into the SQL text; every value is a bound parameter.
     table = connection.ops.quote_name(Message._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in _MESSAGE_COLUMNS)
@@ -166,10 +176,14 @@ def insert_messages(rows: list[tuple[Any, ...]]) -> None:
         with (
             connection.cursor() as cursor,
             cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            # While the COPY runs the connection takes no other statement: a query made while
+            # building a streamed row would wait on the COPY forever. Fail loudly instead.
+            connection.execute_wrapper(_no_query_during_copy),
         ):
             for row in rows:
                 copy.write_row(row)
         return
+    rows = list(rows)
     one = "(" + ", ".join(["%s"] * len(_MESSAGE_COLUMNS)) + ")"
     per_statement = max(1, min(500, 30_000 // len(_MESSAGE_COLUMNS)))
     with connection.cursor() as cursor:
@@ -180,6 +194,24 @@ def insert_messages(rows: list[tuple[Any, ...]]) -> None:
             cursor.execute(sql, [value for row in part for value in row])
 
 
+class _StreamedRows:
+    """A chunk's rows, built while they are read (for COPY to stream them); how many there
+    are is known before. Read once: building a row counts it and feeds the payload hash."""
+
+    def __init__(self, rows: Iterator[tuple[Any, ...]], count: int):
+        self._rows: Iterator[tuple[Any, ...]] | None = rows
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        rows, self._rows = self._rows, None
+        if rows is None:
+            raise RuntimeError("A chunk's streamed rows can be read only once.")
+        return rows
+
+
 def _compose(communication: Communication, *, attempt: int) -> Communication:
     on_date = timezone.localdate()
     comm_id = communication.pk
@@ -188,28 +220,28 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
         _heartbeat(comm_id, attempt, compose_done=0)
         Message.objects.filter(communication=communication).delete()
     composer = Composer.load(communication, on_date=on_date)
+    # Taken before the recipients are read: what the payload is built from is at least this new.
+    versions = composer.input_versions()
     rules = compliance_rules_for(
         imprint=communication.imprint_id, communication_type=communication.communication_type
     )
     now = timezone.now()
     hasher = hashlib.sha256(composer.header().encode())
-    rows: list[tuple[Any, ...]] = []
     done = blocking = warnings = 0
     native_uuid = connection.features.has_native_uuid_field
     status_at = connection.ops.adapt_datetimefield_value(now)
     generated = Message.Status.GENERATED.value
     sha256 = hashlib.sha256
     uuid4 = uuid.uuid4
+    # Written in their dispatch chunk now, so approving need not rewrite every message.
+    chunk_size = dispatch_chunk_size()
+    # On PostgreSQL the rows of a chunk go to COPY as they are built, so the server inserts
+    # the first ones while Python builds the rest. Only when building a payload runs no query:
+    # the connection is busy with the COPY meanwhile (the chunk's recipients are read first).
+    stream = connection.vendor == "postgresql" and not composer.queries_per_recipient
 
-    def flush() -> None:
-        nonlocal rows
-        with transaction.atomic():
-            insert_messages(rows)
-            # A superseded attempt raises here and its rows roll back with it.
-            _heartbeat(comm_id, attempt, compose_done=done)
-        rows = []
-
-    for payload in composer.payloads():
+    def row(payload: Payload) -> tuple[Any, ...]:
+        nonlocal done, blocking, warnings
         encoded = payload.canonical.encode()
         hasher.update(b"\n")
         hasher.update(encoded)
@@ -217,36 +249,44 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
         is_blocking = any(f["severity"] == "blocking" for f in findings)
         blocking += is_blocking
         warnings += bool(findings) and not is_blocking
+        done += 1
         r = payload.recipient
         key = uuid4()
-        rows.append(
-            (
-                comm_id,
-                key if native_uuid else key.hex,
-                payload.sequence,
-                r.key[:200],
-                r.name[:300],
-                r.email[:300],
-                r.address,
-                r.country[:2],
-                r.contact_id,
-                payload.channel,
-                payload.driver_json,
-                sha256(encoded).hexdigest(),
-                canonical_json(findings) if findings else "[]",
-                is_blocking,
-                generated,
-                status_at,
-                "",
-                "",
-                0,
-            )
+        return (
+            comm_id,
+            key if native_uuid else key.hex,
+            payload.sequence,
+            r.key[:200],
+            r.name[:300],
+            r.email[:300],
+            r.address,
+            r.country[:2],
+            r.contact_id,
+            payload.channel,
+            payload.driver_json,
+            sha256(encoded).hexdigest(),
+            canonical_json(findings) if findings else "[]",
+            is_blocking,
+            generated,
+            status_at,
+            "",
+            "",
+            (payload.sequence - 1) // chunk_size + 1,
         )
-        done += 1
-        if len(rows) >= COMPOSE_CHUNK:
-            flush()
-    if rows:
-        flush()
+
+    recipients = composer.recipients()
+    sequence = 1
+    while batch := list(islice(recipients, COMPOSE_CHUNK)):
+        rows: Iterable[tuple[Any, ...]] = _StreamedRows(
+            map(row, composer.payloads(batch, start=sequence)), len(batch)
+        )
+        sequence += len(batch)
+        if not stream:
+            rows = list(rows)
+        with transaction.atomic():
+            insert_messages(rows)
+            # A superseded attempt raises here and its rows roll back with it.
+            _heartbeat(comm_id, attempt, compose_done=done)
     with transaction.atomic():
         locked = Communication.objects.select_for_update().get(pk=comm_id)
         if locked.status == S.COMPOSING and locked.compose_attempt != attempt:
@@ -257,6 +297,7 @@ def _compose(communication: Communication, *, attempt: int) -> Communication:
         locked.finish_composing()
         locked.checked_at = locked.composed_at
         locked.payload_hash = hasher.hexdigest()
+        locked.input_versions = versions
         locked.recipient_count = done
         locked.compose_done = done
         locked.compose_total = done

@@ -1,9 +1,10 @@
 """Dispatch: the outbox handler that submits an approved communication to Exstream's batch
 channel, one chunk of messages per outbox row, with a stable external id per chunk.
 
-* ``send`` first re-checks that what was approved is what would be sent (the first chunk
-  recomputes the payload hash; a difference voids the approval and nothing is sent), then
-  submits the chunk's records.
+* ``send`` first re-checks that what was approved is what would be sent (before each chunk the
+  input versions recorded at approval are compared with current ones; only when one moved is
+  the payload hash recomputed; a difference voids the approval before the first chunk, or
+  refuses the chunk once sending), then submits the chunk's records.
 * ``reconcile`` (asked by the outbox engine before any second attempt) looks the external id
   up in Exstream, so a worker that died after the HTTP call never causes a duplicate.
 * ``on_success`` marks the chunk's messages submitted with the job id; ``on_dead`` marks them
@@ -18,13 +19,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.audit import log_action
 from integration.communications.chunks import current_outbox_items
 from integration.communications.offers import offer_refusal
-from integration.communications.revalidation import communication_revalidate
-from integration.connectors.exstream.driver import with_customer_key
+from integration.communications.revalidation import (
+    approved_payload_refusal,
+    communication_revalidate,
+    inputs_moved,
+)
+from integration.connectors.exstream.driver import (
+    XML,
+    EncodedRecord,
+    wire_prefix,
+    wire_record,
+)
 from integration.delivery.gateway import Submitted, gateway
 from integration.delivery.outbox import SendResult
 from integration.lib.http import ExternalServiceError
@@ -40,22 +52,33 @@ def _not_sendable(message: str) -> ExternalServiceError:
     return ExternalServiceError(message, service="colophon", retryable=False)
 
 
-def chunk_records(communication_id: int, chunk: int) -> list[dict[str, Any]]:
+def chunk_records(communication_id: int, chunk: int) -> list[EncodedRecord]:
     """The records of one chunk: the driver data (flat, dotted keys; the connector nests it as
     the sample does) with the message key written at the design's customer-key field, which
-    is what delivery files and e-mail events carry back."""
+    is what delivery files and e-mail events carry back. Read as stored text: where that text
+    already is the wire form, it is sent without being decoded and encoded again."""
     template = (
         Communication.objects.select_related("template__exstream_communication")
         .get(pk=communication_id)
         .template
     )
     key_field = template.customer_key_path if template is not None else ""
+    prefix = None
+    if template is not None and template.exstream_communication.driver_format != XML:
+        fields = list(template.mappings.values_list("driver_field", flat=True))
+        prefix = wire_prefix(fields, key_field)
     rows = (
         Message.objects.filter(communication_id=communication_id, chunk=chunk)
         .order_by("sequence")
-        .values_list("key", "driver_data")
+        .annotate(driver_text=Cast("driver_data", TextField()))
+        .values_list("key", "driver_text")
     )
-    return [with_customer_key(data, key_field, str(key)) for key, data in rows]
+    records = []
+    for key, text in rows:
+        message_key = str(key)
+        wire = wire_record(prefix, message_key, text) if prefix is not None else None
+        records.append(EncodedRecord(text, key_field, message_key, wire))
+    return records
 
 
 def _ready(item: OutboxItem) -> Communication:
@@ -67,11 +90,22 @@ def _ready(item: OutboxItem) -> Communication:
     communication = Communication.objects.filter(pk=comm_id).first()
     if communication is None:
         raise _not_sendable("The communication no longer exists.")
-    # What was approved is what is sent: recompute from current data before the first chunk.
-    if communication.status == S.QUEUED and communication_revalidate(
-        communication_id=comm_id, reason="The data changed between approval and sending"
+    # What was approved is what is sent, checked before every chunk: the versions of the
+    # payload's inputs (template, mappings, audience, title data) are compared with those the
+    # approval recorded, and only when one moved is the payload recomputed and its hash
+    # compared. Before the first chunk a difference voids the approval (nothing went out);
+    # once sending, the chunk is refused.
+    if communication.status == S.QUEUED:
+        if inputs_moved(communication) and communication_revalidate(
+            communication_id=comm_id, reason="The data changed between approval and sending"
+        ):
+            raise _not_sendable("The approval was voided: the data changed after approval.")
+    elif (
+        communication.status in SENDABLE
+        and communication.approved_hash == approved_hash
+        and (refusal := approved_payload_refusal(communication))
     ):
-        raise _not_sendable("The approval was voided: the data changed after approval.")
+        raise _not_sendable(f"{refusal.rstrip('.')}; this chunk is not sent.")
     with transaction.atomic():
         locked = Communication.objects.select_for_update().get(pk=comm_id)
         if locked.status not in SENDABLE or locked.approved_hash != approved_hash:

@@ -48,12 +48,16 @@ def approval_grant(locked: Communication, *, actor: Actor, comment: str, auto: b
     locked.approved_by = person(actor)
     locked.approved_at = timezone.now()
     locked.approved_hash = locked.payload_hash
+    # The versions of what that payload was built from: the check before each chunk
+    # recomputes the payload only when one of them moved.
+    locked.approved_inputs = dict(locked.input_versions or {})
     locked.auto_approved = auto
     Approval.objects.create(
         communication=locked,
         decided_by=locked.approved_by,
         decision=Approval.Decision.APPROVED,
         payload_hash=locked.payload_hash,
+        input_versions=locked.approved_inputs,
         comment=comment,
     )
     chunks = queue_dispatch(locked)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -27,7 +27,7 @@ from integration.models import (
     CommunicationTemplate,
     RoyaltyLine,
 )
-from integration.setup.audiences import Recipient, audience_recipients
+from integration.setup.audiences import Recipient, audience_members_version, audience_recipients
 from integration.setup.context import RECIPIENT_FIELDS, build_context
 from integration.setup.mappings import COLOPHON_SUPPLIED, build_driver_data
 from integration.setup.transfer import setup_object_snapshot
@@ -127,6 +127,49 @@ class Composer:
             }
         )
 
+    @property
+    def queries_per_recipient(self) -> bool:
+        """Whether building a payload may read the database (royalty lines and statements are
+        model rows whose fields may load more); otherwise it is pure computation over the
+        recipient and what ``load`` read (compliance rules come preloaded)."""
+        return bool(self.royalty_lines or self.statements)
+
+    def input_versions(self) -> dict[str, str]:
+        """Content versions of every input the payload is built from, taken from what this
+        composer loaded (a few queries, nothing per recipient): the header (template,
+        Exstream communication, channels, audience settings, offer, campaign, period), the
+        template with its mappings, the title context, and the audience's members. Empty when
+        an input has no cheap version (contacts from Consonance, royalty lines and statements):
+        then every check recomputes the payload, as before versions existed."""
+        c = self.communication
+        audience = c.audience
+        if audience is None or c.royalty_import_id or self.statements or self.royalty_lines:
+            return {}
+        if audience.kind == Audience.Kind.UPLOADED:
+            members = audience_members_version(audience)
+        elif audience.kind == Audience.Kind.SEGMENT:
+            members = "segment"  # one recipient from the audience's own fields (in the header)
+        else:
+            return {}
+        template = self.template
+        setup = [
+            setup_object_snapshot(template),
+            template.customer_key_path,
+            template.required_driver_fields,
+            setup_object_snapshot(template.exstream_communication),
+            list(template.mappings.order_by("pk").values()),
+        ]
+
+        def digest(value: Any) -> str:
+            return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+        return {
+            "header": digest(self.header()),
+            "template": digest(setup),
+            "title": digest(self.title_context),
+            "audience": members,
+        }
+
     def recipients(self) -> Iterator[Recipient]:
         audience = self.communication.audience
         assert audience is not None
@@ -181,14 +224,30 @@ class Composer:
         )
         return title_data, title_problems, recipient_part
 
-    def payloads(self) -> Iterator[Payload]:
+    def payloads(
+        self, recipients: Iterable[Recipient] | None = None, *, start: int = 1
+    ) -> Iterator[Payload]:
+        """The messages, in sequence from ``start``: of every recipient, or of ``recipients``
+        (a slice of ``recipients()`` read beforehand). The title-level mapping runs here, at
+        once; building each message after that runs no query unless the composer holds
+        royalty lines or statements (``queries_per_recipient``)."""
+        split = self._split_mappings()
+        return self._payloads(split, self.recipients() if recipients is None else recipients, start)
+
+    def _payloads(
+        self,
+        split: tuple[dict[str, Any], list[str], Any],
+        recipients: Iterable[Recipient],
+        start: int,
+    ) -> Iterator[Payload]:
         fields = self.recipient_fields
         channels = self.channels
         default_channel = channels[0]
         royalty = self.royalty_lines
         dumps = canonical_json
-        title_data, title_problems, recipient_part = self._split_mappings()
-        for sequence, recipient in enumerate(self.recipients(), start=1):
+        title_data, title_problems, recipient_part = split
+        channel_jsons: dict[str, str] = {}
+        for sequence, recipient in enumerate(recipients, start=start):
             src = self.statements.get(recipient.key) or {
                 "royalty_lines": royalty.get(recipient.contact_id or 0, []),
             }
@@ -201,8 +260,11 @@ class Composer:
             channel = pref if pref in channels else default_channel
             driver_json = dumps(driver_data)
             # == canonical_json([sequence, recipient.key, channel, driver_data]), encoding the
-            # driver data once for both the hash and the stored row.
-            canonical = f"[{sequence},{dumps(recipient.key)},{dumps(channel)},{driver_json}]"
+            # driver data once for both the hash and the stored row (each channel once).
+            channel_json = channel_jsons.get(channel)
+            if channel_json is None:
+                channel_json = channel_jsons[channel] = dumps(channel)
+            canonical = f"[{sequence},{dumps(recipient.key)},{channel_json},{driver_json}]"
             yield Payload(
                 sequence, recipient, channel, driver_data, problems, canonical, driver_json
             )
@@ -210,12 +272,29 @@ class Composer:
 
 def payload_hash_compute(*, communication: Communication, on_date: datetime.date) -> str:
     """The payload hash from current data, writing nothing."""
+    return payload_hash_and_versions(communication=communication, on_date=on_date)[0]
+
+
+def payload_hash_and_versions(
+    *, communication: Communication, on_date: datetime.date
+) -> tuple[str, dict[str, str]]:
+    """The payload hash from current data and the versions of the inputs it was built from
+    (taken before the recipients are read: if an input moves meanwhile, the versions are the
+    older ones and the next check recomputes)."""
     composer = Composer.load(communication, on_date=on_date)
+    versions = composer.input_versions()
     hasher = hashlib.sha256(composer.header().encode())
     for payload in composer.payloads():
         hasher.update(b"\n")
         hasher.update(payload.canonical.encode())
-    return hasher.hexdigest()
+    return hasher.hexdigest(), versions
+
+
+def input_versions_current(
+    *, communication: Communication, on_date: datetime.date
+) -> dict[str, str]:
+    """The versions of the payload's inputs now, without building any message."""
+    return Composer.load(communication, on_date=on_date).input_versions()
 
 
 def composed_on(communication: Communication) -> datetime.date:

@@ -14,7 +14,11 @@ from django.utils import timezone
 from accounts.audit import log_action
 from integration.communications.chunks import cancel_items, outbox_items
 from integration.communications.create import start_composing
-from integration.communications.payload import composed_on, payload_hash_compute
+from integration.communications.payload import (
+    composed_on,
+    input_versions_current,
+    payload_hash_and_versions,
+)
 from integration.lib.queue import enqueue
 from integration.models import (
     Approval,
@@ -53,11 +57,63 @@ def changed_since_composed(communication: Communication) -> str | None:
     why = stale_reason(communication)
     if why is None:
         return None
-    current = payload_hash_compute(communication=communication, on_date=composed_on(communication))
+    current, versions = payload_hash_and_versions(
+        communication=communication, on_date=composed_on(communication)
+    )
     if current == communication.payload_hash:
-        Communication.objects.filter(pk=communication.pk).update(checked_at=timezone.now())
+        _found_current(communication.pk, current, versions)
         return None
     return why
+
+
+def _found_current(communication_id: int, payload_hash: str, versions: dict[str, str]) -> None:
+    """The payload recomputed from current data is still ``payload_hash``: record when, and
+    the versions of the inputs it was built from (a no-op save moved a version without
+    changing the payload; the next check need not recompute for it again)."""
+    Communication.objects.filter(pk=communication_id, payload_hash=payload_hash).update(
+        checked_at=timezone.now(), input_versions=versions
+    )
+    Communication.objects.filter(pk=communication_id, approved_hash=payload_hash).update(
+        approved_inputs=versions
+    )
+
+
+def inputs_moved(communication: Communication) -> bool:
+    """Cheap (a few queries, nothing per message): has any input of the approved payload
+    moved since the approval recorded its versions? True when no versions were recorded
+    (an input without a cheap version): then the payload must be recomputed."""
+    recorded = communication.approved_inputs or {}
+    if not recorded:
+        return True
+    try:
+        now = input_versions_current(
+            communication=communication, on_date=composed_on(communication)
+        )
+    except ValidationError:
+        return True  # e.g. the template no longer resolves: the recompute says why
+    return now != recorded
+
+
+def approved_payload_refusal(communication: Communication) -> str | None:
+    """For a communication already sending: None when what would be sent is still what was
+    approved (recomputed only when an input version moved); otherwise why not."""
+    if not communication.approved_inputs:
+        # No cheap versions for these inputs: the full recompute before the first chunk is
+        # the check (as before versions existed), not one per chunk.
+        return None
+    if not inputs_moved(communication):
+        return None
+    bound = communication.approved_hash
+    try:
+        current, versions = payload_hash_and_versions(
+            communication=communication, on_date=composed_on(communication)
+        )
+    except ValidationError as exc:
+        return exc.messages[0]
+    if current == bound:
+        _found_current(communication.pk, current, versions)
+        return None
+    return "The data changed after approval, so this chunk would differ from what was approved"
 
 
 def communication_revalidate(*, communication_id: int, reason: str = "") -> bool:
@@ -72,14 +128,15 @@ def communication_revalidate(*, communication_id: int, reason: str = "") -> bool
     if communication is None or communication.status not in Communication.AWAITING_SEND:
         return False
     bound = communication.approved_hash or communication.payload_hash
+    versions: dict[str, str] = {}
     try:
-        current = payload_hash_compute(
+        current, versions = payload_hash_and_versions(
             communication=communication, on_date=composed_on(communication)
         )
     except ValidationError as exc:
         current, reason = "", reason or exc.messages[0]
     if current == bound:
-        Communication.objects.filter(pk=communication_id).update(checked_at=timezone.now())
+        _found_current(communication_id, current, versions)
         return False
     with transaction.atomic():
         locked = Communication.objects.select_for_update().get(pk=communication_id)

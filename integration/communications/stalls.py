@@ -66,6 +66,7 @@ def _restart_composing(locked: Communication, *, actor: Actor, stalled: int, by:
     locked.compose_done = 0
     locked.compose_heartbeat_at = timezone.now()
     locked.payload_hash = ""
+    locked.input_versions = {}
     locked.save(
         update_fields=[
             "compose_attempt",
@@ -155,6 +156,7 @@ def communications_compose_sweep(*, now: datetime.datetime | None = None) -> str
                 "then recompose."
             )
             locked.payload_hash = ""
+            locked.input_versions = {}
             locked.save()
             log_action(
                 actor=None,

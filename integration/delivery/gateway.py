@@ -7,7 +7,7 @@ before it ever submits a chunk a second time. Tests may swap the gateway with ``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -46,7 +46,7 @@ class Gateway(Protocol):
         *,
         external_id: str,
         communication: ExstreamCommunication,
-        records: list[dict[str, Any]],
+        records: Sequence[Mapping[str, Any]],
     ) -> Submitted: ...
 
     def find_batch(self, external_id: str) -> Submitted | None: ...
@@ -91,7 +91,7 @@ class ExstreamGateway:
         *,
         external_id: str,
         communication: ExstreamCommunication,
-        records: list[dict[str, Any]],
+        records: Sequence[Mapping[str, Any]],
     ) -> Submitted:
         result = self.client().submit_batch(
             external_id=external_id, communication=communication, records=records

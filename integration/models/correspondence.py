@@ -150,6 +150,13 @@ class Communication(models.Model):
         blank=True,
         help_text="When the payload was last found current (composed, or recomputed unchanged).",
     )
+    input_versions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Content versions of what the payload was built from (template, mappings, "
+        "audience, title data), taken when it was composed or last found current; empty when "
+        "an input has no cheap version (then every check recomputes the payload).",
+    )
     recipient_count = models.PositiveIntegerField(default=0)
     blocking_count = models.PositiveIntegerField(default=0)
     warning_count = models.PositiveIntegerField(default=0)
@@ -170,6 +177,12 @@ class Communication(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     approved_hash = models.CharField(max_length=64, blank=True)
+    approved_inputs = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The input versions the approved payload was built from, recorded with the "
+        "approval: the check before each chunk recomputes the payload only when one moved.",
+    )
     auto_approved = models.BooleanField(default=False)
     rejection_comment = models.TextField(blank=True)
     void_reason = models.TextField(
@@ -256,6 +269,7 @@ class Communication(models.Model):
         self.approved_by = None
         self.approved_at = None
         self.approved_hash = ""
+        self.approved_inputs = {}
         self.auto_approved = False
 
     @transition(field=status, source=[S.COMPOSING], target=S.DRAFT)
@@ -363,6 +377,11 @@ class Approval(models.Model):
     )
     decision = models.CharField(max_length=20, choices=Decision.choices)
     payload_hash = models.CharField(max_length=64)
+    input_versions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Content versions of the inputs the payload was built from.",
+    )
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

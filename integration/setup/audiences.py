@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, Max, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts import policy
@@ -123,6 +123,16 @@ def _members(audience: Audience) -> Any:
     if audience.territory_code:
         qs = qs.filter(country__in=_countries(audience.territory_code))
     return qs
+
+
+def audience_members_version(audience: Audience) -> str:
+    """A cheap version of an uploaded list's members (one aggregate query): their count and
+    id range after the territory filter, with the territory's countries. Colophon never edits
+    a member in place: an upload replaces the whole list (new ids) and members are otherwise
+    only added, so any change to the list moves this version."""
+    countries = _countries(audience.territory_code) if audience.territory_code else []
+    agg = _members(audience).order_by().aggregate(n=Count("id"), lo=Min("id"), hi=Max("id"))
+    return f"{agg['n']}:{agg['lo']}:{agg['hi']}:{','.join(sorted(countries))}"
 
 
 def audience_recipients(*, audience: Audience, work: Work | None = None) -> Iterator[Recipient]:

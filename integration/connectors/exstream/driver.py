@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
 
@@ -169,6 +171,67 @@ def with_customer_key(flat: dict[str, Any], key_field: str, message_key: str) ->
     if key_field and message_key:
         data[key_field] = message_key
     return data
+
+
+class EncodedRecord(Mapping[str, Any]):
+    """One batch record as stored: the flat driver data's JSON text and the message key for
+    the customer-key field. Read as a mapping it is ``with_customer_key(flat, key_field,
+    key)`` (decoded on first use only). ``wire`` is the JSON object text sent in a JSON batch
+    when the stored text already is the wire form (no dotted driver field to nest, no driver
+    field at the key's place; see ``wire_prefix``): then the record is never decoded and
+    re-encoded on the way out."""
+
+    __slots__ = ("_data", "flat_json", "key", "key_field", "wire")
+
+    def __init__(self, flat_json: str, key_field: str, key: str, wire: str | None = None):
+        self.flat_json = flat_json
+        self.key_field = key_field
+        self.key = key
+        self.wire = wire
+        self._data: dict[str, Any] | None = None
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = with_customer_key(json.loads(self.flat_json), self.key_field, self.key)
+        return self._data
+
+    def __getitem__(self, name: str) -> Any:
+        return self._decoded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+
+def wire_prefix(driver_fields: list[str], key_field: str) -> str | None:
+    """For a JSON batch: the text that, put in front of a stored flat record's JSON object
+    (after its ``{``), gives the record as it goes on the wire (nested, with the key), with
+    ``%s`` where the JSON-encoded key goes; None when the stored form is not the wire form (a
+    dotted driver field needs nesting, or a driver field sits where the key goes)."""
+    if not key_field or any("." in name for name in driver_fields):
+        return None
+    top = key_field.split(".", 1)[0]
+    if top in driver_fields:
+        return None
+    placeholder = "\u0000KEY\u0000"
+    text = json.dumps(nest({key_field: placeholder}), separators=(",", ":"))
+    encoded_placeholder = json.dumps(placeholder)
+    if text.count(encoded_placeholder) != 1:
+        return None
+    return text[:-1].replace("%", "%%").replace(encoded_placeholder, "%s")
+
+
+def wire_record(prefix: str, key: str, flat_json: str) -> str | None:
+    """The wire form of a stored flat record (see ``wire_prefix``); None if the stored text
+    is not a JSON object."""
+    body = flat_json.strip()
+    if body[:1] != "{" or body[-1:] != "}":
+        return None
+    head = prefix % encode_basestring_ascii(key)  # == json.dumps(key), without its set-up
+    rest = body[1:].lstrip()
+    return head + "}" if rest == "}" else head + "," + rest
 
 
 def record_key(record: dict[str, Any], key_field: str) -> str:

@@ -7,7 +7,7 @@ import base64
 import functools
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from xml.etree.ElementTree import Element, tostring
 
@@ -24,7 +24,14 @@ from integration.connectors.exstream.base import (
     _parsed,
     tenant,
 )
-from integration.connectors.exstream.driver import JSON, XML, encode_driver, nest, xml_record
+from integration.connectors.exstream.driver import (
+    JSON,
+    XML,
+    EncodedRecord,
+    encode_driver,
+    nest,
+    xml_record,
+)
 from integration.lib.http import ExternalServiceError
 
 logger = logging.getLogger(__name__)
@@ -146,7 +153,7 @@ class OrchestrationApi(Transport):
         *,
         external_id: str,
         communication: Any,
-        records: list[dict[str, Any]],
+        records: Sequence[Mapping[str, Any]],
         domain: str | None = None,
         channel: str | None = None,
     ) -> BatchResult:
@@ -171,17 +178,25 @@ class OrchestrationApi(Transport):
                 driverDataSource=communication.prod_dsn,
             )
             for record in records:
-                root.append(xml_record(record, getattr(communication, "driver_root", "")))
+                root.append(xml_record(dict(record), getattr(communication, "driver_root", "")))
             data = tostring(root, encoding="utf-8", xml_declaration=True)
             content_type = "application/xml"
         else:
-            body = {
-                "externalId": external_id,
-                "communicationId": communication.communication_id,
-                "driverDataSource": communication.prod_dsn,
-                "records": [nest(r) for r in records],
-            }
-            data = json.dumps(body).encode()
+            envelope = json.dumps(
+                {
+                    "externalId": external_id,
+                    "communicationId": communication.communication_id,
+                    "driverDataSource": communication.prod_dsn,
+                }
+            )
+            # A record whose stored text already is the wire form goes as it is.
+            encoded = ",".join(
+                r.wire
+                if isinstance(r, EncodedRecord) and r.wire is not None
+                else json.dumps(nest(dict(r)))
+                for r in records
+            )
+            data = (envelope[:-1] + ', "records": [' + encoded + "]}").encode()
             content_type = "application/json"
         response = self.call(
             "POST",
