@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0022_contact_consent'),
+        ('integration', '0024_audience_weekly_partner_notices'),
     ]
 
     operations = [
