@@ -91,6 +91,33 @@ def replay(log: list[dict[str, Any]]) -> float:
     return time.perf_counter() - started
 
 
+def _profile_top(profiler: Any, limit: int = 15) -> list[str]:
+    """The initial sync's profile, top functions by cumulative time (project code and the
+    database driver only, so the list says where the time goes), also printed to stderr.
+    ``BENCH_PROFILE_OUT`` names a file to keep the raw stats in (``python -m pstats``)."""
+    import pstats
+
+    stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative")
+    if os.environ.get("BENCH_PROFILE_OUT"):
+        stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
+    stats.print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+    rows = []
+    for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        where = filename.replace(str(ROOT) + "/", "")
+        if where.startswith(("integration/", "psycopg", ".venv")) or "psycopg" in where:
+            short = where.split("site-packages/")[-1]
+            rows.append(
+                (
+                    cumtime,
+                    f"{short}:{line}({name}) {calls} calls, "
+                    f"{tottime:.2f} s own, {cumtime:.2f} s cumulative",
+                )
+            )
+    rows.sort(reverse=True)
+    return [text for _cum, text in rows[:limit]]
+
+
 def run(products: int, profile: bool = False) -> dict[str, Any]:
     from _common import backend, database_url, django_setup, migrate
 
@@ -155,11 +182,10 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
         run = consonance_sync(run=sync_run_start(enqueue_task=False), client=client)
         sync_seconds = time.perf_counter() - t0
         restore()
+        top: list[str] = []
         if profiler is not None:
-            import pstats
-
             profiler.disable()
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+            top = _profile_top(profiler)
         assert run.status == SyncRun.Status.SUCCEEDED, run.message
         mirrored = Product.objects.count()
         replay_seconds = replay(log)
@@ -203,6 +229,7 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
             "resync_to_replay_ratio": round(resync_seconds / resync_replay_seconds, 3),
             "noop_resync_unchanged": resync.unchanged,
             "noop_resync_rows_written": len(writes),
+            **({"profile_top": top} if top else {}),
         }
     finally:
         server.terminate()
@@ -214,7 +241,12 @@ def main() -> None:
     parser.add_argument(
         "--products", type=int, default=int(os.environ.get("BENCH_PRODUCTS", "10000"))
     )
-    parser.add_argument("--profile", action="store_true", help="cProfile the initial sync.")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        default=os.environ.get("BENCH_PROFILE", "") not in ("", "0", "false"),
+        help="cProfile the initial sync (or BENCH_PROFILE=1); its top entries go in the notes.",
+    )
     args = parser.parse_args()
     result = run(args.products, profile=args.profile)
     print(json.dumps(result, indent=2))
@@ -258,6 +290,11 @@ def summary(r: dict) -> dict:
             "(CONSONANCE_PREFETCH); the replay is sequential, so a ratio below 1 is possible.",
             "One sync per run (an initial sync can only happen once per database); the replay "
             "runs right after it against the same server.",
+            *(
+                ["cProfile of the initial sync, top by cumulative time:", *r["profile_top"]]
+                if r.get("profile_top")
+                else []
+            ),
         ],
     }
 

@@ -8,13 +8,14 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from integration.catalogue.diff import EventSpec, Kind, Outcome, diff_contract
 from integration.catalogue.mirror import change_events_build, parse_iso_date
 from integration.connectors.consonance.mapping import content_hash
 from integration.lib.bulk import insert_rows
+from integration.lib.upsert import upsert_rows
 from integration.models import (
     ChangeEvent,
     Contract,
@@ -42,6 +43,27 @@ def _contract_values(doc: dict[str, Any]) -> dict[str, Any]:
         "client_consonance_id": (doc["client"] or {}).get("id"),
         "client_name": str((doc["client"] or {}).get("name") or "")[:300],
     }
+
+
+CONTRACT_UPDATE = [
+    "work",
+    "imprint",
+    "raw",
+    "snapshot",
+    "content_hash",
+    "source",
+    "synced_at",
+    "withdrawn_at",
+    "name",
+    "signed_date",
+    "term_months",
+    "review_date",
+    "terminated_date",
+    "ms_delivery_date",
+    "pub_before_date",
+    "client_consonance_id",
+    "client_name",
+]
 
 
 def _apply_contract(
@@ -170,8 +192,9 @@ def _create_contracts(
     works: dict[int, tuple[int, int]],
     now: Any,
 ) -> None:
-    """Bulk path for contracts new to the mirror (the bulk of an initial sync)."""
-    insert_rows(
+    """Bulk path for contracts new to the mirror (the bulk of an initial sync): one upsert
+    keyed by Consonance id returns their primary keys."""
+    pks = upsert_rows(
         Contract,
         [
             Contract(
@@ -187,12 +210,15 @@ def _create_contracts(
             )
             for doc, raw in items
         ],
+        key="consonance_id",
+        update=CONTRACT_UPDATE,
+        changed=["content_hash"],
+        reinstate="withdrawn_at",
     )
-    pks = dict(
-        Contract.objects.filter(consonance_id__in=[d["id"] for d, _ in items]).values_list(
-            "consonance_id", "pk"
-        )
-    )
+    if len(pks) != len(items):
+        # Stored meanwhile by another writer with the same content: not new after all; the
+        # caller stores this page one contract at a time instead, as for any failed batch.
+        raise IntegrityError("Some contracts of this page were stored meanwhile.")
     product_pks = dict(
         Product.objects.filter(
             consonance_id__in=[

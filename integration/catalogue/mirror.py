@@ -23,6 +23,7 @@ from integration.catalogue.diff import WORK_FIELDS, EventSpec, Kind, Outcome, di
 from integration.catalogue.parties import resolve_imprints, upsert_contacts
 from integration.connectors.consonance.mapping import content_hash
 from integration.lib.bulk import insert_rows
+from integration.lib.upsert import upsert_rows
 from integration.models import (
     ChangeEvent,
     Contract,
@@ -133,6 +134,37 @@ def _replace_work_children(
     insert_rows(SupportingResource, resources)
 
 
+PRODUCT_UPDATE = [
+    "work",
+    "raw",
+    "snapshot",
+    "content_hash",
+    "source",
+    "synced_at",
+    "withdrawn_at",
+    "isbn13",
+    "full_title",
+    "product_form",
+    "product_form_description",
+    "publication_date",
+    "planned_publication_date",
+    "publishing_status",
+    "availability",
+    "for_sale_territories",
+    "not_for_sale_territories",
+]
+WORK_UPDATE = [
+    "imprint",
+    "raw",
+    "snapshot",
+    "content_hash",
+    "source",
+    "synced_at",
+    "withdrawn_at",
+    *WORK_FIELDS.values(),
+]
+
+
 def _upsert_products(
     work_pks: dict[int, int], docs: list[dict[str, Any]], *, source: str, now: Any
 ) -> dict[int, int]:
@@ -187,28 +219,22 @@ def _upsert_products(
                 )
             )
             repriced.append((pk, doc))
-    if to_create:
-        insert_rows(Product, to_create)
-    if to_update:
-        Product.objects.bulk_update(
-            to_update,
-            [
-                "work_id",
-                "raw",
-                "snapshot",
-                "content_hash",
-                "source",
-                "synced_at",
-                "withdrawn_at",
-                *_product_values(next(iter(wanted.values()))[1]),
-            ],
-        )
     mapping = {cid: v[0] for cid, v in existing.items()}
-    if to_create:
+    # One statement for the new and the changed: the database compares the hashes again, so a
+    # product another writer stored meanwhile with the same content is not written twice.
+    stored = upsert_rows(
+        Product,
+        to_create + to_update,
+        key="consonance_id",
+        update=PRODUCT_UPDATE,
+        changed=["content_hash", "work"],
+        reinstate="withdrawn_at",
+    )
+    mapping.update(stored)
+    unreturned = [p.consonance_id for p in to_create if p.consonance_id not in mapping]
+    if unreturned:
         mapping.update(
-            Product.objects.filter(
-                consonance_id__in=[p.consonance_id for p in to_create]
-            ).values_list("consonance_id", "pk")
+            Product.objects.filter(consonance_id__in=unreturned).values_list("consonance_id", "pk")
         )
     if repriced:
         Price.objects.filter(product_id__in=[pk for pk, _ in repriced]).delete()
@@ -316,12 +342,6 @@ def _apply_works(
         )
         for cid in new_ids
     ]
-    insert_rows(Work, new_works)
-    work_pks = {cid: existing[cid]["pk"] for cid in changed_ids}
-    if new_ids:
-        work_pks.update(
-            Work.objects.filter(consonance_id__in=new_ids).values_list("consonance_id", "pk")
-        )
     updates = [
         Work(
             pk=existing[cid]["pk"],
@@ -337,19 +357,20 @@ def _apply_works(
         )
         for cid in changed_ids
     ]
-    if updates:
-        Work.objects.bulk_update(
-            updates,
-            [
-                "imprint",
-                "raw",
-                "snapshot",
-                "content_hash",
-                "source",
-                "synced_at",
-                "withdrawn_at",
-                *WORK_FIELDS.values(),
-            ],
+    # One statement for the new and the changed works of the page, keyed by Consonance id.
+    work_pks = upsert_rows(
+        Work,
+        new_works + updates,
+        key="consonance_id",
+        update=WORK_UPDATE,
+        changed=["content_hash"],
+        reinstate="withdrawn_at",
+    )
+    work_pks.update({cid: existing[cid]["pk"] for cid in changed_ids})
+    unreturned = [cid for cid in new_ids if cid not in work_pks]
+    if unreturned:
+        work_pks.update(
+            Work.objects.filter(consonance_id__in=unreturned).values_list("consonance_id", "pk")
         )
     products = _upsert_products(work_pks, touched, source=source, now=now)
     _replace_work_children(work_pks, touched, contacts)

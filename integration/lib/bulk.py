@@ -15,6 +15,7 @@ whatever counts statements still sees it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -62,21 +63,48 @@ def insert_rows(
         ", ".join(["%s"] * len(fields)),
         suffix,
     ).rstrip()
-    plan = [(f, f.attname, isinstance(f, _PREPARED)) for f in fields]
-    rows: list[list[Any]] = []
-    for obj in objs:
-        row = []
-        for field, attname, prepare in plan:
-            value = getattr(obj, attname)
-            row.append(field.get_db_prep_save(value, connection) if prepare else value)
-        rows.append(row)
     if connection.vendor == "postgresql" and not ignore_conflicts:
+        rows = row_values(connection, fields, objs, json_text=True)
         _copy(connection, model._meta.db_table, [f.column for f in fields], rows)
         return len(rows)
+    rows = row_values(connection, fields, objs)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
             cursor.executemany(sql, rows[start : start + BATCH])
     return len(rows)
+
+
+def row_values(
+    connection: BaseDatabaseWrapper,
+    fields: Sequence[models.Field[Any, Any]],
+    objs: Sequence[models.Model],
+    *,
+    json_text: bool = False,
+) -> list[list[Any]]:
+    """Each object's values for ``fields``, prepared for the database as ``save()`` would.
+
+    With ``json_text`` (PostgreSQL COPY, whose text format the server parses per column type)
+    JSON values are sent as their JSON text, and one object held by several fields or rows (a
+    product's ``raw`` and ``snapshot`` are the same document) is serialised once."""
+    plan = [
+        (f, f.attname, isinstance(f, _PREPARED), json_text and isinstance(f, models.JSONField))
+        for f in fields
+    ]
+    texts: dict[int, str] = {}
+    rows: list[list[Any]] = []
+    for obj in objs:
+        row = []
+        for field, attname, prepare, as_text in plan:
+            value = getattr(obj, attname)
+            if as_text and value is not None:
+                text = texts.get(id(value))
+                if text is None:
+                    text = texts[id(value)] = json.dumps(value, cls=field.encoder)  # type: ignore[attr-defined]
+                row.append(text)
+            else:
+                row.append(field.get_db_prep_save(value, connection) if prepare else value)
+        rows.append(row)
+    return rows
 
 
 def _copy(

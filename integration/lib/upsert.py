@@ -1,0 +1,80 @@
+"""``upsert_rows``: one ``INSERT … ON CONFLICT (key) DO UPDATE … WHERE <changed> RETURNING``
+statement per batch, on PostgreSQL and SQLite alike.
+
+The mirror sends the new and changed records of a page here, keyed by their source id
+(``consonance_id``). A row whose key already exists is updated only when one of the ``changed``
+columns differs from the stored one (``IS DISTINCT FROM`` on PostgreSQL, ``IS NOT`` on SQLite,
+the same null-safe comparison) or when the stored row carries a non-null ``reinstate`` column
+(a withdrawn record that came back); otherwise it is left untouched and not returned. So a
+record another writer stored meanwhile with the same content is not written twice, and the
+comparison happens in the database, not in a read-then-write race.
+
+Returns ``{key: primary key}`` for the rows inserted or updated. Values go through each field's
+``get_db_prep_save`` as ``insert_rows`` does, so what is stored is identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connections, models, router
+
+from integration.lib.bulk import row_values
+
+PG_BATCH = 500
+
+
+def upsert_rows(
+    model: type[models.Model],
+    objs: Sequence[models.Model],
+    *,
+    key: str,
+    update: Sequence[str],
+    changed: Sequence[str],
+    reinstate: str | None = None,
+) -> dict[Any, int]:
+    """Upsert ``objs`` keyed by the unique field ``key``; see the module docstring."""
+    if not objs:
+        return {}
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if not (f.primary_key and isinstance(f, models.AutoField | models.BigAutoField))
+    ]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+
+    def column(name: str) -> str:
+        return quote(str(meta.get_field(name).column))  # type: ignore[union-attr]
+
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    when = [f"{table}.{column(c)} {distinct} EXCLUDED.{column(c)}" for c in changed]
+    if reinstate:
+        when.append(f"{table}.{column(reinstate)} IS NOT NULL")
+    # Identifiers come from model metadata and are quoted; values are parameters.
+    columns = ", ".join(quote(f.column) for f in fields)
+    head = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
+    tail = " ON CONFLICT ({}) DO UPDATE SET {} WHERE {} RETURNING {}, {}".format(
+        column(key),
+        ", ".join(f"{column(c)} = EXCLUDED.{column(c)}" for c in update),
+        " OR ".join(when) if when else "TRUE",
+        quote(pk.column),
+        column(key),
+    )
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    limit = connection.features.max_query_params
+    batch = max(1, limit // len(fields)) if limit else PG_BATCH
+    rows = row_values(connection, fields, objs)
+    result: dict[Any, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            sql = head + ", ".join([placeholders] * len(chunk)) + tail
+            cursor.execute(sql, [value for row in chunk for value in row])
+            result.update((k, p) for p, k in cursor.fetchall())
+    return result
