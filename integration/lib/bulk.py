@@ -65,7 +65,7 @@ def insert_rows(
     ).rstrip()
     if connection.vendor == "postgresql" and not ignore_conflicts:
         rows = row_values(connection, fields, objs, json_text=True)
-        _copy(connection, model._meta.db_table, [f.column for f in fields], rows)
+        copy_rows(connection, model._meta.db_table, [f.column for f in fields], rows)
         return len(rows)
     rows = row_values(connection, fields, objs)
     with connection.cursor() as cursor:
@@ -107,7 +107,7 @@ def row_values(
     return rows
 
 
-def _copy(
+def copy_rows(
     connection: BaseDatabaseWrapper, table: str, columns: list[str], rows: list[list[Any]]
 ) -> None:
     """``COPY table (columns) FROM STDIN`` with ``rows`` (PostgreSQL, psycopg 3)."""

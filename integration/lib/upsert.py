@@ -15,14 +15,14 @@ Returns ``{key: primary key}`` for the rows inserted or updated. Values go throu
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
-from integration.lib.bulk import row_values
-
-PG_BATCH = 500
+from integration.lib.bulk import copy_rows, row_values
 
 
 def upsert_rows(
@@ -66,9 +66,11 @@ def upsert_rows(
         quote(pk.column),
         column(key),
     )
+    if connection.vendor == "postgresql":
+        return _upsert_staged(connection, meta.db_table, fields, objs, columns, tail)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    limit = connection.features.max_query_params
-    batch = max(1, limit // len(fields)) if limit else PG_BATCH
+    limit = connection.features.max_query_params or 999
+    batch = max(1, limit // len(fields))
     rows = row_values(connection, fields, objs)
     result: dict[Any, int] = {}
     with connection.cursor() as cursor:
@@ -78,3 +80,40 @@ def upsert_rows(
             cursor.execute(sql, [value for row in chunk for value in row])
             result.update((k, p) for p, k in cursor.fetchall())
     return result
+
+
+def _upsert_staged(
+    connection: BaseDatabaseWrapper,
+    db_table: str,
+    fields: Sequence[models.Field[Any, Any]],
+    objs: Sequence[models.Model],
+    columns: str,
+    tail: str,
+) -> dict[Any, int]:
+    """PostgreSQL: COPY the rows into a session-local staging table shaped like the target
+    (created once per connection, emptied before each use), then one
+    ``INSERT … SELECT … ON CONFLICT … RETURNING``. A statement with thousands of parameters
+    costs more to build, send and plan than the COPY does. All of it runs in one transaction
+    (a savepoint inside the caller's), so it also works behind a transaction-pooling proxy;
+    the staging table's name carries a digest of the column list, so a connection that
+    outlives a migration gets a new one instead of a stale shape."""
+    quote = connection.ops.quote_name
+    name = f"colophon_stage_{db_table}_{zlib.crc32(columns.encode()):08x}"[-63:]
+    stage = quote(name)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        # Identifiers come from model metadata and are quoted.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "  # noqa: S608
+            f"SELECT {columns} FROM {quote(db_table)} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {stage}")
+        copy_rows(
+            connection,
+            name,
+            [f.column for f in fields],
+            row_values(connection, fields, objs, json_text=True),
+        )
+        cursor.execute(
+            f"INSERT INTO {quote(db_table)} ({columns}) SELECT {columns} FROM {stage}{tail}"  # noqa: S608
+        )
+        return {k: p for p, k in cursor.fetchall()}
