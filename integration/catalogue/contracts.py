@@ -197,7 +197,7 @@ def _create_contracts(
     pks = upsert_rows(
         Contract,
         [
-            Contract(
+            dict(
                 consonance_id=doc["id"],
                 work_id=works[doc["work_id"]][0],
                 imprint_id=works[doc["work_id"]][1],
@@ -226,12 +226,16 @@ def _create_contracts(
             ]
         ).values_list("consonance_id", "pk")
     )
-    rights, deliveries, gratis, events = [], [], [], []
+    # Rows as mappings (see insert_rows): cheaper than thousands of model instances.
+    rights: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    gratis: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     for doc, _raw in items:
         pk = pks[doc["id"]]
         for r in doc["rights"]:
             rights.append(
-                LicensedRight(
+                dict(
                     contract_id=pk,
                     consonance_id=r["id"],
                     right_type=r["right_type"][:100],
@@ -241,7 +245,7 @@ def _create_contracts(
             )
         for d in doc["deliveries"]:
             deliveries.append(
-                DeliveryDate(
+                dict(
                     contract_id=pk,
                     consonance_id=d["id"],
                     deliverable_type=d["type"][:100],
@@ -253,7 +257,7 @@ def _create_contracts(
             )
         for g in doc["gratis"]:
             gratis.append(
-                GratisCopy(
+                dict(
                     contract_id=pk,
                     consonance_id=g["id"],
                     product_id=product_pks.get(g["product_id"]),
@@ -266,7 +270,7 @@ def _create_contracts(
             )
         work_pk, imprint_id = works[doc["work_id"]]
         events.append(
-            ChangeEvent(
+            dict(
                 created_at=now,
                 kind=Kind.CREATED,
                 imprint_id=imprint_id,
@@ -275,7 +279,7 @@ def _create_contracts(
                 field="contract",
                 new_value=doc["name"],
                 source=source,
-                sync_run=run,
+                sync_run_id=run.pk if run is not None else None,
             )
         )
     insert_rows(LicensedRight, rights)

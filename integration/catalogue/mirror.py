@@ -68,9 +68,9 @@ def _product_values(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _prices(product_pk: int, doc: dict[str, Any]) -> list[Price]:
+def _prices(product_pk: int, doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        Price(
+        dict(
             product_id=product_pk,
             consonance_id=p["id"][:64],
             amount=Decimal(p["amount"]),
@@ -93,12 +93,15 @@ def _replace_work_children(
     Contribution.objects.filter(work_id__in=pks).delete()
     MarketingText.objects.filter(work_id__in=pks).delete()
     SupportingResource.objects.filter(work_id__in=pks).delete()
-    contributions, texts, resources = [], [], []
+    # Rows as mappings (see insert_rows): thousands of model instances cost more than the insert.
+    contributions: list[dict[str, Any]] = []
+    texts: list[dict[str, Any]] = []
+    resources: list[dict[str, Any]] = []
     for doc in docs:
         wpk = work_pks[doc["id"]]
         for c in doc["contributions"]:
             contributions.append(
-                Contribution(
+                dict(
                     work_id=wpk,
                     contact_id=contacts[c["contact"]["id"]],
                     consonance_id=c["id"],
@@ -110,7 +113,7 @@ def _replace_work_children(
             )
         for t in doc["marketing_texts"]:
             texts.append(
-                MarketingText(
+                dict(
                     work_id=wpk,
                     consonance_id=t["id"],
                     text_type=t["type"][:10],
@@ -120,7 +123,7 @@ def _replace_work_children(
             )
         for r in doc["resources"]:
             resources.append(
-                SupportingResource(
+                dict(
                     work_id=wpk,
                     consonance_id=r["id"],
                     url=r["url"][:1000],
@@ -184,13 +187,15 @@ def _upsert_products(
             consonance_id__in=missing
         ).values_list("consonance_id", "pk", "content_hash", "work_id", "withdrawn_at"):
             existing[cid] = (pk, h, work_id, withdrawn)
-    to_create, to_update, repriced = [], [], []
+    to_create: list[dict[str, Any]] = []
+    to_update: list[dict[str, Any]] = []
+    repriced = []
     for cid, (work_cid, doc) in wanted.items():
         digest = content_hash(doc)
         values = _product_values(doc)
         if cid not in existing:
             to_create.append(
-                Product(
+                dict(
                     consonance_id=cid,
                     work_id=work_pks[work_cid],
                     raw=doc,
@@ -205,8 +210,7 @@ def _upsert_products(
         pk, old_hash, old_work, withdrawn = existing[cid]
         if old_hash != digest or old_work != work_pks[work_cid] or withdrawn:
             to_update.append(
-                Product(
-                    pk=pk,
+                dict(
                     consonance_id=cid,
                     work_id=work_pks[work_cid],
                     raw=doc,
@@ -231,7 +235,7 @@ def _upsert_products(
         reinstate="withdrawn_at",
     )
     mapping.update(stored)
-    unreturned = [p.consonance_id for p in to_create if p.consonance_id not in mapping]
+    unreturned = [p["consonance_id"] for p in to_create if p["consonance_id"] not in mapping]
     if unreturned:
         mapping.update(
             Product.objects.filter(consonance_id__in=unreturned).values_list("consonance_id", "pk")
@@ -239,7 +243,7 @@ def _upsert_products(
     if repriced:
         Price.objects.filter(product_id__in=[pk for pk, _ in repriced]).delete()
     prices = [pr for pk, doc in repriced for pr in _prices(pk, doc)]
-    prices += [pr for p in to_create for pr in _prices(mapping[p.consonance_id], p.snapshot)]
+    prices += [pr for p in to_create for pr in _prices(mapping[p["consonance_id"]], p["snapshot"])]
     insert_rows(Price, prices)
     gone = [
         pk
@@ -261,9 +265,10 @@ def change_events_build(
     run: SyncRun | None,
     contract_pk: int | None = None,
     now: Any,
-) -> list[ChangeEvent]:
+) -> list[dict[str, Any]]:
+    """Change event rows (mappings for ``insert_rows``) for ``specs``."""
     return [
-        ChangeEvent(
+        dict(
             created_at=now,
             kind=s.kind,
             imprint_id=imprint_id,
@@ -274,7 +279,7 @@ def change_events_build(
             old_value=s.old,
             new_value=s.new,
             source=source,
-            sync_run=run,
+            sync_run_id=run.pk if run is not None else None,
         )
         for s in specs
     ]
@@ -330,9 +335,9 @@ def _apply_works(
         Work.objects.filter(consonance_id__in=changed_ids).values_list("consonance_id", "snapshot")
     )
     new_works = [
-        Work(
+        dict(
             consonance_id=cid,
-            imprint=imprint_for(docs[cid][0]),
+            imprint_id=imprint_for(docs[cid][0]).pk,
             raw=docs[cid][1],
             snapshot=docs[cid][0],
             content_hash=hashes[cid],
@@ -343,10 +348,9 @@ def _apply_works(
         for cid in new_ids
     ]
     updates = [
-        Work(
-            pk=existing[cid]["pk"],
+        dict(
             consonance_id=cid,
-            imprint=imprint_for(docs[cid][0]),
+            imprint_id=imprint_for(docs[cid][0]).pk,
             raw=docs[cid][1],
             snapshot=docs[cid][0],
             content_hash=hashes[cid],
@@ -374,11 +378,11 @@ def _apply_works(
         )
     products = _upsert_products(work_pks, touched, source=source, now=now)
     _replace_work_children(work_pks, touched, contacts)
-    events: list[ChangeEvent] = []
+    events: list[dict[str, Any]] = []
     for cid in new_ids:
         doc = docs[cid][0]
         events.append(
-            ChangeEvent(
+            dict(
                 created_at=now,
                 kind=Kind.CREATED,
                 imprint_id=imprint_for(doc).pk,
@@ -386,7 +390,7 @@ def _apply_works(
                 field="work",
                 new_value=doc["title"],
                 source=source,
-                sync_run=run,
+                sync_run_id=run.pk if run is not None else None,
             )
         )
     for cid in changed_ids:

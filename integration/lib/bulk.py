@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connections, models, router
@@ -32,14 +32,17 @@ _PREPARED = (
     models.TimeField,
 )
 BATCH = 500
+# A model instance, or a mapping of attribute names to values (see ``row_values``).
+Row = models.Model | Mapping[str, Any]
 
 
 def insert_rows(
-    model: type[models.Model], objs: Sequence[models.Model], *, ignore_conflicts: bool = False
+    model: type[models.Model], objs: Sequence[Row], *, ignore_conflicts: bool = False
 ) -> int:
-    """Insert ``objs``; with ``ignore_conflicts`` a row that would break a unique constraint is
-    skipped (``ON CONFLICT DO NOTHING`` / ``INSERT OR IGNORE``), as ``bulk_create`` does.
-    Returns the number of rows sent (not the number stored)."""
+    """Insert ``objs`` (instances or mappings, see ``row_values``); with ``ignore_conflicts``
+    a row that would break a unique constraint is skipped (``ON CONFLICT DO NOTHING`` /
+    ``INSERT OR IGNORE``), as ``bulk_create`` does. Returns the number of rows sent (not the
+    number stored)."""
     if not objs:
         return 0
     connection = connections[router.db_for_write(model)]
@@ -77,11 +80,15 @@ def insert_rows(
 def row_values(
     connection: BaseDatabaseWrapper,
     fields: Sequence[models.Field[Any, Any]],
-    objs: Sequence[models.Model],
+    objs: Sequence[Row],
     *,
     json_text: bool = False,
 ) -> list[list[Any]]:
-    """Each object's values for ``fields``, prepared for the database as ``save()`` would.
+    """Each row's values for ``fields``, prepared for the database as ``save()`` would.
+
+    A row is a model instance or, cheaper for many rows, a mapping of attribute names
+    (``work_id``, not ``work``) to values; a field it leaves out takes the field's default, as
+    a new instance would. An unknown name is an error, not a silently dropped value.
 
     With ``json_text`` (PostgreSQL COPY, whose text format the server parses per column type)
     JSON values are sent as their JSON text, and one object held by several fields or rows (a
@@ -90,12 +97,21 @@ def row_values(
         (f, f.attname, isinstance(f, _PREPARED), json_text and isinstance(f, models.JSONField))
         for f in fields
     ]
+    known = {f.attname for f in fields}
+    defaults: dict[str, Any] | None = None
     texts: dict[int, str] = {}
     rows: list[list[Any]] = []
     for obj in objs:
+        if isinstance(obj, Mapping):
+            if not obj.keys() <= known:
+                raise TypeError(f"Unknown fields for these rows: {sorted(obj.keys() - known)}")
+            if defaults is None:
+                defaults = {f.attname: f.get_default() for f in fields}
+            values = [obj.get(attname, defaults[attname]) for _f, attname, _p, _t in plan]
+        else:
+            values = [getattr(obj, attname) for _f, attname, _p, _t in plan]
         row = []
-        for field, attname, prepare, as_text in plan:
-            value = getattr(obj, attname)
+        for (field, _attname, prepare, as_text), value in zip(plan, values, strict=True):
             if as_text and value is not None:
                 text = texts.get(id(value))
                 if text is None:

@@ -22,12 +22,12 @@ from typing import Any
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from integration.lib.bulk import copy_rows, row_values
+from integration.lib.bulk import Row, copy_rows, row_values
 
 
 def upsert_rows(
     model: type[models.Model],
-    objs: Sequence[models.Model],
+    objs: Sequence[Row],
     *,
     key: str,
     update: Sequence[str],
@@ -86,7 +86,7 @@ def _upsert_staged(
     connection: BaseDatabaseWrapper,
     db_table: str,
     fields: Sequence[models.Field[Any, Any]],
-    objs: Sequence[models.Model],
+    objs: Sequence[Row],
     columns: str,
     tail: str,
 ) -> dict[Any, int]:

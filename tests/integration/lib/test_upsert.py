@@ -103,3 +103,23 @@ def test_insert_rows_is_seen_by_query_capture_and_raises_integrity_errors():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_rows(Contact, [contact(1, "Ann", "h1"), contact(1, "Ann", "h1")])
     assert not Contact.objects.exists()
+
+
+def test_rows_as_mappings_take_field_defaults_and_reject_unknown_names():
+    product = ProductFactory.create()
+    row = {"product_id": product.pk, "amount": "9.99", "currency": "EUR", "price_type": "02"}
+    assert insert_rows(Price, [row]) == 1
+    stored = Price.objects.get()
+    # Left out: the field's default, as a new instance would have.
+    assert (stored.territory, stored.effective_from) == ("", None)
+    with pytest.raises(TypeError, match="product"):
+        insert_rows(Price, [{"product": product, "amount": "1", "currency": "EUR"}])
+    pks = upsert_rows(
+        Contact,
+        [{"consonance_id": 7, "name": "Di", "content_hash": "h7"}],
+        key="consonance_id",
+        update=["name", "content_hash"],
+        changed=["content_hash"],
+    )
+    di = Contact.objects.get(pk=pks[7])
+    assert (di.name, di.emails, di.raw, di.kind) == ("Di", [], {}, Contact.Kind.PERSON)
