@@ -234,8 +234,15 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
         stores, restore_stores = _timing_stores()
         db_pid = _database_pid()
         db0, vendor0 = _cpu_of(db_pid) if db_pid else 0.0, _cpu_of(server.pid)
+        statements: list[str] = []
+
+        def count_statements(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            statements.append(sql.split(None, 1)[0].upper())
+            return execute(sql, params, many, context)
+
         t0, cpu0 = time.perf_counter(), time.process_time()
-        run = consonance_sync(run=sync_run_start(enqueue_task=False), client=client)
+        with connection.execute_wrapper(count_statements):
+            run = consonance_sync(run=sync_run_start(enqueue_task=False), client=client)
         sync_seconds = time.perf_counter() - t0
         sync_cpu_seconds = time.process_time() - cpu0
         db_cpu_seconds = (_cpu_of(db_pid) - db0) if db_pid else 0.0
@@ -287,6 +294,10 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
             # CPU on a shared machine is steadier than wall time: the syncing process (both
             # threads), its PostgreSQL backend, and the sandbox vendor serving the pages.
             "initial_sync_database_cpu_seconds": round(db_cpu_seconds, 2),
+            # Round trips to the database: on a loaded machine each costs a scheduling delay.
+            "initial_sync_statements": {
+                verb: statements.count(verb) for verb in sorted(set(statements))
+            },
             "initial_sync_vendor_cpu_seconds": round(vendor_cpu_seconds, 2),
             "products_per_second": round(mirrored / sync_seconds, 1),
             "sync_to_replay_ratio": round(sync_seconds / replay_seconds, 3),

@@ -93,20 +93,22 @@ def _upsert_staged(
     """PostgreSQL: COPY the rows into a session-local staging table shaped like the target
     (created once per connection, emptied before each use), then one
     ``INSERT … SELECT … ON CONFLICT … RETURNING``. A statement with thousands of parameters
-    costs more to build, send and plan than the COPY does. All of it runs in one transaction
-    (a savepoint inside the caller's), so it also works behind a transaction-pooling proxy;
+    costs more to build, send and plan than the COPY does. All of it runs in one transaction,
+    so it also works behind a transaction-pooling proxy;
     the staging table's name carries a digest of the column list, so a connection that
     outlives a migration gets a new one instead of a stale shape."""
     quote = connection.ops.quote_name
     name = f"colophon_stage_{db_table}_{zlib.crc32(columns.encode()):08x}"[-63:]
     stage = quote(name)
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        # Identifiers come from model metadata and are quoted.
+    # In the caller's transaction (a new one only when there is none), without a savepoint of
+    # its own: every statement here is a round trip.
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
+        # Identifiers come from model metadata and are quoted; no parameters, so both
+        # statements go in one round trip.
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "  # noqa: S608
-            f"SELECT {columns} FROM {quote(db_table)} WITH NO DATA"
+            f"SELECT {columns} FROM {quote(db_table)} WITH NO DATA; TRUNCATE {stage}"
         )
-        cursor.execute(f"TRUNCATE {stage}")
         copy_rows(
             connection,
             name,
