@@ -104,7 +104,7 @@ def _apply_contract(
     else:
         Contract.objects.filter(pk=row["pk"]).update(**values)
         contract = Contract(pk=row["pk"])
-        specs = diff_contract(row["snapshot"] or {}, doc)
+        specs = diff_contract(row.get("snapshot") or {}, doc)
         outcome.updated += 1
     rights = {r.consonance_id: r for r in LicensedRight.objects.filter(contract=contract)}
     for r in doc["rights"]:
@@ -301,7 +301,7 @@ def mirror_contracts(
     existing: dict[int, dict[str, Any]] = {
         row["consonance_id"]: dict(row)
         for row in Contract.objects.filter(consonance_id__in=ids).values(
-            "pk", "consonance_id", "content_hash", "withdrawn_at", "snapshot"
+            "pk", "consonance_id", "content_hash", "withdrawn_at"
         )
     }
     pending = [
@@ -316,6 +316,12 @@ def mirror_contracts(
     outcome.unchanged += len(items) - len(pending)
     if not pending:
         return outcome
+    # The stored documents the changes are diffed against: read for the changed ones only,
+    # not for every unchanged contract of a no-change resync.
+    for cid, snapshot in Contract.objects.filter(
+        consonance_id__in=[d["id"] for d, _ in pending if d["id"] in existing]
+    ).values_list("consonance_id", "snapshot"):
+        existing[cid]["snapshot"] = snapshot
     works = {
         cid: (pk, imp)
         for cid, pk, imp in Work.objects.filter(
