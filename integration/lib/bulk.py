@@ -15,6 +15,8 @@ whatever counts statements still sees it.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -31,6 +33,11 @@ _PREPARED = (
     models.DateTimeField,
     models.TimeField,
 )
+_READY: dict[type, type] = {
+    models.DateField: datetime.date,
+    models.DateTimeField: datetime.datetime,
+    models.DecimalField: decimal.Decimal,
+}
 BATCH = 500
 # A model instance, or a mapping of attribute names to values (see ``row_values``).
 Row = models.Model | Mapping[str, Any]
@@ -97,6 +104,14 @@ def row_values(
         (f, f.attname, isinstance(f, _PREPARED), json_text and isinstance(f, models.JSONField))
         for f in fields
     ]
+    # For COPY (PostgreSQL), a value already of the field's own type is what preparing it
+    # would return (psycopg adapts dates, decimals and aware datetimes itself): skip the call.
+    ready = {
+        id(f): t
+        for f in fields
+        for t in (_READY.get(type(f)),)
+        if json_text and connection.vendor == "postgresql" and t is not None
+    }
     known = {f.attname for f in fields}
     defaults: dict[str, Any] | None = None
     texts: dict[int, str] = {}
@@ -117,8 +132,17 @@ def row_values(
                 if text is None:
                     text = texts[id(value)] = json.dumps(value, cls=field.encoder)  # type: ignore[attr-defined]
                 row.append(text)
+            elif (
+                not prepare
+                or value is None
+                or (
+                    type(value) is ready.get(id(field))
+                    and not (type(value) is datetime.datetime and value.tzinfo is None)
+                )
+            ):
+                row.append(value)
             else:
-                row.append(field.get_db_prep_save(value, connection) if prepare else value)
+                row.append(field.get_db_prep_save(value, connection))
         rows.append(row)
     return rows
 
