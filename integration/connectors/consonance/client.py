@@ -227,28 +227,40 @@ class ConsonanceClient:
         after: int | None = None,
         prefetch: bool | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], int | None, P | None]]:
-        """As ``pages``, yielding ``(records, last_id, prepare(records))``: with prefetch,
-        ``prepare`` (pure code, no database: e.g. mapping the records) runs on the helper
-        thread right after the page arrives, so it overlaps the caller storing the page before.
-        What it raises surfaces in the caller's thread when that page is reached."""
+        """As ``pages``, yielding ``(records, last_id, prepare(records))``. With prefetch,
+        ``prepare`` (pure code, no database: e.g. mapping the records) runs on a second helper
+        thread as soon as the page arrives, so it overlaps both the caller storing the page
+        before and the request for the page after (which is sent as soon as this page's last
+        id is known, not after it is prepared). What it raises surfaces in the caller's thread
+        when that page is reached."""
         if prefetch is None:
             prefetch = bool(getattr(settings, "CONSONANCE_PREFETCH", True))
         executor = ThreadPoolExecutor(max_workers=1) if prefetch else None
+        preparer = ThreadPoolExecutor(max_workers=1) if prefetch and prepare else None
 
-        def fetch(after_id: int | None) -> tuple[dict[str, Any], P | None]:
+        def fetch(after_id: int | None) -> tuple[dict[str, Any], Future[P] | None]:
             data = self.graphql(operation, {"since": since, "after": after_id})
             records = data.get(root)
             well_formed = isinstance(records, list) and all(isinstance(r, dict) for r in records)
             # Malformed pages are left to the checks below, which say what is wrong.
-            return data, (prepare(records) if prepare and well_formed and records else None)
+            if prepare is None or not well_formed or not records:
+                return data, None
+            if preparer is not None:
+                return data, preparer.submit(prepare, records)
+            done: Future[P] = Future()
+            try:
+                done.set_result(prepare(records))
+            except Exception as exc:
+                done.set_exception(exc)
+            return data, done
 
         try:
-            pending: Future[tuple[dict[str, Any], P | None]] | None = (
+            pending: Future[tuple[dict[str, Any], Future[P] | None]] | None = (
                 executor.submit(fetch, after) if executor else None
             )
             largest = 0
             while True:
-                data, prepared = pending.result() if pending is not None else fetch(after)
+                data, preparing = pending.result() if pending is not None else fetch(after)
                 pending = None
                 records = data.get(root)
                 if not isinstance(records, list):
@@ -281,12 +293,15 @@ class ConsonanceClient:
                 short = len(records) < largest
                 if executor is not None and not short:
                     pending = executor.submit(fetch, after)
-                yield records, after, prepared
+                yield records, after, (preparing.result() if preparing is not None else None)
                 if short:
                     return
         finally:
+            # The fetcher first: it is what hands work to the preparer.
             if executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
+            if preparer is not None:
+                preparer.shutdown(wait=True, cancel_futures=True)
 
     def works_pages(
         self, *, since: str | None = None, after: int | None = None, prefetch: bool | None = None

@@ -74,3 +74,29 @@ def test_a_malformed_page_is_not_prepared_and_says_what_is_wrong():
     with pytest.raises(ExternalServiceError, match="no integer id"):
         next(pages)
     assert calls == []
+
+
+def test_the_next_page_is_requested_while_this_one_is_being_prepared():
+    c = client([[{"id": 1}, {"id": 2}], [{"id": 3}], []])
+    session = c.session
+    assert isinstance(session, Pages)
+    next_asked = threading.Event()
+    original = session.request
+
+    def request(method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs["json"]["variables"]["after"] == 2:
+            next_asked.set()
+        return original(method, url, *args, **kwargs)
+
+    session.request = request  # type: ignore[method-assign]
+    waited: list[bool] = []
+
+    def prepare(records: list[dict[str, Any]]) -> None:
+        if records[0]["id"] == 1:
+            # Page 1 is prepared only once page 2 has been asked for: no waiting in line.
+            waited.append(next_asked.wait(timeout=10))
+
+    assert [
+        last for _r, last, _p in c.prepared_pages("WorksPage", "works", prepare, prefetch=True)
+    ] == [2, 3]
+    assert waited == [True]
