@@ -8,13 +8,14 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from integration.catalogue.diff import EventSpec, Kind, Outcome, diff_contract
 from integration.catalogue.mirror import change_events_build, parse_iso_date
 from integration.connectors.consonance.mapping import content_hash
 from integration.lib.bulk import insert_rows
+from integration.lib.upsert import upsert_rows
 from integration.models import (
     ChangeEvent,
     Contract,
@@ -42,6 +43,27 @@ def _contract_values(doc: dict[str, Any]) -> dict[str, Any]:
         "client_consonance_id": (doc["client"] or {}).get("id"),
         "client_name": str((doc["client"] or {}).get("name") or "")[:300],
     }
+
+
+CONTRACT_UPDATE = [
+    "work",
+    "imprint",
+    "raw",
+    "snapshot",
+    "content_hash",
+    "source",
+    "synced_at",
+    "withdrawn_at",
+    "name",
+    "signed_date",
+    "term_months",
+    "review_date",
+    "terminated_date",
+    "ms_delivery_date",
+    "pub_before_date",
+    "client_consonance_id",
+    "client_name",
+]
 
 
 def _apply_contract(
@@ -82,7 +104,7 @@ def _apply_contract(
     else:
         Contract.objects.filter(pk=row["pk"]).update(**values)
         contract = Contract(pk=row["pk"])
-        specs = diff_contract(row["snapshot"] or {}, doc)
+        specs = diff_contract(row.get("snapshot") or {}, doc)
         outcome.updated += 1
     rights = {r.consonance_id: r for r in LicensedRight.objects.filter(contract=contract)}
     for r in doc["rights"]:
@@ -170,11 +192,12 @@ def _create_contracts(
     works: dict[int, tuple[int, int]],
     now: Any,
 ) -> None:
-    """Bulk path for contracts new to the mirror (the bulk of an initial sync)."""
-    insert_rows(
+    """Bulk path for contracts new to the mirror (the bulk of an initial sync): one upsert
+    keyed by Consonance id returns their primary keys."""
+    pks = upsert_rows(
         Contract,
         [
-            Contract(
+            dict(
                 consonance_id=doc["id"],
                 work_id=works[doc["work_id"]][0],
                 imprint_id=works[doc["work_id"]][1],
@@ -187,12 +210,15 @@ def _create_contracts(
             )
             for doc, raw in items
         ],
+        key="consonance_id",
+        update=CONTRACT_UPDATE,
+        changed=["content_hash"],
+        reinstate="withdrawn_at",
     )
-    pks = dict(
-        Contract.objects.filter(consonance_id__in=[d["id"] for d, _ in items]).values_list(
-            "consonance_id", "pk"
-        )
-    )
+    if len(pks) != len(items):
+        # Stored meanwhile by another writer with the same content: not new after all; the
+        # caller stores this page one contract at a time instead, as for any failed batch.
+        raise IntegrityError("Some contracts of this page were stored meanwhile.")
     product_pks = dict(
         Product.objects.filter(
             consonance_id__in=[
@@ -200,12 +226,16 @@ def _create_contracts(
             ]
         ).values_list("consonance_id", "pk")
     )
-    rights, deliveries, gratis, events = [], [], [], []
+    # Rows as mappings (see insert_rows): cheaper than thousands of model instances.
+    rights: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    gratis: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     for doc, _raw in items:
         pk = pks[doc["id"]]
         for r in doc["rights"]:
             rights.append(
-                LicensedRight(
+                dict(
                     contract_id=pk,
                     consonance_id=r["id"],
                     right_type=r["right_type"][:100],
@@ -215,7 +245,7 @@ def _create_contracts(
             )
         for d in doc["deliveries"]:
             deliveries.append(
-                DeliveryDate(
+                dict(
                     contract_id=pk,
                     consonance_id=d["id"],
                     deliverable_type=d["type"][:100],
@@ -227,7 +257,7 @@ def _create_contracts(
             )
         for g in doc["gratis"]:
             gratis.append(
-                GratisCopy(
+                dict(
                     contract_id=pk,
                     consonance_id=g["id"],
                     product_id=product_pks.get(g["product_id"]),
@@ -240,7 +270,7 @@ def _create_contracts(
             )
         work_pk, imprint_id = works[doc["work_id"]]
         events.append(
-            ChangeEvent(
+            dict(
                 created_at=now,
                 kind=Kind.CREATED,
                 imprint_id=imprint_id,
@@ -249,7 +279,7 @@ def _create_contracts(
                 field="contract",
                 new_value=doc["name"],
                 source=source,
-                sync_run=run,
+                sync_run_id=run.pk if run is not None else None,
             )
         )
     insert_rows(LicensedRight, rights)
@@ -271,7 +301,7 @@ def mirror_contracts(
     existing: dict[int, dict[str, Any]] = {
         row["consonance_id"]: dict(row)
         for row in Contract.objects.filter(consonance_id__in=ids).values(
-            "pk", "consonance_id", "content_hash", "withdrawn_at", "snapshot"
+            "pk", "consonance_id", "content_hash", "withdrawn_at"
         )
     }
     pending = [
@@ -286,6 +316,12 @@ def mirror_contracts(
     outcome.unchanged += len(items) - len(pending)
     if not pending:
         return outcome
+    # The stored documents the changes are diffed against: read for the changed ones only,
+    # not for every unchanged contract of a no-change resync.
+    for cid, snapshot in Contract.objects.filter(
+        consonance_id__in=[d["id"] for d, _ in pending if d["id"] in existing]
+    ).values_list("consonance_id", "snapshot"):
+        existing[cid]["snapshot"] = snapshot
     works = {
         cid: (pk, imp)
         for cid, pk, imp in Work.objects.filter(

@@ -23,6 +23,7 @@ from integration.catalogue.diff import WORK_FIELDS, EventSpec, Kind, Outcome, di
 from integration.catalogue.parties import resolve_imprints, upsert_contacts
 from integration.connectors.consonance.mapping import content_hash
 from integration.lib.bulk import insert_rows
+from integration.lib.upsert import upsert_rows
 from integration.models import (
     ChangeEvent,
     Contract,
@@ -67,9 +68,9 @@ def _product_values(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _prices(product_pk: int, doc: dict[str, Any]) -> list[Price]:
+def _prices(product_pk: int, doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        Price(
+        dict(
             product_id=product_pk,
             consonance_id=p["id"][:64],
             amount=Decimal(p["amount"]),
@@ -92,12 +93,15 @@ def _replace_work_children(
     Contribution.objects.filter(work_id__in=pks).delete()
     MarketingText.objects.filter(work_id__in=pks).delete()
     SupportingResource.objects.filter(work_id__in=pks).delete()
-    contributions, texts, resources = [], [], []
+    # Rows as mappings (see insert_rows): thousands of model instances cost more than the insert.
+    contributions: list[dict[str, Any]] = []
+    texts: list[dict[str, Any]] = []
+    resources: list[dict[str, Any]] = []
     for doc in docs:
         wpk = work_pks[doc["id"]]
         for c in doc["contributions"]:
             contributions.append(
-                Contribution(
+                dict(
                     work_id=wpk,
                     contact_id=contacts[c["contact"]["id"]],
                     consonance_id=c["id"],
@@ -109,7 +113,7 @@ def _replace_work_children(
             )
         for t in doc["marketing_texts"]:
             texts.append(
-                MarketingText(
+                dict(
                     work_id=wpk,
                     consonance_id=t["id"],
                     text_type=t["type"][:10],
@@ -119,7 +123,7 @@ def _replace_work_children(
             )
         for r in doc["resources"]:
             resources.append(
-                SupportingResource(
+                dict(
                     work_id=wpk,
                     consonance_id=r["id"],
                     url=r["url"][:1000],
@@ -131,6 +135,37 @@ def _replace_work_children(
     insert_rows(Contribution, contributions)
     insert_rows(MarketingText, texts)
     insert_rows(SupportingResource, resources)
+
+
+PRODUCT_UPDATE = [
+    "work",
+    "raw",
+    "snapshot",
+    "content_hash",
+    "source",
+    "synced_at",
+    "withdrawn_at",
+    "isbn13",
+    "full_title",
+    "product_form",
+    "product_form_description",
+    "publication_date",
+    "planned_publication_date",
+    "publishing_status",
+    "availability",
+    "for_sale_territories",
+    "not_for_sale_territories",
+]
+WORK_UPDATE = [
+    "imprint",
+    "raw",
+    "snapshot",
+    "content_hash",
+    "source",
+    "synced_at",
+    "withdrawn_at",
+    *WORK_FIELDS.values(),
+]
 
 
 def _upsert_products(
@@ -152,13 +187,15 @@ def _upsert_products(
             consonance_id__in=missing
         ).values_list("consonance_id", "pk", "content_hash", "work_id", "withdrawn_at"):
             existing[cid] = (pk, h, work_id, withdrawn)
-    to_create, to_update, repriced = [], [], []
+    to_create: list[dict[str, Any]] = []
+    to_update: list[dict[str, Any]] = []
+    repriced = []
     for cid, (work_cid, doc) in wanted.items():
         digest = content_hash(doc)
         values = _product_values(doc)
         if cid not in existing:
             to_create.append(
-                Product(
+                dict(
                     consonance_id=cid,
                     work_id=work_pks[work_cid],
                     raw=doc,
@@ -173,8 +210,7 @@ def _upsert_products(
         pk, old_hash, old_work, withdrawn = existing[cid]
         if old_hash != digest or old_work != work_pks[work_cid] or withdrawn:
             to_update.append(
-                Product(
-                    pk=pk,
+                dict(
                     consonance_id=cid,
                     work_id=work_pks[work_cid],
                     raw=doc,
@@ -187,33 +223,27 @@ def _upsert_products(
                 )
             )
             repriced.append((pk, doc))
-    if to_create:
-        insert_rows(Product, to_create)
-    if to_update:
-        Product.objects.bulk_update(
-            to_update,
-            [
-                "work_id",
-                "raw",
-                "snapshot",
-                "content_hash",
-                "source",
-                "synced_at",
-                "withdrawn_at",
-                *_product_values(next(iter(wanted.values()))[1]),
-            ],
-        )
     mapping = {cid: v[0] for cid, v in existing.items()}
-    if to_create:
+    # One statement for the new and the changed: the database compares the hashes again, so a
+    # product another writer stored meanwhile with the same content is not written twice.
+    stored = upsert_rows(
+        Product,
+        to_create + to_update,
+        key="consonance_id",
+        update=PRODUCT_UPDATE,
+        changed=["content_hash", "work"],
+        reinstate="withdrawn_at",
+    )
+    mapping.update(stored)
+    unreturned = [p["consonance_id"] for p in to_create if p["consonance_id"] not in mapping]
+    if unreturned:
         mapping.update(
-            Product.objects.filter(
-                consonance_id__in=[p.consonance_id for p in to_create]
-            ).values_list("consonance_id", "pk")
+            Product.objects.filter(consonance_id__in=unreturned).values_list("consonance_id", "pk")
         )
     if repriced:
         Price.objects.filter(product_id__in=[pk for pk, _ in repriced]).delete()
     prices = [pr for pk, doc in repriced for pr in _prices(pk, doc)]
-    prices += [pr for p in to_create for pr in _prices(mapping[p.consonance_id], p.snapshot)]
+    prices += [pr for p in to_create for pr in _prices(mapping[p["consonance_id"]], p["snapshot"])]
     insert_rows(Price, prices)
     gone = [
         pk
@@ -235,9 +265,10 @@ def change_events_build(
     run: SyncRun | None,
     contract_pk: int | None = None,
     now: Any,
-) -> list[ChangeEvent]:
+) -> list[dict[str, Any]]:
+    """Change event rows (mappings for ``insert_rows``) for ``specs``."""
     return [
-        ChangeEvent(
+        dict(
             created_at=now,
             kind=s.kind,
             imprint_id=imprint_id,
@@ -248,7 +279,7 @@ def change_events_build(
             old_value=s.old,
             new_value=s.new,
             source=source,
-            sync_run=run,
+            sync_run_id=run.pk if run is not None else None,
         )
         for s in specs
     ]
@@ -304,9 +335,9 @@ def _apply_works(
         Work.objects.filter(consonance_id__in=changed_ids).values_list("consonance_id", "snapshot")
     )
     new_works = [
-        Work(
+        dict(
             consonance_id=cid,
-            imprint=imprint_for(docs[cid][0]),
+            imprint_id=imprint_for(docs[cid][0]).pk,
             raw=docs[cid][1],
             snapshot=docs[cid][0],
             content_hash=hashes[cid],
@@ -316,17 +347,10 @@ def _apply_works(
         )
         for cid in new_ids
     ]
-    insert_rows(Work, new_works)
-    work_pks = {cid: existing[cid]["pk"] for cid in changed_ids}
-    if new_ids:
-        work_pks.update(
-            Work.objects.filter(consonance_id__in=new_ids).values_list("consonance_id", "pk")
-        )
     updates = [
-        Work(
-            pk=existing[cid]["pk"],
+        dict(
             consonance_id=cid,
-            imprint=imprint_for(docs[cid][0]),
+            imprint_id=imprint_for(docs[cid][0]).pk,
             raw=docs[cid][1],
             snapshot=docs[cid][0],
             content_hash=hashes[cid],
@@ -337,27 +361,28 @@ def _apply_works(
         )
         for cid in changed_ids
     ]
-    if updates:
-        Work.objects.bulk_update(
-            updates,
-            [
-                "imprint",
-                "raw",
-                "snapshot",
-                "content_hash",
-                "source",
-                "synced_at",
-                "withdrawn_at",
-                *WORK_FIELDS.values(),
-            ],
+    # One statement for the new and the changed works of the page, keyed by Consonance id.
+    work_pks = upsert_rows(
+        Work,
+        new_works + updates,
+        key="consonance_id",
+        update=WORK_UPDATE,
+        changed=["content_hash"],
+        reinstate="withdrawn_at",
+    )
+    work_pks.update({cid: existing[cid]["pk"] for cid in changed_ids})
+    unreturned = [cid for cid in new_ids if cid not in work_pks]
+    if unreturned:
+        work_pks.update(
+            Work.objects.filter(consonance_id__in=unreturned).values_list("consonance_id", "pk")
         )
     products = _upsert_products(work_pks, touched, source=source, now=now)
     _replace_work_children(work_pks, touched, contacts)
-    events: list[ChangeEvent] = []
+    events: list[dict[str, Any]] = []
     for cid in new_ids:
         doc = docs[cid][0]
         events.append(
-            ChangeEvent(
+            dict(
                 created_at=now,
                 kind=Kind.CREATED,
                 imprint_id=imprint_for(doc).pk,
@@ -365,7 +390,7 @@ def _apply_works(
                 field="work",
                 new_value=doc["title"],
                 source=source,
-                sync_run=run,
+                sync_run_id=run.pk if run is not None else None,
             )
         )
     for cid in changed_ids:

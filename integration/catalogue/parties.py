@@ -14,7 +14,7 @@ from accounts.audit import log_action
 from accounts.models import Imprint
 from accounts.types import Actor
 from integration.connectors.consonance.mapping import content_hash
-from integration.lib.bulk import insert_rows
+from integration.lib.upsert import upsert_rows
 from integration.models import (
     Contact,
 )
@@ -77,6 +77,19 @@ def _contact_values(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+CONTACT_FIELDS = [
+    "kind",
+    "name",
+    "key_names",
+    "person_name_inverted",
+    "isni",
+    "country",
+    "emails",
+    "phones",
+    "addresses",
+]
+
+
 def upsert_contacts(docs: Iterable[dict[str, Any]], *, source: str) -> dict[int, int]:
     """Consonance contact id → Contact pk; writes only new or changed contacts."""
     unique = {d["id"]: d for d in docs}
@@ -114,24 +127,21 @@ def upsert_contacts(docs: Iterable[dict[str, Any]], *, source: str) -> dict[int,
                     **_contact_values(doc),
                 )
             )
-    if to_create:
-        insert_rows(Contact, to_create)
-    if to_update:
-        Contact.objects.bulk_update(
-            to_update,
-            [
-                "raw",
-                "snapshot",
-                "content_hash",
-                "synced_at",
-                *_contact_values(next(iter(unique.values()))),
-            ],
-        )
     mapping = {cid: v[0] for cid, v in existing.items()}
-    if to_create:
+    # New and changed contacts in one statement keyed by Consonance id (a changed one keeps
+    # its source and withdrawal, as before).
+    mapping.update(
+        upsert_rows(
+            Contact,
+            to_create + to_update,
+            key="consonance_id",
+            update=["raw", "snapshot", "content_hash", "synced_at", *CONTACT_FIELDS],
+            changed=["content_hash"],
+        )
+    )
+    unreturned = [c.consonance_id for c in to_create if c.consonance_id not in mapping]
+    if unreturned:
         mapping.update(
-            Contact.objects.filter(
-                consonance_id__in=[c.consonance_id for c in to_create]
-            ).values_list("consonance_id", "pk")
+            Contact.objects.filter(consonance_id__in=unreturned).values_list("consonance_id", "pk")
         )
     return mapping

@@ -168,6 +168,22 @@ def _normalise(
     return items
 
 
+Prepared = tuple[list[tuple[dict[str, Any], dict[str, Any]]], Outcome]
+
+
+def _preparer(
+    normalise: Callable[[dict[str, Any]], dict[str, Any]], record_type: str
+) -> Callable[[list[dict[str, Any]]], Prepared]:
+    """Map a page of records to (normalised items, an outcome holding the records that failed);
+    pure code, run on the client's prefetch thread."""
+
+    def prepare(records: list[dict[str, Any]]) -> Prepared:
+        outcome = Outcome()
+        return _normalise(records, normalise, record_type, outcome), outcome
+
+    return prepare
+
+
 def _warn(run: SyncRun, *lines: str) -> None:
     """Add warnings to the run (shown on the Sync screen), once each."""
     new = [line for line in lines if line and line not in run.warnings]
@@ -211,8 +227,10 @@ def _phase(
                 service="Consonance",
                 retryable=False,
             )
-        pages = client.works_pages(since=since, after=run.cursor)
-        normalise, record_type = normalise_work, "work"
+        pages = client.prepared_works_pages(
+            _preparer(normalise_work, "work"), since=since, after=run.cursor
+        )
+        record_type = "work"
     else:
         fitted = _fit(run, client, "ContractsPage")
         if fitted.missing:
@@ -223,11 +241,13 @@ def _phase(
                 "dates and gratis copies were not synced and keep their last synced values.",
             )
             return False
-        pages = client.contracts_pages(after=run.cursor)
-        normalise, record_type = normalise_contract, "contract"
-    for records, cursor in pages:
-        outcome = Outcome()
-        items = _normalise(records, normalise, record_type, outcome)
+        pages = client.prepared_contracts_pages(
+            _preparer(normalise_contract, "contract"), after=run.cursor
+        )
+        record_type = "contract"
+    for records, cursor, prepared in pages:
+        # Mapped on the prefetch thread while the page before was being stored.
+        items, outcome = prepared if prepared is not None else ([], Outcome())
         with transaction.atomic():
             if phase == SyncRun.Phase.WORKS:
                 result = mirror_works(items, source="graphql", run=run)

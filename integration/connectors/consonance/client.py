@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from django.conf import settings
@@ -30,6 +30,7 @@ from integration.lib import http
 from integration.lib.http import ExternalServiceError
 
 SERVICE = "Consonance"
+P = TypeVar("P")
 QUERIES = Path(__file__).with_name("queries")
 SANDBOX_KEY = "sandbox-key"
 
@@ -211,20 +212,55 @@ class ConsonanceClient:
         With ``prefetch`` the next page is requested (one request in flight, on a helper
         thread) while the caller stores the current one, so a sync costs little more than the
         fetch itself. Errors surface in the caller's thread when that page is reached."""
+        for records, last, _ in self.prepared_pages(
+            operation, root, None, since=since, after=after, prefetch=prefetch
+        ):
+            yield records, last
+
+    def prepared_pages(
+        self,
+        operation: str,
+        root: str,
+        prepare: Callable[[list[dict[str, Any]]], P] | None,
+        *,
+        since: str | None = None,
+        after: int | None = None,
+        prefetch: bool | None = None,
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None, P | None]]:
+        """As ``pages``, yielding ``(records, last_id, prepare(records))``. With prefetch,
+        ``prepare`` (pure code, no database: e.g. mapping the records) runs on a second helper
+        thread as soon as the page arrives, so it overlaps both the caller storing the page
+        before and the request for the page after (which is sent as soon as this page's last
+        id is known, not after it is prepared). What it raises surfaces in the caller's thread
+        when that page is reached."""
         if prefetch is None:
             prefetch = bool(getattr(settings, "CONSONANCE_PREFETCH", True))
         executor = ThreadPoolExecutor(max_workers=1) if prefetch else None
+        preparer = ThreadPoolExecutor(max_workers=1) if prefetch and prepare else None
 
-        def fetch(after_id: int | None) -> dict[str, Any]:
-            return self.graphql(operation, {"since": since, "after": after_id})
+        def fetch(after_id: int | None) -> tuple[dict[str, Any], Future[P] | None]:
+            data = self.graphql(operation, {"since": since, "after": after_id})
+            records = data.get(root)
+            well_formed = isinstance(records, list) and all(isinstance(r, dict) for r in records)
+            # Malformed pages are left to the checks below, which say what is wrong.
+            if prepare is None or not well_formed or not records:
+                return data, None
+            if preparer is not None:
+                return data, preparer.submit(prepare, records)
+            done: Future[P] = Future()
+            try:
+                done.set_result(prepare(records))
+            except Exception as exc:
+                done.set_exception(exc)
+            return data, done
 
         try:
-            pending: Future[dict[str, Any]] | None = (
+            pending: Future[tuple[dict[str, Any], Future[P] | None]] | None = (
                 executor.submit(fetch, after) if executor else None
             )
             largest = 0
             while True:
-                data = pending.result() if pending is not None else fetch(after)
+                data, preparing = pending.result() if pending is not None else fetch(after)
                 pending = None
                 records = data.get(root)
                 if not isinstance(records, list):
@@ -257,17 +293,36 @@ class ConsonanceClient:
                 short = len(records) < largest
                 if executor is not None and not short:
                     pending = executor.submit(fetch, after)
-                yield records, after
+                yield records, after, (preparing.result() if preparing is not None else None)
                 if short:
                     return
         finally:
+            # The fetcher first: it is what hands work to the preparer.
             if executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
+            if preparer is not None:
+                preparer.shutdown(wait=True, cancel_futures=True)
 
     def works_pages(
         self, *, since: str | None = None, after: int | None = None, prefetch: bool | None = None
     ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
         return self.pages("WorksPage", "works", since=since, after=after, prefetch=prefetch)
+
+    def prepared_works_pages(
+        self,
+        prepare: Callable[[list[dict[str, Any]]], P],
+        *,
+        since: str | None = None,
+        after: int | None = None,
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None, P | None]]:
+        """``works_pages`` with ``prepare`` run on the prefetch thread (``prepared_pages``)."""
+        return self.prepared_pages("WorksPage", "works", prepare, since=since, after=after)
+
+    def prepared_contracts_pages(
+        self, prepare: Callable[[list[dict[str, Any]]], P], *, after: int | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None, P | None]]:
+        """``contracts_pages`` with ``prepare`` run on the prefetch thread."""
+        return self.prepared_pages("ContractsPage", "contracts", prepare, after=after)
 
     def contracts_pages(
         self, *, after: int | None = None, prefetch: bool | None = None
