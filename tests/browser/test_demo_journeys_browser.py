@@ -1,7 +1,10 @@
-"""Each persona's journey from the README, in a real browser, on the demo exactly as `make run`
-seeds it (``tests.scenarios.build_demo``: the seeds, the Exstream and Consonance syncs over real
-HTTP, seed_setup, the demo outcomes, royalty period and contributor actions). Nothing is fixed
-up by an admin or by the test: each persona signs in with the demo password and clicks.
+"""Each persona's journey from the README, in a real browser, on the demo seeded by `make run`'s
+own commands (``tests.scenarios.build_demo``: the seeds, the Exstream and Consonance syncs over
+real HTTP, seed_setup, the demo outcomes, royalty period, contributor actions and the flows'
+finished examples), from a six-work sandbox instead of sixty for speed: the same rules pick the
+titles, so a title the README names may be another one here (docs/flows.md, *In the demo*).
+Nothing is fixed up by an admin or by the test: each persona signs in with the demo password
+and clicks.
 
 The live server flushes its database after each test, so each test builds the demo (about 20
 seconds with a six-title sandbox)."""
