@@ -8,9 +8,14 @@ The outsider belongs only to imprint B. The superuser belongs nowhere and sees e
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import OperationalError, connection
 from django.test import Client
 
 from accounts.models import Imprint, Role, User
@@ -21,6 +26,49 @@ from tests.factories import PASSWORD, ImprintFactory, UserFactory, member
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ONIX_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "onix"
+
+TABLE_LOCK_PATIENCE_SECONDS = 10.0
+
+
+def _wait_out_table_locks(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    """Re-run a statement SQLite refused with "database table is locked".
+
+    With a live server, the test's in-memory database is shared (shared cache) between the
+    test's thread and the server's request threads. In shared-cache mode a writer meeting
+    another connection's table lock fails at once with SQLITE_LOCKED instead of waiting out
+    the busy timeout, as it would on the file database ``make run`` uses. The refused
+    statement has no effect and leaves the transaction open, so running it again once the
+    other thread is done is what the busy timeout would have done."""
+    deadline = time.monotonic() + TABLE_LOCK_PATIENCE_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            return execute(sql, params, many, context)
+        except OperationalError as exc:
+            if "table is locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
+
+@pytest.fixture(autouse=True)
+def _live_server_waits_out_sqlite_table_locks(request, monkeypatch) -> Iterator[None]:
+    """For tests with a live server on SQLite, both the test's thread and every request thread
+    wait out another thread's table lock (see ``_wait_out_table_locks``)."""
+    if "live_server" not in request.fixturenames or connection.vendor != "sqlite":
+        yield
+        return
+    serve = WSGIHandler.__call__
+
+    def patient(self: WSGIHandler, environ: dict[str, Any], start_response: Any) -> Any:
+        with connection.execute_wrapper(_wait_out_table_locks):
+            return serve(self, environ, start_response)
+
+    monkeypatch.setattr(WSGIHandler, "__call__", patient)
+    with connection.execute_wrapper(_wait_out_table_locks):
+        yield
 
 
 @pytest.fixture

@@ -70,6 +70,9 @@ def sign_in(live_server, page) -> Callable[[User | str], None]:
 
     def _sign_in(user: User | str) -> None:
         email = user if isinstance(user, str) else user.email
+        # Leave the current page first: a poll still in flight from it would answer after the
+        # cookies are cleared and set a CSRF cookie the login form's token no longer matches.
+        page.goto("about:blank")
         page.context.clear_cookies()
         page.goto(f"{live_server.url}/accounts/login/")
         page.get_by_label("Email").fill(email)
