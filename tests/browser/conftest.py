@@ -11,12 +11,18 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.handlers.wsgi import WSGIHandler
+from playwright.sync_api import expect
 
 from accounts.models import User
 from tests.factories import (
     PASSWORD,
 )
 from tests.scenarios import rights_letter_setup, sandbox_clients_forgotten
+
+# Playwright's assertions give up after 5 s by default. Under two xdist workers on a two-core
+# machine, ReDoc's bundle alone (and its schema) can take longer than that to render; a page
+# that truly never shows what a journey expects still fails, fifteen seconds in.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(autouse=True)
