@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.models import Role
 from tests.factories import PASSWORD, member
@@ -26,5 +27,4 @@ def test_login_and_switcher_shows_only_my_imprints(live_server, page, imprint_a,
     assert "Northwind Press" not in page.content()
 
     page.select_option("#imprint-switch", label="Harbour Lights")
-    page.wait_for_load_state("networkidle")
-    assert "Now working in Harbour Lights" in page.content()
+    expect(page.locator("body")).to_contain_text("Now working in Harbour Lights")

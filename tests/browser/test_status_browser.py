@@ -8,6 +8,7 @@ import importlib
 
 import pytest
 from django.apps import apps
+from playwright.sync_api import expect
 
 from accounts.models import Role
 from integration.models import Message
@@ -57,19 +58,18 @@ def test_timeline_filters_in_place_and_board_records(live_server, page, imprint_
         ]
     )
     page.goto(f"{live_server.url}/titles/{work.pk}/timeline/")
-    assert page.locator("#timeline-log tbody tr").count() == 3
+    rows = page.locator("#timeline-log tbody tr")
+    expect(rows).to_have_count(3)
     page.fill("#tl-recipient", "ben")
     page.get_by_role("button", name="Filter").click()
-    page.wait_for_load_state("networkidle")
-    rows = page.locator("#timeline-log tbody tr")
-    assert rows.count() == 1 and "Ben Marsh" in rows.inner_text()
+    expect(rows).to_have_count(1)  # htmx swaps the log in place: wait for it, not for idle
+    expect(rows).to_contain_text("Ben Marsh")
 
     page.goto(f"{live_server.url}/actions/")
     page.get_by_role("link", name="Open").first.click()
     page.fill("#id_responded_on", "2026-11-05")
     page.get_by_role("button", name="Record").click()
-    page.wait_for_load_state("networkidle")
-    assert "Recorded for" in page.content()
+    expect(page.locator("body")).to_contain_text("Recorded for")
     assert not [e for e in signed_in if "Content Security Policy" in e]
 
 
@@ -84,7 +84,7 @@ def test_report_chart_draws(live_server, page, imprint_a, signed_in):
     )  # fmt: skip
     page.goto(f"{live_server.url}/reports/customer-service/")
     bars = page.locator("svg.chart rect.bar")
-    assert bars.count() == 4
+    expect(bars).to_have_count(4)
     box = bars.first.bounding_box()
     assert box is not None and box["height"] > 10 and box["width"] > 4
     page.screenshot(path="/tmp/colophon-report.png", full_page=True)
