@@ -5,6 +5,7 @@ imprint's rules and profiles are not found (404). Saving goes through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -105,22 +106,43 @@ def _rule_form(request: AuthedRequest, rule: StatementRule | None) -> HttpRespon
         imprints=imprints,
         initial=_initial(request, imprints) if rule is None else None,
     )
+    return _submit(
+        request,
+        form,
+        rule,
+        save=lambda obj: statement_rule_save(actor=request.user, rule=obj, before=before),
+        saved_message=lambda saved: f"the statement rule “{saved}”",
+        done="statements:rules",
+        template="statements/rule_form.html",
+    )
+
+
+def _submit(
+    request: AuthedRequest,
+    form: Any,
+    obj: Any,
+    *,
+    save: Callable[[Any], Any],
+    saved_message: Callable[[Any], str],
+    done: str,
+    template: str,
+) -> HttpResponse:
+    """Show ``form``; on a valid POST save through the service, or show its refusal next to
+    the fields (400, focus on the first error)."""
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                saved = statement_rule_save(
-                    actor=request.user, rule=form.save(commit=False), before=before
-                )
+                saved = save(form.save(commit=False))
             except ValidationError as exc:
                 _add_errors(form, exc)
             else:
-                verb = "Saved" if rule is not None else "Created"
-                messages.success(request, f"{verb} the statement rule “{saved}”.")
-                return redirect("statements:rules")
+                verb = "Saved" if obj is not None else "Created"
+                messages.success(request, f"{verb} {saved_message(saved)}.")
+                return redirect(done)
         status = 400
         focus_first_error(form)
-    return render(request, "statements/rule_form.html", {"form": form, "obj": rule}, status=status)
+    return render(request, template, {"form": form, "obj": obj}, status=status)
 
 
 @login_required
@@ -168,23 +190,14 @@ def _payee_form(request: AuthedRequest, profile: PayeeProfile | None) -> HttpRes
         contacts=payee_contacts(imprint_ids=imprints.values_list("pk", flat=True)),
         initial=_initial(request, imprints) if profile is None else None,
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                saved = payee_profile_save(
-                    actor=request.user, profile=form.save(commit=False), before=before
-                )
-            except ValidationError as exc:
-                _add_errors(form, exc)
-            else:
-                verb = "Saved" if profile is not None else "Created"
-                messages.success(request, f"{verb} the payee profile of {saved.contact}.")
-                return redirect("statements:payees")
-        status = 400
-        focus_first_error(form)
-    return render(
-        request, "statements/payee_form.html", {"form": form, "obj": profile}, status=status
+    return _submit(
+        request,
+        form,
+        profile,
+        save=lambda obj: payee_profile_save(actor=request.user, profile=obj, before=before),
+        saved_message=lambda saved: f"the payee profile of {saved.contact}",
+        done="statements:payees",
+        template="statements/payee_form.html",
     )
 
 
