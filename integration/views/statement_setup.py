@@ -29,7 +29,9 @@ from integration.forms.statements import (
 from integration.models import PayeeProfile, StatementRule
 from integration.setup.statements import (
     payee_contacts,
+    payee_profile_delete,
     payee_profile_save,
+    payee_profile_uses,
     statement_rule_delete,
     statement_rule_save,
 )
@@ -211,6 +213,19 @@ def payee_create(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def payee_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     return _payee_form(request, _get(request, PayeeProfile, pk))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def payee_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    profile = _get(request, PayeeProfile, pk)
+    if request.method == "POST":
+        name = str(profile.contact)
+        payee_profile_delete(actor=request.user, profile=profile)
+        messages.success(request, f"Deleted the payee profile of {name}.")
+        return redirect("statements:payees")
+    uses = payee_profile_uses(profile=profile)
+    return render(request, "statements/payee_delete.html", {"obj": profile, "uses": uses})
 
 
 def _add_errors(form: Any, exc: ValidationError) -> None:
