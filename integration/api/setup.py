@@ -56,7 +56,7 @@ from integration.setup.mappings import (
     mapping_problems,
     mapping_save,
 )
-from integration.setup.templates import template_resolve
+from integration.setup.templates import TEMPLATE_FIELDS, template_resolve
 from integration.setup.transfer import (
     setup_export,
     setup_import,
@@ -201,25 +201,7 @@ class TemplateSerializer(PolicyModelSerializer):
 
     class Meta:
         model = CommunicationTemplate
-        fields = [
-            "id",
-            "imprint",
-            "name",
-            "communication_type",
-            "exstream_communication",
-            "customer_key_field",
-            "optional_driver_fields",
-            "channels",
-            "territory_code",
-            "language",
-            "locale",
-            "effective_from",
-            "effective_to",
-            "version",
-            "status",
-            "notes",
-            "problems",
-        ]
+        fields = ["id", *TEMPLATE_FIELDS, "problems"]
         validators: list[Any] = []
 
     def get_problems(self, obj: CommunicationTemplate) -> list[str]:

@@ -22,6 +22,7 @@ from integration.models import (
     TriggerRule,
 )
 from integration.setup.context import FIELDS
+from integration.setup.templates import TEMPLATE_FIELDS
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -90,23 +91,7 @@ class TemplateForm(ImprintScopedForm):
 
     class Meta:
         model = CommunicationTemplate
-        fields = [
-            "imprint",
-            "name",
-            "communication_type",
-            "exstream_communication",
-            "customer_key_field",
-            "optional_driver_fields",
-            "channels",
-            "territory_code",
-            "language",
-            "locale",
-            "effective_from",
-            "effective_to",
-            "version",
-            "status",
-            "notes",
-        ]
+        fields = TEMPLATE_FIELDS
         widgets = {
             "effective_from": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "effective_to": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

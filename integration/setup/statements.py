@@ -31,6 +31,18 @@ from accounts.types import Actor, person
 from integration.models import Channel, Contact, PayeeProfile, RoyaltyStatement, StatementRule
 from integration.setup.transfer import setup_object_delete, setup_object_save
 
+# The statement-rule fields staff set, in the order the setup form and the REST API show them.
+STATEMENT_RULE_FIELDS = (
+    "imprint",
+    "name",
+    "author_group",
+    "territory_code",
+    "currency",
+    "minimum_payment",
+    "withholding_rate",
+    "note",
+    "active",
+)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # How statements go out (flow 3): print, e-mail or the secure-web portal; never SMS.
 STATEMENT_CHANNELS = (Channel.PRINT, Channel.EMAIL, Channel.WEB)
