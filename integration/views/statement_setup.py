@@ -163,12 +163,32 @@ def rule_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def rule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     rule = _get(request, StatementRule, pk)
+    return _confirm_delete(
+        request,
+        rule,
+        delete=lambda: statement_rule_delete(actor=request.user, rule=rule),
+        deleted_message=f"Deleted the statement rule “{rule}”.",
+        done="statements:rules",
+        template="statements/rule_delete.html",
+    )
+
+
+def _confirm_delete(
+    request: AuthedRequest,
+    obj: Any,
+    *,
+    delete: Callable[[], None],
+    deleted_message: str,
+    done: str,
+    template: str,
+    context: Callable[[], dict[str, Any]] = dict,
+) -> HttpResponse:
+    """The confirmation step (GET, with ``context()``); on POST delete through the service."""
     if request.method == "POST":
-        name = str(rule)
-        statement_rule_delete(actor=request.user, rule=rule)
-        messages.success(request, f"Deleted the statement rule “{name}”.")
-        return redirect("statements:rules")
-    return render(request, "statements/rule_delete.html", {"obj": rule})
+        delete()
+        messages.success(request, deleted_message)
+        return redirect(done)
+    return render(request, template, {"obj": obj, **context()})
 
 
 @login_required
@@ -219,13 +239,15 @@ def payee_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def payee_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     profile = _get(request, PayeeProfile, pk)
-    if request.method == "POST":
-        name = str(profile.contact)
-        payee_profile_delete(actor=request.user, profile=profile)
-        messages.success(request, f"Deleted the payee profile of {name}.")
-        return redirect("statements:payees")
-    uses = payee_profile_uses(profile=profile)
-    return render(request, "statements/payee_delete.html", {"obj": profile, "uses": uses})
+    return _confirm_delete(
+        request,
+        profile,
+        delete=lambda: payee_profile_delete(actor=request.user, profile=profile),
+        deleted_message=f"Deleted the payee profile of {profile.contact}.",
+        done="statements:payees",
+        template="statements/payee_delete.html",
+        context=lambda: {"uses": payee_profile_uses(profile=profile)},
+    )
 
 
 def _add_errors(form: Any, exc: ValidationError) -> None:
