@@ -65,6 +65,7 @@ from integration.setup.transfer import (
     setup_object_snapshot,
     type_auto_approval_set,
 )
+from integration.setup.triggers import TRIGGER_RULE_FIELDS
 
 
 class SetupPermission(PolicyPermission):
@@ -445,19 +446,7 @@ class TriggerRuleSerializer(PolicyModelSerializer):
 
     class Meta:
         model = TriggerRule
-        fields = [
-            "id",
-            "imprint",
-            "name",
-            "event",
-            "match_value",
-            "deliverable_type",
-            "territory",
-            "days_before",
-            "communication_type",
-            "audience",
-            "active",
-        ]
+        fields = ["id", *TRIGGER_RULE_FIELDS]
         validators: list[Any] = []
 
 

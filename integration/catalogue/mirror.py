@@ -308,33 +308,22 @@ def _apply_works(
     old_snapshots = dict(
         Work.objects.filter(consonance_id__in=changed_ids).values_list("consonance_id", "snapshot")
     )
-    new_works = [
-        dict(
+
+    def work_row(cid: int) -> dict[str, Any]:
+        doc, raw = docs[cid]
+        return dict(
             consonance_id=cid,
-            imprint_id=imprint_for(docs[cid][0]).pk,
-            raw=docs[cid][1],
-            snapshot=docs[cid][0],
+            imprint_id=imprint_for(doc).pk,
+            raw=raw,
+            snapshot=doc,
             content_hash=hashes[cid],
             source=source,
             synced_at=now,
-            **_work_values(docs[cid][0]),
+            **_work_values(doc),
         )
-        for cid in new_ids
-    ]
-    updates = [
-        dict(
-            consonance_id=cid,
-            imprint_id=imprint_for(docs[cid][0]).pk,
-            raw=docs[cid][1],
-            snapshot=docs[cid][0],
-            content_hash=hashes[cid],
-            source=source,
-            synced_at=now,
-            withdrawn_at=None,
-            **_work_values(docs[cid][0]),
-        )
-        for cid in changed_ids
-    ]
+
+    new_works = [work_row(cid) for cid in new_ids]
+    updates = [{**work_row(cid), "withdrawn_at": None} for cid in changed_ids]
     # One statement for the new and the changed works of the page, keyed by Consonance id.
     work_pks = upsert_rows(
         Work,

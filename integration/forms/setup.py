@@ -23,6 +23,7 @@ from integration.models import (
 )
 from integration.setup.context import FIELDS
 from integration.setup.templates import TEMPLATE_FIELDS
+from integration.setup.triggers import TRIGGER_RULE_FIELDS
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -150,18 +151,7 @@ class ComplianceRuleForm(ImprintScopedForm):
 class TriggerRuleForm(ImprintScopedForm):
     class Meta:
         model = TriggerRule
-        fields = [
-            "imprint",
-            "name",
-            "event",
-            "match_value",
-            "deliverable_type",
-            "territory",
-            "days_before",
-            "communication_type",
-            "audience",
-            "active",
-        ]
+        fields = TRIGGER_RULE_FIELDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
