@@ -250,6 +250,8 @@ def customer_service_import_csv(
         where = f"Row {number}"
         key = row.get("message_key", "")
         message = messages.get(key) if key else None
+        if message is not None and message.communication.imprint_id != imprint_id:
+            message = None  # another imprint's message reads as unknown, and nothing of it is read
         isbn = normalize_isbn(row.get("isbn", ""))
         if not isbn and message is not None:
             isbn = _message_isbn(message)
@@ -259,7 +261,7 @@ def customer_service_import_csv(
         case = row.get("case_reference", "")
         problems = []
         if key:
-            problems += _message_key_problems(key, message, product, imprint_id)
+            problems += _message_key_problems(key, message, product)
         if not key and not row.get("isbn"):
             problems.append("give the isbn or the message_key")
         elif key and message is None:
@@ -337,14 +339,13 @@ def _message_isbn(message: Message) -> str:
     return normalize_isbn(product.isbn13 or "") if product is not None else ""
 
 
-def _message_key_problems(
-    key: str, message: Message | None, product: Product | None, imprint_id: int
-) -> list[str]:
-    """Why a row's message key cannot be used. Another imprint's message reads as unknown:
-    an import neither links to it nor learns that it exists."""
+def _message_key_problems(key: str, message: Message | None, product: Product | None) -> list[str]:
+    """Why a row's message key cannot be used (``message``: this imprint's message with that
+    key, if any; another imprint's reads as unknown, so an import neither links to it nor
+    learns that it exists)."""
     if parse_message_key(key) is None:
         return [f"message_key {key!r} is not a Colophon message key (a UUID)"]
-    if message is None or message.communication.imprint_id != imprint_id:
+    if message is None:
         return [f"no message of this imprint has the key {key!r}"]
     work_id = message.communication.work_id
     if product is not None and work_id is not None and product.work_id != work_id:
