@@ -157,6 +157,7 @@ statement_setup_patterns = (
         path("payees/", statement_setup.payee_list, name="payees"),
         path("payees/new/", statement_setup.payee_create, name="payee_create"),
         path("payees/<int:pk>/edit/", statement_setup.payee_edit, name="payee_edit"),
+        path("payees/<int:pk>/delete/", statement_setup.payee_delete, name="payee_delete"),
     ],
     "statements",
 )

@@ -204,6 +204,7 @@ KWARGS: dict[str, list[Kwargs]] = {
     "statements:payees": [lambda w: {}],
     "statements:payee_create": [lambda w: {}],
     "statements:payee_edit": [_pk("payee_profile")],
+    "statements:payee_delete": [_pk("payee_profile")],
     "sync:index": [lambda w: {}],
     "sync:start": [lambda w: {}],
     "imports:onix": [lambda w: {}],

@@ -56,7 +56,7 @@ from integration.setup.mappings import (
     mapping_problems,
     mapping_save,
 )
-from integration.setup.templates import template_resolve
+from integration.setup.templates import TEMPLATE_FIELDS, template_resolve
 from integration.setup.transfer import (
     setup_export,
     setup_import,
@@ -65,6 +65,7 @@ from integration.setup.transfer import (
     setup_object_snapshot,
     type_auto_approval_set,
 )
+from integration.setup.triggers import TRIGGER_RULE_FIELDS
 
 
 class SetupPermission(PolicyPermission):
@@ -201,25 +202,7 @@ class TemplateSerializer(PolicyModelSerializer):
 
     class Meta:
         model = CommunicationTemplate
-        fields = [
-            "id",
-            "imprint",
-            "name",
-            "communication_type",
-            "exstream_communication",
-            "customer_key_field",
-            "optional_driver_fields",
-            "channels",
-            "territory_code",
-            "language",
-            "locale",
-            "effective_from",
-            "effective_to",
-            "version",
-            "status",
-            "notes",
-            "problems",
-        ]
+        fields = ["id", *TEMPLATE_FIELDS, "problems"]
         validators: list[Any] = []
 
     def get_problems(self, obj: CommunicationTemplate) -> list[str]:
@@ -463,19 +446,7 @@ class TriggerRuleSerializer(PolicyModelSerializer):
 
     class Meta:
         model = TriggerRule
-        fields = [
-            "id",
-            "imprint",
-            "name",
-            "event",
-            "match_value",
-            "deliverable_type",
-            "territory",
-            "days_before",
-            "communication_type",
-            "audience",
-            "active",
-        ]
+        fields = ["id", *TRIGGER_RULE_FIELDS]
         validators: list[Any] = []
 
 

@@ -17,6 +17,7 @@ from accounts.policy import Action
 from integration.api.setup import SetupViewSet
 from integration.models import Contact, PayeeProfile, StatementRule
 from integration.setup.statements import (
+    STATEMENT_RULE_FIELDS,
     payee_contacts,
     payee_profile_delete,
     payee_profile_save,
@@ -31,18 +32,7 @@ class StatementRuleSerializer(PolicyModelSerializer):
 
     class Meta:
         model = StatementRule
-        fields = [
-            "id",
-            "imprint",
-            "name",
-            "author_group",
-            "territory_code",
-            "currency",
-            "minimum_payment",
-            "withholding_rate",
-            "note",
-            "active",
-        ]
+        fields = ["id", *STATEMENT_RULE_FIELDS]
         validators: list[Any] = []
 
 

@@ -12,7 +12,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from integration.catalogue.diff import EventSpec, Kind, Outcome, diff_contract
-from integration.catalogue.mirror import change_events_build, parse_iso_date
+from integration.catalogue.mirror import MIRRORED_UPDATE, change_events_build, parse_iso_date
 from integration.connectors.consonance.mapping import content_hash
 from integration.lib.bulk import insert_rows
 from integration.lib.upsert import upsert_rows
@@ -45,15 +45,36 @@ def _contract_values(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _delivery_values(d: dict[str, Any]) -> dict[str, Any]:
+    """A contract's delivery date (Consonance document) as DeliveryDate fields."""
+    return {
+        "consonance_id": d["id"],
+        "deliverable_type": d["type"][:100],
+        "requirement": d["requirement"][:300],
+        "due": parse_iso_date(d["due"]),
+        "slipped": parse_iso_date(d["slipped"]),
+        "percentage_of_total": Decimal(d["percentage"]) if d["percentage"] else None,
+    }
+
+
+def _gratis_values(g: dict[str, Any], product_pks: dict[int, int]) -> dict[str, Any]:
+    """A contract's gratis copies (Consonance document) as GratisCopy fields; ``product_pks``:
+    Consonance product id → Product pk."""
+    return {
+        "consonance_id": g["id"],
+        "product_id": product_pks.get(g["product_id"]),
+        "contact_consonance_id": g.get("contact_id"),
+        "number_of_copies": g["copies"],
+        "send_on": parse_iso_date(g["send_on"]),
+        "sent_on": parse_iso_date(g["sent_on"]),
+        "note": g["note"][:500],
+    }
+
+
 CONTRACT_UPDATE = [
     "work",
     "imprint",
-    "raw",
-    "snapshot",
-    "content_hash",
-    "source",
-    "synced_at",
-    "withdrawn_at",
+    *MIRRORED_UPDATE,
     "name",
     "signed_date",
     "term_months",
@@ -133,18 +154,7 @@ def _apply_contract(
     DeliveryDate.objects.filter(contract=contract).delete()
     insert_rows(
         DeliveryDate,
-        [
-            DeliveryDate(
-                contract=contract,
-                consonance_id=d["id"],
-                deliverable_type=d["type"][:100],
-                requirement=d["requirement"][:300],
-                due=parse_iso_date(d["due"]),
-                slipped=parse_iso_date(d["slipped"]),
-                percentage_of_total=Decimal(d["percentage"]) if d["percentage"] else None,
-            )
-            for d in doc["deliveries"]
-        ],
+        [DeliveryDate(contract=contract, **_delivery_values(d)) for d in doc["deliveries"]],
     )
     GratisCopy.objects.filter(contract=contract).delete()
     product_pks = dict(
@@ -154,19 +164,7 @@ def _apply_contract(
     )
     insert_rows(
         GratisCopy,
-        [
-            GratisCopy(
-                contract=contract,
-                consonance_id=g["id"],
-                product_id=product_pks.get(g["product_id"]),
-                contact_consonance_id=g.get("contact_id"),
-                number_of_copies=g["copies"],
-                send_on=parse_iso_date(g["send_on"]),
-                sent_on=parse_iso_date(g["sent_on"]),
-                note=g["note"][:500],
-            )
-            for g in doc["gratis"]
-        ],
+        [GratisCopy(contract=contract, **_gratis_values(g, product_pks)) for g in doc["gratis"]],
     )
     insert_rows(
         ChangeEvent,
@@ -243,31 +241,8 @@ def _create_contracts(
                     author_cut=Decimal(r["author_cut"]) if r["author_cut"] is not None else None,
                 )
             )
-        for d in doc["deliveries"]:
-            deliveries.append(
-                dict(
-                    contract_id=pk,
-                    consonance_id=d["id"],
-                    deliverable_type=d["type"][:100],
-                    requirement=d["requirement"][:300],
-                    due=parse_iso_date(d["due"]),
-                    slipped=parse_iso_date(d["slipped"]),
-                    percentage_of_total=Decimal(d["percentage"]) if d["percentage"] else None,
-                )
-            )
-        for g in doc["gratis"]:
-            gratis.append(
-                dict(
-                    contract_id=pk,
-                    consonance_id=g["id"],
-                    product_id=product_pks.get(g["product_id"]),
-                    contact_consonance_id=g.get("contact_id"),
-                    number_of_copies=g["copies"],
-                    send_on=parse_iso_date(g["send_on"]),
-                    sent_on=parse_iso_date(g["sent_on"]),
-                    note=g["note"][:500],
-                )
-            )
+        deliveries += [dict(contract_id=pk, **_delivery_values(d)) for d in doc["deliveries"]]
+        gratis += [dict(contract_id=pk, **_gratis_values(g, product_pks)) for g in doc["gratis"]]
         work_pk, imprint_id = works[doc["work_id"]]
         events.append(
             dict(

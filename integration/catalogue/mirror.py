@@ -137,14 +137,11 @@ def _replace_work_children(
     insert_rows(SupportingResource, resources)
 
 
+# The MirroredRecord fields an upsert of a changed record rewrites (products, works, contracts).
+MIRRORED_UPDATE = ["raw", "snapshot", "content_hash", "source", "synced_at", "withdrawn_at"]
 PRODUCT_UPDATE = [
     "work",
-    "raw",
-    "snapshot",
-    "content_hash",
-    "source",
-    "synced_at",
-    "withdrawn_at",
+    *MIRRORED_UPDATE,
     "isbn13",
     "full_title",
     "product_form",
@@ -156,16 +153,7 @@ PRODUCT_UPDATE = [
     "for_sale_territories",
     "not_for_sale_territories",
 ]
-WORK_UPDATE = [
-    "imprint",
-    "raw",
-    "snapshot",
-    "content_hash",
-    "source",
-    "synced_at",
-    "withdrawn_at",
-    *WORK_FIELDS.values(),
-]
+WORK_UPDATE = ["imprint", *MIRRORED_UPDATE, *WORK_FIELDS.values()]
 
 
 def _upsert_products(
@@ -192,36 +180,22 @@ def _upsert_products(
     repriced = []
     for cid, (work_cid, doc) in wanted.items():
         digest = content_hash(doc)
-        values = _product_values(doc)
+        row = dict(
+            consonance_id=cid,
+            work_id=work_pks[work_cid],
+            raw=doc,
+            snapshot=doc,
+            content_hash=digest,
+            source=source,
+            synced_at=now,
+            **_product_values(doc),
+        )
         if cid not in existing:
-            to_create.append(
-                dict(
-                    consonance_id=cid,
-                    work_id=work_pks[work_cid],
-                    raw=doc,
-                    snapshot=doc,
-                    content_hash=digest,
-                    source=source,
-                    synced_at=now,
-                    **values,
-                )
-            )
+            to_create.append(row)
             continue
         pk, old_hash, old_work, withdrawn = existing[cid]
         if old_hash != digest or old_work != work_pks[work_cid] or withdrawn:
-            to_update.append(
-                dict(
-                    consonance_id=cid,
-                    work_id=work_pks[work_cid],
-                    raw=doc,
-                    snapshot=doc,
-                    content_hash=digest,
-                    source=source,
-                    synced_at=now,
-                    withdrawn_at=None,
-                    **values,
-                )
-            )
+            to_update.append({**row, "withdrawn_at": None})
             repriced.append((pk, doc))
     mapping = {cid: v[0] for cid, v in existing.items()}
     # One statement for the new and the changed: the database compares the hashes again, so a
@@ -334,33 +308,22 @@ def _apply_works(
     old_snapshots = dict(
         Work.objects.filter(consonance_id__in=changed_ids).values_list("consonance_id", "snapshot")
     )
-    new_works = [
-        dict(
+
+    def work_row(cid: int) -> dict[str, Any]:
+        doc, raw = docs[cid]
+        return dict(
             consonance_id=cid,
-            imprint_id=imprint_for(docs[cid][0]).pk,
-            raw=docs[cid][1],
-            snapshot=docs[cid][0],
+            imprint_id=imprint_for(doc).pk,
+            raw=raw,
+            snapshot=doc,
             content_hash=hashes[cid],
             source=source,
             synced_at=now,
-            **_work_values(docs[cid][0]),
+            **_work_values(doc),
         )
-        for cid in new_ids
-    ]
-    updates = [
-        dict(
-            consonance_id=cid,
-            imprint_id=imprint_for(docs[cid][0]).pk,
-            raw=docs[cid][1],
-            snapshot=docs[cid][0],
-            content_hash=hashes[cid],
-            source=source,
-            synced_at=now,
-            withdrawn_at=None,
-            **_work_values(docs[cid][0]),
-        )
-        for cid in changed_ids
-    ]
+
+    new_works = [work_row(cid) for cid in new_ids]
+    updates = [{**work_row(cid), "withdrawn_at": None} for cid in changed_ids]
     # One statement for the new and the changed works of the page, keyed by Consonance id.
     work_pks = upsert_rows(
         Work,

@@ -69,6 +69,11 @@ def communications_withdraw_reverted(*, change_event: ChangeEvent) -> list[int]:
         return []
     withdrawn: list[int] = []
     back_to = change_event.new_value
+    reverted = {
+        "reverted_by_change": change_event.pk,
+        "field": change_event.field,
+        "back_to": back_to,
+    }
     with transaction.atomic():
         drafts = Communication.objects.select_for_update().filter(
             change_event__in=chain, trigger_rule__isnull=False
@@ -89,11 +94,7 @@ def communications_withdraw_reverted(*, change_event: ChangeEvent) -> list[int]:
                     target=comm,
                     imprint=comm.imprint_id,
                     work_id=comm.work_id,
-                    data={
-                        "reverted_by_change": change_event.pk,
-                        "field": change_event.field,
-                        "back_to": back_to,
-                    },
+                    data=reverted,
                 )
                 withdrawn.append(comm.pk)
             elif comm.status != S.CANCELLED:
@@ -103,11 +104,6 @@ def communications_withdraw_reverted(*, change_event: ChangeEvent) -> list[int]:
                     target=comm,
                     imprint=comm.imprint_id,
                     work_id=comm.work_id,
-                    data={
-                        "reverted_by_change": change_event.pk,
-                        "field": change_event.field,
-                        "back_to": back_to,
-                        "status": comm.status,
-                    },
+                    data={**reverted, "status": comm.status},
                 )
     return withdrawn

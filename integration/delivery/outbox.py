@@ -152,7 +152,14 @@ def outbox_claim(
     return rows
 
 
-def _record(
+def _still_mine(item_id: int, worker: str) -> OutboxItem | None:
+    item = OutboxItem.objects.select_for_update().get(pk=item_id)
+    if item.status != OutboxItem.Status.IN_PROGRESS or item.leased_by != worker:
+        return None
+    return item
+
+
+def _attempt_recorded(
     item: OutboxItem,
     *,
     worker: str,
@@ -162,10 +169,16 @@ def _record(
     status_code: int | None = None,
     request_summary: dict[str, Any] | None = None,
     error: str = "",
-) -> None:
+) -> OutboxItem | None:
+    """Inside the caller's transaction: the row, locked, with this attempt recorded and its
+    lease released, for the caller to set the outcome and save; None when this worker no
+    longer holds the lease (then nothing is recorded)."""
+    locked = _still_mine(item.pk, worker)
+    if locked is None:
+        return None
     OutboxAttempt.objects.create(
-        item=item,
-        number=item.attempts,
+        item=locked,
+        number=locked.attempts,
         worker=worker,
         started_at=started,
         duration_ms=duration_ms,
@@ -174,13 +187,8 @@ def _record(
         request_summary=request_summary or {},
         error=error[:4000],
     )
-
-
-def _still_mine(item_id: int, worker: str) -> OutboxItem | None:
-    item = OutboxItem.objects.select_for_update().get(pk=item_id)
-    if item.status != OutboxItem.Status.IN_PROGRESS or item.leased_by != worker:
-        return None
-    return item
+    locked.lease_expires_at = None
+    return locked
 
 
 def outbox_process(*, item_id: int, worker: str, now: datetime | None = None) -> str:
@@ -227,11 +235,8 @@ def outbox_process(*, item_id: int, worker: str, now: datetime | None = None) ->
 
     duration = int((time.monotonic() - clock) * 1000)
     with transaction.atomic():
-        locked = _still_mine(item.pk, worker)
-        if locked is None:
-            return "lost-lease"
-        _record(
-            locked,
+        locked = _attempt_recorded(
+            item,
             worker=worker,
             started=started,
             duration_ms=duration,
@@ -239,10 +244,11 @@ def outbox_process(*, item_id: int, worker: str, now: datetime | None = None) ->
             status_code=send.status_code,
             request_summary=send.request_summary,
         )
+        if locked is None:
+            return "lost-lease"
         locked.status = OutboxItem.Status.DONE
         locked.result = send.result
         locked.done_at = timezone.now()
-        locked.lease_expires_at = None
         locked.last_error = ""
         locked.save()
         handler.on_success(locked, send.result)
@@ -260,11 +266,8 @@ def _retry(
     now: datetime | None,
 ) -> str:
     with transaction.atomic():
-        locked = _still_mine(item.pk, worker)
-        if locked is None:
-            return "lost-lease"
-        _record(
-            locked,
+        locked = _attempt_recorded(
+            item,
             worker=worker,
             started=started,
             duration_ms=duration,
@@ -272,11 +275,12 @@ def _retry(
             status_code=status,
             error=message,
         )
+        if locked is None:
+            return "lost-lease"
         locked.status = OutboxItem.Status.PENDING
         locked.next_attempt_at = (now or timezone.now()) + timedelta(
             seconds=backoff_delay(locked.attempts, retry_after)
         )
-        locked.lease_expires_at = None
         locked.last_error = message
         locked.save()
     return OutboxAttempt.Outcome.RETRY
@@ -295,11 +299,8 @@ def _dead(
     if isinstance(details, dict) and details.get("missing_fields"):
         reason = f"{message} Missing driver fields: {', '.join(details['missing_fields'])}."
     with transaction.atomic():
-        locked = _still_mine(item.pk, worker)
-        if locked is None:
-            return "lost-lease"
-        _record(
-            locked,
+        locked = _attempt_recorded(
+            item,
             worker=worker,
             started=started,
             duration_ms=duration,
@@ -307,10 +308,11 @@ def _dead(
             status_code=status,
             error=reason,
         )
+        if locked is None:
+            return "lost-lease"
         locked.status = OutboxItem.Status.DEAD
         locked.dead_reason = reason
         locked.last_error = message
-        locked.lease_expires_at = None
         locked.save()
         log_action(
             actor=None,

@@ -22,6 +22,8 @@ from integration.models import (
     TriggerRule,
 )
 from integration.setup.context import FIELDS
+from integration.setup.templates import TEMPLATE_FIELDS
+from integration.setup.triggers import TRIGGER_RULE_FIELDS
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -90,23 +92,7 @@ class TemplateForm(ImprintScopedForm):
 
     class Meta:
         model = CommunicationTemplate
-        fields = [
-            "imprint",
-            "name",
-            "communication_type",
-            "exstream_communication",
-            "customer_key_field",
-            "optional_driver_fields",
-            "channels",
-            "territory_code",
-            "language",
-            "locale",
-            "effective_from",
-            "effective_to",
-            "version",
-            "status",
-            "notes",
-        ]
+        fields = TEMPLATE_FIELDS
         widgets = {
             "effective_from": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "effective_to": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -165,18 +151,7 @@ class ComplianceRuleForm(ImprintScopedForm):
 class TriggerRuleForm(ImprintScopedForm):
     class Meta:
         model = TriggerRule
-        fields = [
-            "imprint",
-            "name",
-            "event",
-            "match_value",
-            "deliverable_type",
-            "territory",
-            "days_before",
-            "communication_type",
-            "audience",
-            "active",
-        ]
+        fields = TRIGGER_RULE_FIELDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

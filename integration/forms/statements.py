@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Imprint
 from integration.models import Contact, PayeeProfile, StatementRule
-from integration.setup.statements import STATEMENT_CHANNELS
+from integration.setup.statements import STATEMENT_CHANNELS, STATEMENT_RULE_FIELDS
 
 
 def _autofocus_first(form: forms.BaseForm) -> None:
@@ -62,17 +62,7 @@ class StatementRuleForm(_ImprintForm):
 
     class Meta:
         model = StatementRule
-        fields = [
-            "imprint",
-            "name",
-            "author_group",
-            "territory_code",
-            "currency",
-            "minimum_payment",
-            "withholding_rate",
-            "note",
-            "active",
-        ]
+        fields = STATEMENT_RULE_FIELDS
         labels = {"territory_code": "Payee territory", "note": "Note on the statement"}
         help_texts = {
             "author_group": "The payees' author group (on their payee profile); empty: every "

@@ -3,6 +3,8 @@ under which rules. Imprint admins configure these; Compose reads them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -30,10 +32,13 @@ def _check_choices(values: object, allowed: set[str], what: str) -> list[str]:
     return []
 
 
-def _check_territory(code: str) -> list[str]:
-    if code and not Territory.objects.filter(code=code.upper()).exists():
-        return [f"No territory has the code {code!r}."]
-    return []
+def _clean_territory(obj: Any, errors: dict[str, list[str]]) -> None:
+    """Upper-case ``obj.territory_code`` and add an error when no territory has that code
+    (an empty code is fine: anywhere)."""
+    if obj.territory_code:
+        obj.territory_code = obj.territory_code.upper()
+        if not Territory.objects.filter(code=obj.territory_code).exists():
+            errors["territory_code"] = [f"No territory has the code {obj.territory_code!r}."]
 
 
 class CommunicationType(models.Model):
@@ -180,10 +185,7 @@ class CommunicationTemplate(models.Model):
                 ]
         if channel_errors:
             errors["channels"] = channel_errors
-        if self.territory_code:
-            self.territory_code = self.territory_code.upper()
-        if territory_errors := _check_territory(self.territory_code):
-            errors["territory_code"] = territory_errors
+        _clean_territory(self, errors)
         if self.locale not in ("en-GB", "en-US", "fr-FR", "de-DE"):
             errors["locale"] = ["Use one of en-GB, en-US, fr-FR, de-DE."]
         if self.effective_to and self.effective_from and self.effective_to < self.effective_from:
@@ -306,10 +308,7 @@ class Audience(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
-        if self.territory_code:
-            self.territory_code = self.territory_code.upper()
-        if territory_errors := _check_territory(self.territory_code):
-            errors["territory_code"] = territory_errors
+        _clean_territory(self, errors)
         if self.kind == self.Kind.SEGMENT and not self.segment_id:
             errors["segment_id"] = ["An Exstream segment audience needs the segment id."]
         if self.kind == self.Kind.ORGANISATIONS:
@@ -406,10 +405,7 @@ class ComplianceRule(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
-        if self.territory_code:
-            self.territory_code = self.territory_code.upper()
-        if territory_errors := _check_territory(self.territory_code):
-            errors["territory_code"] = territory_errors
+        _clean_territory(self, errors)
         if ch := _check_choices(self.channels, CHANNEL_VALUES, "channels"):
             errors["channels"] = ch
         if cat := _check_choices(self.categories, {c.value for c in Category}, "categories"):

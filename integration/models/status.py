@@ -37,6 +37,14 @@ STATUS_RANK: dict[str, int] = {
     S.RESPONDED: 80,
 }
 UNDELIVERABLE = frozenset({S.NOT_DELIVERED, S.BOUNCED, S.RETURNED})
+
+
+def reached_recipient(status: str) -> bool:
+    """Delivered or further along (opened, responded), and not bounced, undelivered or
+    returned."""
+    return status not in UNDELIVERABLE and STATUS_RANK.get(status, 0) >= STATUS_RANK[S.DELIVERED]
+
+
 # Statuses after which a message is settled (reached the recipient, or never will).
 SETTLED = frozenset({S.DELIVERED, S.OPENED, S.RESPONDED, S.FAILED} | UNDELIVERABLE)
 

@@ -9,12 +9,14 @@ transaction.
 * ``statement_rule_save`` / ``statement_rule_delete``
 * ``payee_profile_save`` / ``payee_profile_delete``
 * ``payee_contacts`` — the contacts who may have a profile in an imprint (its payees).
+* ``payee_profile_uses`` — what still depends on a profile, shown before it is deleted.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -26,9 +28,21 @@ from accounts import policy
 from accounts.models import Territory
 from accounts.policy import Action
 from accounts.types import Actor, person
-from integration.models import Channel, Contact, PayeeProfile, StatementRule
+from integration.models import Channel, Contact, PayeeProfile, RoyaltyStatement, StatementRule
 from integration.setup.transfer import setup_object_delete, setup_object_save
 
+# The statement-rule fields staff set, in the order the setup form and the REST API show them.
+STATEMENT_RULE_FIELDS = (
+    "imprint",
+    "name",
+    "author_group",
+    "territory_code",
+    "currency",
+    "minimum_payment",
+    "withholding_rate",
+    "note",
+    "active",
+)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # How statements go out (flow 3): print, e-mail or the secure-web portal; never SMS.
 STATEMENT_CHANNELS = (Channel.PRINT, Channel.EMAIL, Channel.WEB)
@@ -127,7 +141,42 @@ def payee_profile_save(
     return profile
 
 
+@dataclass(frozen=True)
+class PayeeProfileUses:
+    """What a payee profile is still used by. Nothing points at a profile: preparing a statement
+    copies its channel and author group onto the ``RoyaltyStatement``, so statements already
+    prepared (and their communications) keep them and deleting the profile is never refused.
+    What changes is the payee's next statements: their channel falls back to e-mail when
+    Consonance knows an address, else print, and rules for the profile's author group no
+    longer match them. This is shown on the confirmation step."""
+
+    statements: int
+    rules: list[str]
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.statements or self.rules)
+
+
+def payee_profile_uses(*, profile: PayeeProfile) -> PayeeProfileUses:
+    statements = RoyaltyStatement.objects.filter(
+        imprint_id=profile.imprint_id, payee_id=profile.contact_id
+    ).count()
+    rules: list[str] = []
+    if profile.author_group:
+        rules = list(
+            StatementRule.objects.filter(
+                imprint_id=profile.imprint_id, active=True, author_group=profile.author_group
+            )
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
+    return PayeeProfileUses(statements=statements, rules=rules)
+
+
 def payee_profile_delete(*, actor: Actor, profile: PayeeProfile) -> None:
+    """Delete a payee profile (audited, with its values). Never refused for being in use: see
+    ``PayeeProfileUses``."""
     _require(actor, [profile.imprint_id])
     with transaction.atomic():
         setup_object_delete(actor=actor, instance=profile)

@@ -8,6 +8,25 @@ from dataclasses import dataclass, field
 from accounts.models import Imprint, Territory
 from integration.models import CommunicationTemplate, CommunicationType
 
+# The template fields staff set, in the order the setup form and the REST API show them.
+TEMPLATE_FIELDS = (
+    "imprint",
+    "name",
+    "communication_type",
+    "exstream_communication",
+    "customer_key_field",
+    "optional_driver_fields",
+    "channels",
+    "territory_code",
+    "language",
+    "locale",
+    "effective_from",
+    "effective_to",
+    "version",
+    "status",
+    "notes",
+)
+
 SPECIFICITY = {
     0: "imprint and territory",
     1: "imprint",

@@ -22,6 +22,20 @@ from integration.models import (
 )
 from integration.setup.context import add_months
 
+# The trigger-rule fields staff set, in the order the setup form and the REST API show them.
+TRIGGER_RULE_FIELDS = (
+    "imprint",
+    "name",
+    "event",
+    "match_value",
+    "deliverable_type",
+    "territory",
+    "days_before",
+    "communication_type",
+    "audience",
+    "active",
+)
+
 
 def _new_value_text(value: Any) -> str:
     if isinstance(value, dict):

@@ -31,7 +31,7 @@ from integration.models import (
     Message,
     MessageEvent,
 )
-from integration.models.status import STATUS_RANK, UNDELIVERABLE, WritebackRule
+from integration.models.status import STATUS_RANK, UNDELIVERABLE, WritebackRule, reached_recipient
 from integration.setup.context import (  # noqa: F401  (re-exported for callers)
     DEFAULT_RESPONSE_DAYS,
     DELIVERABLE_WORDS,
@@ -286,9 +286,7 @@ def status_side_effects(
             elif m.status in UNDELIVERABLE and action.state == A.AWAITING:
                 action.state = A.UNDELIVERABLE
                 action.save()
-        delivered = m.status not in UNDELIVERABLE and STATUS_RANK.get(
-            m.status, 0
-        ) >= STATUS_RANK.get(MS.DELIVERED, 0)
+        delivered = reached_recipient(m.status)
         if delivered and code == "rights-confirmation":
             writeback_event_record(
                 imprint_id=communication.imprint_id,

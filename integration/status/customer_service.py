@@ -1,5 +1,6 @@
 """Customer-service outcomes: what came of delay, out-of-stock, format-substitution and
-revised-date notices, with their case references, linked to titles by ISBN.
+revised-date notices, with their case references, linked to titles by ISBN or, when the source
+names it, to the exact message by its key.
 
 Sources: pushed / pulled Exstream events of type ``customer_service.outcome`` (shape below) and
 a CSV upload. Each outcome is stored once (unique ``source_event_id``). Consonance documents no
@@ -15,6 +16,14 @@ Webhook / pulled event JSON accepted (``type`` or ``expctr.schemaType``)::
               "isbn": "978-1-908435-50-0", "outcome": "accepted",
               "messageKey": "<Colophon message uuid>",   # optional
               "note": "Customer happy to wait"}}        # optional
+
+The message key. The Exstream reference documents no customer-service or case report at all
+(reference §6-§7: only the delivery file's per-customer ``<key name="…">`` elements, whose names
+come from the design, and CXI e-mail events), so neither the event's ``messageKey`` nor the CSV's
+``message_key`` is a documented vendor field. Both carry Colophon's own message key: the
+``Message.key`` UUID Colophon writes at the design's customer-key field of every record it sends
+(``connectors/exstream/driver.py``, ``with_customer_key``), which the contact centre can keep
+with its case. Without it an outcome is linked by ISBN, as before.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from accounts.audit import log_action
 from accounts.types import Actor, person
 from integration.lib.csv import parse_date, read_csv
 from integration.models import CommunicationType, CustomerServiceOutcome, Message, Product
+from integration.status.apply import parse_message_key
 
 EVENT_TYPE = "customer_service.outcome"
 IT = CustomerServiceOutcome.IssueType
@@ -55,7 +65,16 @@ TYPE_CODES: dict[str, str] = {
     IT.FORMAT_SUBSTITUTION: "format-substitution-notice",
     IT.REVISED_DATE: "revised-date-notice",
 }
-CSV_COLUMNS = ["isbn", "issue_type", "case_reference", "outcome", "date", "note", "event_id"]
+CSV_COLUMNS = [
+    "isbn",
+    "issue_type",
+    "case_reference",
+    "outcome",
+    "date",
+    "note",
+    "event_id",
+    "message_key",
+]
 
 
 def normalize_isbn(value: str) -> str:
@@ -104,8 +123,10 @@ def _products_by_isbn(isbns: set[str], *, imprint_id: int | None = None) -> dict
 def customer_service_outcomes_ingest(
     *, outcomes: list[OutcomeInput], actor: Actor = None, imprint_id: int | None = None
 ) -> tuple[int, int]:
-    """Store outcomes once each, linked to the title whose product has the ISBN. Returns
-    (created, already known). Unknown ISBNs are kept unlinked (imprint and title empty)."""
+    """Store outcomes once each, linked to the title whose product has the ISBN, and to the
+    message whose key they carry (never to another imprint's message). With a known message and
+    no product for the ISBN, the outcome goes to the message's title. Returns (created, already
+    known). Outcomes with neither are kept unlinked (imprint and title empty)."""
     if not outcomes:
         return 0, 0
     products = _products_by_isbn({o.isbn13 for o in outcomes}, imprint_id=imprint_id)
@@ -116,10 +137,7 @@ def customer_service_outcomes_ingest(
         ).values_list("source_event_id", flat=True)
     )
     keys = [o.message_key for o in outcomes if o.message_key]
-    messages = {
-        str(m.key): m
-        for m in Message.objects.select_related("communication").filter(key__in=_uuids(keys))
-    }
+    messages = _messages_by_key(keys)
     rows: list[CustomerServiceOutcome] = []
     for o in outcomes:
         if o.source_event_id in known:
@@ -127,16 +145,19 @@ def customer_service_outcomes_ingest(
         known.add(o.source_event_id)
         product = products.get(o.isbn13)
         message = messages.get(o.message_key)
-        if (
-            message is not None
-            and product is not None
-            and message.communication.imprint_id != product.work.imprint_id
-        ):
+        if message is not None and not _same_imprint(message, product, imprint_id):
             message = None  # never link another imprint's message to this outcome
+        work = product.work if product else message.communication.work if message else None
         rows.append(
             CustomerServiceOutcome(
-                imprint_id=product.work.imprint_id if product else imprint_id,
-                work=product.work if product else None,
+                imprint_id=(
+                    product.work.imprint_id
+                    if product
+                    else message.communication.imprint_id
+                    if message
+                    else imprint_id
+                ),
+                work=work,
                 product=product,
                 issue_type=o.issue_type,
                 communication_type=types.get(TYPE_CODES[o.issue_type]),
@@ -165,16 +186,25 @@ def customer_service_outcomes_ingest(
     return len(rows), len(outcomes) - len(rows)
 
 
-def _uuids(keys: list[str]) -> list[str]:
-    import uuid
+def _same_imprint(message: Message, product: Product | None, imprint_id: int | None) -> bool:
+    """The message belongs to the imprint of the outcome's title and of the import, where
+    those are known."""
+    owner = message.communication.imprint_id
+    return (product is None or product.work.imprint_id == owner) and (
+        imprint_id is None or imprint_id == owner
+    )
 
-    out = []
-    for k in keys:
-        try:
-            out.append(str(uuid.UUID(k)))
-        except ValueError:
-            continue
-    return out
+
+def _messages_by_key(keys: list[str]) -> dict[str, Message]:
+    """Message key (as given, when it is a UUID) → the message, with its communication."""
+    parsed = {k: parse_message_key(k) for k in keys}
+    found = {
+        m.key: m
+        for m in Message.objects.select_related("communication__work", "communication__product")
+        .filter(key__in=[u for u in parsed.values() if u is not None])
+        .order_by()
+    }
+    return {k: found[u] for k, u in parsed.items() if u is not None and u in found}
 
 
 def _digest(*parts: object) -> str:
@@ -185,13 +215,24 @@ def customer_service_import_csv(
     *, actor: Actor, imprint_id: int, raw: bytes, filename: str = ""
 ) -> tuple[int, int]:
     """Import outcomes for one imprint. Columns: isbn, issue_type, case_reference, outcome,
-    date (YYYY-MM-DD), note, event_id (optional). Every row is checked first; one bad row
-    imports nothing. Rows already imported (same event id, or same case, issue, outcome, ISBN
-    and date) are skipped."""
+    date (YYYY-MM-DD), note, event_id and message_key (optional). A row with a message key is
+    linked to that message of this imprint and to its title (the ISBN may then be empty; when
+    given it must be that title's); a row without one is linked by ISBN. Every row is checked
+    first; one bad row imports nothing. Rows already imported (same event id, or same case,
+    issue, outcome, ISBN, date and message key) are skipped."""
     policy.require(actor, policy.Action.IMPORT, imprint_id)
-    rows = read_csv(raw, required=["isbn", "issue_type", "case_reference", "outcome", "date"])
+    rows = read_csv(raw, required=["issue_type", "case_reference", "outcome", "date"])
+    if "isbn" not in rows[0] and "message_key" not in rows[0]:
+        raise ValidationError(
+            "The header row lacks isbn (or message_key); expected columns: "
+            + ", ".join(CSV_COLUMNS)
+            + "."
+        )
+    messages = _messages_by_key([r["message_key"] for r in rows if r.get("message_key")])
     products = _products_by_isbn(
-        {normalize_isbn(r.get("isbn", "")) for r in rows}, imprint_id=imprint_id
+        {normalize_isbn(r.get("isbn", "")) for r in rows}
+        | {_message_isbn(m) for m in messages.values()},
+        imprint_id=imprint_id,
     )
     # By source id: an event id another imprint's import (or a webhook for another imprint's
     # title) already stored is refused, not silently counted as "already known".
@@ -207,15 +248,29 @@ def customer_service_import_csv(
     outcomes: list[OutcomeInput] = []
     for number, row in enumerate(rows, start=2):
         where = f"Row {number}"
+        key = row.get("message_key", "")
+        message = messages.get(key) if key else None
+        if message is not None and message.communication.imprint_id != imprint_id:
+            message = None  # another imprint's message reads as unknown, and nothing of it is read
         isbn = normalize_isbn(row.get("isbn", ""))
+        if not isbn and message is not None:
+            isbn = _message_isbn(message)
         product = products.get(isbn)
         issue = normalize_issue(row.get("issue_type", ""))
         outcome = normalize_outcome(row.get("outcome", ""))
         case = row.get("case_reference", "")
         problems = []
-        if len(isbn) != 13:
+        if key:
+            problems += _message_key_problems(key, message, product)
+        if not key and not row.get("isbn"):
+            problems.append("give the isbn or the message_key")
+        elif key and message is None:
+            pass  # the key's problem is enough; the ISBN is not read without the message
+        elif not isbn and message is not None and message.communication.work_id is None:
+            problems.append("the message's communication names no title; give the isbn")
+        elif isbn and len(isbn) != 13:
             problems.append(f"ISBN {row.get('isbn', '')!r} is not an ISBN-13")
-        elif product is None or product.work.imprint_id != imprint_id:
+        elif isbn and (product is None or product.work.imprint_id != imprint_id):
             problems.append(f"no title in this imprint has the ISBN {isbn}")
         if issue is None:
             problems.append(
@@ -244,7 +299,10 @@ def customer_service_import_csv(
             errors.append(f"{where}: {'; '.join(problems)}.")
             continue
         assert issue is not None and outcome is not None
-        event_id = row.get("event_id") or _digest(case, issue, outcome, isbn, on.isoformat())
+        # The key joins the digest only when given, so files without it keep their ids.
+        event_id = row.get("event_id") or _digest(
+            case, issue, outcome, isbn, on.isoformat(), *([str(message.key)] if message else [])
+        )
         outcomes.append(
             OutcomeInput(
                 isbn13=isbn,
@@ -255,6 +313,7 @@ def customer_service_import_csv(
                 source="csv",
                 source_event_id=f"csv:{event_id}",
                 note=row.get("note", ""),
+                message_key=key,
             )
         )
     if errors:
@@ -272,6 +331,29 @@ def customer_service_import_csv(
             data={"rows": len(rows), "created": created, "already_known": known},
         )
     return created, known
+
+
+def _message_isbn(message: Message) -> str:
+    """The ISBN a message was about: its communication's product's, if it names one."""
+    product = message.communication.product
+    return normalize_isbn(product.isbn13 or "") if product is not None else ""
+
+
+def _message_key_problems(key: str, message: Message | None, product: Product | None) -> list[str]:
+    """Why a row's message key cannot be used (``message``: this imprint's message with that
+    key, if any; another imprint's reads as unknown, so an import neither links to it nor
+    learns that it exists)."""
+    if parse_message_key(key) is None:
+        return [f"message_key {key!r} is not a Colophon message key (a UUID)"]
+    if message is None:
+        return [f"no message of this imprint has the key {key!r}"]
+    work_id = message.communication.work_id
+    if product is not None and work_id is not None and product.work_id != work_id:
+        return [
+            f"the ISBN {product.isbn13} is not the title of message {key} "
+            f"(“{message.communication.work}”)"
+        ]
+    return []
 
 
 def _when(value: Any) -> datetime.datetime | None:

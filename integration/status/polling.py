@@ -47,18 +47,17 @@ EMAIL_DELIVER_EVERY = 1000
 def _delivery_events(
     job: ExstreamJob, outcome: DeliveryOutcome, occurred_at: datetime.datetime
 ) -> list[StatusEvent]:
-    events = []
-    for key, queues in outcome.delivered.items():
-        events.append(
-            StatusEvent(
-                message_key=key,
-                status=ev.DELIVERED,
-                occurred_at=occurred_at,
-                source=ev.SOURCE_RUNTIME,
-                external_event_id=f"{job.job_id}:{key}:{ev.DELIVERED}",
-                detail={"job_id": job.job_id, "queues": queues},
-            )
+    def event(key: str, status: str, **detail: Any) -> StatusEvent:
+        return StatusEvent(
+            message_key=key,
+            status=status,
+            occurred_at=occurred_at,
+            source=ev.SOURCE_RUNTIME,
+            external_event_id=f"{job.job_id}:{key}:{status}",
+            detail={"job_id": job.job_id, **detail},
         )
+
+    events = [event(key, ev.DELIVERED, queues=q) for key, q in outcome.delivered.items()]
     failed = dict(outcome.failed)
     for key in job.customer_keys:
         if key and key not in outcome.delivered and key not in failed:
@@ -67,17 +66,7 @@ def _delivery_events(
                 if job.status == "complete"
                 else f"the Exstream job ended {job.status}"
             )
-    for key, reason in failed.items():
-        events.append(
-            StatusEvent(
-                message_key=key,
-                status=ev.FAILED,
-                occurred_at=occurred_at,
-                source=ev.SOURCE_RUNTIME,
-                external_event_id=f"{job.job_id}:{key}:{ev.FAILED}",
-                detail={"job_id": job.job_id, "reason": reason},
-            )
-        )
+    events += [event(key, ev.FAILED, reason=reason) for key, reason in failed.items()]
     return events
 
 

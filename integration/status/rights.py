@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from accounts.types import Actor
 from integration.models import Communication, LicensedRight, Message, MessageEvent
-from integration.models.status import STATUS_RANK, UNDELIVERABLE, WritebackRule
+from integration.models.status import WritebackRule, reached_recipient
 from integration.status.writeback import RuleCache, writeback_event_record
 
 MS = Message.Status
@@ -71,9 +71,7 @@ def rights_status_side_effects(
         about = f" for {rights}" if rights else ""
         kind_name = communication.communication_type.name.lower()
         who = m.recipient_name or m.recipient_email or "the recipient"
-        delivered = m.status not in UNDELIVERABLE and STATUS_RANK.get(
-            m.status, 0
-        ) >= STATUS_RANK.get(MS.DELIVERED, 0)
+        delivered = reached_recipient(m.status)
         if delivered and code in DELIVERY_WRITTEN_HERE:
             writeback_event_record(
                 imprint_id=communication.imprint_id,

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -203,20 +204,27 @@ def object_create(request: AuthedRequest, kind: str) -> HttpResponse:
     elif len(configurable) == 1:  # the only imprint this admin configures: no need to ask
         initial = {"imprint": configurable[0]}
     form = k.form(request.POST or None, initial=initial, **_form_kwargs(request, k))
+    return _form_page(request, k, form, None, before=None)
+
+
+def _form_page(
+    request: AuthedRequest, k: Kind, form: Any, obj: Any, *, before: dict[str, Any] | None
+) -> HttpResponse:
+    """Show the setup form; on a valid POST save it (a refusal of the service above the
+    form) and go to the saved object."""
     if request.method == "POST" and form.is_valid():
         try:
-            obj = _save_form(request, form, None)
+            saved = _save_form(request, form, before)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Created the {k.label} {obj}.")
-            return redirect(_detail_url(k, obj))
-    return render(request, "setup/form.html", {"kind": k, "form": form, "obj": None})
+            verb = "Created" if obj is None else "Saved"
+            messages.success(request, f"{verb} the {k.label} {saved}.")
+            return redirect(_detail_url(k, saved))
+    return render(request, "setup/form.html", {"kind": k, "form": form, "obj": obj})
 
 
 def _detail_url(k: Kind, obj: Any) -> Any:
-    from django.urls import reverse
-
     if k.slug == "templates":
         return reverse("setup:template_detail", args=[obj.pk])
     if k.slug == "audiences":
@@ -231,15 +239,7 @@ def object_edit(request: AuthedRequest, kind: str, pk: int) -> HttpResponse:
     policy.require(request.user, Action.CONFIGURE, obj)
     before = setup_object_snapshot(obj)
     form = k.form(request.POST or None, instance=obj, **_form_kwargs(request, k))
-    if request.method == "POST" and form.is_valid():
-        try:
-            obj = _save_form(request, form, before)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Saved the {k.label} {obj}.")
-            return redirect(_detail_url(k, obj))
-    return render(request, "setup/form.html", {"kind": k, "form": form, "obj": obj})
+    return _form_page(request, k, form, obj, before=before)
 
 
 @login_required

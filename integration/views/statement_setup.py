@@ -5,6 +5,7 @@ imprint's rules and profiles are not found (404). Saving goes through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -28,7 +29,9 @@ from integration.forms.statements import (
 from integration.models import PayeeProfile, StatementRule
 from integration.setup.statements import (
     payee_contacts,
+    payee_profile_delete,
     payee_profile_save,
+    payee_profile_uses,
     statement_rule_delete,
     statement_rule_save,
 )
@@ -105,22 +108,43 @@ def _rule_form(request: AuthedRequest, rule: StatementRule | None) -> HttpRespon
         imprints=imprints,
         initial=_initial(request, imprints) if rule is None else None,
     )
+    return _submit(
+        request,
+        form,
+        rule,
+        save=lambda obj: statement_rule_save(actor=request.user, rule=obj, before=before),
+        saved_message=lambda saved: f"the statement rule “{saved}”",
+        done="statements:rules",
+        template="statements/rule_form.html",
+    )
+
+
+def _submit(
+    request: AuthedRequest,
+    form: Any,
+    obj: Any,
+    *,
+    save: Callable[[Any], Any],
+    saved_message: Callable[[Any], str],
+    done: str,
+    template: str,
+) -> HttpResponse:
+    """Show ``form``; on a valid POST save through the service, or show its refusal next to
+    the fields (400, focus on the first error)."""
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                saved = statement_rule_save(
-                    actor=request.user, rule=form.save(commit=False), before=before
-                )
+                saved = save(form.save(commit=False))
             except ValidationError as exc:
                 _add_errors(form, exc)
             else:
-                verb = "Saved" if rule is not None else "Created"
-                messages.success(request, f"{verb} the statement rule “{saved}”.")
-                return redirect("statements:rules")
+                verb = "Saved" if obj is not None else "Created"
+                messages.success(request, f"{verb} {saved_message(saved)}.")
+                return redirect(done)
         status = 400
         focus_first_error(form)
-    return render(request, "statements/rule_form.html", {"form": form, "obj": rule}, status=status)
+    return render(request, template, {"form": form, "obj": obj}, status=status)
 
 
 @login_required
@@ -139,12 +163,32 @@ def rule_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def rule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     rule = _get(request, StatementRule, pk)
+    return _confirm_delete(
+        request,
+        rule,
+        delete=lambda: statement_rule_delete(actor=request.user, rule=rule),
+        deleted_message=f"Deleted the statement rule “{rule}”.",
+        done="statements:rules",
+        template="statements/rule_delete.html",
+    )
+
+
+def _confirm_delete(
+    request: AuthedRequest,
+    obj: Any,
+    *,
+    delete: Callable[[], None],
+    deleted_message: str,
+    done: str,
+    template: str,
+    context: Callable[[], dict[str, Any]] = dict,
+) -> HttpResponse:
+    """The confirmation step (GET, with ``context()``); on POST delete through the service."""
     if request.method == "POST":
-        name = str(rule)
-        statement_rule_delete(actor=request.user, rule=rule)
-        messages.success(request, f"Deleted the statement rule “{name}”.")
-        return redirect("statements:rules")
-    return render(request, "statements/rule_delete.html", {"obj": rule})
+        delete()
+        messages.success(request, deleted_message)
+        return redirect(done)
+    return render(request, template, {"obj": obj, **context()})
 
 
 @login_required
@@ -168,23 +212,14 @@ def _payee_form(request: AuthedRequest, profile: PayeeProfile | None) -> HttpRes
         contacts=payee_contacts(imprint_ids=imprints.values_list("pk", flat=True)),
         initial=_initial(request, imprints) if profile is None else None,
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                saved = payee_profile_save(
-                    actor=request.user, profile=form.save(commit=False), before=before
-                )
-            except ValidationError as exc:
-                _add_errors(form, exc)
-            else:
-                verb = "Saved" if profile is not None else "Created"
-                messages.success(request, f"{verb} the payee profile of {saved.contact}.")
-                return redirect("statements:payees")
-        status = 400
-        focus_first_error(form)
-    return render(
-        request, "statements/payee_form.html", {"form": form, "obj": profile}, status=status
+    return _submit(
+        request,
+        form,
+        profile,
+        save=lambda obj: payee_profile_save(actor=request.user, profile=obj, before=before),
+        saved_message=lambda saved: f"the payee profile of {saved.contact}",
+        done="statements:payees",
+        template="statements/payee_form.html",
     )
 
 
@@ -198,6 +233,21 @@ def payee_create(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def payee_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     return _payee_form(request, _get(request, PayeeProfile, pk))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def payee_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    profile = _get(request, PayeeProfile, pk)
+    return _confirm_delete(
+        request,
+        profile,
+        delete=lambda: payee_profile_delete(actor=request.user, profile=profile),
+        deleted_message=f"Deleted the payee profile of {profile.contact}.",
+        done="statements:payees",
+        template="statements/payee_delete.html",
+        context=lambda: {"uses": payee_profile_uses(profile=profile)},
+    )
 
 
 def _add_errors(form: Any, exc: ValidationError) -> None:

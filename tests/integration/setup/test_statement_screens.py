@@ -5,13 +5,15 @@ REST API goes through the same services."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Role
-from integration.models import PayeeProfile, StatementRule
+from integration.models import PayeeProfile, RoyaltyStatement, StatementRule
 from tests.factories import (
     ContactFactory,
     ContributionFactory,
@@ -287,8 +289,92 @@ def test_another_imprints_payee_profile_is_not_found(login, royalties, imprint_b
     profile = PayeeProfile.objects.create(
         imprint=imprint_b, contact=_payee(imprint_b, "Northwind Payee"), channel="print"
     )
-    response = login(royalties).get(reverse("statements:payee_edit", args=[profile.pk]))
-    assert response.status_code == 404
+    client = login(royalties)
+    assert client.get(reverse("statements:payee_edit", args=[profile.pk])).status_code == 404
+    delete = reverse("statements:payee_delete", args=[profile.pk])
+    assert client.get(delete).status_code == 404
+    assert client.post(delete).status_code == 404
+    assert PayeeProfile.objects.filter(pk=profile.pk).exists()
+    assert not AuditEvent.objects.filter(verb="setup.payeeprofile_deleted").exists()
+
+
+def test_royalties_deletes_a_payee_profile_audited(login, royalties, imprint_a):
+    ada = _payee(imprint_a, "Ada Quill")
+    profile = PayeeProfile.objects.create(imprint=imprint_a, contact=ada, channel="web")
+    client = login(royalties)
+    delete = reverse("statements:payee_delete", args=[profile.pk])
+    assert f'href="{delete}"' in client.get(PAYEES).content.decode()
+    page = client.get(delete).content.decode()
+    assert "cannot be undone" in page and "still in use" not in page
+    # the confirmation is a POST form with a CSRF token, its button focused for the keyboard
+    assert 'method="post"' in page and "csrfmiddlewaretoken" in page and "autofocus" in page
+    assert PayeeProfile.objects.exists()  # showing the confirmation deletes nothing
+    response = client.post(delete, follow=True)
+    assert response.redirect_chain == [(PAYEES, 302)]
+    assert "Deleted the payee profile of Ada Quill." in response.content.decode()
+    assert not PayeeProfile.objects.exists()
+    event = AuditEvent.objects.get(verb="setup.payeeprofile_deleted")
+    assert event.imprint_id == imprint_a.pk and event.data["values"]["channel"] == "web"
+
+
+def test_deleting_a_payee_profile_needs_csrf(royalties, imprint_a):
+    profile = PayeeProfile.objects.create(
+        imprint=imprint_a, contact=_payee(imprint_a), channel="print"
+    )
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(royalties)
+    response = client.post(reverse("statements:payee_delete", args=[profile.pk]))
+    assert response.status_code == 403
+    assert PayeeProfile.objects.filter(pk=profile.pk).exists()
+
+
+@pytest.mark.parametrize("persona", ["viewer", "marketing"])
+def test_other_roles_cannot_delete_a_payee_profile(request, login, imprint_a, persona):
+    profile = PayeeProfile.objects.create(
+        imprint=imprint_a, contact=_payee(imprint_a), channel="print"
+    )
+    client = login(request.getfixturevalue(persona))
+    delete = reverse("statements:payee_delete", args=[profile.pk])
+    assert client.get(delete).status_code == 403
+    assert client.post(delete).status_code == 403
+    assert PayeeProfile.objects.filter(pk=profile.pk).exists()
+    assert not AuditEvent.objects.filter(verb="setup.payeeprofile_deleted").exists()
+
+
+def test_a_payee_profile_in_use_says_what_changes_and_prepared_statements_keep_it(
+    login, admin_a, imprint_a
+):
+    ada = _payee(imprint_a, "Ada Quill")
+    profile = PayeeProfile.objects.create(
+        imprint=imprint_a, contact=ada, channel="web", author_group="Overseas agents"
+    )
+    _rule(imprint_a, "Overseas withholding", author_group="Overseas agents")
+    _rule(imprint_a, "Old overseas rule", author_group="Overseas agents", active=False)
+    _rule(imprint_a, "Everyone")
+    statement = RoyaltyStatement.objects.create(
+        imprint=imprint_a,
+        royalty_import=RoyaltyImportFactory.create(imprint=imprint_a, imported=True, errors=[]),
+        payee=ada,
+        period_start=date(2025, 1, 1),
+        period_end=date(2025, 6, 30),
+        currency="GBP",
+        earned=Decimal("120"),
+        outcome=RoyaltyStatement.Outcome.PAYABLE,
+        channel="web",
+        author_group="Overseas agents",
+    )
+    client = login(admin_a)
+    delete = reverse("statements:payee_delete", args=[profile.pk])
+    page = client.get(delete).content.decode()
+    assert "still in use" in page
+    assert "1 statement already prepared for Ada Quill keeps their channel" in page
+    assert "Overseas withholding" in page
+    assert "Old overseas rule" not in page and "Everyone" not in page
+    # in use is not a reason to refuse: nothing points at the profile
+    assert client.post(delete).status_code == 302
+    assert not PayeeProfile.objects.exists()
+    statement.refresh_from_db()
+    assert statement.channel == "web" and statement.author_group == "Overseas agents"
 
 
 # --- the API goes the same way ---------------------------------------------------------------

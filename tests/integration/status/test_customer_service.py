@@ -7,6 +7,7 @@ import csv
 import datetime
 import io
 import json
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,7 +25,7 @@ from integration.status.customer_service import (
     customer_service_outcomes_ingest,
     customer_service_webhook_handler,
 )
-from tests.factories import ProductFactory, WorkFactory
+from tests.factories import CommunicationFactory, MessageFactory, ProductFactory, WorkFactory
 
 pytestmark = pytest.mark.django_db
 IT = CustomerServiceOutcome.IssueType
@@ -343,3 +344,117 @@ def test_blank_lines_count_against_the_csv_row_limit(salt_road, imprint_a, marke
     with pytest.raises(ValidationError, match="blank rows count too"):
         customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw)
     assert not CustomerServiceOutcome.objects.exists()
+
+
+# --- the optional message_key column (Colophon's own message key) ------------------------------
+
+KEYED = "isbn,issue_type,case_reference,outcome,date,note,message_key"
+
+
+@pytest.fixture
+def salt_road_message(salt_road):
+    """A delay notice about The Salt Road, sent to one customer."""
+    return MessageFactory.create(
+        communication=CommunicationFactory.create(work=salt_road.work, product=salt_road)
+    )
+
+
+def test_csv_import_links_a_keyed_row_to_its_message_and_title(
+    salt_road, salt_road_message, harbour, imprint_a, marketing
+):
+    key = str(salt_road_message.key)
+    raw = _csv(
+        KEYED,
+        f",delay,CS-1,accepted,2026-10-10,,{key}",  # the key alone: the title is the message's
+        f"978-1-908435-50-0,delay,CS-2,cancelled,2026-10-11,,{key.upper()}",  # both, agreeing
+        "9780000000011,delay,CS-3,accepted,2026-10-12,,",  # no key: by ISBN, as before
+    )
+    assert customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw) == (3, 0)
+    by_case = {o.case_reference: o for o in CustomerServiceOutcome.objects.all()}
+    for case in ("CS-1", "CS-2"):
+        o = by_case[case]
+        assert o.message == salt_road_message and o.work == salt_road.work
+        assert o.product == salt_road and o.isbn13 == salt_road.isbn13 and o.imprint == imprint_a
+    assert by_case["CS-3"].message is None and by_case["CS-3"].work == harbour.work
+    # the same file again changes nothing
+    assert customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw) == (0, 3)
+
+
+def test_csv_import_with_only_a_message_key_column(salt_road_message, imprint_a, marketing):
+    raw = _csv(
+        "message_key,issue_type,case_reference,outcome,date",
+        f"{salt_road_message.key},out_of_stock,CS-7,refunded,2026-10-10",
+    )
+    assert customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw) == (1, 0)
+    assert CustomerServiceOutcome.objects.get().message == salt_road_message
+
+
+def test_csv_import_keyed_message_of_a_communication_without_product(
+    salt_road, imprint_a, marketing
+):
+    message = MessageFactory.create(communication=CommunicationFactory.create(work=salt_road.work))
+    raw = _csv(KEYED, f",delay,CS-1,accepted,2026-10-10,,{message.key}")
+    assert customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw) == (1, 0)
+    outcome = CustomerServiceOutcome.objects.get()
+    assert outcome.message == message and outcome.work == salt_road.work
+    assert outcome.product is None and outcome.imprint == imprint_a
+
+
+def test_csv_import_refuses_bad_and_unknown_keys_and_mismatched_isbns(
+    salt_road, salt_road_message, harbour, imprint_a, marketing
+):
+    raw = _csv(
+        KEYED,
+        "9781908435500,delay,CS-1,accepted,2026-10-10,,not-a-key",
+        f"9781908435500,delay,CS-2,accepted,2026-10-10,,{uuid.uuid4()}",
+        f"{harbour.isbn13},delay,CS-3,accepted,2026-10-10,,{salt_road_message.key}",
+        ",delay,CS-4,accepted,2026-10-10,,",
+        f"9781908435500,delay,CS-5,accepted,2026-10-10,,{salt_road_message.key}",  # fine
+    )
+    with pytest.raises(ValidationError) as exc:
+        customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw)
+    text = " ".join(exc.value.messages)
+    assert "Row 2: message_key 'not-a-key' is not a Colophon message key" in text
+    assert "Row 3: no message of this imprint has the key" in text
+    assert f"Row 4: the ISBN {harbour.isbn13} is not the title of message" in text
+    assert "Row 5: give the isbn or the message_key" in text
+    assert "Row 6" not in text
+    assert not CustomerServiceOutcome.objects.exists()
+
+
+def test_csv_import_refuses_another_imprints_message_key(
+    salt_road, salt_road_message, shared_isbn, imprint_a, imprint_b, outsider
+):
+    """Northwind's file names Harbour Lights' message, even with Northwind's own copy of the
+    ISBN: an error row, reading the same as an unknown key; nothing is stored or linked."""
+    for isbn in ("", shared_isbn.isbn13):
+        raw = _csv(KEYED, f"{isbn},delay,CS-1,accepted,2026-10-10,,{salt_road_message.key}")
+        with pytest.raises(ValidationError) as exc:
+            customer_service_import_csv(actor=outsider, imprint_id=imprint_b.pk, raw=raw)
+        # the same answer as for an unknown key: nothing of the message (its ISBN, its title)
+        assert exc.value.messages == [
+            f"Row 2: no message of this imprint has the key '{salt_road_message.key}'."
+        ]
+    assert not CustomerServiceOutcome.objects.exists()
+
+
+def test_csv_import_needs_an_isbn_or_message_key_column(salt_road, imprint_a, marketing):
+    raw = _csv("issue_type,case_reference,outcome,date", "delay,CS-1,accepted,2026-10-10")
+    with pytest.raises(ValidationError, match="lacks isbn"):
+        customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw)
+
+
+def test_webhook_with_a_message_key_and_an_ambiguous_isbn_goes_to_the_messages_title(
+    salt_road, salt_road_message, shared_isbn, imprint_a
+):
+    body = {
+        **WEBHOOK_BODY,
+        "data": {**WEBHOOK_BODY["data"], "messageKey": str(salt_road_message.key)},
+    }
+    inbound = SimpleNamespace(
+        event_id="msg_1", received_at=datetime.datetime(2026, 11, 2, tzinfo=datetime.UTC)
+    )
+    customer_service_webhook_handler(body, inbound)
+    outcome = CustomerServiceOutcome.objects.get()
+    assert outcome.message == salt_road_message
+    assert outcome.work == salt_road.work and outcome.imprint == imprint_a
