@@ -8,6 +8,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from integration.communications.common import SUBJECT_TYPE, dispatch_chunk_size
+from integration.communications.payload import template_version
 from integration.lib.queue import enqueue
 from integration.models import (
     Communication,
@@ -35,12 +36,20 @@ def queue_dispatch(communication: Communication) -> int:
     Message.objects.filter(communication=communication).exclude(**fresh).update(**fresh)
     count = communication.recipient_count
     chunks = (count + size - 1) // size
+    # Each chunk is written through the template as it is when it goes (its Exstream
+    # communication, customer-key path and driver fields): the version approved is kept with
+    # every chunk, and a chunk whose template moved since is not sent.
+    template = (
+        template_version(communication.template) if communication.template is not None else ""
+    )
     rows = {
         chunk_external_id(communication, n): {
             "communication_id": communication.pk,
             "chunk": n,
             "approved_hash": communication.approved_hash,
             "messages": min(size, count - (n - 1) * size),
+            "template_id": communication.template_id,
+            "template_version": template,
         }
         for n in range(1, chunks + 1)
     }
