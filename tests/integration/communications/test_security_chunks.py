@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.models import AuditEvent
 from integration.communications import approval, create
 from integration.delivery.outbox import outbox_claim, outbox_dispatch, outbox_process
 from integration.models import (
@@ -76,6 +77,7 @@ def _assert_second_chunk_refused(comm, exstream):
     assert comm.status == S.PARTIALLY_FAILED
     dead = OutboxItem.objects.get(status="dead")
     assert "not sent" in dead.dead_reason
+    assert AuditEvent.objects.filter(verb="communication.partially_failed").exists()
 
 
 def test_exstream_communication_swapped_between_chunks_refuses_the_next(
