@@ -4,17 +4,42 @@ of messages, created in the approval's transaction, found and cancelled by the c
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from integration.communications.common import SUBJECT_TYPE, dispatch_chunk_size
-from integration.communications.payload import template_version
+from integration.communications.common import SUBJECT_TYPE, canonical_json, dispatch_chunk_size
 from integration.lib.queue import enqueue
 from integration.models import (
     Communication,
+    CommunicationTemplate,
     Message,
     OutboxItem,
 )
+
+
+def dispatch_version(template: CommunicationTemplate | None) -> str:
+    """A digest of what sending a chunk reads from the template when it goes, besides the
+    stored messages: the template, its customer-key path, its driver fields, and the Exstream
+    communication the records are submitted to (its id, domain, driver data source and
+    format). What a sync refreshes without changing the letter (``synced_at``, ``raw``) is
+    left out, so a routine Exstream sync does not stop a communication that is sending."""
+    if template is None:
+        return ""
+    ex = template.exstream_communication
+    fields = sorted(template.mappings.values_list("driver_field", flat=True))
+    return hashlib.sha256(
+        canonical_json(
+            [
+                template.pk,
+                template.customer_key_path,
+                fields,
+                [ex.pk, ex.communication_id, ex.domain, ex.prod_dsn, ex.driver_format],
+                ex.driver_root,
+            ]
+        ).encode()
+    ).hexdigest()
 
 
 def chunk_external_id(communication: Communication, chunk: int) -> str:
@@ -39,9 +64,7 @@ def queue_dispatch(communication: Communication) -> int:
     # Each chunk is written through the template as it is when it goes (its Exstream
     # communication, customer-key path and driver fields): the version approved is kept with
     # every chunk, and a chunk whose template moved since is not sent.
-    template = (
-        template_version(communication.template) if communication.template is not None else ""
-    )
+    dispatch = dispatch_version(communication.template)
     rows = {
         chunk_external_id(communication, n): {
             "communication_id": communication.pk,
@@ -49,7 +72,7 @@ def queue_dispatch(communication: Communication) -> int:
             "approved_hash": communication.approved_hash,
             "messages": min(size, count - (n - 1) * size),
             "template_id": communication.template_id,
-            "template_version": template,
+            "dispatch_version": dispatch,
         }
         for n in range(1, chunks + 1)
     }

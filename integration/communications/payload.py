@@ -151,10 +151,22 @@ class Composer:
             members = "segment"  # one recipient from the audience's own fields (in the header)
         else:
             return {}
+        template = self.template
+        setup = [
+            setup_object_snapshot(template),
+            template.customer_key_path,
+            template.required_driver_fields,
+            setup_object_snapshot(template.exstream_communication),
+            list(template.mappings.order_by("pk").values()),
+        ]
+
+        def digest(value: Any) -> str:
+            return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
         return {
-            "header": _digest(self.header()),
-            "template": template_version(self.template),
-            "title": _digest(self.title_context),
+            "header": digest(self.header()),
+            "template": digest(setup),
+            "title": digest(self.title_context),
             "audience": members,
         }
 
@@ -276,26 +288,6 @@ def payload_hash_and_versions(
         hasher.update(b"\n")
         hasher.update(payload.canonical.encode())
     return hasher.hexdigest(), versions
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
-
-
-def template_version(template: CommunicationTemplate) -> str:
-    """The content version of a template as sending reads it: its fields, customer-key path,
-    required fields, its Exstream communication and its mappings (the driver fields each chunk
-    is written with). Any change moves it; a save that changes nothing does not. (The same
-    list as the ``template`` input version has always been, so recorded versions stay valid.)"""
-    return _digest(
-        [
-            setup_object_snapshot(template),
-            template.customer_key_path,
-            template.required_driver_fields,
-            setup_object_snapshot(template.exstream_communication),
-            list(template.mappings.order_by("pk").values()),
-        ]
-    )
 
 
 def input_versions_current(

@@ -12,13 +12,12 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.audit import log_action
-from integration.communications.chunks import cancel_items, outbox_items
+from integration.communications.chunks import cancel_items, dispatch_version, outbox_items
 from integration.communications.create import start_composing
 from integration.communications.payload import (
     composed_on,
     input_versions_current,
     payload_hash_and_versions,
-    template_version,
 )
 from integration.lib.queue import enqueue
 from integration.models import (
@@ -96,17 +95,17 @@ def inputs_moved(communication: Communication) -> bool:
 
 
 def approved_template_refusal(communication: Communication, chunk: dict[str, Any]) -> str | None:
-    """None when the template a chunk is written through (its Exstream communication,
-    customer-key path, driver fields) is still the one approved with the chunk (``chunk``: the
-    outbox row's payload); otherwise why not. Chunks queued before versions were kept with
-    them carry none and are not refused."""
-    recorded = chunk.get("template_version")
+    """None when what a chunk reads from its template when it goes (``dispatch_version``: the
+    Exstream communication, customer-key path, driver fields) is still what was approved with
+    the chunk (``chunk``: the outbox row's payload); otherwise why not. Chunks queued before
+    this version was kept with them carry none and are not refused."""
+    recorded = chunk.get("dispatch_version")
     if recorded is None:
         return None
     template = communication.template
     if template is None or template.pk != chunk.get("template_id"):
         return "The communication's template changed after approval"
-    if template_version(template) != recorded:
+    if dispatch_version(template) != recorded:
         return (
             f"The template {template}, its mapping or its Exstream communication changed after "
             "approval, so this chunk would not be what was approved"

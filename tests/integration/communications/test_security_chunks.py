@@ -8,6 +8,7 @@ communication, customer-key field and driver fields)."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from integration.communications import approval, create
@@ -16,6 +17,7 @@ from integration.models import (
     Audience,
     Communication,
     CommunicationTemplate,
+    ExstreamCommunication,
     FieldMapping,
     OutboxItem,
 )
@@ -95,6 +97,16 @@ def test_mapping_changed_between_chunks_refuses_the_next(sending, rights_setup, 
         driver_field="customer.customerNumber"
     )
     _assert_second_chunk_refused(sending, exstream)
+
+
+def test_an_exstream_sync_between_chunks_does_not_stop_the_next(sending, rights_setup, exstream):
+    # A routine sync refreshes when it saw the design and its raw record, not the letter.
+    ExstreamCommunication.objects.filter(pk=rights_setup.template.exstream_communication_id).update(
+        synced_at=timezone.now(), raw={"lastModified": "now"}
+    )
+    outbox_dispatch(worker="w")
+    assert len(exstream.submissions) == 2
+    assert Communication.objects.get(pk=sending.pk).status == S.SENT
 
 
 def test_nothing_changed_between_chunks_sends_both(sending, exstream):
