@@ -13,6 +13,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts.api import contains_nul
 from integration.connectors.exstream import webhooks
 from integration.lib.queue import enqueue
 from integration.models import InboundEvent
@@ -56,7 +57,7 @@ def exstream_webhook(request: HttpRequest) -> JsonResponse:
         return _error(400, "invalid_json", "The event body is not valid JSON.")
     if not isinstance(payload, dict):
         return _error(400, "invalid_json", "The event body must be a JSON object.")
-    if webhooks.contains_nul(payload):
+    if contains_nul(payload):
         return _error(
             400,
             "nul_character",

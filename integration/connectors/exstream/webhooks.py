@@ -90,26 +90,6 @@ def verify(
     raise WebhookVerificationError("No webhook-signature matches.")
 
 
-def contains_nul(value: Any) -> bool:
-    """Whether a parsed JSON value holds a NUL character in any string or key (written as the
-    escape ``\\u0000``: raw NUL bytes are refused before parsing). PostgreSQL stores no NUL in
-    text or jsonb, so such an event could be neither stored nor applied."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            if "\x00" in node:
-                return True
-        elif isinstance(node, dict):
-            for key, child in node.items():
-                if "\x00" in str(key):
-                    return True
-                stack.append(child)
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
 def event_type_of(payload: dict[str, Any]) -> str:
     expctr = payload.get("expctr") if isinstance(payload.get("expctr"), dict) else {}
     return str((expctr or {}).get("schemaType") or payload.get("type") or "")
