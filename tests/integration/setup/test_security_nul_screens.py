@@ -1,6 +1,6 @@
-"""The setup screens that read JSON text — a mapping's steps, a setup export file — refuse a
-NUL character hidden in a JSON escape (``\\u0000``) with a message, instead of a server error
-on PostgreSQL (jsonb cannot hold it) or a row only SQLite keeps."""
+"""The screens that read JSON text — a mapping's steps, a setup export file, a preview's driver
+data — refuse a NUL character hidden in a JSON escape (``\\u0000``) with a message, instead of
+a server error on PostgreSQL (jsonb cannot hold it) or a row only SQLite keeps."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import json
 import pytest
 from django.urls import reverse
 
-from integration.models import FieldMapping
+from integration.models import FieldMapping, PreviewOutput
 from integration.setup.transfer import ImportRefused, setup_export, setup_import
-from tests.factories import CommunicationTemplateFactory
+from tests.factories import CommunicationTemplateFactory, ExstreamCommunicationFactory
 from tests.integration.setup.test_transfer import harbour_setup as harbour_setup
 
 pytestmark = pytest.mark.django_db
@@ -38,3 +38,17 @@ def test_a_setup_file_with_a_nul_is_refused_whole(harbour_setup, imprint_a, impr
     with pytest.raises(ImportRefused, match="NUL"):
         setup_import(actor=outsider, imprint=imprint_b, data=data)
     assert not FieldMapping.objects.filter(template__imprint=imprint_b).exists()
+
+
+def test_preview_driver_data_with_a_nul_is_refused(admin_a, imprint_a, login):
+    comm = ExstreamCommunicationFactory.create()
+    page = login(admin_a).post(
+        "/exstream/communications/",
+        {
+            "communication": comm.pk,
+            "imprint": imprint_a.pk,
+            "driver_json": '{"recipientName": "Ada\\u0000"}',
+        },
+    )
+    assert "NUL character" in page.content.decode()
+    assert PreviewOutput.objects.count() == 0
