@@ -21,23 +21,20 @@ from integration.models import (
 
 def dispatch_version(template: CommunicationTemplate | None) -> str:
     """A digest of what sending a chunk reads from the template when it goes, besides the
-    stored messages: the template, its customer-key path, its driver fields, and the Exstream
-    communication the records are submitted to (its id, domain, driver data source and
-    format). What a sync refreshes without changing the letter (``synced_at``, ``raw``) is
-    left out, so a routine Exstream sync does not stop a communication that is sending."""
+    stored messages, and what Colophon's staff can change: the template, its customer-key
+    path, its driver fields and which Exstream communication the records go to. Before the
+    first chunk the recomputed payload hash covers the same (the key path is in the template,
+    the driver fields in each message, the Exstream communication in the header). What
+    Exstream's own sync refreshes (data source, format, ``synced_at``, ``raw``) is left out,
+    as the first chunk's check leaves it out, so a routine sync does not stop a communication
+    half-sent."""
     if template is None:
         return ""
     ex = template.exstream_communication
     fields = sorted(template.mappings.values_list("driver_field", flat=True))
     return hashlib.sha256(
         canonical_json(
-            [
-                template.pk,
-                template.customer_key_path,
-                fields,
-                [ex.pk, ex.communication_id, ex.domain, ex.prod_dsn, ex.driver_format],
-                ex.driver_root,
-            ]
+            [template.pk, template.customer_key_path, fields, [ex.pk, ex.communication_id]]
         ).encode()
     ).hexdigest()
 
