@@ -7,6 +7,7 @@ covered by ``test_webhook.py``."""
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 
@@ -17,9 +18,9 @@ from tests.integration.exstream.test_webhook import secrets as secrets
 pytestmark = pytest.mark.django_db
 
 
-def _with(path: tuple[str, ...], value: str) -> dict:
-    body = copy.deepcopy(OPENED)
-    node = body
+def _with(path: tuple[str, ...], value: str) -> dict[str, Any]:
+    body: dict[str, Any] = copy.deepcopy(OPENED)
+    node: Any = body
     for key in path[:-1]:
         node = node[key]
     node[path[-1]] = value
@@ -39,7 +40,7 @@ def test_a_nul_escaped_in_the_json_is_400_and_not_stored(path):
 
 
 def test_a_nul_in_a_key_is_refused_too():
-    body = copy.deepcopy(OPENED)
+    body: Any = copy.deepcopy(OPENED)
     body["user"]["bad\u0000key"] = "x"
     assert post(body).status_code == 400
     assert not InboundEvent.objects.exists()

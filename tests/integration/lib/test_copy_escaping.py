@@ -7,6 +7,7 @@ separator, a NULL, the end of the data or SQL."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.db import DataError, connection, transaction
@@ -39,7 +40,7 @@ HOSTILE = [
 ]
 
 
-def _contact(cid: int, text: str) -> dict[str, object]:
+def _contact(cid: int, text: str) -> dict[str, Any]:
     doc = {"id": cid, "name": text, "list": [text, {"k\t\\": text}]}
     return {
         "consonance_id": cid,
@@ -52,7 +53,7 @@ def _contact(cid: int, text: str) -> dict[str, object]:
     }
 
 
-def _upsert(rows: list[dict[str, object]]) -> dict[int, int]:
+def _upsert(rows: list[dict[str, Any]]) -> dict[int, int]:
     return upsert_rows(
         Contact,
         rows,
@@ -62,7 +63,7 @@ def _upsert(rows: list[dict[str, object]]) -> dict[int, int]:
     )
 
 
-def _assert_stored(rows: list[dict[str, object]]) -> None:
+def _assert_stored(rows: list[dict[str, Any]]) -> None:
     stored = {c.consonance_id: c for c in Contact.objects.all()}
     assert len(stored) == len(rows)
     for row in rows:
