@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import JSONField, Model, QuerySet
 from django.http import Http404
-from rest_framework import exceptions, pagination, permissions, serializers
+from rest_framework import exceptions, pagination, parsers, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,6 +17,39 @@ from accounts.ids import id_param
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether parsed JSON holds a NUL character in any string or key (the escape
+    ``\\u0000``). PostgreSQL stores no NUL in text or jsonb: such input could only ever end
+    as a server error (or a row SQLite keeps and PostgreSQL refuses)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+            if any("\x00" in str(key) for key in node):
+                return True
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing a body with a NUL character anywhere (a 400 that says so),
+    so no free-form JSON field (an offer, a campaign, a mapping's transforms …) can carry one
+    to the database. The default parser of the API (``REST_FRAMEWORK``)."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        if contains_nul(data):
+            raise exceptions.ParseError(
+                "The request contains a NUL character (\\u0000); remove it and try again."
+            )
+        return data
 
 
 class PolicyPermission(permissions.BasePermission):

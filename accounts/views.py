@@ -6,13 +6,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import policy
 from accounts.forms import AuditFilterForm
 from accounts.middleware import SESSION_KEY
 from accounts.models import Membership
+from accounts.redirects import safe_next
 from accounts.selectors import audit_events_for
 from accounts.types import AuthedRequest
 
@@ -41,10 +41,7 @@ def switch_imprint(request: AuthedRequest) -> HttpResponse:
             raise PermissionDenied("You do not belong to that imprint.")
         request.session[SESSION_KEY] = imprint.pk
         messages.info(request, f"Now working in {imprint.name}.")
-    target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/"
-    return HttpResponseRedirect(target)
+    return HttpResponseRedirect(safe_next(request, "/"))
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts.api import contains_nul
 from integration.connectors.exstream import webhooks
 from integration.lib.queue import enqueue
 from integration.models import InboundEvent
@@ -38,6 +39,9 @@ def exstream_webhook(request: HttpRequest) -> JsonResponse:
     except webhooks.WebhookVerificationError as exc:
         logger.warning("Rejected an Exstream webhook: %s", exc)
         return _error(401, "bad_signature", str(exc))
+    max_id = InboundEvent._meta.get_field("event_id").max_length or 200
+    if len(msg_id) > max_id:
+        return _error(400, "bad_webhook_id", f"The webhook-id is longer than {max_id} characters.")
     # JSON on the wire is UTF-8 (RFC 8259 §8.1). A UTF-8 byte order mark is tolerated and
     # dropped (the signature was checked over the bytes as sent); UTF-16/32 is refused, never
     # stored in a form the worker cannot read back.
@@ -53,6 +57,13 @@ def exstream_webhook(request: HttpRequest) -> JsonResponse:
         return _error(400, "invalid_json", "The event body is not valid JSON.")
     if not isinstance(payload, dict):
         return _error(400, "invalid_json", "The event body must be a JSON object.")
+    if contains_nul(payload):
+        return _error(
+            400,
+            "nul_character",
+            "The event contains a NUL character (\\u0000), which cannot be stored; remove it "
+            "and send the event again.",
+        )
     headers = {
         k.lower(): v
         for k, v in request.headers.items()

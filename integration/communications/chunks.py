@@ -4,16 +4,39 @@ of messages, created in the approval's transaction, found and cancelled by the c
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from integration.communications.common import SUBJECT_TYPE, dispatch_chunk_size
+from integration.communications.common import SUBJECT_TYPE, canonical_json, dispatch_chunk_size
 from integration.lib.queue import enqueue
 from integration.models import (
     Communication,
+    CommunicationTemplate,
     Message,
     OutboxItem,
 )
+
+
+def dispatch_version(template: CommunicationTemplate | None) -> str:
+    """A digest of what sending a chunk reads from the template when it goes, besides the
+    stored messages, and what Colophon's staff can change: the template, its customer-key
+    path, its driver fields and which Exstream communication the records go to. Before the
+    first chunk the recomputed payload hash covers the same (the key path is in the template,
+    the driver fields in each message, the Exstream communication in the header). What
+    Exstream's own sync refreshes (data source, format, ``synced_at``, ``raw``) is left out,
+    as the first chunk's check leaves it out, so a routine sync does not stop a communication
+    half-sent."""
+    if template is None:
+        return ""
+    ex = template.exstream_communication
+    fields = sorted(template.mappings.values_list("driver_field", flat=True))
+    return hashlib.sha256(
+        canonical_json(
+            [template.pk, template.customer_key_path, fields, [ex.pk, ex.communication_id]]
+        ).encode()
+    ).hexdigest()
 
 
 def chunk_external_id(communication: Communication, chunk: int) -> str:
@@ -35,12 +58,18 @@ def queue_dispatch(communication: Communication) -> int:
     Message.objects.filter(communication=communication).exclude(**fresh).update(**fresh)
     count = communication.recipient_count
     chunks = (count + size - 1) // size
+    # Each chunk is written through the template as it is when it goes (its Exstream
+    # communication, customer-key path and driver fields): the version approved is kept with
+    # every chunk, and a chunk whose template moved since is not sent.
+    dispatch = dispatch_version(communication.template)
     rows = {
         chunk_external_id(communication, n): {
             "communication_id": communication.pk,
             "chunk": n,
             "approved_hash": communication.approved_hash,
             "messages": min(size, count - (n - 1) * size),
+            "template_id": communication.template_id,
+            "dispatch_version": dispatch,
         }
         for n in range(1, chunks + 1)
     }

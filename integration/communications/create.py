@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -105,6 +106,8 @@ def communication_create(
     for label, value in (("offer", offer), ("campaign", campaign)):
         if value is not None and not isinstance(value, dict):
             errors[label] = [f"The {label} must be an object of names and values."]
+    if isinstance(campaign, dict) and (problem := campaign_link_problem(campaign.get("link"))):
+        errors["campaign"] = [problem]
     if (period_start is None) != (period_end is None):
         errors["period_end"] = ["Give the period's first and last day, or neither."]
     elif period_start and period_end and period_end < period_start:
@@ -163,6 +166,25 @@ def communication_create(
         if compose:
             start_composing(communication, actor=actor)
     return communication
+
+
+_WEB_ADDRESS = URLValidator(schemes=["http", "https"])
+
+
+def campaign_link_problem(link: Any) -> str | None:
+    """Why a campaign link may not go into the messages (None when it may): it is written
+    into every recipient's driver data (a launch e-mail's link, the advance reading copy), so
+    only an http(s) web address is taken — never ``javascript:``, ``data:`` or plain text —
+    whether it comes from the screens (a URL field) or the REST API (a free object)."""
+    if link is None or link == "":
+        return None
+    if not isinstance(link, str):
+        return "The campaign link must be a web address (https://…)."
+    try:
+        _WEB_ADDRESS(link)
+    except ValidationError:
+        return f"The campaign link {link[:100]!r} is not a web address (https://…)."
+    return None
 
 
 def start_composing(communication: Communication, *, actor: Actor) -> None:

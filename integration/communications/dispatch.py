@@ -103,7 +103,7 @@ def _ready(item: OutboxItem) -> Communication:
     elif (
         communication.status in SENDABLE
         and communication.approved_hash == approved_hash
-        and (refusal := approved_payload_refusal(communication))
+        and (refusal := approved_payload_refusal(communication, item.payload))
     ):
         raise _not_sendable(f"{refusal.rstrip('.')}; this chunk is not sent.")
     with transaction.atomic():

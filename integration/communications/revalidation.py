@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.audit import log_action
-from integration.communications.chunks import cancel_items, outbox_items
+from integration.communications.chunks import cancel_items, dispatch_version, outbox_items
 from integration.communications.create import start_composing
 from integration.communications.payload import (
     composed_on,
@@ -94,13 +94,37 @@ def inputs_moved(communication: Communication) -> bool:
     return now != recorded
 
 
-def approved_payload_refusal(communication: Communication) -> str | None:
-    """For a communication already sending: None when what would be sent is still what was
-    approved (recomputed only when an input version moved); otherwise why not."""
-    if not communication.approved_inputs:
-        # No cheap versions for these inputs: the full recompute before the first chunk is
-        # the check (as before versions existed), not one per chunk.
+def approved_template_refusal(communication: Communication, chunk: dict[str, Any]) -> str | None:
+    """None when what a chunk reads from its template when it goes (``dispatch_version``: the
+    Exstream communication, customer-key path, driver fields) is still what was approved with
+    the chunk (``chunk``: the outbox row's payload); otherwise why not. Chunks queued before
+    this version was kept with them carry none and are not refused."""
+    recorded = chunk.get("dispatch_version")
+    if recorded is None:
         return None
+    template = communication.template
+    if template is None or template.pk != chunk.get("template_id"):
+        return "The communication's template changed after approval"
+    if dispatch_version(template) != recorded:
+        return (
+            f"The template {template}, its mapping or its Exstream communication changed after "
+            "approval, so this chunk would not be what was approved"
+        )
+    return None
+
+
+def approved_payload_refusal(
+    communication: Communication, chunk: dict[str, Any] | None = None
+) -> str | None:
+    """For a communication already sending: None when what would be sent is still what was
+    approved (recomputed only when an input version moved); otherwise why not. ``chunk``:
+    the outbox row's payload of the chunk about to go."""
+    if not communication.approved_inputs:
+        # No cheap versions for the recipients: the full recompute before the first chunk is
+        # the check of the data (each chunk sends its messages as stored). What a later chunk
+        # still reads from current setup — the template's Exstream communication, key path
+        # and driver fields — is checked against the version approved with the chunk.
+        return approved_template_refusal(communication, chunk or {})
     if not inputs_moved(communication):
         return None
     bound = communication.approved_hash

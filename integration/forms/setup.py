@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from accounts.api import contains_nul
 from accounts.models import Imprint
 from accounts.policy import Category
 from integration.lib.uploads import CSV_MAX_BYTES, SETUP_JSON_MAX_BYTES, validate_upload
@@ -253,6 +254,8 @@ class MappingForm(forms.ModelForm):
             ) from exc
         if not isinstance(value, list):
             raise forms.ValidationError("Write the steps as a list, in square brackets.")
+        if contains_nul(value):
+            raise forms.ValidationError("The steps contain a NUL character (\\u0000); remove it.")
         return value
 
     def clean(self) -> dict[str, Any]:

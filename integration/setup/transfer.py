@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from accounts.api import contains_nul
 from accounts.audit import log_action
 from accounts.models import Imprint
 from accounts.types import Actor, person
@@ -396,6 +397,9 @@ def setup_import(*, actor: Actor, imprint: Imprint, data: dict[str, Any]) -> dic
     Objects are matched by name (templates by name and version) and updated or created."""
     if not isinstance(data, dict):
         raise ImportRefused(["The file is not a JSON object."])
+    if contains_nul(data):
+        # PostgreSQL stores no NUL in text or jsonb: refused whole, as any other problem.
+        raise ImportRefused(["The file contains a NUL character (\\u0000); remove it."])
     problems, plan = _build(imprint, data)
     if problems:
         raise ImportRefused(problems)

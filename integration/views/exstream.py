@@ -16,6 +16,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from accounts import policy
+from accounts.api import contains_nul
 from accounts.models import Imprint
 from accounts.policy import Action
 from accounts.types import AuthedRequest
@@ -71,6 +72,8 @@ class PreviewForm(forms.Form):
             ) from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("The driver data must be a JSON object ({...}).")
+        if contains_nul(value):
+            raise forms.ValidationError("The driver data contains a NUL character (\\u0000).")
         return value
 
 

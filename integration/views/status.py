@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from accounts import policy
 from accounts.models import Imprint, Membership, User
 from accounts.policy import Action, Category
+from accounts.redirects import safe_next
 from accounts.types import AuthedRequest
 from integration.communications.reminders import contributor_action_remind
 from integration.forms.status import (
@@ -330,7 +331,7 @@ def action_remind(request: AuthedRequest, pk: int) -> HttpResponse:
             reminder.name,
         ),
     )
-    return redirect(request.POST.get("next") or reverse("actions:detail", args=[action.pk]))
+    return redirect(safe_next(request, reverse("actions:detail", args=[action.pk])))
 
 
 @login_required

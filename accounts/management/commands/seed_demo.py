@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.audit import log_action
+from accounts.demo import require_demo_environment
 from accounts.models import Imprint, Membership, Role, Territory, User
 
 IMPRINTS = [
@@ -91,6 +92,7 @@ class Command(BaseCommand):
     help = "Seed demo imprints, territories and one user per role; prints the logins."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_demo_environment("seed_demo")
         password = os.environ.get("DEMO_PASSWORD", "colophon-demo")
         with transaction.atomic():
             imprints = seed_reference_data()

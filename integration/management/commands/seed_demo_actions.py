@@ -18,6 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from accounts.demo import require_demo_environment
 from accounts.models import Imprint, Membership, Role, User
 from integration.communications.approval import communication_approve, communication_submit
 from integration.communications.create import communication_create
@@ -55,6 +56,7 @@ class Command(BaseCommand):
     help = "Send demo contributor requests through the real services so the actions board has work."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_demo_environment("seed_demo_actions")
         imprint = Imprint.objects.filter(code=IMPRINT).first()
         if imprint is None:
             self.stdout.write("No Harbour Lights imprint; run seed_demo first.")

@@ -24,6 +24,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from accounts.demo import require_demo_environment
 from accounts.models import Imprint, Membership, Role, User
 from integration.communications.approval import communication_approve, communication_submit
 from integration.communications.create import communication_create
@@ -78,6 +79,7 @@ class Command(BaseCommand):
     help = "Send a finished example of each of the eight flows for the demo (Harbour Lights)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_demo_environment("seed_demo_flows")
         imprint = Imprint.objects.filter(code=IMPRINT).first()
         if imprint is None:
             self.stdout.write("No Harbour Lights imprint; run seed_demo first.")

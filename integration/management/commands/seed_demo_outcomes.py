@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from accounts.demo import require_demo_environment
 from accounts.models import Imprint, Membership, Role
 from integration.models import Product
 from integration.status.customer_service import customer_service_import_csv
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--per-imprint", type=int, default=60)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_demo_environment("seed_demo_outcomes")
         today = timezone.localdate()
         for imprint in Imprint.objects.order_by("pk"):
             admin = (

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from accounts.demo import require_demo_environment
 from accounts.models import Imprint, Membership, Role
 from integration.catalogue.royalty_import import royalty_import
 from integration.connectors.consonance.royalties import COLUMNS
@@ -81,6 +82,7 @@ class Command(BaseCommand):
     help = "Import a demo royalty period (January–June 2026) for Harbour Lights."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_demo_environment("seed_demo_royalties")
         imprint = Imprint.objects.filter(code=IMPRINT).first()
         if imprint is None:
             self.stdout.write("No Harbour Lights imprint; run seed_demo first.")
