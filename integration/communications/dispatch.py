@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-from django.db.models import TextField
+from django.db import connection, transaction
+from django.db.models import F, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -79,15 +79,18 @@ def chunk_records(
     if template is not None and template.exstream_communication.driver_format != XML:
         fields = list(template.mappings.values_list("driver_field", flat=True))
         prefix = wire_prefix(fields, key_field)
+    # PostgreSQL gives the key's canonical text itself (no UUID built and printed per row);
+    # elsewhere the UUID field's value is printed (SQLite stores 32 hex digits).
+    key: Any = Cast("key", TextField()) if connection.vendor == "postgresql" else F("key")
     rows = (
         Message.objects.filter(communication_id=communication_id, chunk=chunk)
         .order_by("sequence")
-        .annotate(driver_text=Cast("driver_data", TextField()))
-        .values_list("key", "driver_text")
+        .annotate(driver_text=Cast("driver_data", TextField()), key_text=key)
+        .values_list("key_text", "driver_text")
     )
     records = []
-    for key, text in rows:
-        message_key = str(key)
+    for key_value, text in rows:
+        message_key = str(key_value)
         wire = wire_record(prefix, message_key, text) if prefix is not None else None
         records.append(EncodedRecord(text, key_field, message_key, wire))
     return records
