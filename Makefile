@@ -45,7 +45,7 @@ pytest-postgres: install-dev
 	@echo "== pytest on a throwaway PostgreSQL =="
 	scripts/with-postgres.sh $(PY) -m pytest -q -n 2 --create-db $(PYTEST_ARGS)
 
-## make bench: speed and memory benchmarks; results go to docs/benchmarks.md.
+## make bench: speed and memory benchmarks; results go to docs/benchmarks.md (and the profiles its notes link to, docs/profiles/).
 bench: install-dev
 	$(PY) bench/run.py
 

@@ -4,7 +4,8 @@ write docs/benchmarks.md.
 Each script (bench/<name>.py, standalone) prints one JSON object as its LAST line of stdout:
     {"name": "...", "database": "postgresql|sqlite", "description": "...",
      "results": [{"metric": "...", "value": ..., "unit": "...", "target": "...",
-                  "met": true|false|null}], "notes": ["..."]}
+                  "met": true|false|null}], "notes": ["..."],
+     "files": {"docs/...": "text"}}   (optional: attachments the notes link to, e.g. a profile)
 Speed targets are reported as ratios (or rates) measured in the same run, each beside its floor,
 never as timed unit tests.
 
@@ -204,6 +205,21 @@ def render(runs: dict[str, dict], load: tuple[str, str], wall: float) -> str:
     return "\n".join(out)
 
 
+def write_attachments(runs: dict[str, dict], base: Path) -> None:
+    """Write the files a script attached to its result (``"files": {path under docs/: text}``,
+    e.g. a profile the notes link to): into the repository with docs/benchmarks.md, or into
+    the run's temporary directory on a partial run (which leaves docs/ as it was)."""
+    for data in runs.values():
+        for result in data["results"]:
+            for rel, content in (result.get("files") or {}).items():
+                if not rel.startswith("docs/") or ".." in Path(rel).parts:
+                    continue  # only files under docs/, nowhere else
+                path = base / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content, encoding="utf-8")
+                print(f"bench: wrote {path}")
+
+
 def _load() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -238,10 +254,12 @@ def main(argv: list[str]) -> int:
     if only and OUT.exists():
         print("bench: a partial run; docs/benchmarks.md left as it was.")
         print(text)
+        write_attachments(runs, tmp)
     else:
         OUT.write_text(text, encoding="utf-8")
         print(text)
         print(f"bench: wrote {OUT.relative_to(ROOT)}")
+        write_attachments(runs, ROOT)
     return 1 if any("error" in r for d in runs.values() for r in d["results"]) else 0
 
 

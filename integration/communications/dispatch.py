@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-from django.db.models import TextField
+from django.db import connection, transaction
+from django.db.models import F, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -40,42 +40,57 @@ from integration.connectors.exstream.driver import (
 from integration.delivery.gateway import Submitted, gateway
 from integration.delivery.outbox import SendResult
 from integration.lib.http import ExternalServiceError
-from integration.models import Communication, Message, OutboxItem
+from integration.models import Communication, CommunicationTemplate, Message, OutboxItem
 from integration.status.apply import message_status_chunk_apply
 from integration.status.contributor_actions import contributor_actions_open_for_communication
 
 S = Communication.Status
 SENDABLE = (S.QUEUED, S.SENDING, S.PARTIALLY_FAILED, S.FAILED)
+# What one chunk's send and its outcome read of the communication, joined into the one
+# query that reads it: the template with its Exstream communication (records, submission,
+# job) and the type (contributor actions).
+SEND_RELATED = ("template__exstream_communication", "communication_type")
+# The pre-send check builds the payload's input versions from these too (the title, the
+# imprint's name, the audience), so it reads them in the same query instead of one each.
+CHECK_RELATED = (*SEND_RELATED, "work__imprint", "imprint", "audience", "product", "contract")
+_UNSET: Any = object()
 
 
 def _not_sendable(message: str) -> ExternalServiceError:
     return ExternalServiceError(message, service="colophon", retryable=False)
 
 
-def chunk_records(communication_id: int, chunk: int) -> list[EncodedRecord]:
+def chunk_records(
+    communication_id: int, chunk: int, *, template: CommunicationTemplate | None = _UNSET
+) -> list[EncodedRecord]:
     """The records of one chunk: the driver data (flat, dotted keys; the connector nests it as
     the sample does) with the message key written at the design's customer-key field, which
     is what delivery files and e-mail events carry back. Read as stored text: where that text
-    already is the wire form, it is sent without being decoded and encoded again."""
-    template = (
-        Communication.objects.select_related("template__exstream_communication")
-        .get(pk=communication_id)
-        .template
-    )
+    already is the wire form, it is sent without being decoded and encoded again.
+    ``template`` (with its Exstream communication) when the caller has just read it."""
+    if template is _UNSET:
+        template = (
+            Communication.objects.select_related("template__exstream_communication")
+            .get(pk=communication_id)
+            .template
+        )
     key_field = template.customer_key_path if template is not None else ""
     prefix = None
     if template is not None and template.exstream_communication.driver_format != XML:
         fields = list(template.mappings.values_list("driver_field", flat=True))
         prefix = wire_prefix(fields, key_field)
+    # PostgreSQL gives the key's canonical text itself (no UUID built and printed per row);
+    # elsewhere the UUID field's value is printed (SQLite stores 32 hex digits).
+    key: Any = Cast("key", TextField()) if connection.vendor == "postgresql" else F("key")
     rows = (
         Message.objects.filter(communication_id=communication_id, chunk=chunk)
         .order_by("sequence")
-        .annotate(driver_text=Cast("driver_data", TextField()))
-        .values_list("key", "driver_text")
+        .annotate(driver_text=Cast("driver_data", TextField()), key_text=key)
+        .values_list("key_text", "driver_text")
     )
     records = []
-    for key, text in rows:
-        message_key = str(key)
+    for key_value, text in rows:
+        message_key = str(key_value)
         wire = wire_record(prefix, message_key, text) if prefix is not None else None
         records.append(EncodedRecord(text, key_field, message_key, wire))
     return records
@@ -87,7 +102,7 @@ def _ready(item: OutboxItem) -> Communication:
 
     comm_id = int(item.payload["communication_id"])
     approved_hash = str(item.payload.get("approved_hash", ""))
-    communication = Communication.objects.filter(pk=comm_id).first()
+    communication = Communication.objects.select_related(*CHECK_RELATED).filter(pk=comm_id).first()
     if communication is None:
         raise _not_sendable("The communication no longer exists.")
     # What was approved is what is sent, checked before every chunk: the versions of the
@@ -107,7 +122,7 @@ def _ready(item: OutboxItem) -> Communication:
     ):
         raise _not_sendable(f"{refusal.rstrip('.')}; this chunk is not sent.")
     with transaction.atomic():
-        locked = Communication.objects.select_for_update().get(pk=comm_id)
+        locked = _locked(comm_id)
         if locked.status not in SENDABLE or locked.approved_hash != approved_hash:
             raise _not_sendable(
                 f"The communication is {locked.get_status_display().lower()} and no longer "
@@ -129,11 +144,22 @@ def _ready(item: OutboxItem) -> Communication:
     return locked
 
 
-def settle(communication_id: int) -> None:
-    """Move the communication on when every chunk of its approval is done, dead or cancelled.
-    Runs inside the transaction that settled a chunk."""
+def _locked(communication_id: int) -> Communication:
+    """The communication, row-locked (only its own row), with what sending a chunk reads."""
+    return (
+        Communication.objects.select_for_update(of=("self",))
+        .select_related(*SEND_RELATED)
+        .get(pk=communication_id)
+    )
 
-    locked = Communication.objects.select_for_update().get(pk=communication_id)
+
+def settle(communication_id: int, *, locked: Communication | None = None) -> None:
+    """Move the communication on when every chunk of its approval is done, dead or cancelled.
+    Runs inside the transaction that settled a chunk; ``locked`` when that transaction has
+    already locked the communication (``_locked``)."""
+
+    if locked is None:
+        locked = Communication.objects.select_for_update().get(pk=communication_id)
     if locked.status not in SENDABLE:
         return
     statuses = list(current_outbox_items(locked).values_list("status", flat=True))
@@ -177,7 +203,7 @@ class ExstreamBatchHandler:
         communication = _ready(item)
         assert communication.template is not None
         chunk = int(item.payload["chunk"])
-        records = chunk_records(communication.pk, chunk)
+        records = chunk_records(communication.pk, chunk, template=communication.template)
         if not records:
             raise _not_sendable(f"Chunk {chunk} has no messages.")
         submitted = gateway().submit_batch(
@@ -211,8 +237,8 @@ class ExstreamBatchHandler:
             detail={"job_id": job_id},
             extra={"exstream_job_id": job_id[:100]},
         ).keys
-        communication = Communication.objects.select_related("template__exstream_communication")
-        comm = communication.get(pk=comm_id)
+        # Locked here (settle needs the lock) and read once for the job, settle and actions.
+        comm = _locked(comm_id)
         if comm.template is not None and job_id:
             gateway().record_job(
                 submitted=Submitted(
@@ -226,7 +252,7 @@ class ExstreamBatchHandler:
                 imprint_id=comm.imprint_id,
                 customer_keys=keys,
             )
-        settle(comm_id)
+        settle(comm_id, locked=comm)
         # Contributor communications that expect a reply become outstanding actions now.
         contributor_actions_open_for_communication(communication=comm)
 

@@ -25,6 +25,7 @@ from integration.models import (
     Audience,
     Communication,
     CommunicationTemplate,
+    FieldMapping,
     RoyaltyLine,
 )
 from integration.setup.audiences import Recipient, audience_members_version, audience_recipients
@@ -62,9 +63,12 @@ class Composer:
         template = communication.template
         if template is None:
             raise ValidationError("No template applies to this communication.")
-        # Fresh template with its mappings (a cached compile must not outlive a change).
-        template = CommunicationTemplate.objects.select_related("exstream_communication").get(
-            pk=template.pk
+        # Fresh template with its mappings (a cached compile must not outlive a change); the
+        # mappings read once, here, for everything the composer does with them.
+        template = (
+            CommunicationTemplate.objects.select_related("exstream_communication")
+            .prefetch_related("mappings")
+            .get(pk=template.pk)
         )
         context = build_context(
             work=communication.work,
@@ -157,7 +161,12 @@ class Composer:
             template.customer_key_path,
             template.required_driver_fields,
             setup_object_snapshot(template.exstream_communication),
-            list(template.mappings.order_by("pk").values()),
+            # == list(template.mappings.order_by("pk").values()), from the mappings ``load``
+            # read (no second query).
+            [
+                {f.attname: getattr(m, f.attname) for f in FieldMapping._meta.concrete_fields}
+                for m in sorted(template.mappings.all(), key=lambda m: m.pk)
+            ],
         ]
 
         def digest(value: Any) -> str:

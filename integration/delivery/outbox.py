@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.audit import log_action
@@ -135,20 +135,14 @@ def outbox_claim(
             .values_list("id", flat=True)[:limit]
         )
         if rows:
-            for item in OutboxItem.objects.filter(id__in=rows):
-                item.status = OutboxItem.Status.IN_PROGRESS
-                item.lease_expires_at = now + timedelta(seconds=lease_seconds)
-                item.leased_by = worker
-                item.attempts += 1
-                item.save(
-                    update_fields=[
-                        "status",
-                        "lease_expires_at",
-                        "leased_by",
-                        "attempts",
-                        "updated_at",
-                    ]
-                )
+            # One UPDATE for every row claimed (they are locked above), not one per row.
+            OutboxItem.objects.filter(id__in=rows).update(
+                status=OutboxItem.Status.IN_PROGRESS,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                leased_by=worker,
+                attempts=F("attempts") + 1,
+                updated_at=timezone.now(),
+            )
     return rows
 
 

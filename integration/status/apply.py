@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import psycopg
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Field
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -409,8 +410,11 @@ def message_status_chunk_apply(
     id>``, so applying it again records nothing new) and the status moved for the messages
     still in ``from_statuses``. Returns the chunk's message keys and how many moved.
 
-    A chunk is thousands of messages, so this takes three statements whatever its size: lock
-    the chunk's rows, INSERT … SELECT the events from them, one UPDATE. Messages already past
+    A chunk is thousands of messages, so this is set-based whatever its size. On PostgreSQL
+    it is ONE statement (``_chunk_apply_pg``): the UPDATE of the messages still in
+    ``from_statuses`` (which locks exactly the rows it moves), the INSERT … SELECT of the
+    events marked applied for exactly those, and the chunk's keys. Elsewhere three: lock the
+    chunk's rows, INSERT … SELECT the events, one UPDATE. Messages already past
     ``from_statuses`` (e.g. a pushed "delivered" that beat the submit acknowledgement) keep
     their status; their event is recorded with ``applied`` false.
 
@@ -427,6 +431,19 @@ def message_status_chunk_apply(
     key_text = _key_text(f"m.{q('key')}")
     detail_json = json.dumps(detail or {})
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        return _chunk_apply_pg(
+            communication_id=communication_id,
+            chunk=chunk,
+            status=status,
+            sources=sources,
+            event_id=event_id,
+            occurred_at=occurred_at,
+            detail_json=detail_json,
+            status_detail=status_detail,
+            extra=extra or {},
+            now=now,
+        )
     with transaction.atomic():
         keys = [str(k) for k in messages.select_for_update().values_list("key", flat=True)]
         if key_text is not None:
@@ -488,6 +505,77 @@ def message_status_chunk_apply(
             status=status, status_at=occurred_at, status_detail=status_detail, **(extra or {})
         )
     return ChunkApplied(moved=moved, keys=keys)
+
+
+def _chunk_apply_pg(
+    *,
+    communication_id: int,
+    chunk: int,
+    status: str,
+    sources: list[str],
+    event_id: str,
+    occurred_at: datetime.datetime,
+    detail_json: str,
+    status_detail: str,
+    extra: dict[str, Any],
+    now: datetime.datetime,
+) -> ChunkApplied:
+    """``message_status_chunk_apply`` on PostgreSQL, in one statement and one round trip.
+
+    The sub-statements of a WITH share one snapshot: the UPDATE moves (and row-locks) the
+    messages still in ``sources``; the INSERT … SELECT records one event per message of the
+    chunk, ``applied`` exactly for the ids the UPDATE returned (a message a concurrent applier
+    moved past ``sources`` first is skipped by the UPDATE, which re-checks its WHERE on the
+    locked row, so its event is recorded not applied); the outer SELECT returns the chunk's
+    keys in sequence order with the count moved. Applying it again moves nothing and records
+    nothing new (ON CONFLICT DO NOTHING on the event's source and id)."""
+    q = connection.ops.quote_name
+    table = q(Message._meta.db_table)
+    events = q(MessageEvent._meta.db_table)
+    communications = q(Communication._meta.db_table)
+    sets = ["status = %s", "status_at = %s", "status_detail = %s"]
+    set_params: list[Any] = [status, occurred_at, status_detail]
+    for name, value in extra.items():
+        column = Message._meta.get_field(name)
+        assert isinstance(column, Field) and column.column
+        sets.append(f"{q(column.column)} = %s")
+        set_params.append(column.get_db_prep_save(value, connection))
+    placeholders = ", ".join(["%s"] * len(sources))
+    # Only quoted table and column names and fixed SQL fragments are interpolated; every value
+    # is a query parameter.
+    sql = (
+        f"WITH moved AS (UPDATE {table} SET {', '.join(sets)} "  # noqa: S608
+        f"WHERE communication_id = %s AND chunk = %s AND status IN ({placeholders}) "
+        "RETURNING id), "
+        f"recorded AS (INSERT INTO {events} (message_id, message_key, status, occurred_at, "
+        "source, external_event_id, detail, recorded_at, applied, work_id) "
+        "SELECT m.id, m.key::text, %s, %s, %s, %s || m.id, CAST(%s AS jsonb), %s, "
+        "m.id IN (SELECT id FROM moved), c.work_id "
+        f"FROM {table} m JOIN {communications} c ON c.id = m.communication_id "
+        "WHERE m.communication_id = %s AND m.chunk = %s ON CONFLICT DO NOTHING) "
+        f"SELECT m.key::text, (SELECT count(*) FROM moved) FROM {table} m "
+        "WHERE m.communication_id = %s AND m.chunk = %s ORDER BY m.sequence"
+    )
+    params = [
+        *set_params,
+        communication_id,
+        chunk,
+        *sources,
+        status,
+        occurred_at,
+        MessageEvent.Source.DISPATCH.value,
+        f"{event_id}:"[:260],
+        detail_json,
+        now,
+        communication_id,
+        chunk,
+        communication_id,
+        chunk,
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return ChunkApplied(moved=int(rows[0][1]) if rows else 0, keys=[key for key, _ in rows])
 
 
 # --- hand entry and CSV import ---------------------------------------------------------------

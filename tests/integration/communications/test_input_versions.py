@@ -4,13 +4,18 @@ recomputes the payload only when one moved."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.db import connection, transaction
 
 from integration.communications import approval, compose, create, revalidation
+from integration.communications.common import canonical_json
+from integration.communications.payload import Composer, composed_on
 from integration.delivery.outbox import outbox_claim, outbox_dispatch, outbox_process
 from integration.models import Approval, Communication, FieldMapping, OutboxItem
 from integration.setup.audiences import audience_list_upload
+from integration.setup.transfer import setup_object_snapshot
 from tests.factories import communication_type
 from tests.scenarios import add_members
 
@@ -174,3 +179,34 @@ def test_a_query_while_rows_stream_to_copy_fails_instead_of_waiting_forever(queu
     with pytest.raises(RuntimeError, match="streamed to COPY"), transaction.atomic():
         compose.insert_messages(rows())
     assert Communication.objects.filter(pk=queued.pk).exists()  # the connection still works
+
+
+def test_the_template_version_is_the_one_approvals_recorded_before(queued):
+    """The template's version digests its mappings as ``.values()`` rows in pk order; read
+    from the mappings the composer already loaded it must stay exactly that, or every
+    approval recorded before would look moved (and recompute once)."""
+    composer = Composer.load(queued, on_date=composed_on(queued))
+    template = composer.template
+    before = [
+        setup_object_snapshot(template),
+        template.customer_key_path,
+        template.required_driver_fields,
+        setup_object_snapshot(template.exstream_communication),
+        list(type(template).objects.get(pk=template.pk).mappings.order_by("pk").values()),
+    ]
+    expected = hashlib.sha256(canonical_json(before).encode()).hexdigest()
+    assert composer.input_versions()["template"] == expected == queued.approved_inputs["template"]
+
+
+def test_a_chunk_when_nothing_moved_takes_a_fixed_handful_of_queries(
+    queued, exstream, recomputes, django_assert_max_num_queries
+):
+    """Before each chunk the check reads the versions (the title context, the template with
+    its mappings, the audience's member count) and recomputes nothing; the communication is
+    read once for the check and locked once per transaction, with what the send reads."""
+    first, second = outbox_claim(worker="w", limit=2)
+    assert outbox_process(item_id=first, worker="w") == "succeeded"
+    with django_assert_max_num_queries(34):
+        assert outbox_process(item_id=second, worker="w") == "succeeded"
+    assert recomputes == []
+    assert Communication.objects.get(pk=queued.pk).status == S.SENT
