@@ -299,6 +299,7 @@ def _noop_resyncs(
     requests_differ = answers_differ = unlogged = 0
     unchanged = requests = 0
     profilers, restore_profilers = _thread_profilers() if profile else ({}, None)
+    load_before = os.getloadavg()[0]
     try:
         for _ in range(pairs):
             log, restore = _recording()
@@ -342,6 +343,11 @@ def _noop_resyncs(
 
     return {
         "noop_resync_pairs": pairs,
+        # The machine's 1-minute load average before and after the pairs: on 2 cores shared
+        # with other work, every CPU second the resync spends beyond the replay costs about
+        # load / cores seconds of wall time, so the ratio follows the load.
+        "noop_resync_load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "noop_resync_cores": os.cpu_count(),
         "noop_resync_requests": requests,
         # Resyncs whose requests (method, URL, body, in order) differ from the first one's.
         "noop_resync_requests_differ": requests_differ,
@@ -626,6 +632,15 @@ def summary(r: dict) -> dict:
                 f"{r['noop_resync_database_cpu_seconds']} s and the sandbox vendor "
                 f"{r['noop_resync_vendor_cpu_seconds']} s, all on the same cores: the replay "
                 "has the vendor to itself, the resync shares them with its own work."
+            ),
+            (
+                "B2 and the machine's load: the 1-minute load average was "
+                f"{r['noop_resync_load_average'][0]} before the pairs and "
+                f"{r['noop_resync_load_average'][1]} after, on {r['noop_resync_cores']} cores. "
+                "The resync does the replay's work plus its own CPU (above); when the cores are "
+                "idle the prefetch hides that CPU behind the vendor's answers, when they are "
+                "saturated each CPU second costs about load ÷ cores seconds of wall time, so the "
+                "wall-time ratio rises with the load while the CPU figures stay put."
             ),
             "One initial sync per run (it can only happen once per database); its replay runs "
             "right after it against the same server.",

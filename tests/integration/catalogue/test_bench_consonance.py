@@ -53,3 +53,4 @@ def test_benchmark_script_runs_and_a_no_change_resync_writes_nothing():
     assert report["noop_resync_replay_answers_differ"] == 0
     assert report["replay_answers_differ"] == 0
     assert report["noop_resync_unlogged_wire_requests"] == 0
+    assert len(report["noop_resync_load_average"]) == 2
