@@ -4,12 +4,17 @@ Runs the sandbox in a separate ``runserver`` process with its own SQLite databas
 in this process with another, so neither steals the other's database or GIL. Prints JSON:
 
 * ``products_per_second`` for the initial sync;
-* ``sync_to_fetch_ratio``: initial sync time / time to fetch the same pages without storing
-  them (target ≤ 1.5);
-* ``noop_resync_rows_written``: write statements to catalogue tables in a no-change full resync
-  (must be 0).
+* ``sync_to_replay_ratio`` (B1): initial sync time / time to replay the same requests without
+  storing them (target ≤ 1.5);
+* ``resync_to_replay_ratio`` (B2): a no-change full resync / a replay of its exact requests,
+  the median of ``BENCH_B2_PAIRS`` (default 5) interleaved pairs, with the min–max spread;
+* ``noop_resync_rows_written``: write statements to catalogue tables in all those no-change full
+  resyncs together (must be 0).
 
-Usage: ``.venv/bin/python bench/consonance_sync.py [--products 20000]``.
+Sizes: ``BENCH_PRODUCTS`` (default 10,000), ``BENCH_B2_PAIRS``; ``BENCH_PROFILE=1`` adds a
+cProfile of the initial sync and of each resync thread (storing, fetching, mapping).
+
+Usage: ``.venv/bin/python bench/consonance_sync.py [--products 20000] [--pairs 5]``.
 """
 
 from __future__ import annotations
@@ -48,47 +53,85 @@ def _wait_for(url: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"The sandbox server did not start at {url}")
 
 
-def _recording() -> tuple[list[dict[str, Any]], Any]:
+def _recording() -> tuple[_Log, Any]:
     """Wrap the HTTP choke point so every request the sync sends is recorded (method, URL,
-    headers, body) in order. Returns (the log, a function restoring the original)."""
+    headers, body) in order, with a digest of the answer it got. Also count what goes on the
+    wire (``requests.Session.send``): retries inside the choke point would be sent but not
+    logged, and the replay would then not be the resync's exact requests.
+    Returns (the log, a function restoring the originals); ``log.wire`` is the wire count."""
+    import requests
+
     from integration.lib import http
 
-    log: list[dict[str, Any]] = []
+    log: _Log = _Log()
     original = http.request
+    original_send = requests.Session.send
 
     def recorded(method: str, url: str, **kwargs: Any) -> Any:
-        log.append(
-            {
-                "method": method,
-                "url": url,
-                "headers": dict(kwargs.get("headers") or {}),
-                **{k: kwargs[k] for k in ("json", "data", "params") if k in kwargs},
-            }
-        )
-        return original(method, url, **kwargs)
+        entry = {
+            "method": method,
+            "url": url,
+            "headers": dict(kwargs.get("headers") or {}),
+            **{k: kwargs[k] for k in ("json", "data", "params") if k in kwargs},
+        }
+        log.append(entry)
+        response = original(method, url, **kwargs)
+        entry["answer"] = _digest(response.content)
+        return response
+
+    def sent(self: Any, request: Any, **kwargs: Any) -> Any:
+        log.wire += 1
+        return original_send(self, request, **kwargs)
 
     http.request = recorded  # type: ignore[assignment]
+    requests.Session.send = sent  # type: ignore[method-assign]
 
     def restore() -> None:
         http.request = original  # type: ignore[assignment]
+        requests.Session.send = original_send  # type: ignore[method-assign]
 
     return log, restore
 
 
-def replay(log: list[dict[str, Any]]) -> float:
+class _Log(list[dict[str, Any]]):
+    wire = 0
+
+
+def _digest(body: bytes) -> str:
+    import hashlib
+
+    return hashlib.blake2b(body, digest_size=8).hexdigest()
+
+
+def _signature(log: list[dict[str, Any]]) -> list[str]:
+    """What identifies each request of a log, in order (method, URL, body), for comparing the
+    requests of two runs."""
+    return [
+        json.dumps([r["method"], r["url"], r.get("json"), r.get("data"), r.get("params")])
+        for r in log
+    ]
+
+
+def replay(log: list[dict[str, Any]]) -> tuple[float, int]:
     """The floor: send the exact recorded requests again, in order, on one keep-alive session,
-    reading each body and doing nothing with it. Returns seconds."""
+    reading each body and doing nothing with it. Returns (seconds, how many answers differed
+    from the ones the sync got: 0 means the replay fetched the very same pages)."""
     import requests
 
     session = requests.Session()
+    answers = []
     started = time.perf_counter()
     for req in log:
         kwargs = {k: req[k] for k in ("json", "data", "params") if k in req}
         response = session.request(
             req["method"], req["url"], headers=req["headers"], timeout=60, **kwargs
         )
-        response.content  # noqa: B018 - read the body, as the sync does
-    return time.perf_counter() - started
+        answers.append(response.content)  # read the body, as the sync does
+    seconds = time.perf_counter() - started
+    differing = sum(
+        1 for req, body in zip(log, answers, strict=True) if req.get("answer") != _digest(body)
+    )
+    return seconds, differing
 
 
 def _cpu_of(pid: int) -> float:
@@ -169,7 +212,174 @@ def _profile_top(profiler: Any, limit: int = 15) -> list[str]:
     return [text for _cum, text in rows[:limit]]
 
 
-def run(products: int, profile: bool = False) -> dict[str, Any]:
+def _thread_profilers() -> tuple[dict[str, Any], Any]:
+    """cProfile (CPU time per thread) of the resync's three threads: the storing (comparing)
+    thread, the fetch thread (requests and JSON decoding) and the mapping thread (normalising
+    and hashing the records). A ``cProfile.Profile`` sees only the thread it is enabled in, so
+    the helper threads' work is wrapped where it runs. Returns (profilers, restore)."""
+    import cProfile
+    import threading
+
+    from integration.catalogue import sync
+    from integration.connectors.consonance.client import ConsonanceClient
+
+    profilers = {
+        name: cProfile.Profile(time.thread_time) for name in ("storing", "fetching", "mapping")
+    }
+    graphql, preparer = ConsonanceClient.graphql, sync._preparer
+
+    def profiled(name: str, fn: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is threading.main_thread():
+                return fn(*args, **kwargs)  # the storing thread's own profiler sees it
+            profilers[name].enable()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                profilers[name].disable()
+
+        return call
+
+    ConsonanceClient.graphql = profiled("fetching", graphql)  # type: ignore[method-assign]
+    sync._preparer = lambda *a, **k: profiled("mapping", preparer(*a, **k))  # type: ignore[assignment]
+
+    def restore() -> None:
+        ConsonanceClient.graphql = graphql  # type: ignore[method-assign]
+        sync._preparer = preparer  # type: ignore[assignment]
+
+    return profilers, restore
+
+
+def _top(profiler: Any, limit: int = 8) -> list[str]:
+    """Top functions of one thread's profile by cumulative CPU time (the wrappers left out)."""
+    import pstats
+
+    stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative")
+    stats.print_stats(25)
+    rows = []
+    for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if name.startswith("<") or "bench/consonance_sync.py" in filename:
+            continue
+        short = filename.replace(str(ROOT) + "/", "").split("site-packages/")[-1]
+        rows.append(
+            (cumtime, f"{short}:{line}({name}) {calls} calls, {tottime:.2f} s own, {cumtime:.2f} s")
+        )
+    rows.sort(reverse=True)
+    return [text for _cum, text in rows[:limit]]
+
+
+def _noop_resyncs(
+    pairs: int, *, client: Any, server_pid: int, db_pid: int | None, profile: bool
+) -> dict[str, Any]:
+    """B2: ``pairs`` no-change full resyncs, each followed by a replay of its exact requests
+    (resync, replay, resync, replay, …), so a burst of load on the shared machine moves one
+    pair, not the result: the ratio reported is the median of the pairs, with their spread.
+    Counts the catalogue rows every resync wrote (must be 0 in all of them), checks each
+    resync sent the same requests as the first, with nothing retried off the log, and that
+    each replay got the same answers as the resync it is compared with."""
+    import statistics
+
+    from django.db import connection
+
+    from integration.catalogue.sync import consonance_sync, sync_run_start
+    from integration.models import SyncRun
+
+    writes: list[str] = []
+
+    def count_writes(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        verb = sql.split(None, 1)[0].upper()
+        catalogue = "integration_" in sql and "integration_syncrun" not in sql
+        if verb in ("INSERT", "UPDATE", "DELETE", "COPY") and catalogue:
+            writes.append(sql[:120])
+        return execute(sql, params, many, context)
+
+    keys = ("resync", "replay", "cpu", "storing_cpu", "db_cpu", "vendor_cpu", "store")
+    measured: dict[str, list[float]] = {k: [] for k in keys}
+    first: list[str] | None = None
+    requests_differ = answers_differ = unlogged = 0
+    unchanged = requests = 0
+    profilers, restore_profilers = _thread_profilers() if profile else ({}, None)
+    load_before = os.getloadavg()[0]
+    try:
+        for _ in range(pairs):
+            log, restore = _recording()
+            stores, restore_stores = _timing_stores()
+            db0, vendor0 = _cpu_of(db_pid) if db_pid else 0.0, _cpu_of(server_pid)
+            t0, cpu0, main0 = time.perf_counter(), time.process_time(), time.thread_time()
+            if profilers:
+                profilers["storing"].enable()
+            try:
+                with connection.execute_wrapper(count_writes):
+                    run = consonance_sync(
+                        run=sync_run_start(full=True, enqueue_task=False), client=client
+                    )
+            finally:
+                if profilers:
+                    profilers["storing"].disable()
+                measured["resync"].append(time.perf_counter() - t0)
+                measured["cpu"].append(time.process_time() - cpu0)
+                measured["storing_cpu"].append(time.thread_time() - main0)
+                measured["db_cpu"].append((_cpu_of(db_pid) - db0) if db_pid else 0.0)
+                measured["vendor_cpu"].append(_cpu_of(server_pid) - vendor0)
+                measured["store"].append(sum(stores.values()))
+                restore_stores()
+                restore()
+            assert run.status == SyncRun.Status.SUCCEEDED, run.message
+            unchanged, requests = run.unchanged, len(log)
+            signature = _signature(log)
+            first = first if first is not None else signature
+            requests_differ += signature != first
+            unlogged += log.wire - len(log)
+            seconds, differing = replay(log)
+            measured["replay"].append(seconds)
+            answers_differ += differing
+    finally:
+        if restore_profilers is not None:
+            restore_profilers()
+    ratios = [s / r for s, r in zip(measured["resync"], measured["replay"], strict=True)]
+
+    def median(key: str) -> float:
+        return round(statistics.median(measured[key]), 2)
+
+    return {
+        "noop_resync_pairs": pairs,
+        # The machine's 1-minute load average before and after the pairs: on 2 cores shared
+        # with other work, every CPU second the resync spends beyond the replay costs about
+        # load / cores seconds of wall time, so the ratio follows the load.
+        "noop_resync_load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "noop_resync_cores": os.cpu_count(),
+        "noop_resync_requests": requests,
+        # Resyncs whose requests (method, URL, body, in order) differ from the first one's.
+        "noop_resync_requests_differ": requests_differ,
+        # Requests sent on the wire but not logged (retries): the replay would lack them.
+        "noop_resync_unlogged_wire_requests": unlogged,
+        # Replayed requests whose answer differs from the one the resync got.
+        "noop_resync_replay_answers_differ": answers_differ,
+        "resync_to_replay_ratios": [round(r, 3) for r in ratios],
+        "resync_to_replay_ratio": round(statistics.median(ratios), 3),
+        "resync_to_replay_ratio_min": round(min(ratios), 3),
+        "resync_to_replay_ratio_max": round(max(ratios), 3),
+        "noop_resync_seconds": median("resync"),
+        "noop_resync_replay_seconds": median("replay"),
+        # CPU on a shared machine is steadier than wall time: the syncing process (all its
+        # threads), its storing (comparing) thread alone, its PostgreSQL backend, the vendor.
+        "noop_resync_cpu_seconds": median("cpu"),
+        "noop_resync_storing_thread_cpu_seconds": median("storing_cpu"),
+        "noop_resync_database_cpu_seconds": median("db_cpu"),
+        "noop_resync_vendor_cpu_seconds": median("vendor_cpu"),
+        "noop_resync_store_seconds": median("store"),
+        "noop_resync_unchanged": unchanged,
+        # Catalogue rows written by all the resyncs together (the sync run's own row aside).
+        "noop_resync_rows_written": len(writes),
+        **(
+            {"noop_resync_profile_top": {name: _top(p) for name, p in profilers.items()}}
+            if profilers
+            else {}
+        ),
+    }
+
+
+def run(products: int, pairs: int = 5, profile: bool = False) -> dict[str, Any]:
     from _common import backend, database_url, django_setup, migrate
 
     works = max(1, round(products / 2.5))
@@ -255,35 +465,7 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
             top = _profile_top(profiler)
         assert run.status == SyncRun.Status.SUCCEEDED, run.message
         mirrored = Product.objects.count()
-        replay_seconds = replay(log)
-
-        writes: list[str] = []
-
-        def count_writes(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-            verb = sql.split(None, 1)[0].upper()
-            if (
-                verb in ("INSERT", "UPDATE", "DELETE")
-                and "integration_" in sql
-                and ("integration_syncrun" not in sql)
-            ):
-                writes.append(sql[:120])
-            return execute(sql, params, many, context)
-
-        relog, restore = _recording()
-        restores, restore_restores = _timing_stores()
-        db0, vendor0 = _cpu_of(db_pid) if db_pid else 0.0, _cpu_of(server.pid)
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        with connection.execute_wrapper(count_writes):
-            resync = consonance_sync(
-                run=sync_run_start(full=True, enqueue_task=False), client=client
-            )
-        resync_seconds = time.perf_counter() - t0
-        resync_cpu_seconds = time.process_time() - cpu0
-        resync_db_cpu_seconds = (_cpu_of(db_pid) - db0) if db_pid else 0.0
-        resync_vendor_cpu_seconds = _cpu_of(server.pid) - vendor0
-        restore_restores()
-        restore()
-        resync_replay_seconds = replay(relog)
+        replay_seconds, replay_differ = replay(log)
         return {
             "benchmark": "consonance_sync",
             "database": backend(),
@@ -291,7 +473,8 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
             "works": Work.objects.count(),
             "contracts": Contract.objects.count(),
             "requests": len(log),
-            "resync_requests": len(relog),
+            "replay_answers_differ": replay_differ,
+            "unlogged_wire_requests": log.wire - len(log),
             "sandbox_seed_seconds": round(seed_seconds, 2),
             "replay_seconds": round(replay_seconds, 2),
             "initial_sync_seconds": round(sync_seconds, 2),
@@ -307,15 +490,9 @@ def run(products: int, profile: bool = False) -> dict[str, Any]:
             "initial_sync_vendor_cpu_seconds": round(vendor_cpu_seconds, 2),
             "products_per_second": round(mirrored / sync_seconds, 1),
             "sync_to_replay_ratio": round(sync_seconds / replay_seconds, 3),
-            "noop_resync_seconds": round(resync_seconds, 2),
-            "noop_resync_replay_seconds": round(resync_replay_seconds, 2),
-            "noop_resync_cpu_seconds": round(resync_cpu_seconds, 2),
-            "noop_resync_database_cpu_seconds": round(resync_db_cpu_seconds, 2),
-            "noop_resync_vendor_cpu_seconds": round(resync_vendor_cpu_seconds, 2),
-            "noop_resync_store_seconds": round(sum(restores.values()), 2),
-            "resync_to_replay_ratio": round(resync_seconds / resync_replay_seconds, 3),
-            "noop_resync_unchanged": resync.unchanged,
-            "noop_resync_rows_written": len(writes),
+            **_noop_resyncs(
+                pairs, client=client, server_pid=server.pid, db_pid=db_pid, profile=profile
+            ),
             **({"profile_top": top} if top else {}),
         }
     finally:
@@ -332,10 +509,19 @@ def main() -> None:
         "--profile",
         action="store_true",
         default=os.environ.get("BENCH_PROFILE", "") not in ("", "0", "false"),
-        help="cProfile the initial sync (or BENCH_PROFILE=1); its top entries go in the notes.",
+        help=(
+            "cProfile the initial sync and the resyncs' threads (or BENCH_PROFILE=1); their top "
+            "entries go in the notes."
+        ),
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=int(os.environ.get("BENCH_B2_PAIRS", "5")),
+        help="B2: how many no-change resyncs, each followed by its replay (or BENCH_B2_PAIRS).",
     )
     args = parser.parse_args()
-    result = run(args.products, profile=args.profile)
+    result = run(args.products, pairs=max(1, args.pairs), profile=args.profile)
     print(json.dumps(result, indent=2))
     # Last line: the summary bench/run.py collects into docs/benchmarks.md.
     print(json.dumps(summary(result)))
@@ -369,17 +555,45 @@ def summary(r: dict) -> dict:
             ),
             row("B1 requests sent", r["requests"]),
             row("B1 products per second", r["products_per_second"], "/s"),
-            row("B2 no-change resync ÷ replay", b2, "×", "≤ 1.2", b2 <= 1.2),
-            row("B2 no-change resync", r["noop_resync_seconds"], "s"),
-            row("B2 replay (floor)", r["noop_resync_replay_seconds"], "s"),
-            row("B2 CPU of the syncing process", r["noop_resync_cpu_seconds"], "s"),
-            row("B2 time storing (comparing) pages", r["noop_resync_store_seconds"], "s"),
             row(
-                "B2 rows written by the no-change resync",
+                f"B2 no-change resync ÷ replay (median of {r['noop_resync_pairs']} pairs)",
+                b2,
+                "×",
+                "≤ 1.2",
+                b2 <= 1.2,
+            ),
+            row(
+                "B2 spread of the pairs (min – max)",
+                f"{r['resync_to_replay_ratio_min']} – {r['resync_to_replay_ratio_max']}",
+                "×",
+            ),
+            row("B2 no-change resync (median)", r["noop_resync_seconds"], "s"),
+            row("B2 replay (floor, median)", r["noop_resync_replay_seconds"], "s"),
+            row("B2 CPU of the syncing process (median)", r["noop_resync_cpu_seconds"], "s"),
+            row(
+                "B2 CPU of its storing (comparing) thread (median)",
+                r["noop_resync_storing_thread_cpu_seconds"],
+                "s",
+            ),
+            row("B2 time storing (comparing) pages (median)", r["noop_resync_store_seconds"], "s"),
+            row(
+                "B2 rows written by all the no-change resyncs",
                 r["noop_resync_rows_written"],
                 "rows",
                 "0",
                 r["noop_resync_rows_written"] == 0,
+            ),
+            row(
+                "B2 replays that differ from their resync (requests, answers, retries)",
+                r["noop_resync_requests_differ"]
+                + r["noop_resync_replay_answers_differ"]
+                + r["noop_resync_unlogged_wire_requests"],
+                "",
+                "0",
+                r["noop_resync_requests_differ"]
+                + r["noop_resync_replay_answers_differ"]
+                + r["noop_resync_unlogged_wire_requests"]
+                == 0,
             ),
         ],
         "notes": [
@@ -396,18 +610,48 @@ def summary(r: dict) -> dict:
                 f"({', '.join(f'{k} {v}' for k, v in r['initial_sync_statements'].items())})."
             ),
             (
-                "What bounds B2: of the resync's "
+                f"B2 is {r['noop_resync_pairs']} no-change full resyncs, each followed by a "
+                "replay of its own requests (resync, replay, resync, replay, …), so a burst of "
+                "load on the shared machine moves one pair, not the result; the ratio is the "
+                f"median of the pairs ({', '.join(map(str, r['resync_to_replay_ratios']))}). "
+                f"Every resync sent the same {r['noop_resync_requests']} requests in the same "
+                "order as the first (differing: "
+                f"{r['noop_resync_requests_differ']}), none retried off the log "
+                f"({r['noop_resync_unlogged_wire_requests']}), and each replay got the same "
+                f"answers as its resync (differing: {r['noop_resync_replay_answers_differ']})."
+            ),
+            (
+                "What bounds B2 (medians): of the resync's "
                 f"{r['noop_resync_seconds']} s, comparing pages with the mirror took "
                 f"{r['noop_resync_store_seconds']} s on the storing thread; the rest it waited "
                 "for pages (fetched and mapped on the helper threads, overlapping the "
                 "comparing). The syncing process used "
-                f"{r['noop_resync_cpu_seconds']} s of CPU, its database backend "
+                f"{r['noop_resync_cpu_seconds']} s of CPU (its storing thread "
+                f"{r['noop_resync_storing_thread_cpu_seconds']} s, the fetch and mapping "
+                "threads the rest), its database backend "
                 f"{r['noop_resync_database_cpu_seconds']} s and the sandbox vendor "
                 f"{r['noop_resync_vendor_cpu_seconds']} s, all on the same cores: the replay "
                 "has the vendor to itself, the resync shares them with its own work."
             ),
-            "One sync per run (an initial sync can only happen once per database); the replay "
-            "runs right after it against the same server.",
+            (
+                "B2 and the machine's load: the 1-minute load average was "
+                f"{r['noop_resync_load_average'][0]} before the pairs and "
+                f"{r['noop_resync_load_average'][1]} after, on {r['noop_resync_cores']} cores. "
+                "The resync does the replay's work plus its own CPU (above); when the cores are "
+                "idle the prefetch hides that CPU behind the vendor's answers, when they are "
+                "saturated each CPU second costs about load ÷ cores seconds of wall time, so the "
+                "wall-time ratio rises with the load while the CPU figures stay put."
+            ),
+            "One initial sync per run (it can only happen once per database); its replay runs "
+            "right after it against the same server.",
+            *(
+                line
+                for name, lines in r.get("noop_resync_profile_top", {}).items()
+                for line in [
+                    f"cProfile of the resyncs' {name} thread (CPU), top by cumulative time:",
+                    *lines,
+                ]
+            ),
             *(
                 ["cProfile of the initial sync, top by cumulative time:", *r["profile_top"]]
                 if r.get("profile_top")

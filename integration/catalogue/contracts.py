@@ -263,13 +263,150 @@ def _create_contracts(
     insert_rows(ChangeEvent, events)
 
 
+def _update_contracts(
+    items: list[tuple[dict[str, Any], dict[str, Any]]],
+    *,
+    source: str,
+    run: SyncRun | None,
+    works: dict[int, tuple[int, int]],
+    existing: dict[int, dict[str, Any]],
+    now: Any,
+) -> dict[int, int]:
+    """Bulk path for contracts already in the mirror whose content changed (or that come back
+    after a withdrawal): what ``_apply_contract`` does for one, done for the page in a fixed
+    number of statements. One upsert keyed by Consonance id, in which the database compares
+    the hashes again: a contract another writer stored meanwhile with the same content is not
+    returned, and gets neither rows nor events here. Licensed rights are kept by id (new ones
+    added, changed ones updated, missing ones ended); delivery dates and gratis copies are
+    replaced; field-level events come from ``diff_contract`` against the stored document.
+    Returns ``{consonance id: pk}`` of the contracts written."""
+    pks = upsert_rows(
+        Contract,
+        [
+            dict(
+                consonance_id=doc["id"],
+                work_id=works[doc["work_id"]][0],
+                imprint_id=works[doc["work_id"]][1],
+                raw=raw,
+                snapshot=doc,
+                content_hash=content_hash(doc),
+                source=source,
+                synced_at=now,
+                withdrawn_at=None,
+                **_contract_values(doc),
+            )
+            for doc, raw in items
+        ],
+        key="consonance_id",
+        update=CONTRACT_UPDATE,
+        changed=["content_hash"],
+        reinstate="withdrawn_at",
+    )
+    written = [(doc, pks[doc["id"]]) for doc, _raw in items if doc["id"] in pks]
+    if not written:
+        return {}
+    contract_pks = [pk for _doc, pk in written]
+    # The stored rights of each contract by Consonance id, as _apply_contract reads them.
+    stored: dict[int, dict[int | None, LicensedRight]] = {}
+    for right in LicensedRight.objects.filter(contract_id__in=contract_pks):
+        stored.setdefault(right.contract_id, {})[right.consonance_id] = right
+    product_pks = dict(
+        Product.objects.filter(
+            consonance_id__in=[
+                g["product_id"] for d, _ in written for g in d["gratis"] if g["product_id"]
+            ]
+        ).values_list("consonance_id", "pk")
+    )
+    new_rights: list[dict[str, Any]] = []
+    changed_rights: list[LicensedRight] = []
+    ended: list[int] = []
+    deliveries: list[dict[str, Any]] = []
+    gratis: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for doc, pk in written:
+        rights = stored.get(pk, {})
+        for r in doc["rights"]:
+            cut = Decimal(r["author_cut"]) if r["author_cut"] is not None else None
+            current = rights.pop(r["id"], None)
+            if current is None:
+                new_rights.append(
+                    dict(
+                        contract_id=pk,
+                        consonance_id=r["id"],
+                        right_type=r["right_type"][:100],
+                        territory=r["territory"][:200],
+                        author_cut=cut,
+                    )
+                )
+            elif (current.right_type, current.territory, current.author_cut, current.ended_at) != (
+                r["right_type"],
+                r["territory"],
+                cut,
+                None,
+            ):
+                current.right_type, current.territory = r["right_type"][:100], r["territory"][:200]
+                current.author_cut, current.ended_at = cut, None
+                changed_rights.append(current)
+        ended += [right.pk for right in rights.values() if right.ended_at is None]
+        for d in doc["deliveries"]:
+            deliveries.append(
+                dict(
+                    contract_id=pk,
+                    consonance_id=d["id"],
+                    deliverable_type=d["type"][:100],
+                    requirement=d["requirement"][:300],
+                    due=parse_iso_date(d["due"]),
+                    slipped=parse_iso_date(d["slipped"]),
+                    percentage_of_total=Decimal(d["percentage"]) if d["percentage"] else None,
+                )
+            )
+        for g in doc["gratis"]:
+            gratis.append(
+                dict(
+                    contract_id=pk,
+                    consonance_id=g["id"],
+                    product_id=product_pks.get(g["product_id"]),
+                    contact_consonance_id=g.get("contact_id"),
+                    number_of_copies=g["copies"],
+                    send_on=parse_iso_date(g["send_on"]),
+                    sent_on=parse_iso_date(g["sent_on"]),
+                    note=g["note"][:500],
+                )
+            )
+        work_pk, imprint_id = works[doc["work_id"]]
+        events += change_events_build(
+            diff_contract(existing[doc["id"]].get("snapshot") or {}, doc),
+            imprint_id=imprint_id,
+            work_pk=work_pk,
+            products={},
+            source=source,
+            run=run,
+            contract_pk=pk,
+            now=now,
+        )
+    insert_rows(LicensedRight, new_rights)
+    if changed_rights:
+        LicensedRight.objects.bulk_update(
+            changed_rights, ["right_type", "territory", "author_cut", "ended_at"]
+        )
+    if ended:
+        LicensedRight.objects.filter(pk__in=ended).update(ended_at=now)
+    DeliveryDate.objects.filter(contract_id__in=contract_pks).delete()
+    insert_rows(DeliveryDate, deliveries)
+    GratisCopy.objects.filter(contract_id__in=contract_pks).delete()
+    insert_rows(GratisCopy, gratis)
+    insert_rows(ChangeEvent, events)
+    return {doc["id"]: pk for doc, pk in written}
+
+
 def mirror_contracts(
     items: list[tuple[dict[str, Any], dict[str, Any]]],
     *,
     source: str,
     run: SyncRun | None = None,
 ) -> Outcome:
-    """Upsert (document, raw record) pairs of contracts, each in its own savepoint."""
+    """Upsert (document, raw record) pairs of contracts: the new ones and the changed ones in
+    a batch each; any a batch could not store, one at a time in its own savepoint."""
     outcome = Outcome(seen=len(items))
     now = timezone.now()
     ids = [doc["id"] for doc, _ in items]
@@ -316,6 +453,25 @@ def mirror_contracts(
             pending = [(d, r) for d, r in pending if d["id"] not in done]
         except (DatabaseError, ValueError, KeyError):
             logger.warning("Bulk contract create failed; storing one by one")
+    changed = [
+        (doc, raw) for doc, raw in pending if doc["id"] in existing and doc["work_id"] in works
+    ]
+    if changed:
+        try:
+            with transaction.atomic():
+                written = _update_contracts(
+                    changed, source=source, run=run, works=works, existing=existing, now=now
+                )
+            outcome.updated += len(written)
+            # Stored meanwhile by another writer with this very content: nothing to do.
+            outcome.unchanged += len(changed) - len(written)
+            outcome.work_ids |= {works[d["work_id"]][0] for d, _ in changed if d["id"] in written}
+            done = {d["id"] for d, _ in changed}
+            pending = [(d, r) for d, r in pending if d["id"] not in done]
+        except (DatabaseError, ValueError, KeyError):
+            logger.warning("Bulk contract update failed; storing one by one")
+    # What is left (a contract whose work is not mirrored, or a batch that failed) one at a
+    # time, each in its own savepoint, so one bad record is reported and the rest still land.
     for doc, raw in pending:
         try:
             with transaction.atomic():

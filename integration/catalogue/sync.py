@@ -260,8 +260,10 @@ def _phase(
                 seen = run.seen_ids.setdefault(record_type, [])
                 seen.extend(r.get("id") for r in records)
             _record_page(run, result, cursor)
-            # Change events of this page: trigger rules draft, approvals are re-checked.
-            notify_catalogue_changed(result.work_ids)
+            # Change events of this page: trigger rules draft, approvals are re-checked. A page
+            # that changed nothing enqueues nothing (the run's end does, once).
+            if result.work_ids:
+                notify_catalogue_changed(result.work_ids)
         if progress is not None:
             progress(run)
     return True
@@ -346,7 +348,8 @@ def _rest_phase(run: SyncRun, client: ConsonanceClient, *, progress: Progress | 
         with transaction.atomic():
             result = _rest_page(run, records)
             _record_page(run, result, page)
-            notify_catalogue_changed(result.work_ids)
+            if result.work_ids:
+                notify_catalogue_changed(result.work_ids)
         if progress is not None:
             progress(run)
 
@@ -410,18 +413,22 @@ def consonance_sync(
             run.phase, run.cursor = SyncRun.Phase.WITHDRAWALS, None
             run.save(update_fields=["phase", "cursor"])
         with transaction.atomic():
+            withdrawn_works: list[int] = []
             if run.kind == SyncRun.Kind.FULL and run.products_source != rest:
                 run.withdrawn = withdraw_missing(
                     seen_work_ids=set(run.seen_ids.get("work", [])),
                     seen_contract_ids=set(run.seen_ids.get("contract", [])),
                     run=run,
                 )
-                notify_catalogue_changed(
+                withdrawn_works = list(
                     ChangeEvent.objects.filter(
                         sync_run=run, kind=ChangeEvent.Kind.WITHDRAWN, work__isnull=False
                     ).values_list("work_id", flat=True)
                 )
                 run.seen_ids = {}
+            # Once per run, whatever it changed: the withdrawn titles' approvals are re-checked,
+            # and trigger rules pick up any change event still pending (one whose task failed).
+            notify_catalogue_changed(withdrawn_works)
             run.phase = SyncRun.Phase.DONE
             run.status = SyncRun.Status.SUCCEEDED
             run.finished_at = timezone.now()
