@@ -19,6 +19,7 @@ from integration.models import (
     RoyaltyImport,
     Work,
 )
+from integration.selectors.communications import audiences_to_choose
 
 
 def title_choice_labels(works: list[Work]) -> dict[int, str]:
@@ -127,9 +128,7 @@ class CommunicationForm(forms.Form):
         self.fields["imprint"].queryset = imprints  # type: ignore[attr-defined]
         self.fields["communication_type"].queryset = types  # type: ignore[attr-defined]
         audience = self.fields["audience"]
-        audience.queryset = (  # type: ignore[attr-defined]
-            Audience.objects.filter(imprint_id__in=ids).select_related("imprint").order_by("name")
-        )
+        audience.queryset = audiences_to_choose(imprint_ids=ids)  # type: ignore[attr-defined]
         if len(ids) > 1:  # name the imprint when the list mixes several
             audience.label_from_instance = (  # type: ignore[attr-defined]
                 lambda a: f"{a.name} ({a.imprint})"

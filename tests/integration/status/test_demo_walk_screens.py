@@ -1,0 +1,127 @@
+"""Defects found walking the README's persona journeys on `make run`'s demo (each test fails
+without its fix): a reminder's one-person list offered in every audience picker, a reminder
+named twice on the actions board, approvals that two same-named drafts make ambiguous, and a
+superuser's start page listing the audit log twice."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from integration.models import Audience, Communication, ContributorAction, Message
+from integration.status.apply import StatusInput, message_status_apply
+from tests.factories import (
+    AudienceFactory,
+    CommunicationFactory,
+    ContributorActionFactory,
+    MessageFactory,
+    communication_type,
+)
+from tests.integration.status.conftest import at
+
+pytestmark = pytest.mark.django_db
+S = Message.Status
+
+
+@pytest.fixture
+def action(message, proofs_due) -> ContributorAction:
+    message_status_apply(
+        events=[StatusInput(str(message.key), S.SUBMITTED, at(0), "exstream-runtime", "s")]
+    )
+    return ContributorAction.objects.get()
+
+
+@pytest.fixture
+def reminded(action, project_manager, login, reminder_template) -> Audience:
+    """pm@ clicks *Draft reminder*: the reminder goes to a one-person list of its own."""
+    response = login(project_manager).post(reverse("actions:remind", args=[action.pk]))
+    assert response.status_code == 302
+    reminder = Communication.objects.get(campaign__reminder_for_action=action.pk)
+    assert reminder.audience is not None
+    return reminder.audience
+
+
+def _options(html: str, select_name: str) -> list[str]:
+    select = re.search(rf'<select name="{select_name}".*?</select>', html, re.S)
+    assert select, select_name
+    return re.findall(r"<option value=\"\d+\"[^>]*>([^<]*)</option>", select.group(0))
+
+
+def test_a_reminders_own_list_is_not_offered_when_drafting(
+    reminded, imprint_a, work, marketing, project_manager, login
+):
+    """Every reminder made a "Reminder recipient: … (action N)" list that every drafter then
+    saw in the audience picker of a new communication and of a title's launch plan."""
+    AudienceFactory.create(imprint=imprint_a, name="Retailers and wholesalers")
+    for user in (marketing, project_manager):
+        html = login(user).get(reverse("communications:new")).content.decode()
+        options = _options(html, "audience")
+        assert "Retailers and wholesalers" in options
+        assert reminded.name not in options, options
+    plan = login(marketing).get(reverse("titles:launch", args=[work.pk])).content.decode()
+    for name in ("retailer_audience", "reader_audience"):
+        options = _options(plan, name)
+        assert "Retailers and wholesalers" in options and reminded.name not in options
+    # picked anyway (a stale form), it is refused with the field's error, nothing drafted
+    drafted = Communication.objects.count()
+    response = login(project_manager).post(
+        reverse("communications:new"),
+        {
+            "imprint": imprint_a.pk,
+            "communication_type": communication_type("contributor-request").pk,
+            "audience": reminded.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert "audience" in response.context["form"].errors
+    assert Communication.objects.count() == drafted
+
+
+def test_the_board_names_a_reminder_once(imprint_a, work, project_manager, login):
+    """The demo's reminder showed as "Contributor request: Reminder: Contributor request: …"."""
+    reminder = CommunicationFactory.create(
+        work=work,
+        name="Reminder: Contributor request: The Salt Road — Ada Quill",
+        communication_type=communication_type("contributor-request"),
+    )
+    review = CommunicationFactory.create(work=work, name="Spring proofs")
+    for comm in (reminder, review):
+        ContributorActionFactory.create(
+            message=MessageFactory.create(communication=comm, recipient_name="Ada Quill"),
+            owner=project_manager,
+        )
+    body = login(project_manager).get(reverse("actions:board")).content.decode()
+    assert "Reminder: Contributor request: The Salt Road — Ada Quill" in body
+    assert "Contributor request: Reminder:" not in body
+    # a name that does not say its type keeps the type beside it
+    assert re.search(r"Spring proofs<br><small class=\"help\">Proof approval</small>", body)
+
+
+def test_approvals_say_who_each_draft_goes_to(imprint_a, work, marketing, admin_a, login):
+    """Two launch e-mails about one title (to the book club and to retailers) were two
+    identical rows under Approvals."""
+    for audience in ("Book club members", "Retailers and wholesalers"):
+        CommunicationFactory.create(
+            work=work,
+            name="Launch e-mail: The Salt Road",
+            communication_type=communication_type("launch-email"),
+            audience=AudienceFactory.create(imprint=imprint_a, name=audience),
+            status=Communication.Status.SUBMITTED,
+            submitted_by=marketing,
+        )
+    body = login(admin_a).get(reverse("communications:approvals")).content.decode()
+    assert body.count("Launch e-mail: The Salt Road</a>") == 2
+    assert '<th scope="col">Audience</th>' in body
+    assert "<td>Book club members</td>" in body and "<td>Retailers and wholesalers</td>" in body
+
+
+def test_the_start_page_lists_the_audit_log_once(superuser, admin_a, rights_manager, login):
+    audit = reverse("audit_log")
+    for user in (superuser, admin_a):
+        body = login(user).get(reverse("home")).content.decode()
+        links = re.search(r"<h2>Where to go</h2>.*?</ul>", body, re.S)
+        assert links and links.group(0).count(f'href="{audit}"') == 1, user
+    body = login(rights_manager).get(reverse("home")).content.decode()
+    assert f'href="{audit}"' not in body
