@@ -128,6 +128,14 @@ def test_each_flow_has_a_finished_example_on_a_titles_timeline(demo):
     [notice] = examples[6]
     outcomes = CustomerServiceOutcome.objects.filter(work=notice.work)
     assert outcomes.exists() and all(o.case_reference for o in outcomes)
+    # among them, the waiting customers' answers to this notice, about its format
+    assert notice.product is not None and notice.approved_at is not None
+    answers = outcomes.filter(
+        issue_type="delay",
+        isbn13=notice.product.isbn13,
+        occurred_at__date__gte=notice.approved_at.date(),
+    )
+    assert answers.exists(), list(outcomes.values_list("isbn13", "issue_type", "occurred_at"))
 
     # 7: the weekly job's notice (old → new) and the release alert a trigger drafted
     codes = {c.communication_type.code for c in examples[7]}

@@ -48,6 +48,7 @@ from integration.models import (
 )
 from integration.setup.audiences import audience_list_upload
 from integration.status.apply import message_status_record
+from integration.status.customer_service import customer_service_import_csv
 from integration.status.polling import exstream_email_events_pull, exstream_poll_open_jobs
 from integration.status.writeback import writeback_rule_set
 
@@ -58,6 +59,8 @@ LICENSEE_LIST = (
     b"email,name,country,consent,channel\n"
     b"rights@editions-maree.test,\xc3\x89ditions Mar\xc3\xa9e,FR,yes,email\n"
 )
+# the waiting customers' answers to the delay notice, as the contact centre records them
+DELAY_OUTCOMES = ("accepted", "accepted", "cancelled", "no_response")
 READING_COPY = "https://readers.example.test/early/northern-orchard"
 
 
@@ -288,8 +291,10 @@ class Command(BaseCommand):
         ]
 
     def _customer_service(self) -> list[Communication]:
-        """6: a delay notice to the customers waiting for the slipped format; the contact
-        centre's outcomes (seed_demo_outcomes) carry their case references per title."""
+        """6: a delay notice to the customers waiting for the slipped format, and the contact
+        centre's outcomes of it with their case references, imported for that title as staff
+        import them (seed_demo_outcomes spreads others over the imprint's first formats, which
+        need not include this title's)."""
         work = self.changed
         product = work.products.exclude(isbn13__isnull=True).order_by("pk").first()
         comm = self._draft(
@@ -302,7 +307,26 @@ class Command(BaseCommand):
             # the order reference the designs require (Colophon holds no order data)
             campaign={"code": f"ORD-{self.today:%Y%m%d}-DELAY"},
         )
-        return [self._send(comm, drafter="marketing", approver="admin")]
+        sent = self._send(comm, drafter="marketing", approver="admin")
+        if product is not None and product.isbn13:
+            self._delay_outcomes(product.isbn13, reference=work.consonance_id or work.pk)
+        return [sent]
+
+    def _delay_outcomes(self, isbn: str, *, reference: int) -> None:
+        """What the waiting customers told the contact centre after the delay notice, one case
+        each (a deterministic event id per row, so a rerun imports nothing twice)."""
+        rows = ["isbn,issue_type,case_reference,outcome,date,note,event_id"]
+        for n, outcome in enumerate(DELAY_OUTCOMES):
+            rows.append(
+                f"{isbn},delay,CS-DELAY-{reference}-{n + 1},{outcome},{self.today.isoformat()},"
+                f"after the delay notice,demo-delay-notice-{reference}-{n + 1}"
+            )
+        customer_service_import_csv(
+            actor=self.people["admin"],
+            imprint_id=self.imprint.pk,
+            raw=("\n".join(rows) + "\n").encode(),
+            filename="demo-delay-outcomes.csv",
+        )
 
     def _partner_updates(self) -> list[Communication]:
         """7: the weekly job's metadata change notices (old → new) and the release alert the
