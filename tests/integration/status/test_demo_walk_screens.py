@@ -125,3 +125,13 @@ def test_the_start_page_lists_the_audit_log_once(superuser, admin_a, rights_mana
         assert links and links.group(0).count(f'href="{audit}"') == 1, user
     body = login(rights_manager).get(reverse("home")).content.decode()
     assert f'href="{audit}"' not in body
+
+
+def test_the_board_shows_an_action_was_reminded(reminded, action, project_manager, login):
+    """docs/flows.md promises an action "overdue and reminded" on the board; nothing there said
+    a reminder had been drafted or sent."""
+    reminder = Communication.objects.get(audience=reminded)
+    body = login(project_manager).get(reverse("actions:board")).content.decode()
+    link = reverse("communications:detail", args=[reminder.pk])
+    status = reminder.get_status_display().lower()
+    assert f'Reminded: <a href="{link}">{reminder.name}</a> ({status})' in body
