@@ -101,6 +101,12 @@ def test_each_flow_has_a_finished_example_on_a_titles_timeline(demo):
     description = SandboxContract.objects.get(pk=letter.contract.consonance_id).data["description"]
     assert len([ln for ln in description.splitlines() if "via Colophon" in ln]) == 2, description
     assert any(e.kind == "writeback" for e in _timeline(admin, letter))
+    # the letter, the answer and the write-back name the same right: the contract's own
+    right = letter.contract.licensed_rights.order_by("pk").first()
+    assert right is not None
+    named = f"{right.right_type} ({right.territory})" if right.territory else right.right_type
+    assert letter.name.endswith(f", {named}"), (letter.name, named)
+    assert all(named in w.summary for w in written), [w.summary for w in written]
 
     # 3: one message per payee of the royalty period, released and delivered
     [statement] = examples[3]

@@ -132,7 +132,11 @@ def test_rights_manager_permission_letter_four_eyes(live_server, page, demo, dem
     assert comm.approvals.get().decided_by.email == "rights2@demo.colophon.test"
 
     # the demo's finished rights example, on its title's timeline: answered and written back
-    seeded = Communication.objects.get(name__endswith=", French translation", status=S.SENT)
+    seeded = Communication.objects.get(
+        communication_type__code="permission-letter",
+        audience__name__startswith="Licensee: ",
+        status=S.SENT,
+    )
     timeline = f"{live_server.url}/titles/{seeded.work_id}/timeline/"
     page.goto(f"{timeline}?type=permission-letter&status=responded")
     expect(page.locator("main")).to_contain_text(f"Responded: {seeded.name}")

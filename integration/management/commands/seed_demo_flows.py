@@ -225,7 +225,7 @@ class Command(BaseCommand):
             name=LICENSEES,
             defaults={
                 "kind": Audience.Kind.UPLOADED,
-                "description": "The French translation licensee (demo).",
+                "description": "The licensee of the title's licensed right (demo).",
             },
         )
         if not audience.members.exists():
@@ -236,7 +236,7 @@ class Command(BaseCommand):
             drafter="rights",
             code="permission-letter",
             audience=LICENSEES,
-            name=f"Permission letter: {work.title}, French translation",
+            name=self._letter_name(),
             work=work,
             contract=contract.first(),
         )
@@ -378,10 +378,29 @@ class Command(BaseCommand):
         exstream_email_events_pull(now=timezone.now() + datetime.timedelta(minutes=1))
         outbox_dispatch(worker="demo")
 
+    def _licensed_right(self) -> str:
+        """The right the letter asks about: its contract's first licensed right as the
+        contract lists it ("Translation (DE)"), so the letter, the answer and the write-back
+        to that contract name the same right."""
+        contract = (
+            Contract.objects.filter(work=self.changed, withdrawn_at__isnull=True)
+            .order_by("pk")
+            .first()
+        )
+        right = contract.licensed_rights.order_by("pk").first() if contract else None
+        if right is None:
+            return ""
+        return f"{right.right_type} ({right.territory})" if right.territory else right.right_type
+
+    def _letter_name(self) -> str:
+        right = self._licensed_right()
+        return f"Permission letter: {self.changed.title}" + (f", {right}" if right else "")
+
     def _rights_answers(self) -> int:
         """The licensee's answer to the permission letter, recorded by the rights manager."""
-        name = f"Permission letter: {self.changed.title}, French translation"
-        letter = Communication.objects.filter(imprint=self.imprint, name=name).first()
+        letter = Communication.objects.filter(
+            imprint=self.imprint, name=self._letter_name()
+        ).first()
         if letter is None:
             return 0
         answered = 0
@@ -393,7 +412,7 @@ class Command(BaseCommand):
                 message=message,
                 status=Message.Status.RESPONDED,
                 occurred_on=self.today,
-                note="Permission granted for the French translation.",
+                note=f"Permission granted: {self._licensed_right() or 'as asked'}.",
             )
             answered += int(bool(result.recorded))
         return answered
