@@ -5,13 +5,15 @@ superuser's start page listing the audit log twice."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from integration.models import Audience, Communication, ContributorAction, Message
-from integration.status.apply import StatusInput, message_status_apply
+from integration.status.apply import StatusInput, message_status_apply, message_status_record
 from tests.factories import (
     AudienceFactory,
     CommunicationFactory,
@@ -135,3 +137,38 @@ def test_the_board_shows_an_action_was_reminded(reminded, action, project_manage
     link = reverse("communications:detail", args=[reminder.pk])
     status = reminder.get_status_display().lower()
     assert f'Reminded: <a href="{link}">{reminder.name}</a> ({status})' in body
+
+
+def test_an_answer_recorded_this_morning_is_not_dated_later_today(
+    message, project_manager, imprint_a
+):
+    """The demo's licensee answer, recorded at 07:24, was stamped 12:00 that day and headed
+    the timeline above everything that happened meanwhile."""
+    message_status_apply(
+        events=[StatusInput(str(message.key), S.DELIVERED, at(-48), "exstream-runtime", "d")]
+    )
+    morning = datetime.datetime(2026, 11, 28, 7, 24, tzinfo=datetime.UTC)
+    with time_machine.travel(morning, tick=False):
+        message_status_record(
+            actor=project_manager,
+            message=message,
+            status=S.RESPONDED,
+            occurred_on=morning.date(),
+            note="Approved as is.",
+        )
+    assert message.events.get(source="hand").occurred_at == morning
+    # an earlier day's answer still counts from that day's noon
+    other = MessageFactory.create(communication=message.communication)
+    message_status_apply(
+        events=[StatusInput(str(other.key), S.DELIVERED, at(-48), "exstream-runtime", "e")]
+    )
+    with time_machine.travel(morning, tick=False):
+        message_status_record(
+            actor=project_manager,
+            message=other,
+            status=S.RESPONDED,
+            occurred_on=datetime.date(2026, 11, 27),
+        )
+    assert other.events.get(source="hand").occurred_at == datetime.datetime(
+        2026, 11, 27, 12, 0, tzinfo=datetime.UTC
+    )
