@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from integration.models import Audience, Communication, ContributorAction, Message
 from integration.status.apply import StatusInput, message_status_apply, message_status_record
+from integration.status.polling import email_event_to_status
 from tests.factories import (
     AudienceFactory,
     CommunicationFactory,
@@ -172,3 +173,35 @@ def test_an_answer_recorded_this_morning_is_not_dated_later_today(
     assert other.events.get(source="hand").occurred_at == datetime.datetime(
         2026, 11, 27, 12, 0, tzinfo=datetime.UTC
     )
+
+
+def test_a_pulled_bounce_says_why_on_the_timeline(message, rights_manager, login):
+    """The demo's bouncing translator showed "No reason given" on The Long Songs' timeline,
+    though the e-mail event said "Mailbox unavailable"."""
+    base = {"custMetadataId": str(message.key), "jobId": "job-1"}
+    stamp = int(at(1).timestamp() * 1000)
+    events = [
+        email_event_to_status(
+            {**base, "eventId": "e1", "eventType": "SUBMIT", "eventStatus": "", "eventDate": stamp}
+        ),
+        email_event_to_status(
+            {
+                **base,
+                "eventId": "e2",
+                "eventType": "NDLV",
+                "eventStatus": "Mailbox unavailable",
+                "eventDate": stamp + 1000,
+            }
+        ),
+    ]
+    assert all(events)
+    assert "reason" not in events[0].detail  # type: ignore[union-attr]
+    message_status_apply(events=[e for e in events if e is not None])
+    message.refresh_from_db()
+    assert message.status == S.NOT_DELIVERED and message.status_detail == "Mailbox unavailable"
+    body = login(rights_manager).get(
+        reverse("timeline:title", args=[message.communication.work_id])
+    )
+    html = body.content.decode()
+    assert "<td>Not delivered</td><td>Mailbox unavailable</td>" in html
+    assert "No reason given" not in html
