@@ -205,3 +205,12 @@ def test_a_pulled_bounce_says_why_on_the_timeline(message, rights_manager, login
     html = body.content.decode()
     assert "<td>Not delivered</td><td>Mailbox unavailable</td>" in html
     assert "No reason given" not in html
+
+
+def test_draft_reminder_is_offered_only_to_who_may_draft_it(action, viewer, project_manager, login):
+    """viewer@ saw a *Draft reminder* button on every open action and was refused on
+    clicking it; the action's own page already offered it only to drafters."""
+    remind = reverse("actions:remind", args=[action.pk])
+    assert remind in login(project_manager).get(reverse("actions:board")).content.decode()
+    body = login(viewer).get(reverse("actions:board")).content.decode()
+    assert "Ada Quill" in body and remind not in body and "Draft reminder" not in body
