@@ -214,3 +214,17 @@ def test_draft_reminder_is_offered_only_to_who_may_draft_it(action, viewer, proj
     assert remind in login(project_manager).get(reverse("actions:board")).content.decode()
     body = login(viewer).get(reverse("actions:board")).content.decode()
     assert "Ada Quill" in body and remind not in body and "Draft reminder" not in body
+
+
+def test_partner_notices_are_linked_only_for_who_may_draft_them(
+    imprint_a, marketing, rights_manager, project_manager, login
+):
+    """rights@, pm@ and royalties@ were offered *Partner catalogue notices* under
+    Communications and refused on following it."""
+    notices = reverse("communications:partner_notices")
+    assert notices in login(marketing).get(reverse("communications:list")).content.decode()
+    assert login(marketing).get(notices).status_code == 200
+    for user in (rights_manager, project_manager):
+        body = login(user).get(reverse("communications:list")).content.decode()
+        assert reverse("communications:new") in body and notices not in body
+        assert login(user).get(notices).status_code == 403
