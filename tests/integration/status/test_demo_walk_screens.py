@@ -228,3 +228,19 @@ def test_partner_notices_are_linked_only_for_who_may_draft_them(
         body = login(user).get(reverse("communications:list")).content.decode()
         assert reverse("communications:new") in body and notices not in body
         assert login(user).get(notices).status_code == 403
+
+
+def test_setup_links_export_import_only_for_imprint_admins(
+    imprint_a, viewer, marketing, admin_a, login
+):
+    """Colleagues may look at Setup; its *Export / import* link led them to a refusal."""
+    transfer = reverse("setup:transfer")
+    for user in (viewer, marketing):
+        client = login(user)
+        for page in (reverse("setup:index"), reverse("setup:list", args=["templates"])):
+            response = client.get(page)
+            assert response.status_code == 200 and transfer not in response.content.decode()
+        assert client.get(transfer).status_code == 403
+    client = login(admin_a)
+    assert transfer in client.get(reverse("setup:index")).content.decode()
+    assert client.get(transfer).status_code == 200
