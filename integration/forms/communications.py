@@ -43,6 +43,9 @@ def title_choice_labels(works: list[Work]) -> dict[int, str]:
     return labels
 
 
+ROYALTY_STATEMENT = "royalty-statement"
+
+
 class CommunicationForm(forms.Form):
     imprint = forms.ModelChoiceField(queryset=Imprint.objects.none())
     communication_type = forms.ModelChoiceField(
@@ -169,6 +172,12 @@ class CommunicationForm(forms.Form):
         ctype = data.get("communication_type")
         if data.get("royalty_import") and ctype and ctype.category != Category.ROYALTIES:
             self.add_error("royalty_import", "A royalty period is only for royalty statements.")
+        if ctype is not None and ctype.code == ROYALTY_STATEMENT and not data.get("royalty_import"):
+            # without one it composed to "Required field 'amountDue' has no value" per payee
+            self.add_error(
+                "royalty_import" if "royalty_import" in self.fields else "communication_type",
+                "A royalty statement reports a royalty period: choose it under Royalty period.",
+            )
         data.setdefault("royalty_import", None)
         if data.get("offer_price") is not None and not data.get("offer_currency"):
             self.add_error("offer_currency", "Say which currency the offer price is in.")

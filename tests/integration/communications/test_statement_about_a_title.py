@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from integration.communications import create
 from integration.models import Audience, Communication, RoyaltyImport, RoyaltyLine
@@ -67,3 +68,24 @@ def test_a_statement_about_a_title_carries_that_titles_lines(
         due[work.title] = message.driver_data["amountDue"]
     assert due == {"Long Songs": "£15.50", "Tide": "£100.00"}
     assert sum(ln.royalty for ln in RoyaltyLine.objects.all()) == Decimal("115.50")
+
+
+def test_a_statement_without_its_royalty_period_is_refused_clearly(imprint_a, royalties, login):
+    """Left without a royalty period, the demo's statement was created and composed to
+    "Required field 'amountDue' has no value" for every payee."""
+    work = WorkFactory(imprint=imprint_a, title="Long Songs")
+    authors = AudienceFactory(imprint=imprint_a, kind=Audience.Kind.CONTRIBUTORS, name="Authors")
+    response = login(royalties).post(
+        reverse("communications:new"),
+        {
+            "imprint": imprint_a.pk,
+            "communication_type": communication_type("royalty-statement").pk,
+            "audience": authors.pk,
+            "work": work.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["royalty_import"] == [
+        "A royalty statement reports a royalty period: choose it under Royalty period."
+    ]
+    assert not Communication.objects.exists()
