@@ -73,8 +73,10 @@ def test_a_statement_about_a_title_carries_that_titles_lines(
 def test_a_statement_without_its_royalty_period_is_refused_clearly(imprint_a, royalties, login):
     """Left without a royalty period, the demo's statement was created and composed to
     "Required field 'amountDue' has no value" for every payee."""
-    work = WorkFactory(imprint=imprint_a, title="Long Songs")
-    authors = AudienceFactory(imprint=imprint_a, kind=Audience.Kind.CONTRIBUTORS, name="Authors")
+    work = WorkFactory.create(imprint=imprint_a, title="Long Songs")
+    authors = AudienceFactory.create(
+        imprint=imprint_a, kind=Audience.Kind.CONTRIBUTORS, name="Authors"
+    )
     response = login(royalties).post(
         reverse("communications:new"),
         {
