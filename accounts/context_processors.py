@@ -42,4 +42,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "nav_items": items,
         "my_imprints": list(policy.imprints_for(user)),
         "current_imprint": getattr(request, "imprint", None),
+        # screens only imprint admins use (Setup's export / import) are linked only for them
+        "may_configure": user.is_superuser or bool(policy.imprint_ids_for(user, Action.CONFIGURE)),
     }

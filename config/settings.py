@@ -15,7 +15,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The checkout's .env is for make run and manage.py (make run writes DEBUG=true there); the test
+# settings (COLOPHON_TESTING) never read it, so `make run` then `make test` tests the defaults.
+if not env.bool("COLOPHON_TESTING", default=False):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
 def secret(name: str, default: str = "") -> str:

@@ -47,7 +47,14 @@ done
 
 # The connectors talk to the sandbox over real HTTP, so these run once the web app is up.
 # Until they finish the app has no titles: say so, and only then say it is ready.
-if [ ! -f .venv/.demo-synced ] || [ "${RESYNC:-}" = 1 ]; then
+# Whether this database already holds the synced demo: a marker in the checkout (never in .venv,
+# which may be shared between checkouts) and, since the database may have been removed or
+# replaced since, titles in it.
+MARKER=.demo-synced
+has_works() {
+  $PY manage.py shell -v 0 -c "from integration.models import Work; raise SystemExit(0 if Work.objects.exists() else 1)" 2>/dev/null
+}
+if [ ! -f "$MARKER" ] || [ "${RESYNC:-}" = 1 ] || ! has_works; then
   echo
   echo "The web app is up, but has no titles yet: pulling the sandbox Exstream catalogue and"
   echo "Consonance titles, then seeding the demo setup. Progress: $URL/sync/ (wait for 'ready')."
@@ -62,11 +69,11 @@ if [ ! -f .venv/.demo-synced ] || [ "${RESYNC:-}" = 1 ]; then
   $PY manage.py seed_sandbox_changes || echo "(demo changes in the sandbox failed; see above)"
   $PY manage.py sync_consonance || echo "(Consonance sync of the demo changes failed; see above)"
   $PY manage.py seed_demo_flows || echo "(demo flow examples failed; see above)"
-  touch .venv/.demo-synced
+  touch "$MARKER"
 fi
 
 echo
-if $PY manage.py shell -v 0 -c "from integration.models import Work; raise SystemExit(0 if Work.objects.exists() else 1)" 2>/dev/null; then
+if has_works; then
   echo "Colophon is ready at $URL/  (Ctrl-C stops the web app and the worker)"
 else
   echo "Colophon is running at $URL/ but has NO titles: the Consonance sync did not finish"

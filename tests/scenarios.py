@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import io
+import os
 from typing import Any
 
 from django.apps import apps
@@ -123,7 +124,8 @@ def sandbox_clients_forgotten() -> None:
 # What `make run` runs, in its order (scripts/run.sh), with a small sandbox Consonance.
 DEMO_COMMANDS: list[tuple[str, ...]] = [
     ("seed_demo",),
-    ("seed_sandbox", "--works", "6"),
+    # six works for speed; COLOPHON_DEMO_WORKS=60 builds make run's own size
+    ("seed_sandbox", "--works", os.environ.get("COLOPHON_DEMO_WORKS", "6")),
     ("seed_sandbox_exstream",),
     ("sync_exstream",),
     ("sync_consonance",),

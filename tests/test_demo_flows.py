@@ -101,6 +101,12 @@ def test_each_flow_has_a_finished_example_on_a_titles_timeline(demo):
     description = SandboxContract.objects.get(pk=letter.contract.consonance_id).data["description"]
     assert len([ln for ln in description.splitlines() if "via Colophon" in ln]) == 2, description
     assert any(e.kind == "writeback" for e in _timeline(admin, letter))
+    # the letter, the answer and the write-back name the same right: the contract's own
+    right = letter.contract.licensed_rights.order_by("pk").first()
+    assert right is not None
+    named = f"{right.right_type} ({right.territory})" if right.territory else right.right_type
+    assert letter.name.endswith(f", {named}"), (letter.name, named)
+    assert all(named in w.summary for w in written), [w.summary for w in written]
 
     # 3: one message per payee of the royalty period, released and delivered
     [statement] = examples[3]
@@ -128,6 +134,14 @@ def test_each_flow_has_a_finished_example_on_a_titles_timeline(demo):
     [notice] = examples[6]
     outcomes = CustomerServiceOutcome.objects.filter(work=notice.work)
     assert outcomes.exists() and all(o.case_reference for o in outcomes)
+    # among them, the waiting customers' answers to this notice, about its format
+    assert notice.product is not None and notice.approved_at is not None
+    answers = outcomes.filter(
+        issue_type="delay",
+        isbn13=notice.product.isbn13,
+        occurred_at__date__gte=notice.approved_at.date(),
+    )
+    assert answers.exists(), list(outcomes.values_list("isbn13", "issue_type", "occurred_at"))
 
     # 7: the weekly job's notice (old → new) and the release alert a trigger drafted
     codes = {c.communication_type.code for c in examples[7]}

@@ -99,9 +99,14 @@ class Composer:
         elif communication.royalty_import_id and any(
             f.group == "royalty" for f in composer.recipient_fields
         ):
-            for line in RoyaltyLine.objects.filter(
-                royalty_import_id=communication.royalty_import_id
-            ).order_by("payee_consonance_id", "period_start", "isbn13", "id"):
+            lines = RoyaltyLine.objects.filter(royalty_import_id=communication.royalty_import_id)
+            if communication.work_id:
+                # A statement about a title carries that title's lines (each line's contract
+                # names its work): the trigger drafts one per title, and each must not repeat
+                # the payee's other titles. A payee's whole statement is the prepared one
+                # (an audience of the import's payees, above).
+                lines = lines.filter(contract__work_id=communication.work_id)
+            for line in lines.order_by("payee_consonance_id", "period_start", "isbn13", "id"):
                 if line.payee_id is not None:
                     composer.royalty_lines.setdefault(line.payee_id, []).append(line)
         return composer

@@ -19,6 +19,7 @@ from integration.models import (
     RoyaltyImport,
     Work,
 )
+from integration.selectors.communications import audiences_to_choose
 
 
 def title_choice_labels(works: list[Work]) -> dict[int, str]:
@@ -40,6 +41,9 @@ def title_choice_labels(works: list[Work]) -> dict[int, str]:
             if labels[w.pk] in duplicated and extra(w):
                 labels[w.pk] = f"{labels[w.pk]} — {extra(w)}"
     return labels
+
+
+ROYALTY_STATEMENT = "royalty-statement"
 
 
 class CommunicationForm(forms.Form):
@@ -127,9 +131,7 @@ class CommunicationForm(forms.Form):
         self.fields["imprint"].queryset = imprints  # type: ignore[attr-defined]
         self.fields["communication_type"].queryset = types  # type: ignore[attr-defined]
         audience = self.fields["audience"]
-        audience.queryset = (  # type: ignore[attr-defined]
-            Audience.objects.filter(imprint_id__in=ids).select_related("imprint").order_by("name")
-        )
+        audience.queryset = audiences_to_choose(imprint_ids=ids)  # type: ignore[attr-defined]
         if len(ids) > 1:  # name the imprint when the list mixes several
             audience.label_from_instance = (  # type: ignore[attr-defined]
                 lambda a: f"{a.name} ({a.imprint})"
@@ -170,6 +172,12 @@ class CommunicationForm(forms.Form):
         ctype = data.get("communication_type")
         if data.get("royalty_import") and ctype and ctype.category != Category.ROYALTIES:
             self.add_error("royalty_import", "A royalty period is only for royalty statements.")
+        if ctype is not None and ctype.code == ROYALTY_STATEMENT and not data.get("royalty_import"):
+            # without one it composed to "Required field 'amountDue' has no value" per payee
+            self.add_error(
+                "royalty_import" if "royalty_import" in self.fields else "communication_type",
+                "A royalty statement reports a royalty period: choose it under Royalty period.",
+            )
         data.setdefault("royalty_import", None)
         if data.get("offer_price") is not None and not data.get("offer_currency"):
             self.add_error("offer_currency", "Say which currency the offer price is in.")

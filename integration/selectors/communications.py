@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from accounts import policy
 from accounts.policy import CATEGORY_ROLES, Action, Category
 from integration.models import (
+    Audience,
     Communication,
     CommunicationTemplate,
     CommunicationType,
@@ -17,6 +18,21 @@ from integration.models import (
     Message,
 )
 from integration.setup.mappings import mapping_problems
+
+
+def audiences_to_choose(*, imprint_ids: Iterable[int]) -> QuerySet[Audience]:
+    """The audiences a person picks from when drafting, in these imprints: every audience but
+    the one-person lists made for a single reminder (``contributor_action_remind``), which
+    belong to that reminder and would otherwise crowd every picker, one per reminder."""
+    one_off = Communication.objects.filter(
+        campaign__has_key="reminder_for_action", audience_id__isnull=False
+    ).values("audience_id")
+    return (
+        Audience.objects.filter(imprint_id__in=list(imprint_ids))
+        .exclude(pk__in=one_off)
+        .select_related("imprint")
+        .order_by("name")
+    )
 
 
 def communications_for(
@@ -73,9 +89,9 @@ def approvals_for(*, user: Any, imprint: Any = None) -> QuerySet[Communication]:
                 cond |= Q(imprint_id=imprint_id, communication_type__category__in=categories)
         qs = qs.filter(cond)
     qs = qs.exclude(authors=user)
-    return qs.select_related("imprint", "communication_type", "work", "submitted_by").order_by(
-        "submitted_at", "id"
-    )
+    return qs.select_related(
+        "imprint", "communication_type", "work", "audience", "submitted_by"
+    ).order_by("submitted_at", "id")
 
 
 def category_label(category: str) -> str:

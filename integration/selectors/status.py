@@ -117,7 +117,12 @@ def contributor_actions_for(
     qs = policy.for_user(
         user,
         ContributorAction.objects.select_related(
-            "work", "owner", "communication__communication_type", "message", "imprint"
+            "work",
+            "owner",
+            "communication__communication_type",
+            "message",
+            "imprint",
+            "reminder",
         ),
     )
     if imprint_id:

@@ -601,7 +601,12 @@ def message_status_record(
         raise ValidationError({"occurred_on": "The date is in the future."})
     communication = message.communication
     policy.require(actor, policy.Action.RECORD_RESPONSE, communication)
-    at = datetime.datetime.combine(occurred_on, datetime.time(12, 0), tzinfo=datetime.UTC)
+    # a day's answer counts from noon; one entered this morning for today, from now (never
+    # a time still to come, which would head the timeline above what happens meanwhile)
+    at = min(
+        datetime.datetime.combine(occurred_on, datetime.time(12, 0), tzinfo=datetime.UTC),
+        timezone.now(),
+    )
     event = StatusInput(
         message_key=str(message.key),
         status=status,

@@ -134,6 +134,9 @@ def exstream_poll_open_jobs() -> int:
     return polled
 
 
+UNREACHED = (ev.NOT_DELIVERED, ev.BOUNCED, ev.FAILED)
+
+
 def email_event_to_status(item: dict[str, Any]) -> StatusEvent | None:
     status = ev.EMAIL_EVENT_STATUS.get(str(item.get("eventType", "")).upper())
     key = str(item.get("custMetadataId") or "")
@@ -143,17 +146,23 @@ def email_event_to_status(item: dict[str, Any]) -> StatusEvent | None:
     occurred = ev.from_epoch_ms(item.get("eventDate")) or ev.from_epoch_ms(
         item.get("lastUpdateTime")
     )
+    detail = {
+        "event_type": item.get("eventType"),
+        "event_status": item.get("eventStatus", ""),
+        "job_id": item.get("jobId", ""),
+    }
+    # The reference lists ``eventStatus`` on an e-mail event without its values; on an event
+    # that did not reach the recipient it is the only text saying why, so it is shown as the
+    # reason there (and nowhere else, where it may be a processing state).
+    if status in UNREACHED and str(item.get("eventStatus") or "").strip():
+        detail["reason"] = str(item["eventStatus"]).strip()
     return StatusEvent(
         message_key=key,
         status=status,
         occurred_at=occurred or timezone.now(),
         source=ev.SOURCE_EMAIL_PULL,
         external_event_id=event_id,
-        detail={
-            "event_type": item.get("eventType"),
-            "event_status": item.get("eventStatus", ""),
-            "job_id": item.get("jobId", ""),
-        },
+        detail=detail,
     )
 
 

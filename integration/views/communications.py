@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import policy
-from accounts.policy import Action
+from accounts.policy import Action, Category
 from accounts.types import AuthedRequest
 from integration.communications.approval import (
     approve_refusal,
@@ -167,10 +167,21 @@ def communication_list(request: AuthedRequest) -> HttpResponse:
     can_draft = request.user.is_superuser or bool(
         policy.imprint_ids_for(request.user, Action.DRAFT)
     )
+    # the weekly partner notices need a partner drafting role (others were linked to a refusal)
+    can_draft_partner = any(
+        policy.can_draft(request.user, Category.PARTNER, i)
+        for i in policy.imprints_for(request.user)
+    )
     return render(
         request,
         "communications/list.html",
-        {"page": page, "form": form, "query": query.urlencode(), "can_draft": can_draft},
+        {
+            "page": page,
+            "form": form,
+            "query": query.urlencode(),
+            "can_draft": can_draft,
+            "can_draft_partner": can_draft_partner,
+        },
     )
 
 

@@ -32,6 +32,7 @@ from integration.communications.launch import (
     launch_communications_draft,
 )
 from integration.models import Audience, CommunicationType, Work
+from integration.selectors.communications import audiences_to_choose
 from integration.selectors.launch import launch_follow_ups
 
 DEFAULT_TERRITORY = "GB"
@@ -73,7 +74,7 @@ class LaunchDraftForm(forms.Form):
 
     def __init__(self, *args: Any, work: Work, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        audiences = Audience.objects.filter(imprint_id=work.imprint_id).order_by("name")
+        audiences = audiences_to_choose(imprint_ids=[work.imprint_id])
         for name in ("retailer_audience", "reader_audience"):
             field = self.fields[name]
             assert isinstance(field, forms.ModelChoiceField)

@@ -21,6 +21,7 @@ from accounts.policy import Category
 from accounts.types import AuthedRequest
 from integration.communications.partner_notices import partner_notices_draft
 from integration.models import Audience
+from integration.selectors.communications import audiences_to_choose
 
 
 class PartnerNoticesForm(forms.Form):
@@ -35,9 +36,9 @@ class PartnerNoticesForm(forms.Form):
     def __init__(self, *args: Any, imprints: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["imprint"].queryset = imprints  # type: ignore[attr-defined]
-        self.fields["audience"].queryset = Audience.objects.filter(  # type: ignore[attr-defined]
-            imprint__in=imprints
-        ).order_by("name")
+        self.fields["audience"].queryset = audiences_to_choose(  # type: ignore[attr-defined]
+            imprint_ids=imprints.values_list("pk", flat=True)
+        )
 
 
 @login_required

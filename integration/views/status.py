@@ -232,6 +232,13 @@ def board(request: AuthedRequest) -> HttpResponse:
             or bool(policy.imprint_ids_for(request.user, Action.CONFIGURE)),
             "can_operate": request.user.is_superuser
             or bool(policy.imprint_ids_for(request.user, Action.OPERATE)),
+            # *Draft reminder* only where the person may draft contributor mail (a viewer
+            # was offered the button and refused on clicking it)
+            "remind_imprints": {
+                i.pk
+                for i in policy.imprints_for(request.user)
+                if policy.can_draft(request.user, Category.CONTRIBUTOR, i.pk)
+            },
         },
     )
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.types import AuthedRequest
 from integration.catalogue.selectors import can_start_sync, can_view_sync, sync_run_list
 from integration.catalogue.sync import SyncAlreadyRunning, sync_run_start
-from integration.connectors.exstream.base import base_url
+from integration.connectors.consonance.client import base_url
 
 
 @login_required

@@ -132,7 +132,11 @@ def test_rights_manager_permission_letter_four_eyes(live_server, page, demo, dem
     assert comm.approvals.get().decided_by.email == "rights2@demo.colophon.test"
 
     # the demo's finished rights example, on its title's timeline: answered and written back
-    seeded = Communication.objects.get(name__endswith=", French translation", status=S.SENT)
+    seeded = Communication.objects.get(
+        communication_type__code="permission-letter",
+        audience__name__startswith="Licensee: ",
+        status=S.SENT,
+    )
     timeline = f"{live_server.url}/titles/{seeded.work_id}/timeline/"
     page.goto(f"{timeline}?type=permission-letter&status=responded")
     expect(page.locator("main")).to_contain_text(f"Responded: {seeded.name}")
@@ -242,6 +246,8 @@ def test_project_manager_board_and_reminder(live_server, page, demo, demo_sign_i
     expect(rows.filter(has_text="Overdue").first).to_be_visible()
     expect(rows.filter(has_text="Awaiting").first).to_be_visible()
     expect(rows.first).not_to_contain_text("Contributor request: Contributor request")
+    # the overdue request the demo already chased says so, linking its reminder
+    expect(rows.filter(has_text="Reminded: Reminder:")).to_have_count(1)
     _shot(page, "demo-actions-board")
     overdue = ContributorAction.objects.filter(imprint=demo, state="awaiting").order_by("due_on")
     name = overdue.first().recipient_name
@@ -250,7 +256,8 @@ def test_project_manager_board_and_reminder(live_server, page, demo, demo_sign_i
 
     page.get_by_label("State").select_option(value="")
     page.get_by_role("button", name=f"Draft reminder to {name}").first.click()
-    page.get_by_role("link", name=re.compile("Reminder:")).click()
+    # the drafted message links it (the board also links it beside the action it chases)
+    page.locator(".messages").get_by_role("link", name=re.compile("Reminder:")).click()
     expect(page.get_by_role("button", name="Submit for approval")).to_be_enabled()
     expect(page.locator("body")).to_contain_text("0 blocking")
     detail = _submit(page)

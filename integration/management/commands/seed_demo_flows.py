@@ -49,6 +49,7 @@ from integration.models import (
 )
 from integration.setup.audiences import audience_list_upload
 from integration.status.apply import message_status_record
+from integration.status.customer_service import customer_service_import_csv
 from integration.status.polling import exstream_email_events_pull, exstream_poll_open_jobs
 from integration.status.writeback import writeback_rule_set
 
@@ -59,6 +60,8 @@ LICENSEE_LIST = (
     b"email,name,country,consent,channel\n"
     b"rights@editions-maree.test,\xc3\x89ditions Mar\xc3\xa9e,FR,yes,email\n"
 )
+# the waiting customers' answers to the delay notice, as the contact centre records them
+DELAY_OUTCOMES = ("accepted", "accepted", "cancelled", "no_response")
 READING_COPY = "https://readers.example.test/early/northern-orchard"
 
 
@@ -224,7 +227,7 @@ class Command(BaseCommand):
             name=LICENSEES,
             defaults={
                 "kind": Audience.Kind.UPLOADED,
-                "description": "The French translation licensee (demo).",
+                "description": "The licensee of the title's licensed right (demo).",
             },
         )
         if not audience.members.exists():
@@ -235,7 +238,7 @@ class Command(BaseCommand):
             drafter="rights",
             code="permission-letter",
             audience=LICENSEES,
-            name=f"Permission letter: {work.title}, French translation",
+            name=self._letter_name(),
             work=work,
             contract=contract.first(),
         )
@@ -290,8 +293,10 @@ class Command(BaseCommand):
         ]
 
     def _customer_service(self) -> list[Communication]:
-        """6: a delay notice to the customers waiting for the slipped format; the contact
-        centre's outcomes (seed_demo_outcomes) carry their case references per title."""
+        """6: a delay notice to the customers waiting for the slipped format, and the contact
+        centre's outcomes of it with their case references, imported for that title as staff
+        import them (seed_demo_outcomes spreads others over the imprint's first formats, which
+        need not include this title's)."""
         work = self.changed
         product = work.products.exclude(isbn13__isnull=True).order_by("pk").first()
         comm = self._draft(
@@ -304,7 +309,26 @@ class Command(BaseCommand):
             # the order reference the designs require (Colophon holds no order data)
             campaign={"code": f"ORD-{self.today:%Y%m%d}-DELAY"},
         )
-        return [self._send(comm, drafter="marketing", approver="admin")]
+        sent = self._send(comm, drafter="marketing", approver="admin")
+        if product is not None and product.isbn13:
+            self._delay_outcomes(product.isbn13, reference=work.consonance_id or work.pk)
+        return [sent]
+
+    def _delay_outcomes(self, isbn: str, *, reference: int) -> None:
+        """What the waiting customers told the contact centre after the delay notice, one case
+        each (a deterministic event id per row, so a rerun imports nothing twice)."""
+        rows = ["isbn,issue_type,case_reference,outcome,date,note,event_id"]
+        for n, outcome in enumerate(DELAY_OUTCOMES):
+            rows.append(
+                f"{isbn},delay,CS-DELAY-{reference}-{n + 1},{outcome},{self.today.isoformat()},"
+                f"after the delay notice,demo-delay-notice-{reference}-{n + 1}"
+            )
+        customer_service_import_csv(
+            actor=self.people["admin"],
+            imprint_id=self.imprint.pk,
+            raw=("\n".join(rows) + "\n").encode(),
+            filename="demo-delay-outcomes.csv",
+        )
 
     def _partner_updates(self) -> list[Communication]:
         """7: the weekly job's metadata change notices (old → new) and the release alert the
@@ -356,10 +380,29 @@ class Command(BaseCommand):
         exstream_email_events_pull(now=timezone.now() + datetime.timedelta(minutes=1))
         outbox_dispatch(worker="demo")
 
+    def _licensed_right(self) -> str:
+        """The right the letter asks about: its contract's first licensed right as the
+        contract lists it ("Translation (DE)"), so the letter, the answer and the write-back
+        to that contract name the same right."""
+        contract = (
+            Contract.objects.filter(work=self.changed, withdrawn_at__isnull=True)
+            .order_by("pk")
+            .first()
+        )
+        right = contract.licensed_rights.order_by("pk").first() if contract else None
+        if right is None:
+            return ""
+        return f"{right.right_type} ({right.territory})" if right.territory else right.right_type
+
+    def _letter_name(self) -> str:
+        right = self._licensed_right()
+        return f"Permission letter: {self.changed.title}" + (f", {right}" if right else "")
+
     def _rights_answers(self) -> int:
         """The licensee's answer to the permission letter, recorded by the rights manager."""
-        name = f"Permission letter: {self.changed.title}, French translation"
-        letter = Communication.objects.filter(imprint=self.imprint, name=name).first()
+        letter = Communication.objects.filter(
+            imprint=self.imprint, name=self._letter_name()
+        ).first()
         if letter is None:
             return 0
         answered = 0
@@ -371,7 +414,7 @@ class Command(BaseCommand):
                 message=message,
                 status=Message.Status.RESPONDED,
                 occurred_on=self.today,
-                note="Permission granted for the French translation.",
+                note=f"Permission granted: {self._licensed_right() or 'as asked'}.",
             )
             answered += int(bool(result.recorded))
         return answered

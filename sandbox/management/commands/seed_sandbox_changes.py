@@ -44,13 +44,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         works = list(SandboxWork.objects.filter(imprint_id=HARBOUR).order_by("id"))
+        # Once made, the chosen title no longer has two forthcoming formats (one is published),
+        # so a rerun would choose, and change, the next such title: the stage marks it instead.
+        done = next((w for w in works if w.data.get("projectStage") == APPROVED), None)
+        if done is not None:
+            self.stdout.write(f"{done.data['title']}: the demo's changes are already made.")
+            return
         title = next((w for w in works if len(_forthcoming(w)) >= 2), None)
         published = next((w for w in works if not _forthcoming(w)), None)
         if title is None:
             self.stdout.write("No forthcoming Harbour Lights title in the sandbox: no changes.")
-            return
-        if title.data.get("projectStage") == APPROVED:
-            self.stdout.write(f"{title.data['title']}: the demo's changes are already made.")
             return
         with transaction.atomic():
             first, second = _forthcoming(title)[:2]
