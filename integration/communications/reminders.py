@@ -19,6 +19,7 @@ from integration.models import (
     ContributorAction,
 )
 from integration.models.setup import CHANNEL_VALUES
+from integration.models.status import REMINDER_KEY
 from integration.status.contributor_actions import REMINDER_TYPE
 
 A = ContributorAction.State
@@ -69,7 +70,7 @@ def contributor_action_remind(*, actor: Actor, action: ContributorAction) -> Com
             language=original.language,
             territory_code=original.territory_code,
             campaign={
-                "reminder_for_action": action.pk,
+                REMINDER_KEY: action.pk,
                 "original_communication": original.pk,
                 "contact": action.contact_id,
                 "recipient_email": message.recipient_email,

@@ -117,6 +117,12 @@ class MessageEvent(models.Model):
         return self.message_id is None
 
 
+# The campaign keys of a reminder (``communications.reminders.contributor_action_remind`` sets
+# them, nothing else may): the action it chases, and that action's due date, which it asks by.
+REMINDER_KEY = "reminder_for_action"
+REMINDER_CAMPAIGN_KEYS = (REMINDER_KEY, "due_on")
+
+
 class ContributorAction(models.Model):
     """A reply we are waiting for from one contributor (one per message of a contributor
     communication whose type expects a response). ``overdue`` is not stored: it is

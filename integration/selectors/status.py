@@ -20,7 +20,7 @@ from integration.models import (
     MessageEvent,
     WritebackRecord,
 )
-from integration.models.status import UNDELIVERABLE
+from integration.models.status import REMINDER_KEY, UNDELIVERABLE
 
 MS = Message.Status
 A = ContributorAction.State
@@ -124,7 +124,9 @@ def contributor_actions_for(
             "imprint",
             "reminder",
         ),
-    )
+        # A reminder belongs to the action it chases and opens none; an action opened for
+        # a reminder's own message before that was so would be a second row for one request.
+    ).exclude(communication__campaign__has_key=REMINDER_KEY)
     if imprint_id:
         qs = qs.filter(imprint_id=imprint_id)
     if owner_id:

@@ -31,11 +31,16 @@ from integration.models import (
     Message,
     MessageEvent,
 )
-from integration.models.status import STATUS_RANK, UNDELIVERABLE, WritebackRule, reached_recipient
+from integration.models.status import (
+    REMINDER_KEY,
+    STATUS_RANK,
+    UNDELIVERABLE,
+    WritebackRule,
+    reached_recipient,
+)
 from integration.setup.context import (  # noqa: F401  (re-exported for callers)
     DEFAULT_RESPONSE_DAYS,
     DELIVERABLE_WORDS,
-    reminder_due_date,
     response_due_date,
 )
 from integration.status.rights import rights_status_side_effects
@@ -46,9 +51,29 @@ A = ContributorAction.State
 MS = Message.Status
 
 
+def reminded_action_id(communication: Communication) -> int | None:
+    """The id of the action ``communication`` reminds the contributor of, when it is a
+    reminder; else None."""
+    value = (communication.campaign or {}).get(REMINDER_KEY)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
 def expects_response(communication: Communication) -> bool:
+    """Whether sending ``communication`` opens outstanding actions: a contributor type that
+    expects a response — but not a reminder, which belongs to the action it chases (an answer
+    to it closes that action; see ``status_side_effects``)."""
     ctype = communication.communication_type
-    return bool(ctype.response_expected and ctype.category == Category.CONTRIBUTOR)
+    return bool(
+        ctype.response_expected
+        and ctype.category == Category.CONTRIBUTOR
+        and reminded_action_id(communication) is None
+    )
 
 
 class RecipientContracts:
@@ -159,9 +184,6 @@ def _open(messages: list[Message], owner: Any = None) -> list[ContributorAction]
                 today=today,
                 why_none=why_none,
             )
-            carried = reminder_due_date(communication.campaign or {})
-            if carried is not None:
-                due, why = carried, "the due date of the action this reminder chases"
             created.append(
                 ContributorAction(
                     message=m,
@@ -222,6 +244,8 @@ def contributor_actions_open_missing(*, limit: int = 5000) -> int:
                 communication__communication_type__category=Category.CONTRIBUTOR,
                 contributor_action__isnull=True,
             )
+            # a reminder opens none (it belongs to the action it chases)
+            .exclude(communication__campaign__has_key=REMINDER_KEY)
             .order_by("id")[:limit]
         )
         return len(_open(messages))
@@ -247,39 +271,45 @@ def status_side_effects(
         .select_related("delivery_date")
         .filter(message_id__in=[m.pk for m in moved_messages])
     }
+    # An answer to a reminder is the answer the action it chases was waiting for.
+    chases = {
+        m.pk: chased
+        for m in moved_messages
+        if m.status == MS.RESPONDED and (chased := reminded_action_id(m.communication))
+    }
+    chased_actions = {
+        a.pk: a
+        for a in ContributorAction.objects.select_for_update(of=("self",))
+        .select_related("delivery_date", "communication__communication_type")
+        .filter(pk__in=set(chases.values()))
+    }
     rules = RuleCache()
     for m in moved_messages:
         action = actions.get(m.pk)
         communication = m.communication
         code = communication.communication_type.code
         winner = next((e for e in events.get(m.pk, []) if e.applied), None)
+        chased_action = chased_actions.get(chases.get(m.pk, 0))
+        if (
+            chased_action is not None
+            and chased_action.imprint_id == communication.imprint_id
+            and chased_action.state != A.RESPONDED
+        ):
+            _action_responded(
+                chased_action,
+                communication=chased_action.communication,
+                message=m,
+                winner=winner,
+                actor=actor,
+                rules=rules,
+            )
         if action is not None:
             if m.status == MS.RESPONDED:
-                action.state = A.RESPONDED
-                action.responded_on = m.status_at.date()
-                action.response_note = str((winner.detail if winner else {}).get("note", ""))
-                if winner is not None and winner.recorded_by_id:
-                    action.responded_by_id = winner.recorded_by_id
-                action.save()
-                kind = (
-                    WritebackRule.EventKind.PROOF_APPROVAL_RECEIVED
-                    if code == "proof-approval"
-                    else WritebackRule.EventKind.RESPONSE_RECORDED
-                )
-                writeback_event_record(
-                    imprint_id=communication.imprint_id,
-                    work_id=communication.work_id,
-                    event_kind=kind,
-                    business_key=f"action:{action.pk}:responded",
-                    summary=f"{action.recipient_name} responded to {communication}",
-                    occurred_at=m.status_at,
-                    target={
-                        "delivery_date": action.delivery_date_id,
-                        "on": action.responded_on.isoformat(),
-                        # Only the recipient's own contract may be written (issue 11).
-                        "contact": action.contact_id,
-                        "why": action.due_source,
-                    },
+                _action_responded(
+                    action,
+                    communication=communication,
+                    message=m,
+                    winner=winner,
                     actor=actor,
                     rules=rules,
                 )
@@ -311,6 +341,47 @@ def status_side_effects(
             _gratis_copies_sent(m, communication, actor, rules)
     rights_status_side_effects(
         messages=moved_messages, moved=moved, events=events, actor=actor, rules=rules
+    )
+
+
+def _action_responded(
+    action: ContributorAction,
+    *,
+    communication: Communication,
+    message: Message,
+    winner: MessageEvent | None,
+    actor: Actor,
+    rules: RuleCache,
+) -> None:
+    """Close ``action`` (of ``communication``) with the answer ``message`` brought: its own
+    message's, or a reminder's that chased it."""
+    action.state = A.RESPONDED
+    action.responded_on = message.status_at.date()
+    action.response_note = str((winner.detail if winner else {}).get("note", ""))
+    if winner is not None and winner.recorded_by_id:
+        action.responded_by_id = winner.recorded_by_id
+    action.save()
+    kind = (
+        WritebackRule.EventKind.PROOF_APPROVAL_RECEIVED
+        if communication.communication_type.code == "proof-approval"
+        else WritebackRule.EventKind.RESPONSE_RECORDED
+    )
+    writeback_event_record(
+        imprint_id=communication.imprint_id,
+        work_id=communication.work_id,
+        event_kind=kind,
+        business_key=f"action:{action.pk}:responded",
+        summary=f"{action.recipient_name} responded to {message.communication}",
+        occurred_at=message.status_at,
+        target={
+            "delivery_date": action.delivery_date_id,
+            "on": action.responded_on.isoformat(),
+            # Only the recipient's own contract may be written (issue 11).
+            "contact": action.contact_id,
+            "why": action.due_source,
+        },
+        actor=actor,
+        rules=rules,
     )
 
 

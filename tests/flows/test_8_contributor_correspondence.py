@@ -5,7 +5,8 @@ The Northern Orchard's contributors come from Consonance: Ada Okafor (author) an
 The project manager sends proof approval requests to both and a cover copy confirmation to the
 author; each becomes an outstanding action. Ada answers the proofs, Ben's request bounces and
 shows as returned mail, and the cover copy goes overdue: the project manager drafts a reminder
-to Ada alone, which is approved and sent in its turn."""
+to Ada alone, which is approved and sent in its turn; her answer to it answers the cover copy
+request."""
 
 from __future__ import annotations
 
@@ -185,9 +186,16 @@ def test_requests_become_actions_answered_overdue_reminded_and_returned(
     row = next(r for r in _actions(project_manager, work=orchard.pk) if r["id"] == cover_row["id"])
     assert row["reminder"] == reminder.pk and row["reminder_count"] == 1
     assert row["state"] == A.OVERDUE  # still waiting for the answer
-    # the reminder asks by the same date, on the board too
-    chased = ContributorAction.objects.get(communication=reminder)
-    assert chased.due_on.isoformat() == cover_row["due_on"]
+    # the reminder belongs to the action it chases: it opens no second one
+    assert not ContributorAction.objects.filter(communication=reminder).exists()
+    assert [r["id"] for r in _actions(project_manager, work=orchard.pk, state="overdue")] == [
+        cover_row["id"]
+    ]
+    # Ada answers the reminder: the cover copy request it chased is answered
+    answer = {"message_key": str(reminder.messages.get().key), "status": "responded"}
+    post(project_manager, "/api/v1/message-status/", {**answer, "date": today.isoformat()}, 201)
+    row = next(r for r in _actions(project_manager, work=orchard.pk) if r["id"] == cover_row["id"])
+    assert row["state"] == A.RESPONDED
     # answering a responded action needs no reminder
     post(project_manager, f"/api/v1/contributor-actions/{ada_proofs['id']}/remind/", status=400)
 
