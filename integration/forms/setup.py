@@ -22,6 +22,7 @@ from integration.models import (
     FieldMapping,
     TriggerRule,
 )
+from integration.setup.audiences import reminder_audience_ids
 from integration.setup.context import FIELDS
 from integration.setup.templates import TEMPLATE_FIELDS
 from integration.setup.triggers import TRIGGER_RULE_FIELDS
@@ -160,9 +161,12 @@ class TriggerRuleForm(ImprintScopedForm):
         assert isinstance(imprint_field, forms.ModelChoiceField)
         audience = self.fields["audience"]
         assert isinstance(audience, forms.ModelChoiceField)
-        audience.queryset = Audience.objects.filter(
-            imprint__in=imprint_field.queryset  # type: ignore[arg-type]
-        ).select_related("imprint")
+        # not the one-person lists made for a single reminder (they belong to it)
+        audience.queryset = (
+            Audience.objects.filter(imprint__in=imprint_field.queryset)  # type: ignore[arg-type]
+            .exclude(pk__in=reminder_audience_ids())
+            .select_related("imprint")
+        )
         audience.label_from_instance = lambda obj: f"{obj.name} ({obj.imprint})"  # type: ignore[method-assign,assignment]
 
 

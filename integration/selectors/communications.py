@@ -17,6 +17,7 @@ from integration.models import (
     Contract,
     Message,
 )
+from integration.setup.audiences import reminder_audience_ids
 from integration.setup.mappings import mapping_problems
 
 
@@ -24,12 +25,9 @@ def audiences_to_choose(*, imprint_ids: Iterable[int]) -> QuerySet[Audience]:
     """The audiences a person picks from when drafting, in these imprints: every audience but
     the one-person lists made for a single reminder (``contributor_action_remind``), which
     belong to that reminder and would otherwise crowd every picker, one per reminder."""
-    one_off = Communication.objects.filter(
-        campaign__has_key="reminder_for_action", audience_id__isnull=False
-    ).values("audience_id")
     return (
         Audience.objects.filter(imprint_id__in=list(imprint_ids))
-        .exclude(pk__in=one_off)
+        .exclude(pk__in=reminder_audience_ids())
         .select_related("imprint")
         .order_by("name")
     )

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Count, Max, Min, OuterRef, Subquery
+from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts import policy
@@ -27,11 +27,13 @@ from integration.models import (
     Audience,
     AudienceMember,
     Channel,
+    Communication,
     Contact,
     ContactConsent,
     Contribution,
     Work,
 )
+from integration.models.status import REMINDER_KEY
 from integration.setup.changes import setup_changed
 
 CHUNK = 2000
@@ -52,6 +54,15 @@ class Recipient:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def reminder_audience_ids() -> QuerySet[Communication, dict[str, Any]]:
+    """The one-person lists ``contributor_action_remind`` makes for a single reminder (the
+    audiences of reminders): they belong to that reminder, so no picker offers them and no
+    trigger rule may send to them."""
+    return Communication.objects.filter(
+        campaign__has_key=REMINDER_KEY, audience_id__isnull=False
+    ).values("audience_id")
 
 
 def _address(addresses: list[Any]) -> str:

@@ -26,6 +26,7 @@ from integration.models import (
     ImprintTypeSetting,
     TriggerRule,
 )
+from integration.setup.audiences import reminder_audience_ids
 from integration.setup.changes import setup_changed
 from integration.setup.context import REGISTRY
 from integration.setup.mappings import mapping_problems, transform_problems
@@ -57,6 +58,17 @@ def setup_object_save(
     """Validate (``full_clean``) and save a template, audience, compliance or trigger rule, and
     record who changed what. ``before`` is the snapshot taken before the edit (for the diff)."""
     instance.full_clean()
+    if (
+        isinstance(instance, TriggerRule)
+        and instance.audience_id is not None
+        and reminder_audience_ids().filter(audience_id=instance.audience_id).exists()
+    ):
+        raise ValidationError(
+            {
+                "audience": "That list was made for a single reminder and belongs to it; "
+                "choose another audience for the rule."
+            }
+        )
     created = instance.pk is None
     label = instance._meta.model_name
     with transaction.atomic():
