@@ -10,7 +10,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import QueryDict
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -34,7 +39,10 @@ from integration.communications.approval import (
     communication_submit,
 )
 from integration.communications.chunks import outbox_items
-from integration.communications.create import communication_create
+from integration.communications.create import (
+    campaign_reminder_keys_problem,
+    communication_create,
+)
 from integration.communications.preview import communication_preview
 from integration.communications.replay import communication_replay
 from integration.models import (
@@ -196,6 +204,33 @@ class CommunicationDetailSerializer(CommunicationSerializer):
         }
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "The campaign's names and values (free keys besides these). "
+        "`reminder_for_action` and `due_on` are read-only: only a contributor action's "
+        "reminder (`POST /api/v1/contributor-actions/{id}/remind/`) sets them, and a request "
+        "that sends either is refused (400, naming `campaign`).",
+        "properties": {
+            "name": {"type": "string"},
+            "code": {"type": "string"},
+            "link": {"type": "string", "format": "uri"},
+            "reminder_for_action": {"type": "integer", "readOnly": True},
+            "due_on": {"type": "string", "format": "date", "readOnly": True},
+        },
+        "additionalProperties": True,
+    }
+)
+class CampaignField(serializers.DictField):
+    """A communication's ``campaign``: a free object, except the keys only a reminder sets."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value: dict[str, Any] = super().to_internal_value(data)
+        if problem := campaign_reminder_keys_problem(value):
+            raise serializers.ValidationError(problem)
+        return value
+
+
 class CreateSerializer(serializers.Serializer):
     """Relations are narrowed by the policy (``PolicyRelatedField``): another imprint's
     imprint, audience, title, contract or royalty import is "not found"."""
@@ -218,7 +253,7 @@ class CreateSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=Channel.choices), required=False
     )
     offer = serializers.DictField(required=False)
-    campaign = serializers.DictField(required=False)
+    campaign = CampaignField(required=False)
 
 
 class CommentSerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from accounts import policy
 from accounts.api import PolicyPermission, PolicyRelatedField
+from integration.api.communications import CampaignField
 from integration.communications.launch import launch_choices, launch_communications_draft
 from integration.models import Audience, Work
 from integration.selectors.launch import launch_follow_ups
@@ -27,7 +28,7 @@ class LaunchDraftSerializer(serializers.Serializer):
     reader_audience = PolicyRelatedField(
         queryset=Audience.objects.all(), required=False, allow_null=True
     )
-    campaign = serializers.DictField(required=False)
+    campaign = CampaignField(required=False)
 
 
 @extend_schema(

@@ -24,11 +24,13 @@ from integration.models import (
     Communication,
     CommunicationType,
     Contract,
+    ContributorAction,
     Product,
     RoyaltyImport,
     TriggerRule,
     Work,
 )
+from integration.models.status import REMINDER_CAMPAIGN_KEYS, REMINDER_KEY
 from integration.setup.audiences import audience_count
 from integration.setup.templates import template_resolve
 
@@ -55,10 +57,14 @@ def communication_create(
     period_start: datetime.date | None = None,
     period_end: datetime.date | None = None,
     compose: bool = True,
+    reminder_for: ContributorAction | None = None,
 ) -> Communication:
     """Create a draft (resolving its template) and compose it in the background.
 
-    ``actor`` is the drafting user, or a string such as ``"trigger:12"`` for trigger drafts."""
+    ``actor`` is the drafting user, or a string such as ``"trigger:12"`` for trigger drafts.
+    ``reminder_for`` (only ``contributor_action_remind`` passes it) makes the draft a reminder
+    of that action: its campaign's ``reminder_for_action`` and ``due_on``, which no caller may
+    set itself."""
     category = Category(communication_type.category)
     if person(actor) is not None:
         policy.require(actor, Action.VIEW, imprint)
@@ -108,6 +114,8 @@ def communication_create(
             errors[label] = [f"The {label} must be an object of names and values."]
     if isinstance(campaign, dict) and (problem := campaign_link_problem(campaign.get("link"))):
         errors["campaign"] = [problem]
+    if isinstance(campaign, dict) and (problem := campaign_reminder_keys_problem(campaign)):
+        errors["campaign"] = [problem]
     if (period_start is None) != (period_end is None):
         errors["period_end"] = ["Give the period's first and last day, or neither."]
     elif period_start and period_end and period_end < period_start:
@@ -120,6 +128,12 @@ def communication_create(
     if errors:
         raise ValidationError(errors)
     assert template is not None
+    if reminder_for is not None:
+        campaign = {
+            **(campaign or {}),
+            REMINDER_KEY: reminder_for.pk,
+            "due_on": reminder_for.due_on.isoformat(),
+        }
     if not name:
         about = work.title if work else (contract.name if contract else audience.name)
         name = f"{communication_type.name}: {about}"[:300]
@@ -169,6 +183,21 @@ def communication_create(
 
 
 _WEB_ADDRESS = URLValidator(schemes=["http", "https"])
+
+
+def campaign_reminder_keys_problem(campaign: dict[str, Any]) -> str | None:
+    """Why ``campaign`` may not be stored as given (None when it may): the keys that make a
+    draft a contributor action's reminder (``reminder_for_action``, ``due_on``) are set only by
+    the reminder service, never by a drafter (they change whose action an answer closes, and
+    a letter's wording and reply date)."""
+    given = [key for key in REMINDER_CAMPAIGN_KEYS if key in campaign]
+    if not given:
+        return None
+    return (
+        f"The campaign may not set {' or '.join(given)}: only a reminder drafted from a "
+        "contributor action (its Draft reminder button, or "
+        "POST /api/v1/contributor-actions/{id}/remind/) carries them."
+    )
 
 
 def campaign_link_problem(link: Any) -> str | None:

@@ -19,7 +19,6 @@ from integration.models import (
     ContributorAction,
 )
 from integration.models.setup import CHANNEL_VALUES
-from integration.models.status import REMINDER_KEY
 from integration.status.contributor_actions import REMINDER_TYPE
 
 A = ContributorAction.State
@@ -70,12 +69,11 @@ def contributor_action_remind(*, actor: Actor, action: ContributorAction) -> Com
             language=original.language,
             territory_code=original.territory_code,
             campaign={
-                REMINDER_KEY: action.pk,
                 "original_communication": original.pk,
                 "contact": action.contact_id,
                 "recipient_email": message.recipient_email,
-                "due_on": action.due_on.isoformat(),
             },
+            reminder_for=action,
         )
         action.reminder = reminder
         action.reminder_count += 1

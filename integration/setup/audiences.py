@@ -56,7 +56,7 @@ class Recipient:
         return asdict(self)
 
 
-def reminder_audience_ids() -> QuerySet[Communication, dict[str, Any]]:
+def reminder_audience_ids() -> QuerySet[Communication, Any]:
     """The one-person lists ``contributor_action_remind`` makes for a single reminder (the
     audiences of reminders): they belong to that reminder, so no picker offers them and no
     trigger rule may send to them."""
