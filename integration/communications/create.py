@@ -34,6 +34,19 @@ from integration.models.status import REMINDER_CAMPAIGN_KEYS, REMINDER_KEY
 from integration.setup.audiences import audience_count
 from integration.setup.templates import template_resolve
 
+# The launch communications (flow 5) and the launch announcement (flow 1) are about one title:
+# its formats, prices, cover and blurb. Drafted without one, every message composed with blocking
+# findings (no title to take those fields from); the drafter is told at once instead.
+TITLE_REQUIRED_TYPES = frozenset(
+    {
+        "launch-announcement",
+        "launch-email",
+        "retailer-notice",
+        "advance-reader-communication",
+        "post-launch-follow-up",
+    }
+)
+
 
 def communication_create(
     *,
@@ -83,6 +96,11 @@ def communication_create(
     for label, obj in (("work", work), ("contract", contract)):
         if obj is not None and obj.imprint_id != imprint.pk:
             errors[label] = [f"That {label} belongs to another imprint."]
+    if work is None and communication_type.code in TITLE_REQUIRED_TYPES:
+        errors["work"] = [
+            f"Choose the title: a {communication_type.name} is about one title (its formats, "
+            "prices and cover)."
+        ]
     if product is not None and work is not None and product.work_id != work.pk:
         errors["product"] = ["That product is a format of another title."]
     if royalty_import is not None and royalty_import.imprint_id != imprint.pk:
