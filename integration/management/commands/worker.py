@@ -1,14 +1,15 @@
 """``manage.py worker``: the django-q2 cluster (``qcluster``), stoppable twice.
 
 django-q2's own ``qcluster`` answers every SIGTERM or SIGINT the same way: it asks its sentinel
-to stop and waits for it, and the sentinel waits, without a limit, for each worker to finish
-the task it is running (up to ``Q_CLUSTER['timeout']``, ten minutes here). A second signal
-only starts the same wait again, so a worker asked twice to stop still hangs until its task
-ends. Here the first signal is that graceful stop (running tasks finish and are recorded);
-a second one stops at once: the sentinel, its task workers, monitor and pusher are ended and
-the command exits. A task cut short that way was never acknowledged, so the ORM broker
-delivers it again after ``Q_CLUSTER['retry']`` seconds (every task here is idempotent: outbox
-rows are leased and reconciled by external id, compose checks its attempt).
+to stop and waits for it, and the sentinel waits for each worker to finish the task it is
+running, however long it takes (its guard loop, which enforces ``Q_CLUSTER["timeout"]``, has
+ended by then). A second signal only starts the same wait again, so a worker asked twice to
+stop still hangs until its task ends. Here the first signal is that graceful stop (running
+tasks finish and are recorded); a second one stops at once: the sentinel, its task workers,
+monitor and pusher are ended and the command exits. A task cut short that way was never
+acknowledged, so the ORM broker delivers it again once ``Q_CLUSTER["retry"]`` seconds have
+passed since it was taken. Colophon's tasks are written to run again safely (outbox rows are
+leased and reconciled by external id before a second submission; compose checks its attempt).
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ class Command(BaseCommand):
                 cluster.stop()
                 return
             self.stderr.write(
-                "Worker stopping at once: running tasks are cut short and will be delivered "
-                f"again after {settings.Q_CLUSTER.get('retry', 60)} s."
+                "Worker stopping at once: running tasks are cut short; they are delivered again "
+                f"{settings.Q_CLUSTER.get('retry', 60)} s after they were taken."
             )
             self.stderr.flush()
             end_processes(descendants(os.getpid()))
