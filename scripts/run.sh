@@ -31,14 +31,44 @@ $PY manage.py seed_demo
 $PY manage.py seed_sandbox
 $PY manage.py seed_sandbox_exstream
 
+# Stopping. Each Ctrl-C (or SIGTERM) sends the web app and the worker one SIGTERM: the worker's
+# first lets the tasks it is running finish, a second stops it at once (manage.py worker).
+# The worker runs in its own process group (set -m below), so the terminal's Ctrl-C reaches it
+# only through this script, once per key press — never as SIGINT and SIGTERM together, which
+# it would take for two. The trap stays set, so a second Ctrl-C is forwarded as well.
 pids=()
-stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap stop INT TERM EXIT
+stops=0
+finishing=
+stop() {  # $1: the signal's number (the script's exit status is 128 + it)
+  stops=$((stops + 1))
+  if [ "$stops" -eq 1 ]; then
+    echo "Stopping: the worker first finishes the task it is running (Ctrl-C again to stop it at once)." >&2
+  else
+    echo "Stopping at once; a task cut short is delivered to a worker again later (Q_RETRY)." >&2
+  fi
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  [ -n "$finishing" ] || exit $((128 + ${1:-15}))
+}
+# On the way out (a signal, an error, or the web app or worker ending): stop the other one
+# and wait until both are gone.
+finish() {
+  finishing=1
+  trap - EXIT
+  [ "$stops" -gt 0 ] || stop 15
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null; do wait "$pid" 2>/dev/null || true; done
+  done
+}
+trap 'stop 2' INT
+trap 'stop 15' TERM
+trap finish EXIT
 
 $PY manage.py runserver "127.0.0.1:$PORT" --noreload &
 pids+=($!)
-$PY manage.py qcluster &
+set -m
+$PY manage.py worker &
 pids+=($!)
+set +m
 
 for _ in $(seq 1 60); do
   curl -fsS "$URL/healthz" >/dev/null 2>&1 && break

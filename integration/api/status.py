@@ -12,7 +12,12 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import PermissionDenied
@@ -386,9 +391,22 @@ class WritebackRecordViewSet(viewsets.ReadOnlyModelViewSet):
         return qs
 
 
+class LinkedMessageSerializer(serializers.Serializer):
+    """The message an outcome is linked to: its key (the customer key Colophon sent to
+    Exstream) and its communication, by the id ``/api/v1/communications/{id}/`` takes."""
+
+    key = serializers.UUIDField(read_only=True)
+    communication = serializers.IntegerField(source="communication_id", read_only=True)
+    communication_name = serializers.CharField(source="communication.name", read_only=True)
+
+
 class CustomerServiceOutcomeSerializer(PolicyModelSerializer):
     communication_type = serializers.CharField(
         source="communication_type.code", read_only=True, default=None, allow_null=True
+    )
+    message = serializers.SerializerMethodField(
+        help_text="The message the outcome is linked to (by its message key), or null when it "
+        "is linked by ISBN only or the message is not in one of your imprints."
     )
 
     class Meta:
@@ -406,7 +424,20 @@ class CustomerServiceOutcomeSerializer(PolicyModelSerializer):
             "source",
             "source_event_id",
             "note",
+            "message",
         ]
+
+    @extend_schema_field(LinkedMessageSerializer(allow_null=True))
+    def get_message(self, obj: CustomerServiceOutcome) -> dict[str, Any] | None:
+        message = obj.message
+        if message is None:
+            return None
+        # Ingestion never links another imprint's message, but the link is checked again
+        # here: a message is shown only to who may view its communication.
+        request = self.context.get("request")
+        if not policy.can(getattr(request, "user", None), Action.VIEW, message.communication):
+            return None
+        return dict(LinkedMessageSerializer(message).data)
 
 
 @extend_schema(
@@ -439,4 +470,4 @@ class CustomerServiceOutcomeViewSet(viewsets.ReadOnlyModelViewSet):
             issue_type=issue,
             date_from=_date_param(self.request, "date_from"),
             date_to=_date_param(self.request, "date_to"),
-        ).select_related("communication_type")
+        ).select_related("communication_type", "message__communication")

@@ -5,6 +5,7 @@ of messages, created in the approval's transaction, found and cancelled by the c
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -25,9 +26,9 @@ def dispatch_version(template: CommunicationTemplate | None) -> str:
     path, its driver fields and which Exstream communication the records go to. Before the
     first chunk the recomputed payload hash covers the same (the key path is in the template,
     the driver fields in each message, the Exstream communication in the header). What
-    Exstream's own sync refreshes (data source, format, ``synced_at``, ``raw``) is left out,
-    as the first chunk's check leaves it out, so a routine sync does not stop a communication
-    half-sent."""
+    Exstream's own sync refreshes (data source, format, ``synced_at``, ``raw``) is left out
+    here: whether the records still fit the design's data source is ``driver_source``'s
+    check, which a routine sync does not trip."""
     if template is None:
         return ""
     ex = template.exstream_communication
@@ -37,6 +38,43 @@ def dispatch_version(template: CommunicationTemplate | None) -> str:
             [template.pk, template.customer_key_path, fields, [ex.pk, ex.communication_id]]
         ).encode()
     ).hexdigest()
+
+
+def driver_source(template: CommunicationTemplate | None) -> dict[str, Any]:
+    """What the approved records were shaped for, from the Exstream design's data source as
+    the catalogue sync last read it. The reference gives two things to compare (§3 and
+    Appendix A): the manifest's driver ``dsnlist`` entry, whose ``prodDsn`` is the
+    ``driverDataSource`` every chunk carries, and the driver sample (``samplefile``), whose
+    shape the records follow — its format (JSON or XML), XML root element and field names.
+    It documents no schema version, no data-source revision and no list of required fields,
+    so nothing else is compared: ``version``, queues, channels, ``raw`` and ``synced_at``
+    may change in a routine sync without stopping a communication half-sent.
+
+    ``absent``: the fields the records carry (mapped fields and the customer key) that the
+    sample did not list when this was taken; a later chunk is refused only for a field that
+    was there then and is gone now. A sample that could not be read (no fields) is nothing
+    to compare against, so it lists none absent."""
+    if template is None:
+        return {}
+    ex = template.exstream_communication
+    return {
+        "prod_dsn": ex.prod_dsn,
+        "format": ex.driver_format,
+        "root": ex.driver_root,
+        "absent": absent_driver_fields(template),
+    }
+
+
+def absent_driver_fields(template: CommunicationTemplate) -> list[str]:
+    """The fields the records carry that the design's current driver sample does not list
+    (none when no sample could be read)."""
+    names = set(template.exstream_communication.field_names)
+    if not names:
+        return []
+    carried = set(template.mappings.values_list("driver_field", flat=True))
+    if template.customer_key_path:
+        carried.add(template.customer_key_path)
+    return sorted(f for f in carried if f and f not in names)
 
 
 def chunk_external_id(communication: Communication, chunk: int) -> str:
@@ -62,6 +100,9 @@ def queue_dispatch(communication: Communication) -> int:
     # communication, customer-key path and driver fields): the version approved is kept with
     # every chunk, and a chunk whose template moved since is not sent.
     dispatch = dispatch_version(communication.template)
+    # And the design's data source the records were approved for (``driver_source``): a
+    # chunk whose records no longer fit the design's current one is not sent.
+    source = driver_source(communication.template)
     rows = {
         chunk_external_id(communication, n): {
             "communication_id": communication.pk,
@@ -70,6 +111,7 @@ def queue_dispatch(communication: Communication) -> int:
             "messages": min(size, count - (n - 1) * size),
             "template_id": communication.template_id,
             "dispatch_version": dispatch,
+            "driver_source": source,
         }
         for n in range(1, chunks + 1)
     }

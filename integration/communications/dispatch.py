@@ -29,6 +29,7 @@ from integration.communications.offers import offer_refusal
 from integration.communications.revalidation import (
     approved_payload_refusal,
     communication_revalidate,
+    driver_source_refusal,
     inputs_moved,
 )
 from integration.connectors.exstream.driver import (
@@ -110,16 +111,18 @@ def _ready(item: OutboxItem) -> Communication:
     # approval recorded, and only when one moved is the payload recomputed and its hash
     # compared. Before the first chunk a difference voids the approval (nothing went out);
     # once sending, the chunk is refused.
+    # The Exstream design's driver data source is checked against the one approved with the
+    # chunk, before every chunk too: a catalogue sync may change it between two chunks.
+    current = communication.status in SENDABLE and communication.approved_hash == approved_hash
+    design = driver_source_refusal(communication, item.payload) if current else None
     if communication.status == S.QUEUED:
+        if design and communication_revalidate(communication_id=comm_id, reason=design, force=True):
+            raise _not_sendable(f"The approval was voided: {design[0].lower()}{design[1:]}.")
         if inputs_moved(communication) and communication_revalidate(
             communication_id=comm_id, reason="The data changed between approval and sending"
         ):
             raise _not_sendable("The approval was voided: the data changed after approval.")
-    elif (
-        communication.status in SENDABLE
-        and communication.approved_hash == approved_hash
-        and (refusal := approved_payload_refusal(communication, item.payload))
-    ):
+    elif current and (refusal := design or approved_payload_refusal(communication, item.payload)):
         raise _not_sendable(f"{refusal.rstrip('.')}; this chunk is not sent.")
     with transaction.atomic():
         locked = _locked(comm_id)

@@ -12,7 +12,12 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.audit import log_action
-from integration.communications.chunks import cancel_items, dispatch_version, outbox_items
+from integration.communications.chunks import (
+    absent_driver_fields,
+    cancel_items,
+    dispatch_version,
+    outbox_items,
+)
 from integration.communications.create import start_composing
 from integration.communications.payload import (
     composed_on,
@@ -113,6 +118,40 @@ def approved_template_refusal(communication: Communication, chunk: dict[str, Any
     return None
 
 
+def driver_source_refusal(communication: Communication, chunk: dict[str, Any]) -> str | None:
+    """None when the Exstream design's driver data source, as the catalogue sync last read it,
+    still fits the records approved with the chunk (``chunk``: the outbox row's payload, whose
+    ``driver_source`` was taken at approval); otherwise why not. Chunks queued before it was
+    kept with them carry none and are not refused."""
+    approved = chunk.get("driver_source")
+    template = communication.template
+    if not approved or template is None:
+        return None
+    ex = template.exstream_communication
+    changes = []
+    if ex.prod_dsn != approved.get("prod_dsn", ""):
+        changes.append(
+            f"its driver data source is now {ex.prod_dsn or 'none'!r} "
+            f"(approved for {approved.get('prod_dsn') or 'none'!r})"
+        )
+    if ex.driver_format != approved.get("format", ex.driver_format) or (
+        ex.driver_root != approved.get("root", ex.driver_root)
+    ):
+        changes.append(
+            f"its driver sample is now {ex.driver_format.upper()}"
+            + (f" rooted at <{ex.driver_root}>" if ex.driver_root else "")
+        )
+    gone = sorted(set(absent_driver_fields(template)) - set(approved.get("absent") or []))
+    if gone:
+        changes.append("its driver sample no longer has " + ", ".join(gone))
+    if not changes:
+        return None
+    return (
+        f"The Exstream design {ex.name} changed after approval ({'; '.join(changes)}), so the "
+        "approved records no longer fit it"
+    )
+
+
 def approved_payload_refusal(
     communication: Communication, chunk: dict[str, Any] | None = None
 ) -> str | None:
@@ -140,10 +179,13 @@ def approved_payload_refusal(
     return "The data changed after approval, so this chunk would differ from what was approved"
 
 
-def communication_revalidate(*, communication_id: int, reason: str = "") -> bool:
+def communication_revalidate(
+    *, communication_id: int, reason: str = "", force: bool = False
+) -> bool:
     """Recompute the payload hash from current data; when it differs from what was submitted
     or approved, void the approval, return the communication to draft with the reason, and
-    recompose it. Returns True when it voided."""
+    recompose it. ``force``: void even when the hash is unchanged (what the payload is sent
+    to changed, e.g. the Exstream design's data source). Returns True when it voided."""
     communication = (
         Communication.objects.select_related("communication_type", "audience", "template")
         .filter(pk=communication_id)
@@ -159,7 +201,7 @@ def communication_revalidate(*, communication_id: int, reason: str = "") -> bool
         )
     except ValidationError as exc:
         current, reason = "", reason or exc.messages[0]
-    if current == bound:
+    if current == bound and not force:
         _found_current(communication_id, current, versions)
         return False
     with transaction.atomic():

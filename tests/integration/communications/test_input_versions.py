@@ -8,12 +8,22 @@ import hashlib
 
 import pytest
 from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
 
+from accounts.models import AuditEvent
 from integration.communications import approval, compose, create, revalidation
 from integration.communications.common import canonical_json
 from integration.communications.payload import Composer, composed_on
+from integration.communications.replay import communication_replay
 from integration.delivery.outbox import outbox_claim, outbox_dispatch, outbox_process
-from integration.models import Approval, Communication, FieldMapping, OutboxItem
+from integration.models import (
+    Approval,
+    Communication,
+    ExstreamCommunication,
+    FieldMapping,
+    OutboxItem,
+)
 from integration.setup.audiences import audience_list_upload
 from integration.setup.transfer import setup_object_snapshot
 from tests.factories import communication_type
@@ -210,3 +220,115 @@ def test_a_chunk_when_nothing_moved_takes_a_fixed_handful_of_queries(
         assert outbox_process(item_id=second, worker="w") == "succeeded"
     assert recomputes == []
     assert Communication.objects.get(pk=queued.pk).status == S.SENT
+
+
+# --- the Exstream design's driver data source, between approval and each chunk ----------------
+
+
+def _first_chunk_sent(comm):
+    first = outbox_claim(worker="w", limit=1)
+    assert outbox_process(item_id=first[0], worker="w") == "succeeded"
+    assert Communication.objects.get(pk=comm.pk).status == S.SENDING
+
+
+def _design(comm):
+    return comm.template.exstream_communication
+
+
+def test_a_routine_catalogue_sync_between_chunks_does_not_stop_sending(queued, exstream):
+    """What a sync refreshes without touching what the records fit — the design's version,
+    queues, raw answers, when it ran, a new field the records do not carry — sends on."""
+    _first_chunk_sent(queued)
+    design = _design(queued)
+    design.version = "7"
+    design.queues = [*design.queues, {"name": "HTML", "driver": "HTML", "use": "email"}]
+    design.raw = {"resource": {"id": design.communication_id, "version": 7}}
+    design.driver_fields = [*design.driver_fields, {"name": "footnote", "type": "string"}]
+    design.synced_at = timezone.now()
+    design.save()
+    outbox_dispatch(worker="w")
+    assert Communication.objects.get(pk=queued.pk).status == S.SENT
+    assert len(exstream.submissions) == 2
+
+
+def _assert_second_chunk_refused(comm, exstream, *words, client, user):
+    outbox_dispatch(worker="w")
+    comm = Communication.objects.get(pk=comm.pk)
+    assert len(exstream.submissions) == 1  # the second chunk no longer fits the design
+    assert comm.status == S.PARTIALLY_FAILED
+    dead = OutboxItem.objects.get(status="dead")
+    assert dead.attempts == 1  # refused at once, never retried
+    for text in ("changed after approval", "no longer fit", "this chunk is not sent", *words):
+        assert text in dead.dead_reason
+    assert AuditEvent.objects.filter(
+        verb="outbox.dead_letter", data__reason=dead.dead_reason
+    ).exists()
+    failed = comm.messages.filter(chunk=2)
+    assert {m.status for m in failed} == {"failed"}
+    assert all("no longer fit" in m.status_detail for m in failed)
+    client.force_login(user)
+    page = client.get(reverse("communications:detail", args=[comm.pk])).content.decode()
+    assert "no longer fit" in page
+    return dead
+
+
+def test_a_mapped_field_gone_from_the_design_between_chunks_refuses_the_next_chunk(
+    queued, exstream, client, rights_manager
+):
+    _first_chunk_sent(queued)
+    design = _design(queued)
+    design.driver_fields = [f for f in design.driver_fields if f["name"] != "workTitle"]
+    design.save()
+    _assert_second_chunk_refused(
+        queued, exstream, "no longer has workTitle", client=client, user=rights_manager
+    )
+
+
+def test_a_new_driver_data_source_between_chunks_refuses_the_next_chunk(
+    queued, exstream, client, rights_manager
+):
+    _first_chunk_sent(queued)
+    ExstreamCommunication.objects.filter(pk=_design(queued).pk).update(prod_dsn="OtherDriver")
+    _assert_second_chunk_refused(
+        queued, exstream, "'OtherDriver'", "'ColophonDriver'", client=client, user=rights_manager
+    )
+
+
+def test_a_driver_sample_now_xml_between_chunks_refuses_the_next_chunk(
+    queued, exstream, client, rights_manager
+):
+    _first_chunk_sent(queued)
+    ExstreamCommunication.objects.filter(pk=_design(queued).pk).update(
+        driver_format="xml", driver_root="letter"
+    )
+    _assert_second_chunk_refused(queued, exstream, "XML rooted at <letter>", client=client,
+                                 user=rights_manager)  # fmt: skip
+
+
+def test_the_chunk_is_sent_again_once_the_design_fits_again(queued, exstream, admin_a):
+    """Refused, not lost: with the design back as approved, a replay sends the chunk."""
+    _first_chunk_sent(queued)
+    design = _design(queued)
+    ExstreamCommunication.objects.filter(pk=design.pk).update(prod_dsn="OtherDriver")
+    outbox_dispatch(worker="w")
+    ExstreamCommunication.objects.filter(pk=design.pk).update(prod_dsn=design.prod_dsn)
+    communication_replay(actor=admin_a, communication=queued)
+    outbox_dispatch(worker="w")
+    assert Communication.objects.get(pk=queued.pk).status == S.SENT
+    assert len(exstream.submissions) == 2
+
+
+def test_a_design_change_before_the_first_chunk_voids_the_approval(
+    queued, exstream, django_capture_on_commit_callbacks
+):
+    design = _design(queued)
+    design.driver_fields = [f for f in design.driver_fields if f["name"] != "isbn"]
+    design.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_dispatch(worker="w")
+    comm = Communication.objects.get(pk=queued.pk)
+    assert exstream.submissions == []
+    assert comm.status in (S.DRAFT, S.COMPOSING) and comm.approved_hash == ""
+    assert "no longer has isbn" in comm.void_reason and "submit it again" in comm.void_reason
+    assert comm.approvals.filter(decision=Approval.Decision.VOIDED).exists()
+    assert set(OutboxItem.objects.values_list("status", flat=True)) == {"cancelled"}

@@ -1,6 +1,7 @@
 """The whole lifecycle against the sandbox Exstream over real HTTP: preview, four eyes,
 dispatch in chunks, a worker dying after the call, a 503 burst, a 422 dead letter and its
-replay. Submissions are counted in the sandbox per external id."""
+replay, the Exstream catalogue synced between two chunks. Submissions are counted in the
+sandbox per external id."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from integration.models import (
     OutboxItem,
     PreviewOutput,
 )
+from integration.setup.designs import exstream_catalogue_sync
 from sandbox.models import ExstreamSandboxCommunication, ExstreamSandboxJob, ExstreamSandboxSwitches
 from tests.scenarios import LETTER, rights_letter_setup, sandbox_clients_forgotten
 
@@ -241,3 +243,49 @@ def test_claimed_chunk_of_a_cancelled_communication_is_not_sent(
     outbox_dispatch(worker="w")
     assert ExstreamSandboxJob.objects.count() == 0
     assert set(OutboxItem.objects.values_list("status", flat=True)) == {"cancelled"}
+
+
+class SyncsTheCatalogueAfterTheFirstChunk(ExstreamGateway):
+    """Submits for real; after the first chunk the Exstream catalogue sync runs over HTTP, once
+    ``change`` (what the Exstream team did to the design meanwhile, if anything) is made."""
+
+    def __init__(self, change=None):
+        self.change = change
+        self.synced = False
+
+    def submit_batch(self, **kwargs):
+        result = super().submit_batch(**kwargs)
+        if not self.synced:
+            self.synced = True
+            if self.change is not None:
+                self.change()
+            exstream_catalogue_sync(actor="test", domains=["production"])
+        return result
+
+
+def test_a_routine_catalogue_sync_between_chunks_sends_on(
+    letter, rights_manager, second_rights_manager
+):
+    comm = _submitted(letter, rights_manager)
+    with use_gateway(SyncsTheCatalogueAfterTheFirstChunk()):
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
+    assert Communication.objects.get(pk=comm.pk).status == S.SENT
+    assert len(_jobs_per_external_id()) == 2
+
+
+def test_a_new_driver_data_source_synced_between_chunks_refuses_the_next_one(
+    letter, rights_manager, second_rights_manager, login
+):
+    def new_data_source():
+        ExstreamSandboxCommunication.objects.filter(name=LETTER).update(dsn="LetterDriverV2")
+
+    comm = _submitted(letter, rights_manager)
+    with use_gateway(SyncsTheCatalogueAfterTheFirstChunk(new_data_source)):
+        approval.communication_approve(actor=second_rights_manager, communication=comm)
+    comm = Communication.objects.get(pk=comm.pk)
+    assert comm.status == S.PARTIALLY_FAILED
+    assert len(_jobs_per_external_id()) == 1  # only the chunk sent before the change
+    dead = OutboxItem.objects.get(status="dead")
+    assert "'LetterDriverV2'" in dead.dead_reason and "no longer fit" in dead.dead_reason
+    page = login(rights_manager).get(f"/communications/{comm.pk}/").content.decode()
+    assert "LetterDriverV2" in page

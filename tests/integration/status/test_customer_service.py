@@ -458,3 +458,77 @@ def test_webhook_with_a_message_key_and_an_ambiguous_isbn_goes_to_the_messages_t
     outcome = CustomerServiceOutcome.objects.get()
     assert outcome.message == salt_road_message
     assert outcome.work == salt_road.work and outcome.imprint == imprint_a
+
+
+# --- the outcome API shows the linked message, within the caller's imprints -------------------
+
+
+def test_api_shows_the_message_an_imported_outcome_is_linked_to(
+    salt_road, salt_road_message, imprint_a, marketing, viewer, login
+):
+    raw = _csv(
+        KEYED,
+        f",delay,CS-1,accepted,2026-10-10,,{salt_road_message.key}",
+        "9781908435500,delay,CS-2,accepted,2026-10-11,,",  # by ISBN only
+    )
+    customer_service_import_csv(actor=marketing, imprint_id=imprint_a.pk, raw=raw)
+    results = login(viewer).get("/api/v1/customer-service-outcomes/").json()["results"]
+    by_case = {r["case_reference"]: r for r in results}
+    communication = salt_road_message.communication
+    assert by_case["CS-1"]["message"] == {
+        "key": str(salt_road_message.key),
+        "communication": communication.pk,
+        "communication_name": communication.name,
+    }
+    assert by_case["CS-2"]["message"] is None
+    detail = login(viewer).get(f"/api/v1/customer-service-outcomes/{by_case['CS-1']['id']}/")
+    assert detail.json()["message"]["key"] == str(salt_road_message.key)
+    # the id is the one the communications API takes
+    linked = login(viewer).get(f"/api/v1/communications/{communication.pk}/")
+    assert linked.status_code == 200 and linked.json()["name"] == communication.name
+
+
+def test_api_never_shows_a_message_of_an_imprint_the_caller_has_no_role_in(
+    salt_road, imprint_a, imprint_b, viewer, outsider, login
+):
+    """An outcome of imprint A linked (however it came about) to imprint B's message: A's
+    viewer sees the outcome but not B's message; B's user does not see A's outcome at all."""
+    theirs = MessageFactory.create(
+        communication=CommunicationFactory.create(
+            work=WorkFactory.create(imprint=imprint_b), name="Northwind secret notice"
+        )
+    )
+    outcome = CustomerServiceOutcome.objects.create(
+        imprint=imprint_a,
+        work=salt_road.work,
+        product=salt_road,
+        issue_type=IT.DELAY,
+        message=theirs,
+        isbn13=salt_road.isbn13,
+        case_reference="CS-9",
+        outcome="accepted",
+        occurred_at=_at("2026-10-10"),
+        source="csv",
+        source_event_id="csv:cross",
+    )
+    response = login(viewer).get(f"/api/v1/customer-service-outcomes/{outcome.pk}/")
+    assert response.status_code == 200 and response.json()["message"] is None
+    assert "Northwind secret notice" not in response.content.decode()
+    assert str(theirs.key) not in response.content.decode()
+    them = login(outsider)
+    assert them.get(f"/api/v1/customer-service-outcomes/{outcome.pk}/").status_code == 404
+    assert them.get("/api/v1/customer-service-outcomes/").json()["results"] == []
+
+
+def test_openapi_documents_the_linked_message_of_an_outcome():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    message = components["CustomerServiceOutcome"]["properties"]["message"]
+    assert message.get("nullable") is True and message.get("readOnly") is True
+    ref = next(part["$ref"] for part in message.get("allOf", [message]) if "$ref" in part).rsplit(
+        "/", 1
+    )[-1]
+    assert set(components[ref]["properties"]) == {"key", "communication", "communication_name"}
+    assert components[ref]["properties"]["key"]["format"] == "uuid"
