@@ -181,10 +181,11 @@ def exstream_email_events_pull(
     deliver_every: int | None = None,
 ) -> EmailPullResult:
     """Pull e-mail events updated since the cursor (minus an overlap, so late-indexed events
-    are not missed), page by page, and deliver them as they are read: every
-    ``deliver_every`` events (default ``EMAIL_DELIVER_EVERY``) go to the
-    sink in their own transaction, so memory stays flat however large the window. The cursor
-    moves to the window's end only after the whole window was read and delivered; if the
+    are not missed), and deliver them as they are read: every ``deliver_every`` events
+    (default ``EMAIL_DELIVER_EVERY``) go to the sink in their own transaction, so no
+    transaction holds the whole window. CXI answers a window whole (reference §7);
+    ``page_size`` is used only with a server that pages (``ExstreamClient.email_events``).
+    The cursor moves to the window's end only after the whole window was read and delivered; if the
     pull dies half-way, the next pull reads the window again and the events already stored
     are dropped by event id in the sink (nothing is applied twice)."""
     client = client or ExstreamClient()

@@ -348,8 +348,8 @@ def email_events(request: HttpRequest, tenant: str, domain: str) -> HttpResponse
         events.reverse()
     if switches.duplicate_events:
         events = [e for e in events for _ in (0, 1)]
-    offset = int(request.GET.get("offset", 0))
-    count = max(1, min(int(request.GET.get("count", 100)), 500))
+    # Reference §7: the whole window in one {status, data} answer. No paging parameters are
+    # documented for this endpoint, so offset/count are not honoured (nor refused).
     data = [
         {
             "eventId": e.event_id,
@@ -366,6 +366,6 @@ def email_events(request: HttpRequest, tenant: str, domain: str) -> HttpResponse
             "processingState": "PROCESSED",
             "lastUpdateTime": _ms(e.last_update_time),
         }
-        for e in events[offset : offset + count]
+        for e in events
     ]
     return JsonResponse({"status": "success", "data": data})

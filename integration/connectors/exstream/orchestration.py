@@ -4,6 +4,7 @@ flow instances, steps, delivery files, controls) and CXI e-mail events."""
 from __future__ import annotations
 
 import base64
+import datetime
 import functools
 import json
 import logging
@@ -233,13 +234,10 @@ class OrchestrationApi(Transport):
     def find_jobs_by_external_id(
         self, external_id: str, *, domain: str | None = None
     ) -> list[dict[str, Any]]:
-        body = self.get_json(
-            f"{self._runtime(domain)}/jobs",
-            filter=f"externalId:{external_id}",
-            offset=0,
-            count=100,
+        items = self.listed(
+            f"{self._runtime(domain)}/jobs", "job list", filter=f"externalId:{external_id}"
         )
-        return _parsed(lambda: [m.Job.parse(j).raw for j in m.items_of(body, "job list")])
+        return _parsed(lambda: [m.Job.parse(j).raw for j in items])
 
     def get_job(self, job_id: str, *, domain: str | None = None) -> dict[str, Any]:
         body = self.get_json(f"{self._runtime(domain)}/jobs/{job_id}")
@@ -247,18 +245,22 @@ class OrchestrationApi(Transport):
         return _parsed(lambda: m.Job.parse(data).raw)
 
     def list_flow_instances(self, job_id: str, *, domain: str | None = None) -> list[dict]:
-        body = self.get_json(f"{self._runtime(domain)}/flow-instances", filter=f"jobId:{job_id}")
-        return _parsed(
-            lambda: [m.FlowInstance.parse(i).raw for i in m.items_of(body, "flow-instance list")]
+        """Every flow instance of the job, to the last page (``Transport.listed``)."""
+        items = self.listed(
+            f"{self._runtime(domain)}/flow-instances",
+            "flow-instance list",
+            filter=f"jobId:{job_id}",
         )
+        return _parsed(lambda: [m.FlowInstance.parse(i).raw for i in items])
 
     def list_flow_steps(self, flow_instance_id: str, *, domain: str | None = None) -> list[dict]:
-        body = self.get_json(
-            f"{self._runtime(domain)}/flow-steps", filter=f"flowInstanceId:{flow_instance_id}"
+        """Every step of the flow instance, to the last page (``Transport.listed``)."""
+        items = self.listed(
+            f"{self._runtime(domain)}/flow-steps",
+            "flow-step list",
+            filter=f"flowInstanceId:{flow_instance_id}",
         )
-        return _parsed(
-            lambda: [m.FlowStep.parse(i).raw for i in m.items_of(body, "flow-step list")]
-        )
+        return _parsed(lambda: [m.FlowStep.parse(i).raw for i in items])
 
     def delivery_file(self, step_id: str, *, domain: str | None = None) -> bytes:
         response = self.call(
@@ -300,28 +302,56 @@ class OrchestrationApi(Transport):
         connector_type: str = "EMAIL",
         page_size: int = 100,
     ) -> Iterator[dict[str, Any]]:
-        """Every e-mail event whose lastUpdateTime is in [start, end), page by page."""
+        """Every e-mail event whose lastUpdateTime is in [start, end).
+
+        Reference §7 documents ``connectorType``, ``lastUpdateTimeStart`` and
+        ``lastUpdateTimeEnd`` and a ``{status, data}`` answer: the whole window at once, no
+        paging parameters. Only those three are sent. The reference is silent on the time
+        format: ISO 8601 date-times with an offset are sent (what the origin spec,
+        ``exstream-cxi-integration-v1.json`` named in ``exstream-openapi/README.md``, declares),
+        and a 400 on them is asked once more with epoch milliseconds. A server that does page
+        (its answer carries a ``page`` envelope whose ``totalElements`` says there is more) is
+        followed with ``offset``/``count`` (``page_size``), as on the runtime lists; one that
+        answers the same page whatever the offset is read once."""
         domain = domain or settings.EXSTREAM_DOMAIN
-        offset = 0
-        while True:
-            body = self.get_json(
-                f"/ei/api/v1/eventmetrics/email-event/{tenant()}/{domain}/content",
-                connectorType=connector_type,
-                lastUpdateTimeStart=start_ms,
-                lastUpdateTimeEnd=end_ms,
-                offset=offset,
-                count=page_size,
-            )
-            items: list[Any] = _parsed(functools.partial(m.items_of, body, "e-mail event list"))
-            for item in items:
-                try:
-                    m.EmailEvent.parse(item)
-                except m.ContractError as exc:
-                    # never crash the puller: the event is logged and skipped
-                    logger.warning("Skipping an e-mail event Colophon cannot read: %s", exc)
-                    continue
-                yield item
-            offset += len(items)
+        path = f"/ei/api/v1/eventmetrics/email-event/{tenant()}/{domain}/content"
+        window: dict[str, Any] = {
+            "connectorType": connector_type,
+            "lastUpdateTimeStart": _iso_ms(start_ms),
+            "lastUpdateTimeEnd": _iso_ms(end_ms),
+        }
+        try:
+            body = self.get_json(path, **window)
+        except ExternalServiceError as exc:
+            if exc.status != 400:
+                raise
+            window.update(lastUpdateTimeStart=start_ms, lastUpdateTimeEnd=end_ms)
+            body = self.get_json(path, **window)
+        first: list[Any] = _parsed(functools.partial(m.items_of, body, "e-mail event list"))
+        items, read = first, 0
+        while items:
+            yield from _readable_events(items)
+            read += len(items)
             total = m.Page.parse(body).total_elements
-            if not items or len(items) < page_size or (total is not None and offset >= total):
+            if total is None or read >= total:
                 return
+            body = self.get_json(path, **window, offset=read, count=page_size)
+            items = _parsed(functools.partial(m.items_of, body, "e-mail event list"))
+            if items == first:
+                return
+
+
+def _iso_ms(epoch_ms: int) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, tz=datetime.UTC)
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _readable_events(items: list[Any]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        try:
+            m.EmailEvent.parse(item)
+        except m.ContractError as exc:
+            # never crash the puller: the event is logged and skipped
+            logger.warning("Skipping an e-mail event Colophon cannot read: %s", exc)
+            continue
+        yield item

@@ -1,4 +1,5 @@
-"""Pulled CXI e-mail events: paging, the overlapping window, dedupe on eventId, mapping."""
+"""Pulled CXI e-mail events: the window read whole, overlapping windows, dedupe on eventId,
+mapping."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def add_events(base, specs):
         )
 
 
-def test_paged_pull_maps_statuses_and_moves_the_cursor(make_client):
+def test_pull_maps_statuses_and_moves_the_cursor(make_client):
     now = timezone.now()
     add_events(
         now - datetime.timedelta(minutes=30),
