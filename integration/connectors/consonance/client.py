@@ -2,8 +2,9 @@
 legacy REST v4 products endpoint (``Authorization: Token token=...``) as a fallback.
 
 Every call goes through ``integration.lib.http.request`` (timeouts, retries honouring Retry-After).
-Paging is keyset on ``after`` until a short or empty page; no page size is assumed: a page is
-"short" only relative to the largest page seen so far in the same loop.
+Paging is keyset on ``after`` until an empty page, as the reference says (§2: whether the server
+caps a page is unconfirmed, and a page shorter than the one before is not taken for the last: a
+server may cap pages by cost rather than by count).
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ class ConsonanceClient:
         after: int | None = None,
         prefetch: bool | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
-        """Yield ``(records, last_id)`` per keyset page of ``root`` until a short or empty page.
+        """Yield ``(records, last_id)`` per keyset page of ``root`` until an empty page.
 
         With ``prefetch`` the next page is requested (one request in flight, on a helper
         thread) while the caller stores the current one, so a sync costs little more than the
@@ -258,7 +259,6 @@ class ConsonanceClient:
             pending: Future[tuple[dict[str, Any], Future[P] | None]] | None = (
                 executor.submit(fetch, after) if executor else None
             )
-            largest = 0
             while True:
                 data, preparing = pending.result() if pending is not None else fetch(after)
                 pending = None
@@ -289,13 +289,9 @@ class ConsonanceClient:
                         retryable=False,
                     )
                 after = last
-                largest = max(largest, len(records))
-                short = len(records) < largest
-                if executor is not None and not short:
+                if executor is not None:
                     pending = executor.submit(fetch, after)
                 yield records, after, (preparing.result() if preparing is not None else None)
-                if short:
-                    return
         finally:
             # The fetcher first: it is what hands work to the preparer.
             if executor is not None:

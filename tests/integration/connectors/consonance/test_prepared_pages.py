@@ -100,3 +100,15 @@ def test_the_next_page_is_requested_while_this_one_is_being_prepared():
         last for _r, last, _p in c.prepared_pages("WorksPage", "works", prepare, prefetch=True)
     ] == [2, 3]
     assert waited == [True]
+
+
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_a_page_shorter_than_the_one_before_is_not_the_last(prefetch):
+    """Reference §2: whether the server caps a page is unconfirmed; loop until an empty page. A
+    server whose pages vary in size (a cap by cost, not by count) still has works after a
+    shorter page."""
+    c = client([[{"id": 1}, {"id": 2}, {"id": 3}], [{"id": 4}], [{"id": 5}, {"id": 6}], []])
+    got = [last for _records, last in c.pages("WorksPage", "works", prefetch=prefetch)]
+    assert got == [3, 4, 6]
+    session = c.session
+    assert isinstance(session, Pages) and session.asked == [None, 3, 4, 6]
