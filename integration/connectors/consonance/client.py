@@ -327,7 +327,18 @@ class ConsonanceClient:
         return self.pages("ContractsPage", "contracts", after=after, prefetch=prefetch)
 
     def mutate(self, operation: str, input_: dict[str, Any]) -> dict[str, Any]:
-        """Run a write-back mutation; payload ``errors`` become an ``ExternalServiceError``."""
+        """Run a write-back mutation; payload ``errors`` become an ``ExternalServiceError``.
+
+        The document is first fitted to the server's schema (introspected once per client): the
+        payload's error type is not the same in every example the reference cites, so the
+        ``errors`` fields asked for are the ones this server has (``schema.ERROR_FIELDS``)."""
+        fitted = self.fit(operation)
+        if fitted.missing:
+            raise ExternalServiceError(
+                f"{operation}: this Consonance does not offer {', '.join(fitted.missing)}.",
+                service=SERVICE,
+                retryable=False,
+            )
         data = self.graphql(operation, {"input": input_})
         payload = next(iter(data.values()), None)
         if not isinstance(payload, dict):
