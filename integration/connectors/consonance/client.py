@@ -156,7 +156,13 @@ class ConsonanceClient:
             session=self.session,
             sleep=self.sleep,
             timeout=self.timeout,
-            headers={"Authorization": f"Bearer {self.key}", "Accept": "application/json"},
+            # Reference §1: Content-Type "application/json; charset=utf-8" (requests would
+            # send it without the charset). ``operationName`` is standard GraphQL over HTTP.
+            headers={
+                "Authorization": f"Bearer {self.key}",
+                "Accept": "application/json",
+                "Content-Type": "application/json; charset=utf-8",
+            },
             json={"query": query, "operationName": operation, "variables": variables},
         )
         try:

@@ -143,3 +143,30 @@ def test_write_back_asks_for_the_error_fields_this_server_has(error_type, errors
         client.mutate("UpdateDeliveryDate", {"id": 1, "slippedDate": "2026-12-01"})
     assert "refused the change" in str(info.value) and says in str(info.value)
     assert not info.value.retryable
+
+
+def test_graphql_requests_carry_the_documented_headers_and_body():
+    """Reference §1: ``Authorization: Bearer <key>``, body ``{"query", "variables"}``,
+    ``Content-Type: application/json; charset=utf-8``."""
+    sent: list[requests.PreparedRequest] = []
+
+    class Recording(IntrospectionRefused):
+        def send(self, request, **kwargs):  # type: ignore[no-untyped-def,override]
+            sent.append(request)
+            response = requests.Response()
+            response.status_code = 200
+            response.headers["Content-Type"] = "application/json"
+            response._content = b'{"data": {"works": []}}'
+            response.url = request.url
+            return response
+
+        request = requests.Session.request  # type: ignore[assignment]
+
+    client = ConsonanceClient(url="https://consonance.test", key="k" * 32, session=Recording())
+    assert list(client.works_pages(since="2026-11-01", prefetch=False)) == []
+    (request,) = sent
+    assert request.url == "https://consonance.test/graphql" and request.method == "POST"
+    assert request.headers["Authorization"] == "Bearer " + "k" * 32
+    assert request.headers["Content-Type"] == "application/json; charset=utf-8"
+    body = json.loads(request.body or b"{}")
+    assert {"query", "variables"} <= set(body) <= {"query", "variables", "operationName"}
