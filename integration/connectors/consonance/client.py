@@ -100,8 +100,14 @@ class ConsonanceClient:
         After ``fit(operation)`` the document fitted to this server's schema is sent (with only
         the variables it still declares); otherwise the shipped document."""
         fitted = self._fitted.get(operation) or shipped(operation)
-        # Only the variables the document declares (a server may refuse undeclared ones).
-        sent = {k: v for k, v in (variables or {}).items() if k in fitted.variables}
+        # Only the variables the document declares (a server may refuse undeclared ones), and
+        # only those with a value: a variable left out makes its input field absent (GraphQL
+        # input coercion), while an explicit null reaches the server as ``changedSince: null``
+        # or ``after: null``, which the reference never shows (its example declares
+        # ``$since: ISO8601Date!``) and a server may refuse.
+        sent = {
+            k: v for k, v in (variables or {}).items() if k in fitted.variables and v is not None
+        }
         return self._post(operation, fitted.source, sent)
 
     def server_schema(self) -> Any:

@@ -46,7 +46,7 @@ def test_refused_introspection_sends_the_documented_document_and_says_so():
     assert list(client.works_pages(since="2026-11-01", prefetch=False)) == []
     works = session.bodies[-1]
     assert works["operationName"] == "WorksPage"
-    assert works["variables"] == {"since": "2026-11-01", "after": None}
+    assert works["variables"] == {"since": "2026-11-01"}
     assert client.fit("WorksPage") is fitted  # asked once
     assert [b["operationName"] for b in session.bodies].count("IntrospectionQuery") == 1
 
