@@ -10,7 +10,8 @@ connection errors honouring Retry-After). On top of that this client
   the Django cache (shared by processes when the cache is) and refreshes it at 80% of
   ``expires_in``;
 * on a 401, or a 500 whose body mentions OTDS (an expired token surfaces that way), drops the
-  token and retries once with a fresh one;
+  token and retries once with a fresh one, at once (the choke point's back-off retries are for
+  a busy server, not for an expired token);
 * with each token, reads ``XSRF-TOKEN`` from ``GET /orchestration/api/v1/version`` and sends
   it as ``X-Xsrf-Token`` and as a cookie on every orchestration POST (input channels need it,
   documented; whether ``generate`` ever demands it is unconfirmed, so it is sent there too);
@@ -195,6 +196,9 @@ class ExstreamClient(DesignApi, OrchestrationApi):
             headers=all_headers,
             session=self.session,
             sleep=self.sleep,
+            # An expired token (401, or a 500 naming OTDS) is refreshed by ``call`` at once
+            # (reference §10), not retried with back-off as if the server were busy.
+            give_up=is_token_failure,
             **{"retries": self.retries, **kwargs},
         )
 
