@@ -232,12 +232,38 @@ class OrchestrationApi(Transport):
         return f"/orchestration/api/v1/runtime/{domain or settings.EXSTREAM_DOMAIN}"
 
     def find_jobs_by_external_id(
-        self, external_id: str, *, domain: str | None = None
+        self,
+        external_id: str,
+        *,
+        domain: str | None = None,
+        channel: str | None = None,
+        since: datetime.date | None = None,
     ) -> list[dict[str, Any]]:
-        items = self.listed(
-            f"{self._runtime(domain)}/jobs", "job list", filter=f"externalId:{external_id}"
-        )
-        return _parsed(lambda: [m.Job.parse(j).raw for j in items])
+        """The jobs whose ``externalId`` is ``external_id``.
+
+        Reference §10: jobs are filterable by ``externalId``, but whether a channel submission
+        sets it is unconfirmed (the §5 batch sample shows ``"externalId": null``). So when no job
+        carries it and ``channel`` is given, the channel's jobs (started since ``since``, a
+        documented filter, §6) are searched by their input instead: ``submit_batch`` puts the
+        external id in the body, read back from ``flow-instances/{id}/input`` (§6)."""
+        runtime = self._runtime(domain)
+        items = self.listed(f"{runtime}/jobs", "job list", filter=f"externalId:{external_id}")
+        jobs: list[dict[str, Any]] = _parsed(lambda: [m.Job.parse(j).raw for j in items])
+        if jobs or not channel:
+            return jobs
+        wanted = external_id.encode()
+        scope = f"channel:{channel}" + (f";startDateStart:{since:%Y-%m-%d}" if since else "")
+        on_channel = self.listed(f"{runtime}/jobs", "job list", filter=scope)
+        for job in _parsed(lambda: [m.Job.parse(j) for j in on_channel]):
+            if job.external_id and job.external_id != external_id:
+                continue  # the server does set externalId: this job is another batch
+            for instance in self.list_flow_instances(job.id, domain=domain):
+                if instance.get("inputRetrievable") is False:
+                    continue
+                path = f"{runtime}/flow-instances/{instance['id']}/input"
+                if wanted in self.call("GET", path).content:
+                    return [job.raw]
+        return []
 
     def get_job(self, job_id: str, *, domain: str | None = None) -> dict[str, Any]:
         body = self.get_json(f"{self._runtime(domain)}/jobs/{job_id}")
