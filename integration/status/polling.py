@@ -138,7 +138,14 @@ UNREACHED = (ev.NOT_DELIVERED, ev.BOUNCED, ev.FAILED)
 
 
 def email_event_to_status(item: dict[str, Any]) -> StatusEvent | None:
-    status = ev.EMAIL_EVENT_STATUS.get(str(item.get("eventType", "")).upper())
+    # Reference §7: the pulled eventType strings are unconfirmed. A bare code (POST, OPEN …)
+    # and a documented schemaType (Exstream-Email-OPEN …) are both read.
+    event_type = str(item.get("eventType", ""))
+    status = (
+        ev.status_for_schema_type(event_type)
+        if event_type.startswith("Exstream-")
+        else ev.EMAIL_EVENT_STATUS.get(event_type.upper())
+    )
     key = str(item.get("custMetadataId") or "")
     event_id = str(item.get("eventId") or "")
     if status is None or not key or not event_id:
