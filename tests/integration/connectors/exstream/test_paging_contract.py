@@ -218,3 +218,56 @@ def test_the_sandbox_serves_the_whole_window_whatever_offset_and_count_say(make_
     )
     assert set(body) == {"status", "data"}
     assert sorted(e["eventId"] for e in body["data"]) == ["ev-0", "ev-1", "ev-2"]
+
+
+def test_runtime_list_queries_use_only_parameters_and_filter_keys_of_the_openapi(openapi):
+    """Every query parameter the client sends to a runtime list is the operation's own or a
+    property of its ``filterRequest``; every ``filter`` key is a property of that request's
+    filter schema (JobFilter, FlowInstanceFilter, FlowStepFilter)."""
+    from tests.integration.connectors.exstream.conftest import path_matches
+
+    def answer(path: str, params: dict[str, Any]) -> requests.Response:
+        if path.endswith("/jobs") and "channel" in str(params.get("filter")):
+            job = {"id": "j-1", "status": "complete", "channel": "c"}
+            return _response({"status": "success", "data": [job], "page": {"totalElements": 1}})
+        if path.endswith("/flow-instances"):
+            data = [{"id": "fi-1", "jobId": "j-1", "status": "complete"}]
+            return _response({"status": "success", "data": data, "page": {"totalElements": 1}})
+        if path.endswith("/input"):
+            return _response({"externalId": "other"})
+        return _response({"status": "success", "data": [], "page": {"totalElements": 0}})
+
+    server = Server(answer)
+    client = _client(server)
+    client.find_jobs_by_external_id(
+        "x", domain="prod", channel="c", since=datetime.date(2026, 11, 1)
+    )
+    client.list_flow_instances("j-1", domain="prod")
+    client.list_flow_steps("fi-1", domain="prod")
+    spec = openapi["runtime"]
+    schemas = spec["components"]["schemas"]
+    checked = 0
+    for url, params in server.calls:
+        path = url.split("exstream.example/orchestration", 1)[-1]
+        if "/api/v1/runtime/" not in path:
+            continue
+        template = next(t for t in spec["paths"] if path_matches(t, path))
+        operation = spec["paths"][template]["get"]
+        allowed: set[str] = set()
+        filter_keys: set[str] = set()
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] != "query":
+                continue
+            ref = parameter.get("schema", {}).get("$ref", "")
+            if ref:
+                request_schema = schemas[ref.rsplit("/", 1)[-1]]
+                allowed |= set(request_schema["properties"])
+                filter_ref = request_schema["properties"]["filter"]["$ref"]
+                filter_keys = set(schemas[filter_ref.rsplit("/", 1)[-1]]["properties"])
+            else:
+                allowed.add(parameter["name"])
+        assert set(params) <= allowed, (template, set(params) - allowed)
+        sent_keys = {p.split(":", 1)[0] for p in str(params.get("filter", "")).split(";") if p}
+        assert sent_keys <= filter_keys, (template, sent_keys - filter_keys)
+        checked += 1
+    assert checked >= 4
