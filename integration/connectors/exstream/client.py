@@ -168,7 +168,17 @@ class ExstreamClient(DesignApi, OrchestrationApi):
         goes without it, and a 403 names the missing token)."""
         if self._xsrf and self._xsrf[0] == access_token:
             return self._xsrf[1]
-        response = self._send("GET", "/orchestration/api/v1/version", access_token)
+        try:
+            response = self._send("GET", "/orchestration/api/v1/version", access_token)
+        except ExternalServiceError as exc:
+            # Whether generate needs XSRF at all is unconfirmed (reference §2; the SDK sends
+            # only the bearer token): a server refusing /version (4xx other than a token
+            # failure) is asked without it, and a 403 on the POST still names the token.
+            if exc.status is None or exc.status >= 500 or is_token_failure(exc):
+                raise
+            logger.warning("Exstream refused /orchestration/api/v1/version (%s).", exc.status)
+            self._xsrf = (access_token, "")
+            return ""
         value = response.cookies.get("XSRF-TOKEN") or self.session.cookies.get("XSRF-TOKEN") or ""
         if not value:
             logger.warning("Exstream set no XSRF-TOKEN cookie on /orchestration/api/v1/version.")

@@ -231,3 +231,25 @@ def test_an_undocumented_response_is_a_readable_non_retryable_error():
         client.communication_set_id("prod", "c1")
     assert "missing the required field 'linkSubjectId'" in info.value.message
     assert not info.value.retryable
+
+
+def test_a_server_without_the_version_endpoint_still_gets_its_generate_requests():
+    """XSRF on ``generate`` is unconfirmed (reference §2): the SDK sends only the bearer token.
+    A server that does not serve ``/orchestration/api/v1/version`` (404) is asked without the
+    XSRF token instead of failing every preview; a 403 would still name the token."""
+    generated = {
+        "status": "success",
+        "data": [{"content": "JVBERg==", "mimeType": "application/pdf"}],
+    }
+    client, session = _client(
+        {
+            "/version": [_response(404, {"status": 404, "error": "Not Found", "message": "x"})],
+            "/inputs/ondemand/prod/generate": [_response(200, generated)],
+        }
+    )
+    outputs = client.generate(
+        domain="prod", communication_id="c", driver_data_source="D", driver_data={"a": "1"}
+    )
+    assert outputs[0].content == b"%PDF"
+    sent = [h for url, h in session.calls if url.endswith("/generate")]
+    assert sent and "X-Xsrf-Token" not in sent[0]
