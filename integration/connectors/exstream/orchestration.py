@@ -217,8 +217,13 @@ class OrchestrationApi(Transport):
                 service=SERVICE,
                 retryable=False,
             )
+        # The batch answer is known from client code only (§5): a flow instance without its
+        # jobId is completed from the runtime API (``flow-instances/{id}``, §6).
+        job_id = next((i.job_id for i in instances if i.job_id), "") or self._job_of(
+            instances[0].id, domain
+        )
         return BatchResult(
-            job_id=instances[0].job_id,
+            job_id=job_id,
             flow_instance_ids=[i.id for i in instances],
             external_id=external_id,
             domain=domain,
@@ -227,6 +232,19 @@ class OrchestrationApi(Transport):
         )
 
     # --- runtime --------------------------------------------------------------------------------
+
+    def _job_of(self, flow_instance_id: str, domain: str) -> str:
+        body = self.get_json(f"{self._runtime(domain)}/flow-instances/{flow_instance_id}")
+        data = body.get("data", body) if isinstance(body, dict) else body
+        job_id = _parsed(lambda: m.FlowInstance.parse(data)).job_id
+        if not job_id:
+            raise ExternalServiceError(
+                f"Exstream accepted the batch (flow instance {flow_instance_id}) but names no job "
+                "id for it; the next attempt asks Exstream for the batch before sending again.",
+                service=SERVICE,
+                retryable=True,
+            )
+        return job_id
 
     def _runtime(self, domain: str | None) -> str:
         return f"/orchestration/api/v1/runtime/{domain or settings.EXSTREAM_DOMAIN}"

@@ -253,3 +253,36 @@ def test_a_server_without_the_version_endpoint_still_gets_its_generate_requests(
     assert outputs[0].content == b"%PDF"
     sent = [h for url, h in session.calls if url.endswith("/generate")]
     assert sent and "X-Xsrf-Token" not in sent[0]
+
+
+def test_a_batch_answer_without_a_job_id_is_completed_from_its_flow_instance():
+    """The batch response is known from client code only (reference §5). Its flow instances are
+    documented objects whose ``jobId`` the runtime API serves (``flow-instances/{id}``, §6): an
+    answer that leaves it out is completed from there, never recorded as job ''."""
+    bare = {"status": "success", "data": [{"id": "fi-1", "status": "started"}]}
+    detail = {"status": "success", "data": {"id": "fi-1", "jobId": "j-9", "status": "started"}}
+    client, _ = _client(
+        {
+            "/version": [_response(200, {}, {"XSRF-TOKEN": "t"})],
+            "/inputs/batch/prod/ch": [_response(200, bare)],
+            "/runtime/prod/flow-instances/fi-1": [_response(200, detail)],
+        }
+    )
+    result = _batch(client)
+    assert result.job_id == "j-9" and result.flow_instance_ids == ["fi-1"]
+
+
+def test_a_batch_answer_naming_no_job_anywhere_is_a_clear_error():
+    bare = {"status": "success", "data": [{"id": "fi-1", "status": "started"}]}
+    detail = {"status": "success", "data": {"id": "fi-1", "status": "started"}}
+    client, _ = _client(
+        {
+            "/version": [_response(200, {}, {"XSRF-TOKEN": "t"})],
+            "/inputs/batch/prod/ch": [_response(200, bare)],
+            "/runtime/prod/flow-instances/fi-1": [_response(200, detail)],
+        }
+    )
+    with pytest.raises(ExternalServiceError, match="no job id") as info:
+        _batch(client)
+    # Retryable: the next attempt first asks Exstream for the batch (reconcile) before sending.
+    assert info.value.retryable
