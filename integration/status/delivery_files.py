@@ -45,15 +45,22 @@ def customer_key_name(job: ExstreamJob) -> str:
     return template.customer_key_field if template else comm.default_customer_key
 
 
+def _with_delivery_files(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps whose delivery file is read: those flagged ``deliveryFileRetrievable``. The
+    flag is optional in the OpenAPI FlowStep (and ``checkArtifacts``, which the client sends,
+    is not explained): where no step carries it at all, the ``output`` steps are read."""
+    if any(step.get("deliveryFileRetrievable") is not None for step in steps):
+        return [step for step in steps if step.get("deliveryFileRetrievable")]
+    return [step for step in steps if step.get("stepType") == "output"]
+
+
 def delivery_files_read(
     *, client: ExstreamClient, job: ExstreamJob, steps: list[dict[str, Any]]
 ) -> DeliveryRead:
     """Download, keep and parse the delivery file of every step that has one."""
     result = DeliveryRead()
     key_name = customer_key_name(job)
-    for step in steps:
-        if not step.get("deliveryFileRetrievable"):
-            continue
+    for step in _with_delivery_files(steps):
         step_id = str(step["id"])
         data = client.delivery_file(step_id, domain=job.domain)
         problem = ""

@@ -299,10 +299,13 @@ class OrchestrationApi(Transport):
 
     def list_flow_steps(self, flow_instance_id: str, *, domain: str | None = None) -> list[dict]:
         """Every step of the flow instance, to the last page (``Transport.listed``)."""
+        # ``checkArtifacts`` (an operation parameter, §6; its meaning is not documented) is
+        # asked so a server that fills ``deliveryFileRetrievable`` only on request does so.
         items = self.listed(
             f"{self._runtime(domain)}/flow-steps",
             "flow-step list",
             filter=f"flowInstanceId:{flow_instance_id}",
+            checkArtifacts="true",
         )
         return _parsed(lambda: [m.FlowStep.parse(i).raw for i in items])
 

@@ -271,3 +271,5 @@ def test_runtime_list_queries_use_only_parameters_and_filter_keys_of_the_openapi
         assert sent_keys <= filter_keys, (template, sent_keys - filter_keys)
         checked += 1
     assert checked >= 4
+    steps = [p for url, p in server.calls if url.endswith("/flow-steps")]
+    assert steps and all(p.get("checkArtifacts") == "true" for p in steps)
