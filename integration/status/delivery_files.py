@@ -15,6 +15,7 @@ from integration.connectors.exstream.delivery import (
     DeliveryOutcome,
     parse_delivery_file,
 )
+from integration.lib.http import ExternalServiceError
 from integration.models import CommunicationTemplate, ExstreamDeliveryFile, ExstreamJob
 
 logger = logging.getLogger(__name__)
@@ -49,9 +50,13 @@ def _with_delivery_files(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The steps whose delivery file is read: those flagged ``deliveryFileRetrievable``. The
     flag is optional in the OpenAPI FlowStep (and ``checkArtifacts``, which the client sends,
     is not explained): where no step carries it at all, the ``output`` steps are read."""
-    if any(step.get("deliveryFileRetrievable") is not None for step in steps):
+    if _flagged(steps):
         return [step for step in steps if step.get("deliveryFileRetrievable")]
     return [step for step in steps if step.get("stepType") == "output"]
+
+
+def _flagged(steps: list[dict[str, Any]]) -> bool:
+    return any(step.get("deliveryFileRetrievable") is not None for step in steps)
 
 
 def delivery_files_read(
@@ -62,7 +67,12 @@ def delivery_files_read(
     key_name = customer_key_name(job)
     for step in _with_delivery_files(steps):
         step_id = str(step["id"])
-        data = client.delivery_file(step_id, domain=job.domain)
+        try:
+            data = client.delivery_file(step_id, domain=job.domain)
+        except ExternalServiceError as exc:
+            if exc.status == 404 and not _flagged(steps):
+                continue  # an output step the server did not flag, and it has no file
+            raise
         problem = ""
         part = DeliveryOutcome()
         try:

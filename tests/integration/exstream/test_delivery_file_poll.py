@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from integration.lib.http import ExternalServiceError
 from integration.models import ExstreamDeliveryFile, ExstreamJob, MessageEvent
 from integration.status.polling import exstream_job_poll
 from tests.factories import ExstreamCommunicationFactory
@@ -87,10 +88,13 @@ class NoArtifactFlags(FinishedJob):
         return [
             {"id": "st-in", "status": "complete", "stepType": "input"},
             {"id": "st-out", "status": "complete", "stepType": "output"},
+            {"id": "st-mail", "status": "complete", "stepType": "output"},
         ]
 
     def delivery_file(self, step_id, *, domain=None):
         self.asked.append(step_id)
+        if step_id == "st-mail":
+            raise ExternalServiceError("not found", service="Exstream", retryable=False, status=404)
         return self.delivery
 
 
@@ -103,5 +107,5 @@ def test_without_artifact_flags_the_output_steps_delivery_file_is_read(imprint_a
     )
     client = NoArtifactFlags(xml)
     events = exstream_job_poll(job_pk=job.pk, client=client)  # type: ignore[arg-type]
-    assert client.asked == ["st-out"]
+    assert client.asked == ["st-out", "st-mail"]
     assert {(e.message_key, e.status) for e in events} == {("k1", "delivered"), ("k2", "delivered")}
