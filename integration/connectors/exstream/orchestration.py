@@ -8,6 +8,7 @@ import datetime
 import functools
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from xml.etree.ElementTree import Element, tostring
@@ -269,7 +270,11 @@ class OrchestrationApi(Transport):
         jobs: list[dict[str, Any]] = _parsed(lambda: [m.Job.parse(j).raw for j in items])
         if jobs or not channel:
             return jobs
-        wanted = external_id.encode()
+        # The body's own externalId (JSON member or XML attribute), exactly: not a longer id
+        # that merely contains this one.
+        wanted = re.compile(
+            rb"""externalId["']?\s*[:=]\s*["']""" + re.escape(external_id.encode()) + rb"""["']"""
+        )
         scope = f"channel:{channel}" + (f";startDateStart:{since:%Y-%m-%d}" if since else "")
         on_channel = self.listed(f"{runtime}/jobs", "job list", filter=scope)
         for job in _parsed(lambda: [m.Job.parse(j) for j in on_channel]):
@@ -279,7 +284,7 @@ class OrchestrationApi(Transport):
                 if instance.get("inputRetrievable") is False:
                     continue
                 path = f"{runtime}/flow-instances/{instance['id']}/input"
-                if wanted in self.call("GET", path).content:
+                if wanted.search(self.call("GET", path).content):
                     return [job.raw]
         return []
 

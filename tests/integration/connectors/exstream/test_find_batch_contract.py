@@ -59,8 +59,8 @@ def _body(external_id: str) -> bytes:
 @pytest.mark.parametrize("since", [None, datetime.date(2026, 11, 26)])
 def test_a_batch_is_found_by_its_input_when_jobs_carry_no_external_id(since):
     server = _spec_server(
-        jobs=[_job("j-other"), _job("j-ours"), _job("j-elsewhere", channel="other")],
-        inputs={"fi-j-other": _body("chunk-other"), "fi-j-ours": _body("chunk-42")},
+        jobs=[_job("j-longer"), _job("j-ours"), _job("j-elsewhere", channel="other")],
+        inputs={"fi-j-longer": _body("chunk-420"), "fi-j-ours": _body("chunk-42")},
     )
     client = _client(server)
     found = client.find_jobs_by_external_id(
@@ -68,8 +68,14 @@ def test_a_batch_is_found_by_its_input_when_jobs_carry_no_external_id(since):
     )
     assert [j["id"] for j in found] == ["j-ours"]
     assert not client.find_jobs_by_external_id(
-        "chunk-43", domain="prod", channel="colophon-batch", since=since
+        "chunk-4", domain="prod", channel="colophon-batch", since=since
     )
+    xml = b'<?xml version="1.0"?><batch externalId="chunk-9" communicationId="c"><r/></batch>'
+    server = _spec_server(jobs=[_job("j-xml")], inputs={"fi-j-xml": xml})
+    found = _client(server).find_jobs_by_external_id(
+        "chunk-9", domain="prod", channel="colophon-batch"
+    )
+    assert [j["id"] for j in found] == ["j-xml"]
 
 
 def test_the_batch_body_names_the_external_id_it_is_found_by():
