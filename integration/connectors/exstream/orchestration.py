@@ -361,10 +361,10 @@ class OrchestrationApi(Transport):
         paging parameters. Only those three are sent. The reference is silent on the time
         format: ISO 8601 date-times with an offset are sent (what the origin spec,
         ``exstream-cxi-integration-v1.json`` named in ``exstream-openapi/README.md``, declares),
-        and a 400 on them is asked once more with epoch milliseconds. A server that does page
-        (its answer carries a ``page`` envelope whose ``totalElements`` says there is more) is
-        followed with ``offset``/``count`` (``page_size``), as on the runtime lists; one that
-        answers the same page whatever the offset is read once."""
+        and a refusal of them (400, 422, 500) is asked once more with epoch milliseconds. A
+        server that does page (its answer carries a ``page`` envelope whose ``totalElements``
+        says there is more) is followed with ``offset``/``count`` (``page_size``), as on the
+        runtime lists; one that answers the same page whatever the offset is read once."""
         domain = domain or settings.EXSTREAM_DOMAIN
         path = f"/ei/api/v1/eventmetrics/email-event/{tenant()}/{domain}/content"
         window: dict[str, Any] = {
@@ -375,7 +375,9 @@ class OrchestrationApi(Transport):
         try:
             body = self.get_json(path, **window)
         except ExternalServiceError as exc:
-            if exc.status != 400:
+            # Refused (400, 422, or a 500 from a server that cannot parse them): the other
+            # reading. Not for answers about access or load, nor when nothing answered.
+            if exc.status in (None, 401, 403, 404, 429, 502, 503, 504):
                 raise
             window.update(lastUpdateTimeStart=start_ms, lastUpdateTimeEnd=end_ms)
             body = self.get_json(path, **window)

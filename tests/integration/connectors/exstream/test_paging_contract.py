@@ -105,13 +105,14 @@ def test_email_events_are_asked_with_the_documented_parameters_only():
     assert datetime.datetime.fromisoformat(params["lastUpdateTimeEnd"]) == end
 
 
-def test_email_events_fall_back_to_epoch_milliseconds_when_iso_times_are_refused():
+@pytest.mark.parametrize("refusal", [400, 500])
+def test_email_events_fall_back_to_epoch_milliseconds_when_iso_times_are_refused(refusal):
     seen: list[str] = []
 
     def answer(path: str, params: dict[str, Any]) -> requests.Response:
         seen.append(str(params["lastUpdateTimeStart"]))
         if not str(params["lastUpdateTimeStart"]).isdigit():
-            return _response({"status": 400, "error": "Bad Request", "message": "x"}, 400)
+            return _response({"status": refusal, "error": "Refused", "message": "x"}, refusal)
         return _response({"status": "success", "data": [_event(1)]})
 
     client = _client(Server(answer))
