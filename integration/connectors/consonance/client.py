@@ -344,7 +344,13 @@ class ConsonanceClient:
         The document is first fitted to the server's schema (introspected once per client): the
         payload's error type is not the same in every example the reference cites, so the
         ``errors`` fields asked for are the ones this server has (``schema.ERROR_FIELDS``)."""
-        fitted = self.fit(operation)
+        try:
+            fitted = self.fit(operation)
+        except ExternalServiceError as exc:
+            if exc.retryable:
+                raise
+            # Introspection refused over HTTP (a 4xx): the documented mutation goes as shipped.
+            fitted = self._fitted[operation] = shipped(operation)
         if fitted.missing:
             raise ExternalServiceError(
                 f"{operation}: this Consonance does not offer {', '.join(fitted.missing)}.",

@@ -170,3 +170,26 @@ def test_graphql_requests_carry_the_documented_headers_and_body():
     assert request.headers["Content-Type"] == "application/json; charset=utf-8"
     body = json.loads(request.body or b"{}")
     assert {"query", "variables"} <= set(body) <= {"query", "variables", "operationName"}
+
+
+def test_a_write_back_still_goes_when_introspection_is_refused_over_http():
+    """Fitting the mutation is a courtesy: a server that answers the introspection query with an
+    HTTP error (not GraphQL errors) still gets the documented mutation as shipped."""
+
+    class HttpRefused(SchemaServer):
+        def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+            if (kwargs.get("json") or {}).get("operationName") == "IntrospectionQuery":
+                response = requests.Response()
+                response.status_code = 400
+                response._content = b"introspection is not allowed"
+                response.url = url
+                return response
+            return super().request(method, url, *args, **kwargs)
+
+    from tests.integration.connectors.consonance.test_contract import _read
+
+    session = HttpRefused(_read("consonance-schema.graphql"), [])
+    client = ConsonanceClient(url="https://consonance.test", key="k" * 32, session=session)
+    payload = client.mutate("UpdateDeliveryDate", {"id": 1, "slippedDate": "2026-12-01"})
+    assert payload["clientMutationId"] == "x"
+    assert "errors { field message }" in " ".join(session.sent[-1].split())
