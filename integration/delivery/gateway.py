@@ -7,6 +7,7 @@ before it ever submits a chunk a second time. Tests may swap the gateway with ``
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.audit import log_action
 from accounts.types import Actor
@@ -105,7 +107,14 @@ class ExstreamGateway:
         )
 
     def find_batch(self, external_id: str) -> Submitted | None:
-        jobs = self.client().find_jobs_by_external_id(external_id)
+        """The batch sent under ``external_id``, if Exstream has it: by the jobs' ``externalId``,
+        or, where the server does not set it, by the inputs of the batch channel's jobs of the
+        last two days (an outbox row is retried within that; see the connector)."""
+        jobs = self.client().find_jobs_by_external_id(
+            external_id,
+            channel=settings.EXSTREAM_BATCH_CHANNEL,
+            since=timezone.localdate() - datetime.timedelta(days=2),
+        )
         if not jobs:
             return None
         job = jobs[0]

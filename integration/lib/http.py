@@ -115,10 +115,13 @@ def request(
     on_attempt: Callable[[Attempt], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     raise_for_status: bool = True,
+    give_up: Callable[[ExternalServiceError], bool] | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one logical request with bounded retries. Returns the response or raises
-    ``ExternalServiceError``. Non-retryable HTTP errors (4xx but 408/425/429) are raised at once."""
+    ``ExternalServiceError``. Non-retryable HTTP errors (4xx but 408/425/429) are raised at once,
+    and so is an error for which ``give_up`` says the caller has a better remedy than waiting
+    (e.g. an expired token surfacing as a 500: the caller refreshes it instead)."""
     timeout = timeout if timeout is not None else float(settings.HTTP_TIMEOUT_SECONDS)
     retries = retries if retries is not None else int(settings.HTTP_MAX_RETRIES)
     sess = session or _session
@@ -160,7 +163,7 @@ def request(
             assert response is not None
             return response
         last_error = error
-        if not error.retryable or attempt > retries:
+        if not error.retryable or attempt > retries or (give_up is not None and give_up(error)):
             break
         wait = backoff_seconds(attempt, error.retry_after)
         logger.info("%s; retrying in %.1fs (attempt %d of %d)", error, wait, attempt, retries + 1)

@@ -15,6 +15,7 @@ from integration.connectors.exstream.delivery import (
     DeliveryOutcome,
     parse_delivery_file,
 )
+from integration.lib.http import ExternalServiceError
 from integration.models import CommunicationTemplate, ExstreamDeliveryFile, ExstreamJob
 
 logger = logging.getLogger(__name__)
@@ -45,17 +46,33 @@ def customer_key_name(job: ExstreamJob) -> str:
     return template.customer_key_field if template else comm.default_customer_key
 
 
+def _with_delivery_files(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps whose delivery file is read: those flagged ``deliveryFileRetrievable``. The
+    flag is optional in the OpenAPI FlowStep (and ``checkArtifacts``, which the client sends,
+    is not explained): where no step carries it at all, the ``output`` steps are read."""
+    if _flagged(steps):
+        return [step for step in steps if step.get("deliveryFileRetrievable")]
+    return [step for step in steps if step.get("stepType") == "output"]
+
+
+def _flagged(steps: list[dict[str, Any]]) -> bool:
+    return any(step.get("deliveryFileRetrievable") is not None for step in steps)
+
+
 def delivery_files_read(
     *, client: ExstreamClient, job: ExstreamJob, steps: list[dict[str, Any]]
 ) -> DeliveryRead:
     """Download, keep and parse the delivery file of every step that has one."""
     result = DeliveryRead()
     key_name = customer_key_name(job)
-    for step in steps:
-        if not step.get("deliveryFileRetrievable"):
-            continue
+    for step in _with_delivery_files(steps):
         step_id = str(step["id"])
-        data = client.delivery_file(step_id, domain=job.domain)
+        try:
+            data = client.delivery_file(step_id, domain=job.domain)
+        except ExternalServiceError as exc:
+            if exc.status == 404 and not _flagged(steps):
+                continue  # an output step the server did not flag, and it has no file
+            raise
         problem = ""
         part = DeliveryOutcome()
         try:

@@ -138,7 +138,14 @@ UNREACHED = (ev.NOT_DELIVERED, ev.BOUNCED, ev.FAILED)
 
 
 def email_event_to_status(item: dict[str, Any]) -> StatusEvent | None:
-    status = ev.EMAIL_EVENT_STATUS.get(str(item.get("eventType", "")).upper())
+    # Reference §7: the pulled eventType strings are unconfirmed. A bare code (POST, OPEN …)
+    # and a documented schemaType (Exstream-Email-OPEN …) are both read.
+    event_type = str(item.get("eventType", ""))
+    status = (
+        ev.status_for_schema_type(event_type)
+        if event_type.startswith("Exstream-")
+        else ev.EMAIL_EVENT_STATUS.get(event_type.upper())
+    )
     key = str(item.get("custMetadataId") or "")
     event_id = str(item.get("eventId") or "")
     if status is None or not key or not event_id:
@@ -181,10 +188,11 @@ def exstream_email_events_pull(
     deliver_every: int | None = None,
 ) -> EmailPullResult:
     """Pull e-mail events updated since the cursor (minus an overlap, so late-indexed events
-    are not missed), page by page, and deliver them as they are read: every
-    ``deliver_every`` events (default ``EMAIL_DELIVER_EVERY``) go to the
-    sink in their own transaction, so memory stays flat however large the window. The cursor
-    moves to the window's end only after the whole window was read and delivered; if the
+    are not missed), and deliver them as they are read: every ``deliver_every`` events
+    (default ``EMAIL_DELIVER_EVERY``) go to the sink in their own transaction, so no
+    transaction holds the whole window. CXI answers a window whole (reference §7);
+    ``page_size`` is used only with a server that pages (``ExstreamClient.email_events``).
+    The cursor moves to the window's end only after the whole window was read and delivered; if the
     pull dies half-way, the next pull reads the window again and the events already stored
     are dropped by event id in the sink (nothing is applied twice)."""
     client = client or ExstreamClient()

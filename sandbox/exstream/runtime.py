@@ -142,6 +142,11 @@ def jobs(request: HttpRequest, domain: str) -> HttpResponse:
         qs = qs.filter(external_id__in=filters["externalId"])
     if "ids" in filters:
         qs = qs.filter(job_id__in=filters["ids"])
+    if "channel" in filters:
+        qs = qs.filter(channel__in=filters["channel"])
+    if filters.get("startDateStart"):
+        start = datetime.date.fromisoformat(filters["startDateStart"][0])
+        qs = qs.filter(created_at__date__gte=start)
     items = [_job_json(j) for j in qs]
     if "statuses" in filters:
         items = [j for j in items if j["status"] in filters["statuses"]]
@@ -224,6 +229,25 @@ def flow_steps(request: HttpRequest, domain: str) -> HttpResponse:
     return JsonResponse(
         {"status": "success", "data": items, "page": _page(len(items), 0, max(len(items), 1))}
     )
+
+
+@exstream_api()
+def flow_instance_input(request: HttpRequest, domain: str, flow_instance_id: str) -> HttpResponse:
+    """``flow-instances/{id}/input`` (reference §6): the batch's input, rebuilt from what the
+    sandbox stores of the posted body (its external id, communication and records)."""
+    job = ExstreamSandboxJob.objects.filter(
+        domain=domain, flow_instance_id=flow_instance_id
+    ).first()
+    if job is None:
+        return spring_error(
+            request, 404, "Not Found", f"Flow instance {flow_instance_id} does not exist."
+        )
+    body = {
+        "externalId": job.external_id,
+        "communicationId": job.communication_id,
+        "records": job.records,
+    }
+    return JsonResponse(body)
 
 
 def _job_for_step(domain: str, step_id: str) -> tuple[ExstreamSandboxJob, dict[str, Any]] | None:
@@ -348,8 +372,8 @@ def email_events(request: HttpRequest, tenant: str, domain: str) -> HttpResponse
         events.reverse()
     if switches.duplicate_events:
         events = [e for e in events for _ in (0, 1)]
-    offset = int(request.GET.get("offset", 0))
-    count = max(1, min(int(request.GET.get("count", 100)), 500))
+    # Reference §7: the whole window in one {status, data} answer. No paging parameters are
+    # documented for this endpoint, so offset/count are not honoured (nor refused).
     data = [
         {
             "eventId": e.event_id,
@@ -366,6 +390,6 @@ def email_events(request: HttpRequest, tenant: str, domain: str) -> HttpResponse
             "processingState": "PROCESSED",
             "lastUpdateTime": _ms(e.last_update_time),
         }
-        for e in events[offset : offset + count]
+        for e in events
     ]
     return JsonResponse({"status": "success", "data": data})

@@ -2,8 +2,9 @@
 legacy REST v4 products endpoint (``Authorization: Token token=...``) as a fallback.
 
 Every call goes through ``integration.lib.http.request`` (timeouts, retries honouring Retry-After).
-Paging is keyset on ``after`` until a short or empty page; no page size is assumed: a page is
-"short" only relative to the largest page seen so far in the same loop.
+Paging is keyset on ``after`` until an empty page, as the reference says (§2: whether the server
+caps a page is unconfirmed, and a page shorter than the one before is not taken for the last: a
+server may cap pages by cost rather than by count).
 """
 
 from __future__ import annotations
@@ -99,8 +100,14 @@ class ConsonanceClient:
         After ``fit(operation)`` the document fitted to this server's schema is sent (with only
         the variables it still declares); otherwise the shipped document."""
         fitted = self._fitted.get(operation) or shipped(operation)
-        # Only the variables the document declares (a server may refuse undeclared ones).
-        sent = {k: v for k, v in (variables or {}).items() if k in fitted.variables}
+        # Only the variables the document declares (a server may refuse undeclared ones), and
+        # only those with a value: a variable left out makes its input field absent (GraphQL
+        # input coercion), while an explicit null reaches the server as ``changedSince: null``
+        # or ``after: null``, which the reference never shows (its example declares
+        # ``$since: ISO8601Date!``) and a server may refuse.
+        sent = {
+            k: v for k, v in (variables or {}).items() if k in fitted.variables and v is not None
+        }
         return self._post(operation, fitted.source, sent)
 
     def server_schema(self) -> Any:
@@ -155,7 +162,13 @@ class ConsonanceClient:
             session=self.session,
             sleep=self.sleep,
             timeout=self.timeout,
-            headers={"Authorization": f"Bearer {self.key}", "Accept": "application/json"},
+            # Reference §1: Content-Type "application/json; charset=utf-8" (requests would
+            # send it without the charset). ``operationName`` is standard GraphQL over HTTP.
+            headers={
+                "Authorization": f"Bearer {self.key}",
+                "Accept": "application/json",
+                "Content-Type": "application/json; charset=utf-8",
+            },
             json={"query": query, "operationName": operation, "variables": variables},
         )
         try:
@@ -207,7 +220,7 @@ class ConsonanceClient:
         after: int | None = None,
         prefetch: bool | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
-        """Yield ``(records, last_id)`` per keyset page of ``root`` until a short or empty page.
+        """Yield ``(records, last_id)`` per keyset page of ``root`` until an empty page.
 
         With ``prefetch`` the next page is requested (one request in flight, on a helper
         thread) while the caller stores the current one, so a sync costs little more than the
@@ -258,7 +271,6 @@ class ConsonanceClient:
             pending: Future[tuple[dict[str, Any], Future[P] | None]] | None = (
                 executor.submit(fetch, after) if executor else None
             )
-            largest = 0
             while True:
                 data, preparing = pending.result() if pending is not None else fetch(after)
                 pending = None
@@ -289,13 +301,9 @@ class ConsonanceClient:
                         retryable=False,
                     )
                 after = last
-                largest = max(largest, len(records))
-                short = len(records) < largest
-                if executor is not None and not short:
+                if executor is not None:
                     pending = executor.submit(fetch, after)
                 yield records, after, (preparing.result() if preparing is not None else None)
-                if short:
-                    return
         finally:
             # The fetcher first: it is what hands work to the preparer.
             if executor is not None:
@@ -331,7 +339,24 @@ class ConsonanceClient:
         return self.pages("ContractsPage", "contracts", after=after, prefetch=prefetch)
 
     def mutate(self, operation: str, input_: dict[str, Any]) -> dict[str, Any]:
-        """Run a write-back mutation; payload ``errors`` become an ``ExternalServiceError``."""
+        """Run a write-back mutation; payload ``errors`` become an ``ExternalServiceError``.
+
+        The document is first fitted to the server's schema (introspected once per client): the
+        payload's error type is not the same in every example the reference cites, so the
+        ``errors`` fields asked for are the ones this server has (``schema.ERROR_FIELDS``)."""
+        try:
+            fitted = self.fit(operation)
+        except ExternalServiceError as exc:
+            if exc.retryable:
+                raise
+            # Introspection refused over HTTP (a 4xx): the documented mutation goes as shipped.
+            fitted = self._fitted[operation] = shipped(operation)
+        if fitted.missing:
+            raise ExternalServiceError(
+                f"{operation}: this Consonance does not offer {', '.join(fitted.missing)}.",
+                service=SERVICE,
+                retryable=False,
+            )
         data = self.graphql(operation, {"input": input_})
         payload = next(iter(data.values()), None)
         if not isinstance(payload, dict):

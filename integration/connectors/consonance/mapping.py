@@ -6,7 +6,8 @@ the same upsert and the same change events.
 
 Choices documented here:
 * ISBNs: hyphens and spaces are stripped; ``"No ISBN"`` (any case) and empty become ``None``.
-* Amounts: Float on the wire → ``Decimal`` quantised to 0.01, kept as a string in documents.
+* Amounts: Float on the wire → ``Decimal`` quantised to 0.01, kept as a string in documents. A
+  price without an amount or a currency (both nullable in the SDL) is left out.
 * Price territory: Consonance's price has no territory field; the price's currency stands for its
   home market (GBP → GB, USD → US, EUR → EU …), ONIX prices carry their own territory.
 * Audience: Work has no audience field in Consonance; the first marketing text's
@@ -166,6 +167,15 @@ def normalise_price(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _quotable(price: Any) -> bool:
+    """The SDL makes ``Price.amount`` and ``Price.currencyCode`` nullable: a price without
+    either has nothing to quote and is left out (the work and its other prices are still
+    mirrored). A value that is there but wrong stays an error on the record."""
+    return not isinstance(price, dict) or (
+        price.get("amount") is not None and price.get("currencyCode") is not None
+    )
+
+
 def _availability(value: Any) -> str:
     """The aliased availability field when the server offers one: a code, or an object with
     ``code`` (ONIXCode-like). Both readings are tolerated; absent → empty."""
@@ -178,7 +188,7 @@ def normalise_product(record: dict[str, Any]) -> dict[str, Any]:
     isbn = record.get("isbn")
     form = record.get("onix21ProductForm") or {}
     prices = sorted(
-        (normalise_price(p) for p in record.get("prices") or []),
+        (normalise_price(p) for p in record.get("prices") or [] if _quotable(p)),
         key=lambda p: (p["currency"], p["type"], p["qualifier"], p["territory"]),
     )
     return {

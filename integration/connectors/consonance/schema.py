@@ -69,6 +69,14 @@ REQUIRED: dict[str, frozenset[str]] = {
             "Price.currencyCode",
         }
     ),
+    # Write-back: the mutation and its input; the payload's fields are all optional.
+    "UpdateContract": frozenset({"Mutation.updateContract", "Mutation.updateContract(input)"}),
+    "UpdateDeliveryDate": frozenset(
+        {"Mutation.updateDeliveryDate", "Mutation.updateDeliveryDate(input)"}
+    ),
+    "UpdateGratisCopy": frozenset(
+        {"Mutation.updateGratisCopy", "Mutation.updateGratisCopy(input)"}
+    ),
     "ContractsPage": frozenset(
         {
             "Query.contracts",
@@ -80,6 +88,32 @@ REQUIRED: dict[str, frozenset[str]] = {
         }
     ),
 }
+
+
+# Reference §5 and §8: the payload ``errors`` shape differs between the vendor's examples
+# (``{field message}``, ``{attribute message}``, ``{field messages}``; the SDL lists field,
+# message and messages) and the reference says to introspect before selecting it. In a mutation
+# every ``errors`` selection is widened to all those names, then fitted: the server's error type
+# keeps the ones it has. Without introspection the shipped selection goes as it is.
+ERROR_FIELDS = "{ field attribute message messages }"
+
+
+def _with_error_fields(selection_set: SelectionSetNode) -> SelectionSetNode:
+    widened = parse("{ errors " + ERROR_FIELDS + " }").definitions[0]
+    assert isinstance(widened, OperationDefinitionNode)
+    errors = widened.selection_set.selections[0]
+    assert isinstance(errors, FieldNode)
+    kept: list[Any] = []
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode) and selection.selection_set is not None:
+            inner = (
+                errors.selection_set
+                if selection.name.value == "errors"
+                else _with_error_fields(selection.selection_set)
+            )
+            selection = replace(selection, selection_set=inner)
+        kept.append(selection)
+    return replace(selection_set, selections=tuple(kept))
 
 
 @dataclass
@@ -254,7 +288,10 @@ def fit_document(operation: str, source: str, schema: GraphQLSchema) -> Fitted:
             pruner.missing.append(f"the {kind} root")
             definitions.append(definition)
             continue
-        selection_set = pruner.prune(definition.selection_set, root)
+        selection_set: SelectionSetNode = definition.selection_set
+        if definition.operation == OperationType.MUTATION:
+            selection_set = _with_error_fields(selection_set)
+        selection_set = pruner.prune(selection_set, root)
         extra = _availability_selection(schema) if operation == "WorksPage" else None
         if extra is not None:
             node = parse("{ " + extra[1] + " }").definitions[0]

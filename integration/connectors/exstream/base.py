@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,6 +41,29 @@ class Transport:
     def get_json(self, path: str, **params: Any) -> Any:
         raise NotImplementedError
 
+    def listed(self, path: str, what: str, *, count: int = 100, **params: Any) -> Iterator[Any]:
+        """Every item of a list endpoint that takes ``offset``/``count`` (DAS lists, reference
+        §3; the runtime ``filterRequest``, §6), page by page.
+
+        Whether a server caps ``count``, or what it serves when ``count`` is absent, is not
+        documented. So the list ends at an empty page, or when the page envelope's
+        ``totalElements`` has been read; only without that total does a page shorter than asked
+        end it (a capped page is never taken for the last while the total says more). A server
+        that answers the same page whatever the offset is read once."""
+        offset = 0
+        first: list[Any] | None = None
+        while True:
+            body = self.get_json(path, **params, offset=offset, count=count)
+            items = _parsed(functools.partial(m.items_of, body, what))
+            if not items or items == first:
+                return
+            first = first if first is not None else items
+            yield from items
+            offset += len(items)
+            total = m.Page.parse(body).total_elements
+            if (total is not None and offset >= total) or (total is None and len(items) < count):
+                return
+
 
 def _parsed(build: Callable[[], T]) -> T:
     """Run a typed-model parse; a contract breach becomes a non-retryable service error."""
@@ -47,10 +71,6 @@ def _parsed(build: Callable[[], T]) -> T:
         return build()
     except m.ContractError as exc:
         raise ExternalServiceError(str(exc), service=SERVICE, retryable=False) from exc
-
-
-def _resources(body: Any) -> list[m.ResourceVersion]:
-    return [m.ResourceVersion.parse(r) for r in m.items_of(body, "resource list")]
 
 
 def _xsrf_error(exc: ExternalServiceError, sent: str) -> ExternalServiceError:

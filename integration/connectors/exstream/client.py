@@ -10,7 +10,8 @@ connection errors honouring Retry-After). On top of that this client
   the Django cache (shared by processes when the cache is) and refreshes it at 80% of
   ``expires_in``;
 * on a 401, or a 500 whose body mentions OTDS (an expired token surfaces that way), drops the
-  token and retries once with a fresh one;
+  token and retries once with a fresh one, at once (the choke point's back-off retries are for
+  a busy server, not for an expired token);
 * with each token, reads ``XSRF-TOKEN`` from ``GET /orchestration/api/v1/version`` and sends
   it as ``X-Xsrf-Token`` and as a cookie on every orchestration POST (input channels need it,
   documented; whether ``generate`` ever demands it is unconfirmed, so it is sent there too);
@@ -167,7 +168,17 @@ class ExstreamClient(DesignApi, OrchestrationApi):
         goes without it, and a 403 names the missing token)."""
         if self._xsrf and self._xsrf[0] == access_token:
             return self._xsrf[1]
-        response = self._send("GET", "/orchestration/api/v1/version", access_token)
+        try:
+            response = self._send("GET", "/orchestration/api/v1/version", access_token)
+        except ExternalServiceError as exc:
+            # Whether generate needs XSRF at all is unconfirmed (reference §2; the SDK sends
+            # only the bearer token): a server refusing /version (4xx other than a token
+            # failure) is asked without it, and a 403 on the POST still names the token.
+            if exc.status is None or exc.status >= 500 or is_token_failure(exc):
+                raise
+            logger.warning("Exstream refused /orchestration/api/v1/version (%s).", exc.status)
+            self._xsrf = (access_token, "")
+            return ""
         value = response.cookies.get("XSRF-TOKEN") or self.session.cookies.get("XSRF-TOKEN") or ""
         if not value:
             logger.warning("Exstream set no XSRF-TOKEN cookie on /orchestration/api/v1/version.")
@@ -195,6 +206,9 @@ class ExstreamClient(DesignApi, OrchestrationApi):
             headers=all_headers,
             session=self.session,
             sleep=self.sleep,
+            # An expired token (401, or a 500 naming OTDS) is refreshed by ``call`` at once
+            # (reference §10), not retried with back-off as if the server were busy.
+            give_up=is_token_failure,
             **{"retries": self.retries, **kwargs},
         )
 

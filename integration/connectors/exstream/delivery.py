@@ -11,7 +11,7 @@ not published, so per-customer failure is honoured in every form documented or o
   it failed (error, failed, rejected, …), or that has a ``failed``/``error`` attribute that is
   true, or an ``<error>``/``<errorMessage>``/``<failure>``/``<reason>`` child with text.
 
-Anything Colophon cannot read (not XML, another root element, customers without a key) raises
+Anything Colophon cannot read (not XML, no ``<outputList>`` element, customers without a key) raises
 ``DeliveryFileError``: the caller records the file as *unparsed* and keeps it; nobody in it
 counts as delivered.
 
@@ -125,9 +125,14 @@ def parse_delivery_file(
     except ParseError as exc:
         raise DeliveryFileError(f"The delivery file is not well-formed XML: {exc}.") from exc
     if _local(root.tag) != "outputList":
-        raise DeliveryFileError(
-            f"Expected <outputList> as the root element, found <{_local(root.tag)}>."
-        )
+        # The reference names the <outputList> element, not that it is the root: a wrapper
+        # around it is tolerated.
+        inner = next((e for e in root.iter() if _local(e.tag) == "outputList"), None)
+        if inner is None:
+            raise DeliveryFileError(
+                f"Expected <outputList> as the root element, found <{_local(root.tag)}>."
+            )
+        root = inner
     known = set(known_keys)
     outcome = DeliveryOutcome(
         customers_processed=_int(root.get("customersProcessed")),

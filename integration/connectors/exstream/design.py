@@ -3,11 +3,10 @@ manifest and the driver sample, as documented in the reference (§3, Appendix A)
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from integration.connectors.exstream import models as m
-from integration.connectors.exstream.base import Transport, _parsed, _resources
+from integration.connectors.exstream.base import Transport, _parsed
 
 
 class DesignApi(Transport):
@@ -21,26 +20,19 @@ class DesignApi(Transport):
         return _parsed(lambda: [m.Domain.parse(d) for d in m.items_of(body, "domain list")])
 
     def list_approved_communications(self, domain: str) -> list[m.ResourceVersion]:
-        """Approved, latest exstrapplication resources (paged 100 at a time)."""
-        items: list[m.ResourceVersion] = []
-        offset = 0
-        while True:
-            body = self.get_json(
-                f"/design/api/v1/resources/{domain}",
-                **{
-                    "filter.types": "exstrapplication",
-                    "filter.states": "APPROVED",
-                    "filter.latestVersion": "true",
-                    "count": 100,
-                    "offset": offset,
-                },
-            )
-            page: list[m.ResourceVersion] = _parsed(functools.partial(_resources, body))
-            items.extend(page)
-            total = m.Page.parse(body).total_elements
-            offset += len(page)
-            if not page or len(page) < 100 or (total is not None and offset >= total):
-                return items
+        """Approved, latest exstrapplication resources (asked 100 at a time, read to the end:
+        ``Transport.listed``)."""
+        items = self.listed(
+            f"/design/api/v1/resources/{domain}",
+            "resource list",
+            count=100,
+            **{
+                "filter.types": "exstrapplication",
+                "filter.states": "APPROVED",
+                "filter.latestVersion": "true",
+            },
+        )
+        return _parsed(lambda: [m.ResourceVersion.parse(r) for r in items])
 
     def links(self, domain: str, subject_id: str, *, type_id: str) -> list[m.Link]:
         """Links of a subject whose object is of ``type_id``. The server is asked to filter;

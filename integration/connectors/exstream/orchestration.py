@@ -4,9 +4,11 @@ flow instances, steps, delivery files, controls) and CXI e-mail events."""
 from __future__ import annotations
 
 import base64
+import datetime
 import functools
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from xml.etree.ElementTree import Element, tostring
@@ -216,8 +218,13 @@ class OrchestrationApi(Transport):
                 service=SERVICE,
                 retryable=False,
             )
+        # The batch answer is known from client code only (§5): a flow instance without its
+        # jobId is completed from the runtime API (``flow-instances/{id}``, §6).
+        job_id = next((i.job_id for i in instances if i.job_id), "") or self._job_of(
+            instances[0].id, domain
+        )
         return BatchResult(
-            job_id=instances[0].job_id,
+            job_id=job_id,
             flow_instance_ids=[i.id for i in instances],
             external_id=external_id,
             domain=domain,
@@ -227,19 +234,59 @@ class OrchestrationApi(Transport):
 
     # --- runtime --------------------------------------------------------------------------------
 
+    def _job_of(self, flow_instance_id: str, domain: str) -> str:
+        body = self.get_json(f"{self._runtime(domain)}/flow-instances/{flow_instance_id}")
+        data = body.get("data", body) if isinstance(body, dict) else body
+        job_id = _parsed(lambda: m.FlowInstance.parse(data)).job_id
+        if not job_id:
+            raise ExternalServiceError(
+                f"Exstream accepted the batch (flow instance {flow_instance_id}) but names no job "
+                "id for it; the next attempt asks Exstream for the batch before sending again.",
+                service=SERVICE,
+                retryable=True,
+            )
+        return job_id
+
     def _runtime(self, domain: str | None) -> str:
         return f"/orchestration/api/v1/runtime/{domain or settings.EXSTREAM_DOMAIN}"
 
     def find_jobs_by_external_id(
-        self, external_id: str, *, domain: str | None = None
+        self,
+        external_id: str,
+        *,
+        domain: str | None = None,
+        channel: str | None = None,
+        since: datetime.date | None = None,
     ) -> list[dict[str, Any]]:
-        body = self.get_json(
-            f"{self._runtime(domain)}/jobs",
-            filter=f"externalId:{external_id}",
-            offset=0,
-            count=100,
+        """The jobs whose ``externalId`` is ``external_id``.
+
+        Reference §10: jobs are filterable by ``externalId``, but whether a channel submission
+        sets it is unconfirmed (the §5 batch sample shows ``"externalId": null``). So when no job
+        carries it and ``channel`` is given, the channel's jobs (started since ``since``, a
+        documented filter, §6) are searched by their input instead: ``submit_batch`` puts the
+        external id in the body, read back from ``flow-instances/{id}/input`` (§6)."""
+        runtime = self._runtime(domain)
+        items = self.listed(f"{runtime}/jobs", "job list", filter=f"externalId:{external_id}")
+        jobs: list[dict[str, Any]] = _parsed(lambda: [m.Job.parse(j).raw for j in items])
+        if jobs or not channel:
+            return jobs
+        # The body's own externalId (JSON member or XML attribute), exactly: not a longer id
+        # that merely contains this one.
+        wanted = re.compile(
+            rb"""externalId["']?\s*[:=]\s*["']""" + re.escape(external_id.encode()) + rb"""["']"""
         )
-        return _parsed(lambda: [m.Job.parse(j).raw for j in m.items_of(body, "job list")])
+        scope = f"channel:{channel}" + (f";startDateStart:{since:%Y-%m-%d}" if since else "")
+        on_channel = self.listed(f"{runtime}/jobs", "job list", filter=scope)
+        for job in _parsed(lambda: [m.Job.parse(j) for j in on_channel]):
+            if job.external_id and job.external_id != external_id:
+                continue  # the server does set externalId: this job is another batch
+            for instance in self.list_flow_instances(job.id, domain=domain):
+                if instance.get("inputRetrievable") is False:
+                    continue
+                path = f"{runtime}/flow-instances/{instance['id']}/input"
+                if wanted.search(self.call("GET", path).content):
+                    return [job.raw]
+        return []
 
     def get_job(self, job_id: str, *, domain: str | None = None) -> dict[str, Any]:
         body = self.get_json(f"{self._runtime(domain)}/jobs/{job_id}")
@@ -247,18 +294,25 @@ class OrchestrationApi(Transport):
         return _parsed(lambda: m.Job.parse(data).raw)
 
     def list_flow_instances(self, job_id: str, *, domain: str | None = None) -> list[dict]:
-        body = self.get_json(f"{self._runtime(domain)}/flow-instances", filter=f"jobId:{job_id}")
-        return _parsed(
-            lambda: [m.FlowInstance.parse(i).raw for i in m.items_of(body, "flow-instance list")]
+        """Every flow instance of the job, to the last page (``Transport.listed``)."""
+        items = self.listed(
+            f"{self._runtime(domain)}/flow-instances",
+            "flow-instance list",
+            filter=f"jobId:{job_id}",
         )
+        return _parsed(lambda: [m.FlowInstance.parse(i).raw for i in items])
 
     def list_flow_steps(self, flow_instance_id: str, *, domain: str | None = None) -> list[dict]:
-        body = self.get_json(
-            f"{self._runtime(domain)}/flow-steps", filter=f"flowInstanceId:{flow_instance_id}"
+        """Every step of the flow instance, to the last page (``Transport.listed``)."""
+        # ``checkArtifacts`` (an operation parameter, §6; its meaning is not documented) is
+        # asked so a server that fills ``deliveryFileRetrievable`` only on request does so.
+        items = self.listed(
+            f"{self._runtime(domain)}/flow-steps",
+            "flow-step list",
+            filter=f"flowInstanceId:{flow_instance_id}",
+            checkArtifacts="true",
         )
-        return _parsed(
-            lambda: [m.FlowStep.parse(i).raw for i in m.items_of(body, "flow-step list")]
-        )
+        return _parsed(lambda: [m.FlowStep.parse(i).raw for i in items])
 
     def delivery_file(self, step_id: str, *, domain: str | None = None) -> bytes:
         response = self.call(
@@ -300,28 +354,58 @@ class OrchestrationApi(Transport):
         connector_type: str = "EMAIL",
         page_size: int = 100,
     ) -> Iterator[dict[str, Any]]:
-        """Every e-mail event whose lastUpdateTime is in [start, end), page by page."""
+        """Every e-mail event whose lastUpdateTime is in [start, end).
+
+        Reference §7 documents ``connectorType``, ``lastUpdateTimeStart`` and
+        ``lastUpdateTimeEnd`` and a ``{status, data}`` answer: the whole window at once, no
+        paging parameters. Only those three are sent. The reference is silent on the time
+        format: ISO 8601 date-times with an offset are sent (what the origin spec,
+        ``exstream-cxi-integration-v1.json`` named in ``exstream-openapi/README.md``, declares),
+        and a refusal of them (400, 422, 500) is asked once more with epoch milliseconds. A
+        server that does page (its answer carries a ``page`` envelope whose ``totalElements``
+        says there is more) is followed with ``offset``/``count`` (``page_size``), as on the
+        runtime lists; one that answers the same page whatever the offset is read once."""
         domain = domain or settings.EXSTREAM_DOMAIN
-        offset = 0
-        while True:
-            body = self.get_json(
-                f"/ei/api/v1/eventmetrics/email-event/{tenant()}/{domain}/content",
-                connectorType=connector_type,
-                lastUpdateTimeStart=start_ms,
-                lastUpdateTimeEnd=end_ms,
-                offset=offset,
-                count=page_size,
-            )
-            items: list[Any] = _parsed(functools.partial(m.items_of, body, "e-mail event list"))
-            for item in items:
-                try:
-                    m.EmailEvent.parse(item)
-                except m.ContractError as exc:
-                    # never crash the puller: the event is logged and skipped
-                    logger.warning("Skipping an e-mail event Colophon cannot read: %s", exc)
-                    continue
-                yield item
-            offset += len(items)
+        path = f"/ei/api/v1/eventmetrics/email-event/{tenant()}/{domain}/content"
+        window: dict[str, Any] = {
+            "connectorType": connector_type,
+            "lastUpdateTimeStart": _iso_ms(start_ms),
+            "lastUpdateTimeEnd": _iso_ms(end_ms),
+        }
+        try:
+            body = self.get_json(path, **window)
+        except ExternalServiceError as exc:
+            # Refused (400, 422, or a 500 from a server that cannot parse them): the other
+            # reading. Not for answers about access or load, nor when nothing answered.
+            if exc.status in (None, 401, 403, 404, 429, 502, 503, 504):
+                raise
+            window.update(lastUpdateTimeStart=start_ms, lastUpdateTimeEnd=end_ms)
+            body = self.get_json(path, **window)
+        first: list[Any] = _parsed(functools.partial(m.items_of, body, "e-mail event list"))
+        items, read = first, 0
+        while items:
+            yield from _readable_events(items)
+            read += len(items)
             total = m.Page.parse(body).total_elements
-            if not items or len(items) < page_size or (total is not None and offset >= total):
+            if total is None or read >= total:
                 return
+            body = self.get_json(path, **window, offset=read, count=page_size)
+            items = _parsed(functools.partial(m.items_of, body, "e-mail event list"))
+            if items == first:
+                return
+
+
+def _iso_ms(epoch_ms: int) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, tz=datetime.UTC)
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _readable_events(items: list[Any]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        try:
+            m.EmailEvent.parse(item)
+        except m.ContractError as exc:
+            # never crash the puller: the event is logged and skipped
+            logger.warning("Skipping an e-mail event Colophon cannot read: %s", exc)
+            continue
+        yield item

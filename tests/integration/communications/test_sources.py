@@ -46,6 +46,24 @@ def _line(imp, payee, contract, work, royalty):
     )
 
 
+def statement_setup(imprint, *, total_field):
+    """A royalty-statement template mapping the recipient's name, and the royalty total as money
+    to ``total_field``; returns an *Authors* audience (the title's contributors)."""
+    template = CommunicationTemplateFactory(
+        imprint=imprint, communication_type=communication_type("royalty-statement")
+    )
+    FieldMappingFactory(
+        template=template, driver_field="recipientName", context_field="recipient.name"
+    )
+    FieldMappingFactory(
+        template=template,
+        driver_field=total_field,
+        context_field="royalty.total",
+        transforms=[{"op": "money"}],
+    )
+    return AudienceFactory(imprint=imprint, kind=Audience.Kind.CONTRIBUTORS, name="Authors")
+
+
 def test_royalty_statements_carry_each_payees_lines(
     imprint_a, royalties, django_capture_on_commit_callbacks
 ):
@@ -59,19 +77,7 @@ def test_royalty_statements_carry_each_payees_lines(
         [_line(imp, jane, contract, work, "10.00"), _line(imp, jane, contract, work, "5.50"),
          _line(imp, john, contract, work, "7.25")]
     )  # fmt: skip
-    template = CommunicationTemplateFactory(
-        imprint=imprint_a, communication_type=communication_type("royalty-statement")
-    )
-    FieldMappingFactory(
-        template=template, driver_field="recipientName", context_field="recipient.name"
-    )
-    FieldMappingFactory(
-        template=template,
-        driver_field="workTitle",
-        context_field="royalty.total",
-        transforms=[{"op": "money"}],
-    )
-    audience = AudienceFactory(imprint=imprint_a, kind=Audience.Kind.CONTRIBUTORS, name="Authors")
+    audience = statement_setup(imprint_a, total_field="workTitle")
     with django_capture_on_commit_callbacks(execute=True):
         comm = create.communication_create(
             actor=royalties, imprint=imprint_a,

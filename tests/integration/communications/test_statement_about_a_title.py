@@ -15,15 +15,13 @@ from integration.communications import create
 from integration.models import Audience, Communication, RoyaltyImport, RoyaltyLine
 from tests.factories import (
     AudienceFactory,
-    CommunicationTemplateFactory,
     ContactFactory,
     ContractFactory,
     ContributionFactory,
-    FieldMappingFactory,
     WorkFactory,
     communication_type,
 )
-from tests.integration.communications.test_sources import _line
+from tests.integration.communications.test_sources import _line, statement_setup
 
 pytestmark = pytest.mark.django_db
 
@@ -40,19 +38,7 @@ def test_a_statement_about_a_title_carries_that_titles_lines(
         contract = ContractFactory(work=work, imprint=imprint_a)
         lines += [_line(imp, jane, contract, work, amount) for amount in amounts]
     RoyaltyLine.objects.bulk_create(lines)
-    template = CommunicationTemplateFactory(
-        imprint=imprint_a, communication_type=communication_type("royalty-statement")
-    )
-    FieldMappingFactory(
-        template=template, driver_field="recipientName", context_field="recipient.name"
-    )
-    FieldMappingFactory(
-        template=template,
-        driver_field="amountDue",
-        context_field="royalty.total",
-        transforms=[{"op": "money"}],
-    )
-    authors = AudienceFactory(imprint=imprint_a, kind=Audience.Kind.CONTRIBUTORS, name="Authors")
+    authors = statement_setup(imprint_a, total_field="amountDue")
     due = {}
     for work in (songs, tide):
         with django_capture_on_commit_callbacks(execute=True):

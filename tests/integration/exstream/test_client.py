@@ -53,7 +53,9 @@ def test_token_is_refreshed_at_80_percent_of_its_lifetime(make_client, switches)
 
 
 @pytest.mark.parametrize("as_500", [False, True])
-def test_token_expiring_mid_run_is_refreshed_once_transparently(make_client, switches, as_500):
+def test_token_expiring_mid_run_is_refreshed_once_transparently(
+    make_client, switches, sleeps, as_500
+):
     client = make_client()
     client.list_domains()
     # Exstream's clock moves past the token's expiry; our cache still believes in it.
@@ -62,6 +64,9 @@ def test_token_expiring_mid_run_is_refreshed_once_transparently(make_client, swi
     switches.save()
     assert len(client.list_domains()) == 2
     assert client.tokens_fetched == 2
+    # Reference §10: refresh and retry once. The expired token is not first retried with
+    # back-off as if the server were busy (a 500 is otherwise retryable).
+    assert sleeps == []
 
 
 def test_wrong_client_secret_is_a_readable_non_retryable_error(make_client):

@@ -46,6 +46,18 @@ def test_unexpected_root_element():
         parse_delivery_file(b"<jobs/>")
 
 
+def test_an_output_list_inside_another_root_is_read():
+    """Reference §6 names the <outputList> element, not that it is the file's root: a file
+    that wraps it is read; one without it still is not."""
+    wrapped = (
+        b'<deliveryFile><outputList customersProcessed="1"><customer>'
+        b'<key name="acct">A-1</key><queueName>PDF</queueName></customer></outputList>'
+        b"</deliveryFile>"
+    )
+    outcome = parse_delivery_file(wrapped, key_name="acct")
+    assert outcome.delivered == {"A-1": ["PDF"]} and outcome.customers_processed == 1
+
+
 @pytest.mark.parametrize(
     "data",
     [

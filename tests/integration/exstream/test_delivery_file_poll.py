@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from integration.lib.http import ExternalServiceError
 from integration.models import ExstreamDeliveryFile, ExstreamJob, MessageEvent
 from integration.status.polling import exstream_job_poll
 from tests.factories import ExstreamCommunicationFactory
@@ -72,3 +73,39 @@ def test_unreadable_delivery_file_is_kept_as_unparsed_and_delivers_nobody(imprin
     assert stored.raw.read() == data
     job.refresh_from_db()
     assert "unparsed" in job.last_error and job.terminal
+
+
+class NoArtifactFlags(FinishedJob):
+    """A server that does not say ``deliveryFileRetrievable`` on its steps (an optional field in
+    the OpenAPI FlowStep; ``flow-steps`` takes ``checkArtifacts``, whose meaning is not
+    documented). Its output step has the file; its other steps have none (404)."""
+
+    def __init__(self, delivery: bytes) -> None:
+        super().__init__(delivery)
+        self.asked: list[str] = []
+
+    def list_flow_steps(self, fi, *, domain=None):
+        return [
+            {"id": "st-in", "status": "complete", "stepType": "input"},
+            {"id": "st-out", "status": "complete", "stepType": "output"},
+            {"id": "st-mail", "status": "complete", "stepType": "output"},
+        ]
+
+    def delivery_file(self, step_id, *, domain=None):
+        self.asked.append(step_id)
+        if step_id == "st-mail":
+            raise ExternalServiceError("not found", service="Exstream", retryable=False, status=404)
+        return self.delivery
+
+
+def test_without_artifact_flags_the_output_steps_delivery_file_is_read(imprint_a):
+    job = _job(imprint_a)
+    xml = (
+        b'<outputList><customer><key name="customerNumber">k1</key><queueName>Q</queueName>'
+        b'</customer><customer><key name="customerNumber">k2</key><queueName>Q</queueName>'
+        b"</customer></outputList>"
+    )
+    client = NoArtifactFlags(xml)
+    events = exstream_job_poll(job_pk=job.pk, client=client)  # type: ignore[arg-type]
+    assert client.asked == ["st-out", "st-mail"]
+    assert {(e.message_key, e.status) for e in events} == {("k1", "delivered"), ("k2", "delivered")}

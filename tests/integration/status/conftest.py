@@ -6,7 +6,8 @@ import datetime
 
 import pytest
 
-from integration.models import Communication, Message
+from integration.models import Communication, ContributorAction, Message
+from integration.status.apply import StatusInput, message_status_apply
 from tests.factories import (
     CommunicationFactory,
     ContactFactory,
@@ -92,3 +93,14 @@ def reminder_template(imprint_a):
         communication_type=communication_type("contributor-request"),
         channels=["email", "print"],
     )
+
+
+@pytest.fixture
+def action(message, proofs_due) -> ContributorAction:
+    """The proof request's contributor action, opened by its message being submitted."""
+    message_status_apply(
+        events=[
+            StatusInput(str(message.key), Message.Status.SUBMITTED, at(0), "exstream-runtime", "s")
+        ]
+    )
+    return ContributorAction.objects.get()

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from integration.models import Audience, Communication, ContributorAction, Message
+from integration.models import Audience, Communication, Message
 from integration.status.apply import StatusInput, message_status_apply, message_status_record
 from integration.status.polling import email_event_to_status
 from tests.factories import (
@@ -26,14 +26,6 @@ from tests.integration.status.conftest import at
 
 pytestmark = pytest.mark.django_db
 S = Message.Status
-
-
-@pytest.fixture
-def action(message, proofs_due) -> ContributorAction:
-    message_status_apply(
-        events=[StatusInput(str(message.key), S.SUBMITTED, at(0), "exstream-runtime", "s")]
-    )
-    return ContributorAction.objects.get()
 
 
 @pytest.fixture

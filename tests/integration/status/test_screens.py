@@ -18,14 +18,6 @@ pytestmark = pytest.mark.django_db
 S = Message.Status
 
 
-@pytest.fixture
-def action(message, proofs_due) -> ContributorAction:
-    message_status_apply(
-        events=[StatusInput(str(message.key), S.SUBMITTED, at(0), "exstream-runtime", "s")]
-    )
-    return ContributorAction.objects.get()
-
-
 def test_board_lists_filters_and_links(action, proofs_due, project_manager, viewer, login):
     with time_machine.travel(datetime.date(2026, 11, 25), tick=False):
         body = login(viewer).get(reverse("actions:board")).content.decode()

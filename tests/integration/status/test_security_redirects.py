@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from integration.models import ContributorAction, Message
-from integration.status.apply import StatusInput, message_status_apply
-from tests.integration.status.conftest import at
+from integration.models import Message
 
 pytestmark = pytest.mark.django_db
 S = Message.Status
@@ -18,14 +16,6 @@ OFFSITE = [
     "javascript:alert(1)",
     "http:evil.example",
 ]
-
-
-@pytest.fixture
-def action(message, proofs_due) -> ContributorAction:
-    message_status_apply(
-        events=[StatusInput(str(message.key), S.SUBMITTED, at(0), "exstream-runtime", "s")]
-    )
-    return ContributorAction.objects.get()
 
 
 @pytest.mark.parametrize("target", OFFSITE)

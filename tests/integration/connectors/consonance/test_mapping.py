@@ -70,3 +70,35 @@ def test_work_hash_ignores_order_of_products_and_rejects_missing_imprint():
     assert content_hash(normalise_work(work)) == content_hash(normalise_work(flipped))
     with pytest.raises(RecordError, match="no imprint"):
         normalise_work({"id": 1, "title": "T"})
+
+
+def test_a_price_without_amount_or_currency_leaves_the_price_out_not_the_work():
+    """The SDL makes ``Price.amount`` and ``Price.currencyCode`` nullable: a real Consonance may
+    send a price with neither (nothing to quote). The work and its other prices are mirrored."""
+    prices = [
+        {"id": 1, "amount": None, "currencyCode": "GBP", "onixPriceTypeCode": "02"},
+        {"id": 2, "amount": 9.99, "currencyCode": None, "onixPriceTypeCode": "02"},
+        {"id": 3, "amount": 12.5, "currencyCode": "USD", "onixPriceTypeCode": "01"},
+    ]
+    doc = normalise_work(
+        {
+            "id": 1,
+            "title": "T",
+            "imprint": {"id": 101, "name": "H"},
+            "products": [{"id": 5, "prices": prices}],
+        }
+    )
+    assert [(p["currency"], p["amount"]) for p in doc["products"][0]["prices"]] == [
+        ("USD", "12.50")
+    ]
+    # A value that is there but wrong is still an error on the record.
+    bad = [{"id": 4, "amount": "lots", "currencyCode": "GBP"}]
+    with pytest.raises(RecordError, match="not a number"):
+        normalise_work(
+            {
+                "id": 1,
+                "title": "T",
+                "imprint": {"id": 101, "name": "H"},
+                "products": [{"id": 5, "prices": bad}],
+            }
+        )

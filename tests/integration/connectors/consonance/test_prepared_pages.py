@@ -23,7 +23,7 @@ class Pages(requests.Session):
         self.asked: list[Any] = []
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def,override]
-        self.asked.append(kwargs["json"]["variables"]["after"])
+        self.asked.append(kwargs["json"]["variables"].get("after"))
         response = requests.Response()
         response.status_code = 200
         response.headers["Content-Type"] = "application/json"
@@ -84,7 +84,7 @@ def test_the_next_page_is_requested_while_this_one_is_being_prepared():
     original = session.request
 
     def request(method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if kwargs["json"]["variables"]["after"] == 2:
+        if kwargs["json"]["variables"].get("after") == 2:
             next_asked.set()
         return original(method, url, *args, **kwargs)
 
@@ -100,3 +100,34 @@ def test_the_next_page_is_requested_while_this_one_is_being_prepared():
         last for _r, last, _p in c.prepared_pages("WorksPage", "works", prepare, prefetch=True)
     ] == [2, 3]
     assert waited == [True]
+
+
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_a_page_shorter_than_the_one_before_is_not_the_last(prefetch):
+    """Reference §2: whether the server caps a page is unconfirmed; loop until an empty page. A
+    server whose pages vary in size (a cap by cost, not by count) still has works after a
+    shorter page."""
+    c = client([[{"id": 1}, {"id": 2}, {"id": 3}], [{"id": 4}], [{"id": 5}, {"id": 6}], []])
+    got = [last for _records, last in c.pages("WorksPage", "works", prefetch=prefetch)]
+    assert got == [3, 4, 6]
+    session = c.session
+    assert isinstance(session, Pages) and session.asked == [None, 3, 4, 6]
+
+
+def test_a_variable_without_a_value_is_left_out_not_sent_as_null():
+    """A full sync has no ``changedSince`` and the first page no ``after``. Sent as explicit
+    nulls, a server reads ``changedSince: null`` (the reference's own example declares
+    ``$since: ISO8601Date!``); left out, the filter is simply absent (GraphQL input coercion)."""
+    c = client([[{"id": 1}], []])
+    session = c.session
+    assert isinstance(session, Pages)
+    sent: list[dict[str, Any]] = []
+    original = session.request
+
+    def request(method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(dict(kwargs["json"]["variables"]))
+        return original(method, url, *args, **kwargs)
+
+    session.request = request  # type: ignore[method-assign]
+    assert [last for _r, last in c.pages("WorksPage", "works", prefetch=False)] == [1]
+    assert sent == [{}, {"after": 1}]

@@ -101,3 +101,15 @@ def test_availability_is_selected_only_through_the_documented_type(sdl, declarat
         "Product.productAvailability (availability, type ONIXProductAvailabilityCode)"
     ]
     assert selected in result.source
+
+
+@pytest.mark.parametrize("operation", ["UpdateContract", "UpdateDeliveryDate", "UpdateGratisCopy"])
+def test_write_back_mutations_fit_the_documented_error_type(sdl, operation):
+    """The fitted mutation asks for every error field the documented Error type has (field,
+    message, messages) and for nothing it lacks; ``fitted`` validates it against the SDL."""
+    result = fitted(operation, sdl)
+    assert result.missing == [] and result.dropped == ["Error.attribute"]
+    assert re.search(r"errors \{\s*field\s+message\s+messages\s*\}", result.source)
+    no_mutation = without(sdl, rf"  {operation[0].lower() + operation[1:]}\(input: .*")
+    gone = fit_document(operation, load_query(operation), build_schema(no_mutation))
+    assert gone.missing == [f"Mutation.{operation[0].lower() + operation[1:]}"]

@@ -231,3 +231,58 @@ def test_an_undocumented_response_is_a_readable_non_retryable_error():
         client.communication_set_id("prod", "c1")
     assert "missing the required field 'linkSubjectId'" in info.value.message
     assert not info.value.retryable
+
+
+def test_a_server_without_the_version_endpoint_still_gets_its_generate_requests():
+    """XSRF on ``generate`` is unconfirmed (reference §2): the SDK sends only the bearer token.
+    A server that does not serve ``/orchestration/api/v1/version`` (404) is asked without the
+    XSRF token instead of failing every preview; a 403 would still name the token."""
+    generated = {
+        "status": "success",
+        "data": [{"content": "JVBERg==", "mimeType": "application/pdf"}],
+    }
+    client, session = _client(
+        {
+            "/version": [_response(404, {"status": 404, "error": "Not Found", "message": "x"})],
+            "/inputs/ondemand/prod/generate": [_response(200, generated)],
+        }
+    )
+    outputs = client.generate(
+        domain="prod", communication_id="c", driver_data_source="D", driver_data={"a": "1"}
+    )
+    assert outputs[0].content == b"%PDF"
+    sent = [h for url, h in session.calls if url.endswith("/generate")]
+    assert sent and "X-Xsrf-Token" not in sent[0]
+
+
+def test_a_batch_answer_without_a_job_id_is_completed_from_its_flow_instance():
+    """The batch response is known from client code only (reference §5). Its flow instances are
+    documented objects whose ``jobId`` the runtime API serves (``flow-instances/{id}``, §6): an
+    answer that leaves it out is completed from there, never recorded as job ''."""
+    bare = {"status": "success", "data": [{"id": "fi-1", "status": "started"}]}
+    detail = {"status": "success", "data": {"id": "fi-1", "jobId": "j-9", "status": "started"}}
+    client, _ = _client(
+        {
+            "/version": [_response(200, {}, {"XSRF-TOKEN": "t"})],
+            "/inputs/batch/prod/ch": [_response(200, bare)],
+            "/runtime/prod/flow-instances/fi-1": [_response(200, detail)],
+        }
+    )
+    result = _batch(client)
+    assert result.job_id == "j-9" and result.flow_instance_ids == ["fi-1"]
+
+
+def test_a_batch_answer_naming_no_job_anywhere_is_a_clear_error():
+    bare = {"status": "success", "data": [{"id": "fi-1", "status": "started"}]}
+    detail = {"status": "success", "data": {"id": "fi-1", "status": "started"}}
+    client, _ = _client(
+        {
+            "/version": [_response(200, {}, {"XSRF-TOKEN": "t"})],
+            "/inputs/batch/prod/ch": [_response(200, bare)],
+            "/runtime/prod/flow-instances/fi-1": [_response(200, detail)],
+        }
+    )
+    with pytest.raises(ExternalServiceError, match="no job id") as info:
+        _batch(client)
+    # Retryable: the next attempt first asks Exstream for the batch (reconcile) before sending.
+    assert info.value.retryable
