@@ -311,7 +311,10 @@ def _phase(
         with transaction.atomic():
             mapped, same = _recheck(model, page, normalise, record_type)
             items, outcome = page.items + mapped, page.outcome
-            if phase == SyncRun.Phase.WORKS:
+            if not items:
+                # Nothing mapped (a no-change page): no savepoint, no statements for the mirror.
+                result = Outcome()
+            elif phase == SyncRun.Phase.WORKS:
                 result = mirror_works(items, source="graphql", run=run, raw_hashes=page.hashes)
             else:
                 result = mirror_contracts(items, source="graphql", run=run, raw_hashes=page.hashes)

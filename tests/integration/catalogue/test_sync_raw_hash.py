@@ -161,3 +161,23 @@ def test_a_record_withdrawn_after_the_hashes_were_read_is_mapped_and_reinstated(
     work = Work.objects.get(consonance_id=10003)
     assert work.withdrawn_at is None and work.raw_hash == page.hashes[10003]
     assert ChangeEvent.objects.filter(work=work, field="reinstated").count() == 1
+
+
+def test_a_no_change_page_costs_one_read_of_its_hashes(sandbox, run_sync):
+    """Per page of a no-change resync: one read of the skipped records' hashes and the run's
+    own row; no savepoint or read for a mirror that has nothing to store."""
+    run_sync()
+    with CaptureQueriesContext(connection) as queries:
+        run = run_sync(full=True)
+    assert run.unchanged == 24 and run.pages == 6
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert not [sql for sql in sqls if "SAVEPOINT" in sql]
+    rechecks = [
+        sql
+        for sql in sqls
+        if sql.startswith("SELECT")
+        and ('"integration_work"' in sql or '"integration_contract"' in sql)
+        and '"raw_hash"' in sql
+        and "IN (" in sql
+    ]
+    assert len(rechecks) == run.pages
