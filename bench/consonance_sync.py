@@ -157,12 +157,22 @@ def _database_pid() -> int | None:
 
 
 def _timing_stores() -> tuple[dict[str, float], Any]:
-    """Time each page's store (``mirror_works`` / ``mirror_contracts`` as the sync calls them):
-    what the prefetch has to hide. Returns (seconds per phase, a function restoring them)."""
+    """Time each page's store (``mirror_works`` / ``mirror_contracts`` as the sync calls them,
+    with the recheck of the records it did not map, ``_recheck``): what the prefetch has to
+    hide. Returns (seconds per phase, a function restoring them)."""
     from integration.catalogue import sync
+    from integration.models import Work
 
     spent = {"works": 0.0, "contracts": 0.0}
     originals: dict[str, Any] = {"works": sync.mirror_works, "contracts": sync.mirror_contracts}
+    recheck = sync._recheck
+
+    def timed_recheck(model: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return recheck(model, *args, **kwargs)
+        finally:
+            spent["works" if model is Work else "contracts"] += time.perf_counter() - t0
 
     def timed(phase: str) -> Any:
         def store(*args: Any, **kwargs: Any) -> Any:
@@ -176,10 +186,12 @@ def _timing_stores() -> tuple[dict[str, float], Any]:
 
     sync.mirror_works = timed("works")  # type: ignore[assignment]
     sync.mirror_contracts = timed("contracts")  # type: ignore[assignment]
+    sync._recheck = timed_recheck  # type: ignore[assignment]
 
     def restore() -> None:
         sync.mirror_works = originals["works"]  # type: ignore[assignment]
         sync.mirror_contracts = originals["contracts"]  # type: ignore[assignment]
+        sync._recheck = recheck  # type: ignore[assignment]
 
     return spent, restore
 

@@ -5,6 +5,7 @@ delivery dates, gratis copies), with field-level change events (``diff_contract`
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,12 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from integration.catalogue.diff import EventSpec, Kind, Outcome, diff_contract
-from integration.catalogue.mirror import MIRRORED_UPDATE, change_events_build, parse_iso_date
+from integration.catalogue.mirror import (
+    MIRRORED_UPDATE,
+    change_events_build,
+    parse_iso_date,
+    raw_hash_backfill,
+)
 from integration.connectors.consonance.mapping import content_hash
 from integration.lib.bulk import insert_rows
 from integration.lib.upsert import upsert_rows
@@ -75,6 +81,7 @@ CONTRACT_UPDATE = [
     "work",
     "imprint",
     *MIRRORED_UPDATE,
+    "raw_hash",
     "name",
     "signed_date",
     "term_months",
@@ -87,6 +94,59 @@ CONTRACT_UPDATE = [
 ]
 
 
+def _contract_row(
+    doc: dict[str, Any],
+    raw: dict[str, Any],
+    *,
+    source: str,
+    works: dict[int, tuple[int, int]],
+    raw_hashes: Mapping[int, str] | None,
+    now: Any,
+) -> dict[str, Any]:
+    """The Contract row a (document, raw record) pair is stored as: new, changed, or back
+    after a withdrawal (``withdrawn_at`` cleared). Its raw hash only when the sync mapped the
+    document from this very record (see ``mirror_works``)."""
+    work_pk, imprint_id = works[doc["work_id"]]
+    return dict(
+        consonance_id=doc["id"],
+        work_id=work_pk,
+        imprint_id=imprint_id,
+        raw=raw,
+        snapshot=doc,
+        content_hash=content_hash(doc),
+        raw_hash=(raw_hashes or {}).get(doc["id"], ""),
+        source=source,
+        synced_at=now,
+        withdrawn_at=None,
+        **_contract_values(doc),
+    )
+
+
+def _upsert_contracts(
+    items: list[tuple[dict[str, Any], dict[str, Any]]],
+    *,
+    source: str,
+    works: dict[int, tuple[int, int]],
+    raw_hashes: Mapping[int, str] | None,
+    now: Any,
+) -> dict[int, int]:
+    """One upsert keyed by Consonance id for the page's new or changed contracts, in which the
+    database compares the hashes again (``upsert_rows``): ``{consonance id: pk}`` of the rows
+    it inserted or updated; one another writer stored meanwhile with the same content is not
+    among them."""
+    return upsert_rows(
+        Contract,
+        [
+            _contract_row(doc, raw, source=source, works=works, raw_hashes=raw_hashes, now=now)
+            for doc, raw in items
+        ],
+        key="consonance_id",
+        update=CONTRACT_UPDATE,
+        changed=["content_hash"],
+        reinstate="withdrawn_at",
+    )
+
+
 def _apply_contract(
     doc: dict[str, Any],
     raw: dict[str, Any],
@@ -96,30 +156,20 @@ def _apply_contract(
     outcome: Outcome,
     works: dict[int, tuple[int, int]],
     existing: dict[int, dict[str, Any]],
+    raw_hashes: Mapping[int, str] | None,
     now: Any,
 ) -> None:
-    digest = content_hash(doc)
     row = existing.get(doc["id"])
-    if row and row["content_hash"] == digest and row["withdrawn_at"] is None:
+    if row and row["content_hash"] == content_hash(doc) and row["withdrawn_at"] is None:
         outcome.unchanged += 1
         return
     if doc["work_id"] not in works:
         outcome.fail("contract", doc["id"], f"Its work {doc['work_id']} is not in the mirror.")
         return
     work_pk, imprint_id = works[doc["work_id"]]
-    values = dict(
-        _contract_values(doc),
-        work_id=work_pk,
-        imprint_id=imprint_id,
-        raw=raw,
-        snapshot=doc,
-        content_hash=digest,
-        source=source,
-        synced_at=now,
-        withdrawn_at=None,
-    )
+    values = _contract_row(doc, raw, source=source, works=works, raw_hashes=raw_hashes, now=now)
     if row is None:
-        contract = Contract.objects.create(consonance_id=doc["id"], **values)
+        contract = Contract.objects.create(**values)
         specs = [EventSpec(Kind.CREATED, "contract", None, doc["name"])]
         outcome.created += 1
     else:
@@ -188,31 +238,12 @@ def _create_contracts(
     source: str,
     run: SyncRun | None,
     works: dict[int, tuple[int, int]],
+    raw_hashes: Mapping[int, str] | None,
     now: Any,
 ) -> None:
     """Bulk path for contracts new to the mirror (the bulk of an initial sync): one upsert
     keyed by Consonance id returns their primary keys."""
-    pks = upsert_rows(
-        Contract,
-        [
-            dict(
-                consonance_id=doc["id"],
-                work_id=works[doc["work_id"]][0],
-                imprint_id=works[doc["work_id"]][1],
-                raw=raw,
-                snapshot=doc,
-                content_hash=content_hash(doc),
-                source=source,
-                synced_at=now,
-                **_contract_values(doc),
-            )
-            for doc, raw in items
-        ],
-        key="consonance_id",
-        update=CONTRACT_UPDATE,
-        changed=["content_hash"],
-        reinstate="withdrawn_at",
-    )
+    pks = _upsert_contracts(items, source=source, works=works, raw_hashes=raw_hashes, now=now)
     if len(pks) != len(items):
         # Stored meanwhile by another writer with the same content: not new after all; the
         # caller stores this page one contract at a time instead, as for any failed batch.
@@ -270,6 +301,7 @@ def _update_contracts(
     run: SyncRun | None,
     works: dict[int, tuple[int, int]],
     existing: dict[int, dict[str, Any]],
+    raw_hashes: Mapping[int, str] | None,
     now: Any,
 ) -> dict[int, int]:
     """Bulk path for contracts already in the mirror whose content changed (or that come back
@@ -280,28 +312,7 @@ def _update_contracts(
     added, changed ones updated, missing ones ended); delivery dates and gratis copies are
     replaced; field-level events come from ``diff_contract`` against the stored document.
     Returns ``{consonance id: pk}`` of the contracts written."""
-    pks = upsert_rows(
-        Contract,
-        [
-            dict(
-                consonance_id=doc["id"],
-                work_id=works[doc["work_id"]][0],
-                imprint_id=works[doc["work_id"]][1],
-                raw=raw,
-                snapshot=doc,
-                content_hash=content_hash(doc),
-                source=source,
-                synced_at=now,
-                withdrawn_at=None,
-                **_contract_values(doc),
-            )
-            for doc, raw in items
-        ],
-        key="consonance_id",
-        update=CONTRACT_UPDATE,
-        changed=["content_hash"],
-        reinstate="withdrawn_at",
-    )
+    pks = _upsert_contracts(items, source=source, works=works, raw_hashes=raw_hashes, now=now)
     written = [(doc, pks[doc["id"]]) for doc, _raw in items if doc["id"] in pks]
     if not written:
         return {}
@@ -348,31 +359,8 @@ def _update_contracts(
                 current.author_cut, current.ended_at = cut, None
                 changed_rights.append(current)
         ended += [right.pk for right in rights.values() if right.ended_at is None]
-        for d in doc["deliveries"]:
-            deliveries.append(
-                dict(
-                    contract_id=pk,
-                    consonance_id=d["id"],
-                    deliverable_type=d["type"][:100],
-                    requirement=d["requirement"][:300],
-                    due=parse_iso_date(d["due"]),
-                    slipped=parse_iso_date(d["slipped"]),
-                    percentage_of_total=Decimal(d["percentage"]) if d["percentage"] else None,
-                )
-            )
-        for g in doc["gratis"]:
-            gratis.append(
-                dict(
-                    contract_id=pk,
-                    consonance_id=g["id"],
-                    product_id=product_pks.get(g["product_id"]),
-                    contact_consonance_id=g.get("contact_id"),
-                    number_of_copies=g["copies"],
-                    send_on=parse_iso_date(g["send_on"]),
-                    sent_on=parse_iso_date(g["sent_on"]),
-                    note=g["note"][:500],
-                )
-            )
+        deliveries += [dict(contract_id=pk, **_delivery_values(d)) for d in doc["deliveries"]]
+        gratis += [dict(contract_id=pk, **_gratis_values(g, product_pks)) for g in doc["gratis"]]
         work_pk, imprint_id = works[doc["work_id"]]
         events += change_events_build(
             diff_contract(existing[doc["id"]].get("snapshot") or {}, doc),
@@ -404,16 +392,18 @@ def mirror_contracts(
     *,
     source: str,
     run: SyncRun | None = None,
+    raw_hashes: Mapping[int, str] | None = None,
 ) -> Outcome:
     """Upsert (document, raw record) pairs of contracts: the new ones and the changed ones in
-    a batch each; any a batch could not store, one at a time in its own savepoint."""
+    a batch each; any a batch could not store, one at a time in its own savepoint.
+    ``raw_hashes``: as for ``mirror_works``."""
     outcome = Outcome(seen=len(items))
     now = timezone.now()
     ids = [doc["id"] for doc, _ in items]
     existing: dict[int, dict[str, Any]] = {
         row["consonance_id"]: dict(row)
         for row in Contract.objects.filter(consonance_id__in=ids).values(
-            "pk", "consonance_id", "content_hash", "withdrawn_at"
+            "pk", "consonance_id", "content_hash", "withdrawn_at", "raw_hash"
         )
     }
     pending = [
@@ -426,6 +416,10 @@ def mirror_contracts(
         )
     ]
     outcome.unchanged += len(items) - len(pending)
+    waiting = {doc["id"] for doc, _ in pending}
+    raw_hash_backfill(
+        Contract, [row for cid, row in existing.items() if cid not in waiting], raw_hashes
+    )
     if not pending:
         return outcome
     # The stored documents the changes are diffed against: read for the changed ones only,
@@ -446,7 +440,9 @@ def mirror_contracts(
     if fresh:
         try:
             with transaction.atomic():
-                _create_contracts(fresh, source=source, run=run, works=works, now=now)
+                _create_contracts(
+                    fresh, source=source, run=run, works=works, raw_hashes=raw_hashes, now=now
+                )
             outcome.created += len(fresh)
             outcome.work_ids |= {works[d["work_id"]][0] for d, _ in fresh}
             done = {d["id"] for d, _ in fresh}
@@ -460,7 +456,13 @@ def mirror_contracts(
         try:
             with transaction.atomic():
                 written = _update_contracts(
-                    changed, source=source, run=run, works=works, existing=existing, now=now
+                    changed,
+                    source=source,
+                    run=run,
+                    works=works,
+                    existing=existing,
+                    raw_hashes=raw_hashes,
+                    now=now,
                 )
             outcome.updated += len(written)
             # Stored meanwhile by another writer with this very content: nothing to do.
@@ -483,6 +485,7 @@ def mirror_contracts(
                     outcome=outcome,
                     works=works,
                     existing=existing,
+                    raw_hashes=raw_hashes,
                     now=now,
                 )
         except (DatabaseError, ValueError, KeyError) as exc:

@@ -1,7 +1,8 @@
 """Upserting normalised work documents (see ``integration.connectors.consonance.mapping``)
 into the catalogue mirror, with change events. Shared by the Consonance sync and the ONIX import.
 
-* unchanged documents (same content hash) write nothing;
+* unchanged documents (same content hash) write nothing (but the raw hash, when the sync gives
+  one the stored row lacks: see ``raw_hash_backfill``);
 * new works get one ``created`` event; changed ones get field-level events (``diff_work``);
 * writes are bulk per batch; when a batch fails in the database each record is retried alone so
   one bad record is recorded as failed and the rest still land.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -153,7 +155,28 @@ PRODUCT_UPDATE = [
     "for_sale_territories",
     "not_for_sale_territories",
 ]
-WORK_UPDATE = ["imprint", *MIRRORED_UPDATE, *WORK_FIELDS.values()]
+WORK_UPDATE = ["imprint", *MIRRORED_UPDATE, "raw_hash", *WORK_FIELDS.values()]
+
+
+def raw_hash_backfill(
+    model: type[Work] | type[Contract],
+    unchanged: Iterable[Mapping[str, Any]],
+    raw_hashes: Mapping[int, str] | None,
+) -> None:
+    """Store the raw hash of records whose document did not change but whose stored raw hash
+    differs (the raw record changed in a way the document ignores, the normalisers' version
+    moved, or the row predates raw hashes): one statement, once, so the next resync can skip
+    mapping them. ``unchanged``: the stored rows (``pk``, ``consonance_id``, ``raw_hash``)."""
+    if not raw_hashes:
+        return
+    stale = [
+        model(pk=row["pk"], raw_hash=raw_hashes[row["consonance_id"]])
+        for row in unchanged
+        if row["consonance_id"] in raw_hashes
+        and row["raw_hash"] != raw_hashes[row["consonance_id"]]
+    ]
+    if stale:
+        model.objects.bulk_update(stale, ["raw_hash"])  # type: ignore[arg-type]
 
 
 def _upsert_products(
@@ -267,6 +290,7 @@ def _apply_works(
     actor: Actor,
     imprint: Imprint | None,
     outcome: Outcome,
+    raw_hashes: Mapping[int, str] | None,
 ) -> None:
     now = timezone.now()
     docs = {doc["id"]: (doc, raw) for doc, raw in items}
@@ -274,7 +298,7 @@ def _apply_works(
     existing = {
         row["consonance_id"]: row
         for row in Work.objects.filter(consonance_id__in=docs).values(
-            "pk", "consonance_id", "content_hash", "withdrawn_at", "imprint_id"
+            "pk", "consonance_id", "content_hash", "withdrawn_at", "imprint_id", "raw_hash"
         )
     }
     changed_ids = [
@@ -288,6 +312,10 @@ def _apply_works(
     ]
     new_ids = [cid for cid in docs if cid not in existing]
     outcome.unchanged += len(docs) - len(changed_ids) - len(new_ids)
+    changing = set(changed_ids)
+    raw_hash_backfill(
+        Work, [row for cid, row in existing.items() if cid not in changing], raw_hashes
+    )
     if not changed_ids and not new_ids:
         return
     touched = [docs[cid][0] for cid in new_ids + changed_ids]
@@ -317,6 +345,9 @@ def _apply_works(
             raw=raw,
             snapshot=doc,
             content_hash=hashes[cid],
+            # Only a document mapped from this very raw record carries its hash (the sync's);
+            # one from ONIX or laid over by REST v4 clears it, so the next sync maps again.
+            raw_hash=(raw_hashes or {}).get(cid, ""),
             source=source,
             synced_at=now,
             **_work_values(doc),
@@ -384,13 +415,22 @@ def mirror_works(
     run: SyncRun | None = None,
     actor: Actor = None,
     imprint: Imprint | None = None,
+    raw_hashes: Mapping[int, str] | None = None,
 ) -> Outcome:
-    """Upsert (document, raw record) pairs of works. Call inside a transaction."""
+    """Upsert (document, raw record) pairs of works. Call inside a transaction.
+    ``raw_hashes`` (the sync's): Consonance id → ``raw_hash`` of the raw record each document
+    was normalised from, stored with the rows written."""
     outcome = Outcome(seen=len(items))
     try:
         with transaction.atomic():
             _apply_works(
-                items, source=source, run=run, actor=actor, imprint=imprint, outcome=outcome
+                items,
+                source=source,
+                run=run,
+                actor=actor,
+                imprint=imprint,
+                outcome=outcome,
+                raw_hashes=raw_hashes,
             )
         return outcome
     except DatabaseError:
@@ -402,7 +442,13 @@ def mirror_works(
         try:
             with transaction.atomic():
                 _apply_works(
-                    [item], source=source, run=run, actor=actor, imprint=imprint, outcome=outcome
+                    [item],
+                    source=source,
+                    run=run,
+                    actor=actor,
+                    imprint=imprint,
+                    outcome=outcome,
+                    raw_hashes=raw_hashes,
                 )
         except DatabaseError as exc:
             outcome.fail("work", item[0]["id"], f"Could not be stored: {exc}")

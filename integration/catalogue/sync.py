@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from integration.connectors.consonance.mapping import (
     normalise_contract,
     normalise_rest_product,
     normalise_work,
+    raw_hash,
 )
 from integration.connectors.consonance.schema import Fitted
 from integration.lib.http import ExternalServiceError
@@ -168,20 +170,73 @@ def _normalise(
     return items
 
 
-Prepared = tuple[list[tuple[dict[str, Any], dict[str, Any]]], Outcome]
+@dataclass
+class Prepared:
+    """A page as the preparer leaves it: ``items`` (document, raw record) mapped, ``outcome``
+    holding the records that failed to map, ``hashes`` (Consonance id → ``raw_hash``) of every
+    record, and ``same``: the raw records not mapped because their hash was the mirror's when
+    the phase began (``_recheck`` confirms it in the page's transaction)."""
+
+    items: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    outcome: Outcome = field(default_factory=Outcome)
+    hashes: dict[int, str] = field(default_factory=dict)
+    same: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _preparer(
-    normalise: Callable[[dict[str, Any]], dict[str, Any]], record_type: str
+    normalise: Callable[[dict[str, Any]], dict[str, Any]],
+    record_type: str,
+    known: Mapping[int, str] | None = None,
 ) -> Callable[[list[dict[str, Any]]], Prepared]:
-    """Map a page of records to (normalised items, an outcome holding the records that failed);
-    pure code, run on the client's prefetch thread."""
+    """Hash each record of a page as it came (``raw_hash``) and map those whose hash is not
+    ``known`` (the mirror's raw hashes when the phase began); pure code, run on the client's
+    prefetch thread. A no-change resync so maps nothing."""
+    known = known or {}
 
     def prepare(records: list[dict[str, Any]]) -> Prepared:
-        outcome = Outcome()
-        return _normalise(records, normalise, record_type, outcome), outcome
+        page = Prepared()
+        fresh = []
+        for record in records:
+            cid = record.get("id")
+            if not isinstance(cid, int):  # the page is refused (client), or the mapping says why
+                fresh.append(record)
+                continue
+            digest = page.hashes[cid] = raw_hash(record, record_type)
+            (page.same if known.get(cid) == digest else fresh).append(record)
+        page.items = _normalise(fresh, normalise, record_type, page.outcome)
+        return page
 
     return prepare
+
+
+def _known_raw_hashes(model: type[Work] | type[Contract]) -> dict[int, str]:
+    """Consonance id → raw hash of the live mirrored records that have one."""
+    return dict(
+        model.objects.filter(withdrawn_at__isnull=True)  # type: ignore[attr-defined]
+        .exclude(raw_hash="")
+        .values_list("consonance_id", "raw_hash")
+    )
+
+
+def _recheck(
+    model: type[Work] | type[Contract],
+    page: Prepared,
+    normalise: Callable[[dict[str, Any]], dict[str, Any]],
+    record_type: str,
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], int]:
+    """The records the preparer did not map, checked against the mirror now (in the page's
+    transaction): those whose live row still carries their raw hash are unchanged (counted);
+    any other (changed or withdrawn since the phase began) is mapped here and returned, to be
+    stored and diffed like every changed record. Returns (mapped items, unchanged count)."""
+    if not page.same:
+        return [], 0
+    current = dict(
+        model.objects.filter(  # type: ignore[attr-defined]
+            consonance_id__in=[r["id"] for r in page.same], withdrawn_at__isnull=True
+        ).values_list("consonance_id", "raw_hash")
+    )
+    moved = [r for r in page.same if current.get(r["id"]) != page.hashes[r["id"]]]
+    return _normalise(moved, normalise, record_type, page.outcome), len(page.same) - len(moved)
 
 
 def _warn(run: SyncRun, *lines: str) -> None:
@@ -212,6 +267,7 @@ def _phase(
     """Run one phase to its end. ``False`` when the server does not offer it (contracts only;
     the run carries the warning)."""
     since = run.since.isoformat() if run.since else None
+    model: type[Work] | type[Contract]
     if phase == SyncRun.Phase.WORKS:
         fitted = _fit(run, client, "WorksPage")
         if fitted.missing:
@@ -227,10 +283,13 @@ def _phase(
                 service="Consonance",
                 retryable=False,
             )
+        model, normalise, record_type = Work, normalise_work, "work"
+        # A changedSince page holds records changed lately: mapping them costs less than
+        # reading every stored hash first.
+        known = _known_raw_hashes(Work) if since is None else {}
         pages = client.prepared_works_pages(
-            _preparer(normalise_work, "work"), since=since, after=run.cursor
+            _preparer(normalise, record_type, known), since=since, after=run.cursor
         )
-        record_type = "work"
     else:
         fitted = _fit(run, client, "ContractsPage")
         if fitted.missing:
@@ -241,19 +300,26 @@ def _phase(
                 "dates and gratis copies were not synced and keep their last synced values.",
             )
             return False
+        model, normalise, record_type = Contract, normalise_contract, "contract"
+        # Every contract, every run (ContractSearchAttributes has no changedSince).
         pages = client.prepared_contracts_pages(
-            _preparer(normalise_contract, "contract"), after=run.cursor
+            _preparer(normalise, record_type, _known_raw_hashes(Contract)), after=run.cursor
         )
-        record_type = "contract"
     for records, cursor, prepared in pages:
-        # Mapped on the prefetch thread while the page before was being stored.
-        items, outcome = prepared if prepared is not None else ([], Outcome())
+        # Hashed and mapped on the prefetch thread while the page before was being stored.
+        page = prepared if prepared is not None else Prepared()
         with transaction.atomic():
-            if phase == SyncRun.Phase.WORKS:
-                result = mirror_works(items, source="graphql", run=run)
+            mapped, same = _recheck(model, page, normalise, record_type)
+            items, outcome = page.items + mapped, page.outcome
+            if not items:
+                # Nothing mapped (a no-change page): no savepoint, no statements for the mirror.
+                result = Outcome()
+            elif phase == SyncRun.Phase.WORKS:
+                result = mirror_works(items, source="graphql", run=run, raw_hashes=page.hashes)
             else:
-                result = mirror_contracts(items, source="graphql", run=run)
-            result.seen += outcome.failed
+                result = mirror_contracts(items, source="graphql", run=run, raw_hashes=page.hashes)
+            result.seen += outcome.failed + same
+            result.unchanged += same
             result.failed += outcome.failed
             result.errors = outcome.errors + result.errors
             if run.kind == SyncRun.Kind.FULL:

@@ -4,7 +4,8 @@
 * bounded retries on connection errors, timeouts, 429 and 5xx, honouring ``Retry-After``
   (capped), with exponential back-off and jitter otherwise;
 * ``ExternalServiceError`` says in words what went wrong and whether retrying can help;
-* every attempt is reported to an optional ``on_attempt`` callback so callers can save it as a row.
+* every attempt is reported to an optional ``on_attempt`` callback so callers can save it as a row;
+* ``json_body`` decodes a JSON answer (orjson, falling back to the standard library).
 
 Secrets never appear in errors: URLs are stripped of query strings and bodies are truncated.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import orjson
 import requests
 from django.conf import settings
 from django.utils import timezone
@@ -170,6 +172,19 @@ def request(
         sleep(wait)
     assert last_error is not None
     raise last_error
+
+
+def json_body(response: requests.Response) -> Any:
+    """The response's JSON body. Decoded with orjson (a page of records several times faster
+    than the standard library); a body orjson refuses (not UTF-8, ``NaN``) is decoded by
+    ``response.json()`` as before, which raises ``ValueError`` when it is not JSON at all.
+    One difference: orjson reads an integer beyond 64 bits as a float. Consonance's ids are
+    GraphQL ``Int`` (32-bit by the GraphQL specification); the REST v4 reference gives its
+    integers no range, and this reading assumes none is beyond 64 bits."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()
 
 
 def error_from_response(

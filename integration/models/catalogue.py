@@ -32,6 +32,19 @@ class MirroredRecord(models.Model):
         abstract = True
 
 
+def raw_hash_field() -> models.CharField:
+    """Works and contracts (what a sync maps from a whole source record) keep a hash of the raw
+    record their ``snapshot`` was normalised from, with the normaliser's version
+    (``mapping.raw_hash``); empty when the snapshot came another way (ONIX, REST v4) or before
+    the record was next synced. A resync that finds the same hash skips mapping the record."""
+    return models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Hash of the raw source record (and normaliser version) the snapshot is of.",
+    )
+
+
 class Work(MirroredRecord):
     """A title: one work, published in one or more products (formats)."""
 
@@ -47,6 +60,7 @@ class Work(MirroredRecord):
     contributor_list = models.CharField(
         max_length=1000, blank=True, help_text="Pretty list, e.g. 'Jane Doe and John Roe'."
     )
+    raw_hash = raw_hash_field()
 
     class Meta:
         ordering = ["title", "id"]
@@ -177,6 +191,7 @@ class Contract(MirroredRecord):
         null=True, blank=True, help_text="Consonance clientId: the publisher's own client record."
     )
     client_name = models.CharField(max_length=300, blank=True)
+    raw_hash = raw_hash_field()
     name = models.CharField(max_length=300, blank=True)
     signed_date = models.DateField(null=True, blank=True)
     term_months = models.PositiveIntegerField(null=True, blank=True)

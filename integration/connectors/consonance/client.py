@@ -172,7 +172,7 @@ class ConsonanceClient:
             json={"query": query, "operationName": operation, "variables": variables},
         )
         try:
-            body = response.json()
+            body = http.json_body(response)
         except ValueError as exc:
             raise ExternalServiceError(
                 f"{operation}: Consonance answered with something that is not JSON "
@@ -398,7 +398,7 @@ class ConsonanceClient:
                 headers={"Authorization": f"Token token={self.key}"},
             )
             try:
-                body = response.json()
+                body = http.json_body(response)
                 products = body["products"]
                 total = int(body["total_pages"])
                 if not isinstance(products, list):
