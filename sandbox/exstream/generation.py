@@ -16,6 +16,7 @@ from sandbox.exstream.views import (
     _customer,
     engine_error,
     exstream_api,
+    generic_error,
     reference_dsn,
     spring_error,
 )
@@ -54,6 +55,42 @@ def _outputs(
             content = render.render_text(comm.name, driver, watermark=watermark, kind=kind).encode()
         results.append((queue, mime, content))
     return results
+
+
+def _batch_dsn_refusal(
+    request: HttpRequest, comm: ExstreamSandboxCommunication, in_body: str
+) -> HttpResponse | None:
+    """The batch's driver data source, checked as ``generate`` checks its header.
+
+    Reference §5 documents the batch channel from client code only, with no request headers;
+    §3 names the communication's ``prodDsn`` as "the value for the ``driverDataSource``
+    header" and §4 documents that header as required on input requests. Where the batch is
+    silent both readings are accepted: the ``driverDataSource`` header, or else the body's
+    own ``driverDataSource`` (Colophon's batch envelope); each one given must be the driver's.
+    Neither the reference nor the OpenAPI documents the batch channel's error answer (§4 leaves
+    the status of validation failures unconfirmed), so the refusal is the orchestration
+    OpenAPI's documented one: 400 "Bad request. Validation failure." with a GenericResponse."""
+    given = [v for v in (request.headers.get("driverDataSource", ""), in_body) if v]
+    if not given:
+        return generic_error(
+            400,
+            "The driverDataSource header is required.",
+            f"Send the prodDsn of {comm.name!r} (its manifest's driver data source).",
+        )
+    for dsn in given:
+        if dsn == reference_dsn(comm):
+            return generic_error(
+                400,
+                f"Driver data source {dsn!r} is a reference data source, not the driver.",
+                f"The driver data source of {comm.name!r} is its manifest's driver entry.",
+            )
+        if dsn != comm.dsn:
+            return generic_error(
+                400,
+                f"Driver data source {dsn!r} does not belong to {comm.name!r}.",
+                "driverDataSource must be the communication's prodDsn.",
+            )
+    return None
 
 
 @exstream_api()
@@ -138,6 +175,9 @@ def batch(request: HttpRequest, domain: str, channel: str) -> HttpResponse:
         return engine_error(
             404, f"Communication {body.get('communicationId')!r} is not approved in {domain!r}."
         )
+    refused = _batch_dsn_refusal(request, comm, str(body.get("driverDataSource") or ""))
+    if refused is not None:
+        return refused
     problems = []
     for index, record in enumerate(body["records"]):
         for name in _missing_fields(comm, record if isinstance(record, dict) else {}):

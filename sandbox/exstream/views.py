@@ -70,6 +70,14 @@ def spring_error(
     )
 
 
+def generic_error(status: int, message: str, details: str = "") -> JsonResponse:
+    """The OpenAPI's ``GenericResponse {status, message, details}``: what the orchestration
+    spec documents for a refused request ("400 Bad request. Validation failure.")."""
+    return JsonResponse(
+        {"status": "failure", "message": message, "details": details}, status=status
+    )
+
+
 def engine_error(status: int, message: str, **context: Any) -> JsonResponse:
     """The engine error envelope of on-demand and channel calls."""
     return JsonResponse(

@@ -1,0 +1,160 @@
+"""The sandbox's input endpoints checked against the contract files: the batch channel's
+``driverDataSource`` (reference §3, §5). Colophon's client runs against the sandbox over real
+HTTP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from integration.connectors.exstream.client import ExstreamClient
+from integration.lib.http import ExternalServiceError
+from integration.models import ExstreamCommunication
+from sandbox.exstream.catalogue import communication_id_for
+from sandbox.models import ExstreamSandboxCommunication, ExstreamSandboxJob
+from tests.integration.connectors.exstream.conftest import (
+    REFERENCE,
+    schema_errors,
+    schema_properties,
+)
+from tests.integration.connectors.exstream.test_client_contract import Recording
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RIGHTS = "Rights confirmation letter"
+DSN = "RightsConfirmationLetterDriver"
+BATCH = "/orchestration/api/v1/inputs/batch/production/colophon-batch"
+
+
+def record(key: str) -> dict[str, Any]:
+    """A flat record (dotted keys), as Colophon stores driver data."""
+    return {
+        "customer.customerNumber": key,
+        "recipientName": "Reader",
+        "recipientEmail": "reader@example.test",
+        "imprintName": "Harbour Lights",
+        "workTitle": "Tides",
+        "territories": "UK",
+        "rightsGranted": "Print",
+        "confirmByDate": "2026-12-01",
+    }
+
+
+def nested(key: str) -> dict[str, Any]:
+    flat = record(key)
+    return {"customer": {"customerNumber": flat.pop("customer.customerNumber")}, **flat}
+
+
+def design(**fields: Any) -> ExstreamCommunication:
+    return ExstreamCommunication(
+        **{"communication_id": communication_id_for(RIGHTS), "prod_dsn": DSN, **fields}
+    )
+
+
+def response_schema(spec: dict[str, Any], path: str, method: str, status: str) -> str:
+    """The component a documented operation answers ``status`` with."""
+    content = spec["paths"][path][method]["responses"][status]["content"]
+    return str(next(iter(content.values()))["schema"]["$ref"]).rsplit("/", 1)[-1]
+
+
+# --- the batch channel's driverDataSource ----------------------------------------------------
+
+
+def _post_batch(client: ExstreamClient, header: str | None, in_body: str | None) -> Any:
+    body: dict[str, Any] = {
+        "externalId": "dsn-check",
+        "communicationId": communication_id_for(RIGHTS),
+        "records": [nested("d-1")],
+    }
+    if in_body is not None:
+        body["driverDataSource"] = in_body
+    headers = {"Content-Type": "application/json"}
+    if header is not None:
+        headers["driverDataSource"] = header
+    return client.call("POST", BATCH, xsrf=True, headers=headers, json=body, retries=0)
+
+
+def test_driver_data_source_is_the_header_the_contract_requires(openapi):
+    """What the sandbox holds the batch to is the on-demand contract's required header."""
+    generate = openapi["ondemand"]["paths"]["/api/v1/inputs/ondemand/{domain}/generate"]["post"]
+    required = {p["name"] for p in generate["parameters"] if p["in"] == "header" and p["required"]}
+    assert "driverDataSource" in required
+    section3 = (REFERENCE / "exstream-api.md").read_text().split("## 3.", 1)[1].split("## 4.")[0]
+    assert "`prodDsn` is the value for the `driverDataSource` header" in section3
+
+
+@pytest.mark.parametrize(
+    ("header", "in_body", "says"),
+    [
+        (None, None, "driverDataSource header is required"),
+        ("OtherDriver", None, "'OtherDriver' does not belong"),
+        (None, "OtherDriver", "'OtherDriver' does not belong"),
+        ("RightsConfirmationLetterReference", None, "is a reference data source"),
+        (DSN, "OtherDriver", "'OtherDriver' does not belong"),
+    ],
+)
+def test_the_batch_refuses_a_missing_or_foreign_driver_data_source(
+    make_client, openapi, header, in_body, says
+):
+    spec = openapi["runtime"]
+    # The refusal the orchestration OpenAPI documents for a validation failure.
+    name = response_schema(spec, "/api/v1/runtime/{domain}/jobs/post-sort", "post", "400")
+    assert "Validation failure" in (
+        spec["paths"]["/api/v1/runtime/{domain}/jobs/post-sort"]["post"]["responses"]["400"][
+            "description"
+        ]
+    )
+    with pytest.raises(ExternalServiceError) as info:
+        _post_batch(make_client(), header, in_body)
+    assert info.value.status == 400 and not info.value.retryable
+    body = json.loads(info.value.body)
+    assert schema_errors(spec, name, body) == []
+    assert set(body) <= schema_properties(spec, name)
+    assert body["status"] == "failure" and says in body["message"]
+    assert not ExstreamSandboxJob.objects.exists()
+
+
+@pytest.mark.parametrize(("header", "in_body"), [(DSN, None), (None, DSN), (DSN, DSN)])
+def test_the_batch_takes_the_driver_data_source_from_the_header_or_the_body(
+    make_client, header, in_body
+):
+    """§5 is silent on where the batch names it: either reading is accepted."""
+    response = _post_batch(make_client(), header, in_body)
+    assert response.status_code == 200
+    assert ExstreamSandboxJob.objects.get().records == [nested("d-1")]
+
+
+def test_the_client_sends_the_driver_data_source_and_a_refusal_is_not_retried(exstream, sleeps):
+    session = Recording()
+    client = ExstreamClient(session=session, sleep=sleeps.append)
+    client.submit_batch(external_id="dsn-sent", communication=design(), records=[record("k-1")])
+    sent = [r for r in session.sent if "/inputs/batch/" in (r.url or "")]
+    assert sent[0].headers["driverDataSource"] == DSN
+    assert json.loads(sent[0].body or b"{}")["driverDataSource"] == DSN
+
+    # The design's data source was renamed in Exstream since Colophon last synced it.
+    ExstreamSandboxCommunication.objects.filter(name=RIGHTS).update(dsn="RightsLetterV2Driver")
+    with pytest.raises(ExternalServiceError) as info:
+        client.submit_batch(external_id="dsn-old", communication=design(), records=[record("k")])
+    assert info.value.status == 400 and not info.value.retryable
+    assert f"{DSN!r} does not belong" in info.value.message
+    assert len([r for r in session.sent if "/inputs/batch/" in (r.url or "")]) == 2  # once each
+    assert sleeps == []
+
+
+def test_the_client_sends_nothing_without_a_driver_data_source(exstream, sleeps):
+    session = Recording()
+    client = ExstreamClient(session=session, sleep=sleeps.append)
+    with pytest.raises(ExternalServiceError, match="no driver data source") as info:
+        client.submit_batch(external_id="no-dsn", communication=design(prod_dsn=""), records=[])
+    assert not info.value.retryable
+    with pytest.raises(ExternalServiceError, match="no driver data source"):
+        client.generate(
+            domain="preview",
+            communication_id=communication_id_for(RIGHTS),
+            driver_data_source="",
+            driver_data=record("k"),
+        )
+    assert not [r for r in session.sent if "/inputs/" in (r.url or "")]
