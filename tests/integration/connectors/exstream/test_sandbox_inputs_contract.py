@@ -1,13 +1,17 @@
-"""The sandbox's input endpoints checked against the contract files: the batch channel's
-``driverDataSource`` (reference §3, §5). Colophon's client runs against the sandbox over real
+"""The sandbox's input endpoints and ``GET flow-instances/{id}`` checked against the contract
+files: the batch channel's ``driverDataSource`` (reference §3, §5) and the flow instance served
+exactly as the runtime OpenAPI's schema. Colophon's client runs against the sandbox over real
 HTTP."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from integration.connectors.exstream.client import ExstreamClient
 from integration.lib.http import ExternalServiceError
@@ -26,6 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 RIGHTS = "Rights confirmation letter"
 DSN = "RightsConfirmationLetterDriver"
 BATCH = "/orchestration/api/v1/inputs/batch/production/colophon-batch"
+RUNTIME = "/orchestration/api/v1/runtime/production"
 
 
 def record(key: str) -> dict[str, Any]:
@@ -57,6 +62,67 @@ def response_schema(spec: dict[str, Any], path: str, method: str, status: str) -
     """The component a documented operation answers ``status`` with."""
     content = spec["paths"][path][method]["responses"][status]["content"]
     return str(next(iter(content.values()))["schema"]["$ref"]).rsplit("/", 1)[-1]
+
+
+# --- GET flow-instances/{id} -----------------------------------------------------------------
+
+
+def test_the_sandbox_serves_a_flow_instance_exactly_as_the_openapi_describes(make_client, openapi):
+    spec = openapi["runtime"]
+    name = response_schema(spec, "/api/v1/runtime/{domain}/flow-instances/{id}", "get", "200")
+    client = make_client()
+    result = client.submit_batch(
+        external_id="fi-detail", communication=design(), records=[record("k-0")]
+    )
+    instance_id = result.flow_instance_ids[0]
+
+    body = client.get_json(f"{RUNTIME}/flow-instances/{instance_id}", checkArtifacts="true")
+
+    assert schema_errors(spec, name, body) == []
+    assert set(body) <= schema_properties(spec, name)
+    assert set(body["data"]) <= schema_properties(spec, "FlowInstance")  # no extension either
+    assert body["data"]["id"] == instance_id and body["data"]["jobId"] == result.job_id
+    assert body["data"]["externalId"] == "fi-detail"
+    with pytest.raises(ExternalServiceError) as info:
+        client.get_json(f"{RUNTIME}/flow-instances/{'0' * 8}-0000-4000-8000-{'0' * 12}")
+    assert info.value.status == 404
+
+
+class AnswersWithoutJobId(requests.Session):
+    """Every call goes to the sandbox; the batch answer loses its ``jobId`` on the way back (a
+    server answering §5 without it), and the flow-instance answers are kept for checking."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flow_instances: list[Any] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = super().send(request, **kwargs)
+        path = urlsplit(request.url or "").path
+        if "/inputs/batch/" in path and response.ok:
+            body = response.json()
+            for item in body["data"]:
+                del item["jobId"]
+            response._content = json.dumps(body).encode()
+        elif re.search(r"/runtime/[^/]+/flow-instances/[^/]+$", path):
+            self.flow_instances.append(response.json())
+        return response
+
+
+def test_a_batch_answer_without_job_id_is_completed_from_the_sandbox(exstream, openapi, sleeps):
+    session = AnswersWithoutJobId()
+    client = ExstreamClient(session=session, sleep=sleeps.append)
+
+    result = client.submit_batch(
+        external_id="no-job-id", communication=design(), records=[record("k-1")]
+    )
+
+    job = ExstreamSandboxJob.objects.get(external_id="no-job-id")
+    assert result.job_id == job.job_id and result.flow_instance_ids == [job.flow_instance_id]
+    assert all("jobId" not in i for i in result.flow_instances)  # it came from the runtime API
+    assert len(session.flow_instances) == 1
+    answer = session.flow_instances[0]
+    assert schema_errors(openapi["runtime"], "DataResponseFlowInstance", answer) == []
 
 
 # --- the batch channel's driverDataSource ----------------------------------------------------
