@@ -20,6 +20,7 @@ from sandbox.exstream.views import (
     reference_dsn,
     spring_error,
 )
+from sandbox.exstream.xml_driver import DriverDataError, is_xml, parse_xml, xml_record
 from sandbox.models import (
     ExstreamSandboxCommunication,
     ExstreamSandboxJob,
@@ -55,6 +56,23 @@ def _outputs(
             content = render.render_text(comm.name, driver, watermark=watermark, kind=kind).encode()
         results.append((queue, mime, content))
     return results
+
+
+def _format_refusal(
+    request: HttpRequest, comm: ExstreamSandboxCommunication
+) -> HttpResponse | None:
+    """Reference §4 and Appendix A: the body is shaped like the communication's driver sample,
+    JSON or XML (``Content-Type`` says which). A body in the other format is refused."""
+    sent = "xml" if is_xml(request.content_type or "") else "json"
+    if sent == comm.driver_format:
+        return None
+    return spring_error(
+        request,
+        400,
+        "Bad Request",
+        f"The driver data is {sent.upper()}, but the driver sample of {comm.name!r} is "
+        f"{comm.driver_format.upper()}: send the body shaped like the sample.",
+    )
 
 
 def _batch_dsn_refusal(
@@ -116,12 +134,23 @@ def generate(request: HttpRequest, domain: str) -> HttpResponse:
         )
     if dsn != comm.dsn:
         return engine_error(400, f"Driver data source {dsn!r} does not belong to {comm.name!r}.")
-    try:
-        driver = json.loads(request.body or b"")
-    except ValueError:
-        return spring_error(request, 400, "Bad Request", "The driver data is not valid JSON.")
-    if not isinstance(driver, dict):
-        return spring_error(request, 400, "Bad Request", "The driver data must be a JSON object.")
+    wrong_format = _format_refusal(request, comm)
+    if wrong_format is not None:
+        return wrong_format
+    if is_xml(request.content_type or ""):
+        try:
+            driver = xml_record(parse_xml(request.body), comm.driver_fields)
+        except DriverDataError as exc:
+            return spring_error(request, 400, "Bad Request", str(exc))
+    else:
+        try:
+            driver = json.loads(request.body or b"")
+        except ValueError:
+            return spring_error(request, 400, "Bad Request", "The driver data is not valid JSON.")
+        if not isinstance(driver, dict):
+            return spring_error(
+                request, 400, "Bad Request", "The driver data must be a JSON object."
+            )
     missing = _missing_fields(comm, driver)
     if missing:
         return spring_error(
@@ -159,12 +188,32 @@ def generate(request: HttpRequest, domain: str) -> HttpResponse:
 def batch(request: HttpRequest, domain: str, channel: str) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse(status=405)
-    try:
-        body = json.loads(request.body or b"")
-    except ValueError:
-        return spring_error(request, 400, "Bad Request", "The driver data is not valid JSON.")
-    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        return spring_error(request, 400, "Bad Request", "The batch body needs a 'records' list.")
+    # Reference §5 documents no batch body (client code only): the sandbox reads Colophon's
+    # envelope, {externalId, communicationId, driverDataSource, records: [...]} as JSON, or
+    # <batch externalId=… communicationId=… driverDataSource=…> holding one element per record,
+    # each rooted as the XML driver sample (Appendix A: bodies follow the sample's shape).
+    xml = is_xml(request.content_type or "")
+    elements: list[Any] = []
+    if xml:
+        try:
+            root = parse_xml(request.body)
+        except DriverDataError as exc:
+            return spring_error(request, 400, "Bad Request", str(exc))
+        if root.tag != "batch":
+            return spring_error(
+                request, 400, "Bad Request", "The XML batch body needs a <batch> root element."
+            )
+        body: Any = dict(root.attrib)
+        elements = list(root)
+    else:
+        try:
+            body = json.loads(request.body or b"")
+        except ValueError:
+            return spring_error(request, 400, "Bad Request", "The driver data is not valid JSON.")
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            return spring_error(
+                request, 400, "Bad Request", "The batch body needs a 'records' list."
+            )
     comm = ExstreamSandboxCommunication.objects.filter(
         domain=domain,
         communication_id=body.get("communicationId", ""),
@@ -176,8 +225,15 @@ def batch(request: HttpRequest, domain: str, channel: str) -> HttpResponse:
             404, f"Communication {body.get('communicationId')!r} is not approved in {domain!r}."
         )
     refused = _batch_dsn_refusal(request, comm, str(body.get("driverDataSource") or ""))
+    if refused is None:
+        refused = _format_refusal(request, comm)
     if refused is not None:
         return refused
+    if xml:
+        try:
+            body["records"] = [xml_record(el, comm.driver_fields) for el in elements]
+        except DriverDataError as exc:
+            return spring_error(request, 400, "Bad Request", str(exc))
     problems = []
     for index, record in enumerate(body["records"]):
         for name in _missing_fields(comm, record if isinstance(record, dict) else {}):

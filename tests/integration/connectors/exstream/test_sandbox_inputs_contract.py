@@ -1,7 +1,7 @@
 """The sandbox's input endpoints and ``GET flow-instances/{id}`` checked against the contract
-files: the batch channel's ``driverDataSource`` (reference §3, §5) and the flow instance served
-exactly as the runtime OpenAPI's schema. Colophon's client runs against the sandbox over real
-HTTP."""
+files: the batch channel's ``driverDataSource`` (reference §3, §5), the flow instance served
+exactly as the runtime OpenAPI's schema, and XML driver data (§4, Appendix A). Colophon's client
+runs against the sandbox over real HTTP."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import pytest
 import requests
 
 from integration.connectors.exstream.client import ExstreamClient
+from integration.connectors.exstream.driver import XML, parse_sample
 from integration.lib.http import ExternalServiceError
 from integration.models import ExstreamCommunication
-from sandbox.exstream.catalogue import communication_id_for
+from sandbox.exstream.catalogue import communication_id_for, sample_id_for
+from sandbox.exstream.xml_driver import XML_ROOT
 from sandbox.models import ExstreamSandboxCommunication, ExstreamSandboxJob
 from tests.integration.connectors.exstream.conftest import (
     REFERENCE,
@@ -224,3 +226,97 @@ def test_the_client_sends_nothing_without_a_driver_data_source(exstream, sleeps)
             driver_data=record("k"),
         )
     assert not [r for r in session.sent if "/inputs/" in (r.url or "")]
+
+
+# --- XML driver data -------------------------------------------------------------------------
+
+
+def test_the_reference_documents_xml_driver_data():
+    text = (REFERENCE / "exstream-api.md").read_text()
+    section4 = text.split("## 4.", 1)[1].split("## 5.")[0]
+    assert "| `Content-Type` | `application/json` or `application/xml`" in section4
+    appendix = text.split("## Appendix A", 1)[1]
+    assert "typically JSON or XML" in appendix
+    assert "The on-demand and batch bodies must follow that sample's shape" in appendix
+
+
+@pytest.fixture
+def xml_design(exstream):
+    ExstreamSandboxCommunication.objects.filter(name=RIGHTS).update(driver_format="xml")
+    return design(driver_format=XML, driver_root=XML_ROOT)
+
+
+def test_an_xml_sample_is_served_and_read_as_xml(make_client, xml_design):
+    client = make_client()
+    comm = ExstreamSandboxCommunication.objects.get(domain="production", name=RIGHTS)
+    content = client.resource_content("production", sample_id_for(comm.communication_set_id))
+    sample = parse_sample(content)
+    assert (sample.format, sample.root) == (XML, XML_ROOT)
+    assert "customer.customerNumber" in {f["name"] for f in sample.fields}
+
+
+def test_xml_driver_data_generates_and_batches(make_client, xml_design):
+    client = make_client()
+    outputs = client.generate(
+        domain="preview",
+        communication_id=xml_design.communication_id,
+        driver_data_source=DSN,
+        driver_data=record("x-1"),
+        driver_format=XML,
+        driver_root=XML_ROOT,
+    )
+    assert outputs and {o.customer_number for o in outputs} == {"x-1"}
+    result = client.submit_batch(
+        external_id="xml-batch", communication=xml_design, records=[record("x-1"), record("x-2")]
+    )
+    job = ExstreamSandboxJob.objects.get(job_id=result.job_id)
+    assert job.records == [nested("x-1"), nested("x-2")]
+
+
+XML_BODY = '<?xml version="1.0"?><{root}><recipientName>A</recipientName></{root}>'
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "says"),
+    [
+        ("application/json", json.dumps(nested("j-1")), "The driver data is JSON"),
+        ("application/xml", XML_BODY.format(root="letter"), "root element is <letter>"),
+        ("application/xml", "<driverData><unclosed></driverData>", "not well-formed XML"),
+        (
+            "application/xml",
+            '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]><driverData>&x;</driverData>',
+            "DTD or entities",
+        ),
+    ],
+)
+def test_xml_driver_data_that_does_not_fit_the_sample_is_refused(
+    make_client, xml_design, content_type, body, says
+):
+    with pytest.raises(ExternalServiceError) as info:
+        make_client().call(
+            "POST",
+            "/orchestration/api/v1/inputs/ondemand/preview/generate",
+            headers={
+                "communicationId": xml_design.communication_id,
+                "driverDataSource": DSN,
+                "Content-Type": content_type,
+            },
+            data=body.encode(),
+            retries=0,
+        )
+    assert info.value.status == 400 and not info.value.retryable
+    assert says in json.loads(info.value.body)["message"]
+
+
+def test_a_json_design_refuses_xml_driver_data(make_client):
+    with pytest.raises(ExternalServiceError) as info:
+        make_client().generate(
+            domain="preview",
+            communication_id=communication_id_for(RIGHTS),
+            driver_data_source=DSN,
+            driver_data=record("x-1"),
+            driver_format=XML,
+            driver_root=XML_ROOT,
+        )
+    assert info.value.status == 400
+    assert "The driver data is XML" in info.value.message
