@@ -112,6 +112,7 @@ def test_a_batch_whose_driver_data_source_exstream_refuses_is_failed_not_retried
     ExstreamSandboxCommunication.objects.filter(name=LETTER).update(dsn="RightsLetterV2Driver")
     comm = _created(letter, rights_manager)
     assert _api(rights_manager).post(f"/api/v1/communications/{comm.pk}/submit/").status_code == 200
+    comm = Communication.objects.get(pk=comm.pk)
 
     approval.communication_approve(actor=second_rights_manager, communication=comm)
 
