@@ -18,6 +18,7 @@ from integration.delivery.gateway import ExstreamGateway
 from integration.models import Audience, AudienceMember, ExstreamCommunication, ExstreamJob
 from integration.setup.designs import exstream_catalogue_sync
 from sandbox.exstream.catalogue import seed_exstream_sandbox
+from sandbox.models import ExstreamSandboxCommunication
 from tests.factories import (
     AudienceFactory,
     CommunicationTemplateFactory,
@@ -73,13 +74,17 @@ def add_members(audience: Audience, n: int, *, consent: bool = True, start: int 
 LETTER = "Rights confirmation letter"
 
 
-def rights_letter_setup(*, imprint: Imprint, domains: list[str]) -> dict[str, Any]:
+def rights_letter_setup(
+    *, imprint: Imprint, domains: list[str], driver_format: str = "json"
+) -> dict[str, Any]:
     """The sandbox Exstream catalogue synced (one letter) on ``domains``, a rights confirmation
     template for ``imprint`` mapped to the title, contract and recipient, and an uploaded list
-    of three agents. Needs the sandbox running (its live server) and the communication types."""
+    of three agents. Needs the sandbox running (its live server) and the communication types.
+    ``driver_format="xml"``: the letter's design has an XML driver sample."""
     cache.clear()
     ExstreamGateway._clients.clear()
     seed_exstream_sandbox(only=[LETTER])
+    ExstreamSandboxCommunication.objects.filter(name=LETTER).update(driver_format=driver_format)
     exstream_catalogue_sync(actor=None, domains=domains)
     exstream = ExstreamCommunication.objects.get(domain="production", name=LETTER)
     work = WorkFactory.create(imprint=imprint, title="Tides")

@@ -16,9 +16,11 @@ from sandbox.exstream.views import (
     _customer,
     engine_error,
     exstream_api,
+    generic_error,
     reference_dsn,
     spring_error,
 )
+from sandbox.exstream.xml_driver import DriverDataError, is_xml, parse_xml, xml_record
 from sandbox.models import (
     ExstreamSandboxCommunication,
     ExstreamSandboxJob,
@@ -56,6 +58,59 @@ def _outputs(
     return results
 
 
+def _format_refusal(
+    request: HttpRequest, comm: ExstreamSandboxCommunication
+) -> HttpResponse | None:
+    """Reference §4 and Appendix A: the body is shaped like the communication's driver sample,
+    JSON or XML (``Content-Type`` says which). A body in the other format is refused."""
+    sent = "xml" if is_xml(request.content_type or "") else "json"
+    if sent == comm.driver_format:
+        return None
+    return spring_error(
+        request,
+        400,
+        "Bad Request",
+        f"The driver data is {sent.upper()}, but the driver sample of {comm.name!r} is "
+        f"{comm.driver_format.upper()}: send the body shaped like the sample.",
+    )
+
+
+def _batch_dsn_refusal(
+    request: HttpRequest, comm: ExstreamSandboxCommunication, in_body: str
+) -> HttpResponse | None:
+    """The batch's driver data source, checked as ``generate`` checks its header.
+
+    Reference §5 documents the batch channel from client code only, with no request headers;
+    §3 names the communication's ``prodDsn`` as "the value for the ``driverDataSource``
+    header" and §4 documents that header as required on input requests. Where the batch is
+    silent both readings are accepted: the ``driverDataSource`` header, or else the body's
+    own ``driverDataSource`` (Colophon's batch envelope); each one given must be the driver's.
+    Neither the reference nor the OpenAPI documents the batch channel's error answer (§4 leaves
+    the status of validation failures unconfirmed), so the refusal is the orchestration
+    OpenAPI's documented one: 400 "Bad request. Validation failure." with a GenericResponse."""
+    given = [v for v in (request.headers.get("driverDataSource", ""), in_body) if v]
+    if not given:
+        return generic_error(
+            400,
+            "The driverDataSource header is required.",
+            f"Send the prodDsn of {comm.name!r} (its manifest's driver data source).",
+        )
+    for dsn in given:
+        if dsn == reference_dsn(comm):
+            return generic_error(
+                400,
+                f"Driver data source {dsn!r} is a reference data source, not the driver.",
+                f"The driver data source of {comm.name!r} is its manifest's driver entry.",
+            )
+        if dsn != comm.dsn:
+            return generic_error(
+                400,
+                f"Driver data source {dsn!r} does not belong to {comm.name!r}.",
+                "driverDataSource must be the communication's prodDsn.",
+            )
+    return None
+
+
 @exstream_api()
 def generate(request: HttpRequest, domain: str) -> HttpResponse:
     from django.conf import settings
@@ -79,12 +134,23 @@ def generate(request: HttpRequest, domain: str) -> HttpResponse:
         )
     if dsn != comm.dsn:
         return engine_error(400, f"Driver data source {dsn!r} does not belong to {comm.name!r}.")
-    try:
-        driver = json.loads(request.body or b"")
-    except ValueError:
-        return spring_error(request, 400, "Bad Request", "The driver data is not valid JSON.")
-    if not isinstance(driver, dict):
-        return spring_error(request, 400, "Bad Request", "The driver data must be a JSON object.")
+    wrong_format = _format_refusal(request, comm)
+    if wrong_format is not None:
+        return wrong_format
+    if is_xml(request.content_type or ""):
+        try:
+            driver = xml_record(parse_xml(request.body), comm.driver_fields)
+        except DriverDataError as exc:
+            return spring_error(request, 400, "Bad Request", str(exc))
+    else:
+        try:
+            driver = json.loads(request.body or b"")
+        except ValueError:
+            return spring_error(request, 400, "Bad Request", "The driver data is not valid JSON.")
+        if not isinstance(driver, dict):
+            return spring_error(
+                request, 400, "Bad Request", "The driver data must be a JSON object."
+            )
     missing = _missing_fields(comm, driver)
     if missing:
         return spring_error(
@@ -122,12 +188,32 @@ def generate(request: HttpRequest, domain: str) -> HttpResponse:
 def batch(request: HttpRequest, domain: str, channel: str) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse(status=405)
-    try:
-        body = json.loads(request.body or b"")
-    except ValueError:
-        return spring_error(request, 400, "Bad Request", "The driver data is not valid JSON.")
-    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        return spring_error(request, 400, "Bad Request", "The batch body needs a 'records' list.")
+    # Reference §5 documents no batch body (client code only): the sandbox reads Colophon's
+    # envelope, {externalId, communicationId, driverDataSource, records: [...]} as JSON, or
+    # <batch externalId=… communicationId=… driverDataSource=…> holding one element per record,
+    # each rooted as the XML driver sample (Appendix A: bodies follow the sample's shape).
+    xml = is_xml(request.content_type or "")
+    elements: list[Any] = []
+    if xml:
+        try:
+            root = parse_xml(request.body)
+        except DriverDataError as exc:
+            return spring_error(request, 400, "Bad Request", str(exc))
+        if root.tag != "batch":
+            return spring_error(
+                request, 400, "Bad Request", "The XML batch body needs a <batch> root element."
+            )
+        body: Any = dict(root.attrib)
+        elements = list(root)
+    else:
+        try:
+            body = json.loads(request.body or b"")
+        except ValueError:
+            return spring_error(request, 400, "Bad Request", "The driver data is not valid JSON.")
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            return spring_error(
+                request, 400, "Bad Request", "The batch body needs a 'records' list."
+            )
     comm = ExstreamSandboxCommunication.objects.filter(
         domain=domain,
         communication_id=body.get("communicationId", ""),
@@ -138,6 +224,16 @@ def batch(request: HttpRequest, domain: str, channel: str) -> HttpResponse:
         return engine_error(
             404, f"Communication {body.get('communicationId')!r} is not approved in {domain!r}."
         )
+    refused = _batch_dsn_refusal(request, comm, str(body.get("driverDataSource") or ""))
+    if refused is None:
+        refused = _format_refusal(request, comm)
+    if refused is not None:
+        return refused
+    if xml:
+        try:
+            body["records"] = [xml_record(el, comm.driver_fields) for el in elements]
+        except DriverDataError as exc:
+            return spring_error(request, 400, "Bad Request", str(exc))
     problems = []
     for index, record in enumerate(body["records"]):
         for name in _missing_fields(comm, record if isinstance(record, dict) else {}):

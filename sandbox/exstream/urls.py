@@ -21,6 +21,7 @@ urlpatterns = [
     path(R + "jobs/<str:job_id>/stop", runtime.job_stop),
     path(R + "jobs/<str:job_id>/reprocessing", runtime.job_reprocess),
     path(R + "flow-instances", runtime.flow_instances),
+    path(R + "flow-instances/<str:flow_instance_id>", runtime.flow_instance_detail),
     path(R + "flow-instances/<str:flow_instance_id>/input", runtime.flow_instance_input),
     path(R + "flow-steps", runtime.flow_steps),
     path(R + "flow-steps/<str:step_id>/release", runtime.step_release),

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.exstream.catalogue import CUSTOMER_KEY, driver_sample, get_path, sample_id_for
+from sandbox.exstream.xml_driver import sample_xml
 from sandbox.models import (
     ExstreamSandboxCommunication,
     ExstreamSandboxSwitches,
@@ -67,6 +68,14 @@ def spring_error(
             "path": request.path,
         },
         status=status,
+    )
+
+
+def generic_error(status: int, message: str, details: str = "") -> JsonResponse:
+    """The OpenAPI's ``GenericResponse {status, message, details}``: what the orchestration
+    spec documents for a refused request ("400 Bad request. Validation failure.")."""
+    return JsonResponse(
+        {"status": "failure", "message": message, "details": details}, status=status
     )
 
 
@@ -272,9 +281,12 @@ def resources(request: HttpRequest, domain: str) -> HttpResponse:
 
 @exstream_api()
 def resource_content(request: HttpRequest, domain: str, resource_id: str) -> HttpResponse:
-    """The content of a DAS resource; the sandbox holds driver samples only."""
+    """The content of a DAS resource; the sandbox holds driver samples only (JSON, or XML for a
+    design whose sample is XML: Appendix A)."""
     for comm in ExstreamSandboxCommunication.objects.filter(domain=domain, latest=True):
         if sample_id_for(comm.communication_set_id) == resource_id:
+            if comm.driver_format == "xml":
+                return HttpResponse(sample_xml(comm.driver_fields), content_type="application/xml")
             return JsonResponse(driver_sample(comm.driver_fields))
     return spring_error(request, 404, "Not Found", f"No resource {resource_id!r} in {domain!r}.")
 

@@ -72,6 +72,13 @@ class ExstreamSandboxCommunication(models.Model):
     hold_for_release = models.BooleanField(
         default=False, help_text="Batch runs pause at a hold step until released."
     )
+    driver_format = models.CharField(
+        max_length=4,
+        choices=[("json", "JSON"), ("xml", "XML")],
+        default="json",
+        help_text="Format of the design's driver sample (reference §4, Appendix A); on-demand "
+        "and batch bodies must follow it.",
+    )
 
     class Meta:
         ordering = ["domain", "name"]

@@ -39,6 +39,18 @@ from integration.lib.http import ExternalServiceError
 logger = logging.getLogger(__name__)
 
 
+def _require_driver_data_source(prod_dsn: str, communication_id: str) -> None:
+    """Nothing goes to an input without its ``driverDataSource`` (reference §3, §4): a design
+    whose manifest named no driver data source is refused here, not sent with an empty one."""
+    if not prod_dsn:
+        raise ExternalServiceError(
+            f"The Exstream communication {communication_id!r} has no driver data source "
+            "(prodDsn) in Colophon's catalogue; sync the catalogue once its manifest names one.",
+            service=SERVICE,
+            retryable=False,
+        )
+
+
 class OrchestrationApi(Transport):
     # --- on-demand generation -----------------------------------------------------------------
 
@@ -53,6 +65,7 @@ class OrchestrationApi(Transport):
         driver_format: str = JSON,
         driver_root: str = "",
     ) -> requests.Response:
+        _require_driver_data_source(driver_data_source, communication_id)
         body, content_type = encode_driver(driver_data, format=driver_format, root=driver_root)
         return self.call(
             "POST",
@@ -165,12 +178,16 @@ class OrchestrationApi(Transport):
         or XML). The external id travels as ``exstream-variable-externalId`` and in the body,
         so ``find_jobs_by_external_id`` can tell after a timeout whether the batch exists.
 
+        The ``driverDataSource`` header carries the communication's ``prodDsn`` (§3), as on
+        ``generate``; Exstream refusing it (a 4xx) is not retried.
+
         Unconfirmed (reference §5): the batch channel's body. Colophon sends one envelope
         ``{externalId, communicationId, driverDataSource, records: [...]}`` (JSON), or for an
         XML sample ``<batch externalId=… communicationId=… driverDataSource=…>`` holding one
         sample-rooted element per record; the channel's flow model must read that shape."""
         domain = domain or settings.EXSTREAM_DOMAIN
         channel = channel or settings.EXSTREAM_BATCH_CHANNEL
+        _require_driver_data_source(communication.prod_dsn, communication.communication_id)
         driver_format = getattr(communication, "driver_format", JSON) or JSON
         if driver_format == XML:
             root = Element(
@@ -204,7 +221,13 @@ class OrchestrationApi(Transport):
             "POST",
             f"/orchestration/api/v1/inputs/batch/{domain}/{channel}",
             xsrf=True,
-            headers={"exstream-variable-externalId": external_id, "Content-Type": content_type},
+            # §3: the prodDsn is the value of the driverDataSource header. §5 documents no
+            # headers for the batch channel, so it goes both as that header and in the body.
+            headers={
+                "exstream-variable-externalId": external_id,
+                "driverDataSource": communication.prod_dsn,
+                "Content-Type": content_type,
+            },
             data=data,
             retries=0,  # never resubmit blindly: ask find_jobs_by_external_id first
         )
