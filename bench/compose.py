@@ -596,23 +596,42 @@ def _floor_note(sent: dict[str, Any], share: float) -> str:
         f"{outside:.2f} s outside HTTP ({outside / bare_outside:.2f}× the floor's). "
     )
     extra = outside - bare_outside
-    if bare_share > 0.20:
+    # The sandbox answers requests sent back to back (the floor's) more slowly than the same
+    # requests spaced out by Colophon's own work (measured: ~75 vs ~40 ms per 2,000 records on
+    # this machine), so the floor's own share understates it. At the HTTP time Colophon's
+    # requests took, the floor's share is:
+    paced = _paced_floor_share(sent)
+    text += (
+        f"The sandbox answered the floor's requests, sent back to back, in "
+        f"{bare['http_seconds'] / bare['chunks'] * 1000:.0f} ms each and Colophon's, spaced "
+        f"by its own work, in {sent['http_seconds'] / max(sent['http_calls'], 1) * 1000:.0f} ms "
+        f"each; at Colophon's HTTP time the floor would spend {paced:.0%} outside HTTP. "
+    )
+    floor_share = max(bare_share, paced)
+    if floor_share > 0.20:
         text += (
-            f"The floor itself spends {bare_share:.0%} of its wall time outside HTTP, above "
+            f"The floor itself spends {floor_share:.0%} of its wall time outside HTTP, above "
             "the 20% goal: against a vendor that answers this fast (the sandbox, on the same "
             "machine) even a dispatch with none of Colophon's guarantees cannot meet B6, so "
             f"B6 is out of reach here whatever Colophon does; Colophon's guarantees add "
             f"{extra:.2f} s outside HTTP on top of the floor's {bare_outside:.2f} s (its "
-            f"share {share:.0%} against the floor's {bare_share:.0%}; where that time goes is "
+            f"share {share:.0%} against the floor's {floor_share:.0%}; where that time goes is "
             "in the steps above)."
         )
     else:
         text += (
-            f"The floor spends {bare_share:.0%} outside HTTP, within the 20% goal, so a "
+            f"The floor spends {floor_share:.0%} outside HTTP, within the 20% goal, so a "
             f"dispatch this bare could meet B6 here; Colophon's guarantees add {extra:.2f} s "
             "outside HTTP (where that time goes is in the steps above)."
         )
     return text
+
+
+def _paced_floor_share(sent: dict[str, Any]) -> float:
+    """The floor's share outside HTTP had its requests taken as long as Colophon's did."""
+    bare = sent["bare"]
+    bare_outside = bare["seconds"] - bare["http_seconds"]
+    return float(bare_outside / (bare_outside + sent["http_seconds"]))
 
 
 def _profile_file(profiled: dict[str, Any]) -> str:
@@ -701,6 +720,7 @@ def main() -> None:
                 "≤ 20%", share <= 0.20),
             row("B6 floor: bare dispatch of the same chunks, wall time", bare["seconds"], "s"),
             row("B6 floor's own share of its wall time (outside HTTP)", bare_share * 100, "%"),
+            row("B6 floor's share at Colophon's HTTP time", _paced_floor_share(sent) * 100, "%"),
             row("B6 dispatch wall ÷ floor wall", sent["seconds"] / bare["seconds"], "×"),
             row("B6 Colophon's time outside HTTP ÷ the floor's", outside / bare_outside, "×"),
         ]  # fmt: skip
