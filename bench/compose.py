@@ -610,7 +610,7 @@ def _floor_note(sent: dict[str, Any], share: float) -> str:
     floor_share = max(bare_share, paced)
     if floor_share > 0.20:
         text += (
-            f"The floor itself spends {floor_share:.0%} of its wall time outside HTTP, above "
+            f"So even the floor spends {floor_share:.0%} of its wall time outside HTTP, above "
             "the 20% goal: against a vendor that answers this fast (the sandbox, on the same "
             "machine) even a dispatch with none of Colophon's guarantees cannot meet B6, so "
             f"B6 is out of reach here whatever Colophon does; Colophon's guarantees add "
