@@ -420,11 +420,11 @@ def mirror_works(
     """Upsert (document, raw record) pairs of works. Call inside a transaction.
     ``raw_hashes`` (the sync's): Consonance id → ``raw_hash`` of the raw record each document
     was normalised from, stored with the rows written."""
-    outcome = Outcome(seen=len(items))
-    try:
+
+    def apply(batch: list[Any], outcome: Outcome) -> None:
         with transaction.atomic():
             _apply_works(
-                items,
+                batch,
                 source=source,
                 run=run,
                 actor=actor,
@@ -432,6 +432,10 @@ def mirror_works(
                 outcome=outcome,
                 raw_hashes=raw_hashes,
             )
+
+    outcome = Outcome(seen=len(items))
+    try:
+        apply(items, outcome)
         return outcome
     except DatabaseError:
         if len(items) == 1:
@@ -440,16 +444,7 @@ def mirror_works(
     outcome = Outcome(seen=len(items))
     for item in items:
         try:
-            with transaction.atomic():
-                _apply_works(
-                    [item],
-                    source=source,
-                    run=run,
-                    actor=actor,
-                    imprint=imprint,
-                    outcome=outcome,
-                    raw_hashes=raw_hashes,
-                )
+            apply([item], outcome)
         except DatabaseError as exc:
             outcome.fail("work", item[0]["id"], f"Could not be stored: {exc}")
     return outcome

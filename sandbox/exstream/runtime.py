@@ -245,12 +245,16 @@ def flow_instance_detail(request: HttpRequest, domain: str, flow_instance_id: st
         domain=domain, flow_instance_id=flow_instance_id
     ).first()
     if job is None:
-        return spring_error(
-            request, 404, "Not Found", f"Flow instance {flow_instance_id} does not exist."
-        )
+        return _no_flow_instance(request, flow_instance_id)
     data = {"msg": "", **_flow_instance(job, when=_date_time)}
     return JsonResponse(
         {"status": "success", "data": {k: v for k, v in data.items() if v is not None}}
+    )
+
+
+def _no_flow_instance(request: HttpRequest, flow_instance_id: str) -> HttpResponse:
+    return spring_error(
+        request, 404, "Not Found", f"Flow instance {flow_instance_id} does not exist."
     )
 
 
@@ -276,9 +280,7 @@ def flow_instance_input(request: HttpRequest, domain: str, flow_instance_id: str
         domain=domain, flow_instance_id=flow_instance_id
     ).first()
     if job is None:
-        return spring_error(
-            request, 404, "Not Found", f"Flow instance {flow_instance_id} does not exist."
-        )
+        return _no_flow_instance(request, flow_instance_id)
     body = {
         "externalId": job.external_id,
         "communicationId": job.communication_id,
